@@ -1,5 +1,6 @@
 #include "beat/specs/solar.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -23,6 +24,7 @@ constexpr double kSiderealDegreesPerDay = 360.98564736629;
 constexpr double kJ2000UnixSeconds = 946728000.0;
 // TT - UT, about 69 s in the 2020s; it shifts the sun by < 0.001 degree.
 constexpr double kDeltaTDays = 69.0 / 86400.0;
+constexpr double kSolarParallaxDegrees = 8.794 / 3600.0;
 
 struct EventInfo {
   SolarEvent event;
@@ -75,8 +77,12 @@ SunPosition SunAt(double days) {
   const double center = (1.914602 - t * (0.004817 + t * 0.000014)) * sin_m +
                         (0.019993 - t * 0.000101) * sin_2m + 0.000289 * sin_3m;
   const double node = (125.04 - 1934.136 * t) * kDegrees;
+  // Aberration (-20.5") and the two largest nutation terms (Meeus ch. 22).
+  const double nutation_longitude =
+      -0.00478 * std::sin(node) -
+      0.000367 * std::sin(2 * mean_longitude * kDegrees);
   const double apparent_longitude =
-      (mean_longitude + center - 0.00569 - 0.00478 * std::sin(node)) * kDegrees;
+      (mean_longitude + center - 0.00569 + nutation_longitude) * kDegrees;
   const double obliquity =
       (23.439291 - 0.0130042 * t + 0.00256 * std::cos(node)) * kDegrees;
   const double sin_lambda = std::sin(apparent_longitude);
@@ -134,7 +140,11 @@ absl::StatusOr<SolarSchedule> SolarSchedule::Create(SolarEvent event,
   schedule.offset_ = offset;
   schedule.sin_latitude_ = std::sin(latitude * kDegrees);
   schedule.cos_latitude_ = std::cos(latitude * kDegrees);
-  schedule.sin_horizon_ = std::sin(InfoFor(event).horizon_degrees * kDegrees);
+  // The horizon is for the sun seen from the surface (topocentric); the
+  // positions above are from the Earth's centre, 8.8" (the solar parallax)
+  // higher near the horizon.
+  schedule.sin_horizon_ = std::sin(
+      (InfoFor(event).horizon_degrees + kSolarParallaxDegrees) * kDegrees);
   return schedule;
 }
 
@@ -142,26 +152,39 @@ std::optional<absl::Time> SolarSchedule::EventOnSolarDay(
     int64_t days_since_epoch) const {
   const int direction = InfoFor(event_).direction;
   // Days since J2000.0 of this day's approximate transit.
-  double days = static_cast<double>(days_since_epoch) -
-                kJ2000UnixSeconds / 86400.0 + 0.5 - longitude_ / 360.0;
-  for (int iteration = 0; iteration < 8; ++iteration) {
+  const double approximate_transit = static_cast<double>(days_since_epoch) -
+                                     kJ2000UnixSeconds / 86400.0 + 0.5 -
+                                     longitude_ / 360.0;
+  double days = approximate_transit;
+  // Fixed-point iteration on the hour angle. The declination is taken at
+  // the current estimate, so whether the sun reaches the horizon is only
+  // decided at the converged time (near polar day it may differ from noon's).
+  bool reaches_horizon = true;
+  for (int iteration = 0; iteration < 12; ++iteration) {
     const SunPosition sun = SunAt(days);
     double target_hour_angle = 0;
     if (direction != 0) {
       const double denominator = cos_latitude_ * sun.cos_declination;
       if (denominator < 1e-12) return std::nullopt;  // At a pole.
-      const double cos_hour_angle =
+      double cos_hour_angle =
           (sin_horizon_ - sin_latitude_ * sun.sin_declination) / denominator;
-      if (cos_hour_angle < -1 || cos_hour_angle > 1) return std::nullopt;
+      reaches_horizon = cos_hour_angle >= -1 && cos_hour_angle <= 1;
+      cos_hour_angle = std::clamp(cos_hour_angle, -1.0, 1.0);
       target_hour_angle = direction * std::acos(cos_hour_angle) / kDegrees;
     }
+    // Unwrap the hour angle around this day's transit so that a rising stays
+    // before it and a setting after it, even when they near +-180 degrees.
+    const double expected_hour_angle =
+        (days - approximate_transit) * kSiderealDegreesPerDay;
     const double local_hour_angle =
-        WrapDegrees(sun.greenwich_hour_angle + longitude_);
+        expected_hour_angle +
+        WrapDegrees(sun.greenwich_hour_angle + longitude_ - expected_hour_angle);
     const double step =
-        WrapDegrees(local_hour_angle - target_hour_angle) / kSiderealDegreesPerDay;
+        (local_hour_angle - target_hour_angle) / kSiderealDegreesPerDay;
     days -= step;
     if (std::abs(step) < 0.05 / 86400.0) break;
   }
+  if (!reaches_horizon) return std::nullopt;
   const double unix_seconds = days * 86400.0 + kJ2000UnixSeconds;
   return absl::FromUnixMillis(static_cast<int64_t>(std::llround(unix_seconds * 1000.0)));
 }
