@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -11,9 +12,21 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "beat/specs/internal/civil.h"
 #include "beat/specs/interval.h"
 
 namespace stem::beat::specs {
+namespace internal {
+
+// The terms of the sun's position that change little within a month (the
+// Moon's node has an 18.6-year period).
+struct SolarSlowTerms {
+  double sin_obliquity;
+  double cos_obliquity;
+  double longitude_correction;  // aberration + nutation, degrees
+};
+
+}  // namespace internal
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
@@ -25,6 +38,14 @@ constexpr double kJ2000UnixSeconds = 946728000.0;
 // TT - UT, about 69 s in the 2020s; it shifts the sun by < 0.001 degree.
 constexpr double kDeltaTDays = 69.0 / 86400.0;
 constexpr double kSolarParallaxDegrees = 8.794 / 3600.0;
+// Iteration stops when a step is below this (1 s; the model itself is good
+// to well under a minute).
+constexpr double kConvergedDays = 1.0 / 86400.0;
+// The first estimate of an event is within a few minutes of it; one that is
+// more than this before the time asked about is not refined.
+constexpr double kEarlyRejectDays = 30.0 / (24 * 60);
+// The equation of time stays within 16.5 minutes; with margin.
+constexpr double kEquationOfTimeBoundDays = 20.0 / (24 * 60);
 
 struct EventInfo {
   SolarEvent event;
@@ -64,8 +85,38 @@ struct SunPosition {
   double greenwich_hour_angle;
 };
 
+using SlowTerms = internal::SolarSlowTerms;
+
+SlowTerms SlowTermsAt(double days) {
+  const double t = (days + kDeltaTDays) / 36525.0;
+  const double mean_longitude = 280.46646 + t * 36000.76983;
+  const double node = (125.04 - 1934.136 * t) * kDegrees;
+  const double obliquity =
+      (23.439291 - 0.0130042 * t + 0.00256 * std::cos(node)) * kDegrees;
+  // Aberration (-20.5") and the two largest nutation terms (Meeus ch. 22).
+  return SlowTerms{
+      std::sin(obliquity),
+      std::cos(obliquity),
+      -0.00569 - 0.00478 * std::sin(node) -
+          0.000367 * std::sin(2 * mean_longitude * kDegrees),
+  };
+}
+
+// The slow terms are evaluated once per block of days, at the block's
+// start, so that an event is a pure function of its day.
+constexpr int64_t kSlowTermsBlockDays = 16;
+
+int64_t BlockOf(int64_t days_since_epoch) {
+  return internal::FloorDiv(days_since_epoch, kSlowTermsBlockDays);
+}
+
+SlowTerms SlowTermsForBlock(int64_t block) {
+  return SlowTermsAt(static_cast<double>(block * kSlowTermsBlockDays) -
+                     kJ2000UnixSeconds / 86400.0);
+}
+
 // Apparent position of the sun `days` after J2000.0 (UT), Meeus ch. 25.
-SunPosition SunAt(double days) {
+SunPosition SunAt(double days, const SlowTerms& slow) {
   const double t = (days + kDeltaTDays) / 36525.0;
   const double mean_longitude = 280.46646 + t * (36000.76983 + t * 0.0003032);
   const double mean_anomaly =
@@ -76,20 +127,13 @@ SunPosition SunAt(double days) {
   const double sin_3m = sin_m * (3 - 4 * sin_m * sin_m);
   const double center = (1.914602 - t * (0.004817 + t * 0.000014)) * sin_m +
                         (0.019993 - t * 0.000101) * sin_2m + 0.000289 * sin_3m;
-  const double node = (125.04 - 1934.136 * t) * kDegrees;
-  // Aberration (-20.5") and the two largest nutation terms (Meeus ch. 22).
-  const double nutation_longitude =
-      -0.00478 * std::sin(node) -
-      0.000367 * std::sin(2 * mean_longitude * kDegrees);
   const double apparent_longitude =
-      (mean_longitude + center - 0.00569 + nutation_longitude) * kDegrees;
-  const double obliquity =
-      (23.439291 - 0.0130042 * t + 0.00256 * std::cos(node)) * kDegrees;
+      (mean_longitude + center + slow.longitude_correction) * kDegrees;
   const double sin_lambda = std::sin(apparent_longitude);
   const double cos_lambda = std::cos(apparent_longitude);
-  const double sin_declination = std::sin(obliquity) * sin_lambda;
+  const double sin_declination = slow.sin_obliquity * sin_lambda;
   const double right_ascension =
-      std::atan2(std::cos(obliquity) * sin_lambda, cos_lambda) / kDegrees;
+      std::atan2(slow.cos_obliquity * sin_lambda, cos_lambda) / kDegrees;
   const double sidereal = 280.46060837 + kSiderealDegreesPerDay * days;
   return SunPosition{
       sin_declination,
@@ -150,22 +194,51 @@ absl::StatusOr<SolarSchedule> SolarSchedule::Create(SolarEvent event,
 
 std::optional<absl::Time> SolarSchedule::EventOnSolarDay(
     int64_t days_since_epoch) const {
+  double event_days = 0;
+  if (FindEvent(days_since_epoch, -std::numeric_limits<double>::infinity(),
+                &event_days) != FindResult::kFound) {
+    return std::nullopt;
+  }
+  return FromJ2000Days(event_days);
+}
+
+absl::Time SolarSchedule::FromJ2000Days(double days) {
+  const double unix_seconds = days * 86400.0 + kJ2000UnixSeconds;
+  return absl::FromUnixMillis(
+      static_cast<int64_t>(std::llround(unix_seconds * 1000.0)));
+}
+
+double SolarSchedule::ApproximateTransit(int64_t days_since_epoch) const {
+  return static_cast<double>(days_since_epoch) - kJ2000UnixSeconds / 86400.0 +
+         0.5 - longitude_ / 360.0;
+}
+
+SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
+                                                   double not_before,
+                                                   double* event_days) const {
+  return FindEvent(days_since_epoch, not_before,
+                   SlowTermsForBlock(BlockOf(days_since_epoch)), event_days);
+}
+
+SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
+                                                   double not_before,
+                                                   const SlowTerms& slow,
+                                                   double* event_days) const {
   const int direction = InfoFor(event_).direction;
   // Days since J2000.0 of this day's approximate transit.
-  const double approximate_transit = static_cast<double>(days_since_epoch) -
-                                     kJ2000UnixSeconds / 86400.0 + 0.5 -
-                                     longitude_ / 360.0;
+  const double approximate_transit = ApproximateTransit(days_since_epoch);
   double days = approximate_transit;
   // Fixed-point iteration on the hour angle. The declination is taken at
   // the current estimate, so whether the sun reaches the horizon is only
   // decided at the converged time (near polar day it may differ from noon's).
   bool reaches_horizon = true;
+  double previous_step = 1;
   for (int iteration = 0; iteration < 12; ++iteration) {
-    const SunPosition sun = SunAt(days);
+    const SunPosition sun = SunAt(days, slow);
     double target_hour_angle = 0;
     if (direction != 0) {
       const double denominator = cos_latitude_ * sun.cos_declination;
-      if (denominator < 1e-12) return std::nullopt;  // At a pole.
+      if (denominator < 1e-12) return FindResult::kNone;  // At a pole.
       double cos_hour_angle =
           (sin_horizon_ - sin_latitude_ * sun.sin_declination) / denominator;
       reaches_horizon = cos_hour_angle >= -1 && cos_hour_angle <= 1;
@@ -182,25 +255,55 @@ std::optional<absl::Time> SolarSchedule::EventOnSolarDay(
     const double step =
         (local_hour_angle - target_hour_angle) / kSiderealDegreesPerDay;
     days -= step;
-    if (std::abs(step) < 0.05 / 86400.0) break;
+    // The first estimate is within minutes: a day whose event is surely
+    // earlier than wanted needs no refinement.
+    if (iteration == 0 && days < not_before - kEarlyRejectDays) {
+      return FindResult::kTooEarly;
+    }
+    // The steps shrink geometrically; stop when the rest of the series,
+    // step * ratio / (1 - ratio), is below the tolerance.
+    if (std::abs(step) < kConvergedDays) break;
+    if (iteration >= 1 && std::abs(step) < 0.01) {
+      const double ratio = std::abs(step / previous_step);
+      if (ratio < 0.5 && std::abs(step) * ratio / (1 - ratio) < kConvergedDays) {
+        break;
+      }
+    }
+    previous_step = step;
   }
-  if (!reaches_horizon) return std::nullopt;
-  const double unix_seconds = days * 86400.0 + kJ2000UnixSeconds;
-  return absl::FromUnixMillis(static_cast<int64_t>(std::llround(unix_seconds * 1000.0)));
+  if (!reaches_horizon) return FindResult::kNone;
+  *event_days = days;
+  return FindResult::kFound;
 }
 
 std::optional<absl::Time> SolarSchedule::Next(absl::Time after) const {
-  // Every event of solar day n lies within half a day (plus the equation of
-  // time) of n's transit, so start at the first day whose event could be
-  // later than `after`.
-  const double after_days =
+  const double after_unix_days =
       absl::ToDoubleSeconds(after - offset_ - absl::UnixEpoch()) / 86400.0;
-  const int64_t first_day = static_cast<int64_t>(
-      std::floor(after_days - 1.05 + longitude_ / 360.0));
+  const double after_j2000_days =
+      after_unix_days - kJ2000UnixSeconds / 86400.0;
+  // The event of solar day n lies between its transit and half a day before
+  // (rising) or after (setting), give or take the equation of time: skip the
+  // days whose event cannot be later than `after` without computing them.
+  const int direction = InfoFor(event_).direction;
+  const double latest_after_transit =
+      (direction < 0 ? 0.0 : 0.5) + kEquationOfTimeBoundDays;
+  const int64_t first_day = static_cast<int64_t>(std::floor(
+      after_j2000_days - latest_after_transit - ApproximateTransit(0)));
+  int64_t block = BlockOf(first_day);
+  SlowTerms slow = SlowTermsForBlock(block);
   // A year and a bit covers every polar night; none then means never.
   for (int64_t day = first_day; day < first_day + 370; ++day) {
-    const std::optional<absl::Time> event = EventOnSolarDay(day);
-    if (event && *event + offset_ > after) return *event + offset_;
+    if (BlockOf(day) != block) {
+      block = BlockOf(day);
+      slow = SlowTermsForBlock(block);
+    }
+    double event_days = 0;
+    if (FindEvent(day, after_j2000_days, slow, &event_days) !=
+        FindResult::kFound) {
+      continue;
+    }
+    const absl::Time fire = FromJ2000Days(event_days) + offset_;
+    if (fire > after) return fire;
   }
   return std::nullopt;
 }

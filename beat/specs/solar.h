@@ -21,6 +21,9 @@
 #include "beat/specs/schedule.h"
 
 namespace stem::beat::specs {
+namespace internal {
+struct SolarSlowTerms;
+}  // namespace internal
 
 enum class SolarEvent {
   kDawnAstronomical,
@@ -61,6 +64,18 @@ class SolarSchedule final : public Schedule {
 
  private:
   SolarSchedule() = default;
+
+  enum class FindResult { kFound, kNone, kTooEarly };
+  // Finds the event of solar day `days_since_epoch` in days since J2000.0;
+  // kTooEarly when it is surely before `not_before` (same unit).
+  FindResult FindEvent(int64_t days_since_epoch, double not_before,
+                       double* event_days) const;
+  FindResult FindEvent(int64_t days_since_epoch, double not_before,
+                       const internal::SolarSlowTerms& slow,
+                       double* event_days) const;
+  // Days since J2000.0 of the approximate transit of a solar day.
+  double ApproximateTransit(int64_t days_since_epoch) const;
+  static absl::Time FromJ2000Days(double days);
 
   SolarEvent event_ = SolarEvent::kSunrise;
   double latitude_ = 0;
