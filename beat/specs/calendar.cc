@@ -34,7 +34,7 @@ absl::StatusOr<CalendarSchedule> CalendarSchedule::Create(
     int max;
   };
   const Part parts[] = {
-      {"minutes", fields.minutes, 0, 59},   {"hours", fields.hours, 0, 23},
+      {"minutes", fields.minutes, 0, 59},     {"hours", fields.hours, 0, 23},
       {"monthdays", fields.monthdays, 1, 31}, {"months", fields.months, 1, 12},
       {"weekdays", fields.weekdays, 0, 7},
   };

@@ -21,11 +21,11 @@
 namespace stem::beat::specs {
 
 struct CalendarFields {
-  std::vector<int> months;      // 1-12
-  std::vector<int> weekdays;    // 0-7, 0 and 7 = Sunday
-  std::vector<int> monthdays;   // 1-31
-  std::vector<int> hours;       // 0-23
-  std::vector<int> minutes;     // 0-59
+  std::vector<int> months;     // 1-12
+  std::vector<int> weekdays;   // 0-7, 0 and 7 = Sunday
+  std::vector<int> monthdays;  // 1-31
+  std::vector<int> hours;      // 0-23
+  std::vector<int> minutes;    // 0-59
 };
 
 class CalendarSchedule final : public Schedule {

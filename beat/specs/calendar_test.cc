@@ -59,8 +59,9 @@ TEST(CalendarTest, Errors) {
   EXPECT_THAT(CalendarSchedule::Create(fields).status().message(),
               ::testing::HasSubstr("can never fire"));
   fields = {};
-  EXPECT_THAT(CalendarSchedule::Create(fields, "Nowhere/Town").status().message(),
-              ::testing::HasSubstr("unknown time zone"));
+  EXPECT_THAT(
+      CalendarSchedule::Create(fields, "Nowhere/Town").status().message(),
+      ::testing::HasSubstr("unknown time zone"));
 }
 
 }  // namespace

@@ -21,9 +21,8 @@ absl::StatusOr<ClockedSchedule> ClockedSchedule::Parse(
 }
 
 std::string ClockedSchedule::Describe() const {
-  return absl::StrCat(
-      "once at ",
-      absl::FormatTime(absl::RFC3339_full, run_at_, absl::UTCTimeZone()));
+  return absl::StrCat("once at ", absl::FormatTime(absl::RFC3339_full, run_at_,
+                                                   absl::UTCTimeZone()));
 }
 
 }  // namespace stem::beat::specs

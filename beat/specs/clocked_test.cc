@@ -21,7 +21,8 @@ TEST(ClockedTest, FiresOnceThenFinished) {
 TEST(ClockedTest, AcceptsOffsetsAndRejectsNonsense) {
   auto with_offset = ClockedSchedule::Parse("2026-12-01T10:00:00+01:00");
   ASSERT_TRUE(with_offset.ok());
-  EXPECT_EQ(with_offset->run_at(), ClockedSchedule::Parse("2026-12-01T09:00:00Z")->run_at());
+  EXPECT_EQ(with_offset->run_at(),
+            ClockedSchedule::Parse("2026-12-01T09:00:00Z")->run_at());
   EXPECT_THAT(ClockedSchedule::Parse("tomorrow").status().message(),
               ::testing::HasSubstr("is not an RFC 3339 time"));
 }

@@ -35,7 +35,14 @@ using internal::WeekdayFromDays;
 // so any expression that can fire at all fires within it.
 constexpr int64_t kSearchYears = 400;
 
-enum class FieldKind { kSecond, kMinute, kHour, kDayOfMonth, kMonth, kDayOfWeek };
+enum class FieldKind {
+  kSecond,
+  kMinute,
+  kHour,
+  kDayOfMonth,
+  kMonth,
+  kDayOfWeek
+};
 
 struct FieldInfo {
   const char* name;
@@ -45,7 +52,7 @@ struct FieldInfo {
 
 const FieldInfo& InfoFor(FieldKind kind) {
   static constexpr FieldInfo kInfo[] = {
-      {"second", 0, 59},      {"minute", 0, 59}, {"hour", 0, 23},
+      {"second", 0, 59},       {"minute", 0, 59}, {"hour", 0, 23},
       {"day of month", 1, 31}, {"month", 1, 12},  {"day of week", 0, 7},
   };
   return kInfo[static_cast<int>(kind)];
@@ -83,7 +90,8 @@ class FieldParser {
                      uint64_t* bits) {
     if (text.empty()) return Error("is empty");
     for (absl::string_view item : absl::StrSplit(text, ',')) {
-      if (item.empty()) return Error(absl::StrCat("empty list item in \"", text, "\""));
+      if (item.empty())
+        return Error(absl::StrCat("empty list item in \"", text, "\""));
       absl::Status status = ParseItem(item, fields, bits);
       if (!status.ok()) return status;
     }
@@ -95,9 +103,9 @@ class FieldParser {
 
  private:
   absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cron: field ", position_, " (", info_.name, "): ", what, " in \"",
-        expression_, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("cron: field ", position_, " (", info_.name, "): ", what,
+                     " in \"", expression_, "\""));
   }
 
   absl::StatusOr<int> ParseValue(absl::string_view token, int min,
@@ -117,10 +125,9 @@ class FieldParser {
     if (token.empty() || !absl::ascii_isdigit(token[0]) ||
         !absl::SimpleAtoi(token, &value)) {
       return Error(absl::StrCat("\"", token, "\" is not a ",
-                                kind_ == FieldKind::kMonth ? "month"
-                                : kind_ == FieldKind::kDayOfWeek
-                                    ? "weekday"
-                                    : "number"));
+                                kind_ == FieldKind::kMonth       ? "month"
+                                : kind_ == FieldKind::kDayOfWeek ? "weekday"
+                                                                 : "number"));
     }
     if (value < min || value > max) {
       return Error(absl::StrCat(value, " is out of range ", min, "-", max));
@@ -156,7 +163,8 @@ class FieldParser {
         return absl::OkStatus();
       }
       if (upper.size() > 1 && upper.back() == 'W') {
-        absl::StatusOr<int> n = ParseValue(item.substr(0, item.size() - 1), 1, 31);
+        absl::StatusOr<int> n =
+            ParseValue(item.substr(0, item.size() - 1), 1, 31);
         if (!n.ok()) return n.status();
         fields->nearest_weekday |= 1u << *n;
         return absl::OkStatus();
@@ -167,7 +175,8 @@ class FieldParser {
         return Error("L needs a weekday here, e.g. 5L for the last Friday");
       }
       if (upper.size() > 1 && upper.back() == 'L') {
-        absl::StatusOr<int> n = ParseValue(item.substr(0, item.size() - 1), 0, 7);
+        absl::StatusOr<int> n =
+            ParseValue(item.substr(0, item.size() - 1), 0, 7);
         if (!n.ok()) return n.status();
         fields->last_of_weekday |= 1u << (*n % 7);
         return absl::OkStatus();
@@ -177,8 +186,10 @@ class FieldParser {
         absl::StatusOr<int> n = ParseValue(item.substr(0, hash_sign), 0, 7);
         if (!n.ok()) return n.status();
         int k = 0;
-        if (!absl::SimpleAtoi(item.substr(hash_sign + 1), &k) || k < 1 || k > 5) {
-          return Error(absl::StrCat("\"", item, "\": the week after # must be 1-5"));
+        if (!absl::SimpleAtoi(item.substr(hash_sign + 1), &k) || k < 1 ||
+            k > 5) {
+          return Error(
+              absl::StrCat("\"", item, "\": the week after # must be 1-5"));
         }
         fields->nth_of_weekday[*n % 7] |= 1u << k;
         return absl::OkStatus();
@@ -210,7 +221,8 @@ class FieldParser {
       // The whole range.
     } else if (upper_base == "H" || absl::StartsWith(upper_base, "H(")) {
       if (base.size() > 1) {
-        if (base.back() != ')') return Error(absl::StrCat("\"", base, "\" is missing )"));
+        if (base.back() != ')')
+          return Error(absl::StrCat("\"", base, "\" is missing )"));
         absl::string_view range = base.substr(2, base.size() - 3);
         std::vector<absl::string_view> ends = absl::StrSplit(range, '-');
         if (ends.size() != 2) {
@@ -220,21 +232,26 @@ class FieldParser {
         if (!a.ok()) return a.status();
         absl::StatusOr<int> b = ParseValue(ends[1], info_.min, field_max);
         if (!b.ok()) return b.status();
-        if (*a > *b) return Error(absl::StrCat("range ", range, " is backwards"));
+        if (*a > *b)
+          return Error(absl::StrCat("range ", range, " is backwards"));
         low = *a;
         high = *b;
       }
       const int span = step > 0 ? step : high - low + 1;
-      const int hashed = low + static_cast<int>(hash_ % static_cast<uint64_t>(span));
+      const int hashed =
+          low + static_cast<int>(hash_ % static_cast<uint64_t>(span));
       if (step == 0) {
         *bits |= uint64_t{1} << hashed;
         return absl::OkStatus();
       }
       low = hashed;
-    } else if (const size_t dash = base.find('-'); dash != absl::string_view::npos) {
-      absl::StatusOr<int> a = ParseValue(base.substr(0, dash), info_.min, info_.max);
+    } else if (const size_t dash = base.find('-');
+               dash != absl::string_view::npos) {
+      absl::StatusOr<int> a =
+          ParseValue(base.substr(0, dash), info_.min, info_.max);
       if (!a.ok()) return a.status();
-      absl::StatusOr<int> b = ParseValue(base.substr(dash + 1), info_.min, info_.max);
+      absl::StatusOr<int> b =
+          ParseValue(base.substr(dash + 1), info_.min, info_.max);
       if (!b.ok()) return b.status();
       if (*a > *b) return Error(absl::StrCat("range ", base, " is backwards"));
       low = *a;
@@ -359,9 +376,9 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(absl::string_view expression,
   if (options.days_match_both) {
     fields.day_of_month_restricted = fields.day_of_week_restricted = false;
   }
-  schedule.wildcard_ = (schedule.has_seconds_ && absl::StartsWith(parts[0], "*")) ||
-                       absl::StartsWith(parts[1], "*") ||
-                       absl::StartsWith(parts[2], "*");
+  schedule.wildcard_ =
+      (schedule.has_seconds_ && absl::StartsWith(parts[0], "*")) ||
+      absl::StartsWith(parts[1], "*") || absl::StartsWith(parts[2], "*");
   for (int first_weekday = 0; first_weekday < 7; ++first_weekday) {
     uint32_t mask = 0;
     for (int day = 1; day <= 31; ++day) {
@@ -404,8 +421,9 @@ uint32_t CronSchedule::DayMask(int64_t year, int month) const {
   auto weekday_of = [&](int day) { return (first_weekday + day - 1) % 7; };
   auto nearest_weekday = [&](int day) {
     const int weekday = weekday_of(day);
-    if (weekday == 6) return day == 1 ? 3 : day - 1;              // Saturday
-    if (weekday == 0) return day == days_in_month ? day - 2 : day + 1;  // Sunday
+    if (weekday == 6) return day == 1 ? 3 : day - 1;  // Saturday
+    if (weekday == 0)
+      return day == days_in_month ? day - 2 : day + 1;  // Sunday
     return day;
   };
   for (uint32_t n = fields_.nearest_weekday; n != 0; n &= n - 1) {

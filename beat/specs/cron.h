@@ -71,12 +71,12 @@ class CronSchedule final : public Schedule {
     bool day_of_month_restricted = false;
     bool day_of_week_restricted = false;
     // Day-of-month specials.
-    bool last_day = false;                // L
-    uint32_t days_before_last = 0;        // L-n: bit n
-    uint32_t nearest_weekday = 0;         // nW: bit n
-    bool last_weekday = false;            // LW
+    bool last_day = false;          // L
+    uint32_t days_before_last = 0;  // L-n: bit n
+    uint32_t nearest_weekday = 0;   // nW: bit n
+    bool last_weekday = false;      // LW
     // Day-of-week specials.
-    uint32_t last_of_weekday = 0;         // nL: bit n (last such day)
+    uint32_t last_of_weekday = 0;                 // nL: bit n (last such day)
     std::array<uint32_t, 7> nth_of_weekday = {};  // n#k: bit k of entry n
   };
   const Fields& fields() const { return fields_; }

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "benchmark/benchmark.h"
 #include "beat/specs/cron.h"
+#include "benchmark/benchmark.h"
 
 namespace stem::beat::specs {
 namespace {

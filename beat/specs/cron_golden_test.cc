@@ -25,7 +25,8 @@ TEST(CronGoldenTest, AgreesWithCroniter) {
     ASSERT_EQ(columns.size(), 4u) << line;
     CronOptions options;
     options.time_zone = columns[1];
-    absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(columns[0], options);
+    absl::StatusOr<CronSchedule> cron =
+        CronSchedule::Parse(columns[0], options);
     ASSERT_TRUE(cron.ok()) << cron.status();
     absl::Time t;
     std::string error;

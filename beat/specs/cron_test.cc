@@ -66,8 +66,9 @@ TEST(CronParseTest, ErrorsSayWhatAndWhere) {
   EXPECT_EQ(ParseError("60 * * * *"),
             "cron: field 1 (minute): 60 is out of range 0-59 in "
             "\"60 * * * *\"");
-  EXPECT_EQ(ParseError("* * * *"),
-            "cron: expected 5 fields (or 6 with seconds), got 4 in \"* * * *\"");
+  EXPECT_EQ(
+      ParseError("* * * *"),
+      "cron: expected 5 fields (or 6 with seconds), got 4 in \"* * * *\"");
   EXPECT_THAT(ParseError("0 0 * FOO *"),
               HasSubstr("field 4 (month): \"FOO\" is not a month"));
   EXPECT_THAT(ParseError("0 0 * * MON-FOO"), HasSubstr("is not a weekday"));
@@ -116,17 +117,17 @@ TEST(CronNextTest, StepsRangesAndLists) {
   EXPECT_THAT(Fires(MustParse("*/7 * * * *"), Utc(2026, 1, 1, 0, 50), 3),
               ElementsAre(Utc(2026, 1, 1, 0, 56), Utc(2026, 1, 1, 1, 0),
                           Utc(2026, 1, 1, 1, 7)));
-  EXPECT_THAT(Fires(MustParse("0 8-10,14 * * *"), Utc(2026, 1, 1), 5),
-              ElementsAre(Utc(2026, 1, 1, 8), Utc(2026, 1, 1, 9),
-                          Utc(2026, 1, 1, 10), Utc(2026, 1, 1, 14),
-                          Utc(2026, 1, 2, 8)));
+  EXPECT_THAT(
+      Fires(MustParse("0 8-10,14 * * *"), Utc(2026, 1, 1), 5),
+      ElementsAre(Utc(2026, 1, 1, 8), Utc(2026, 1, 1, 9), Utc(2026, 1, 1, 10),
+                  Utc(2026, 1, 1, 14), Utc(2026, 1, 2, 8)));
 }
 
 TEST(CronNextTest, NamesAndSundaySeven) {
   // 2026-01-01 is a Thursday.
-  EXPECT_THAT(Fires(MustParse("0 9 * * mon-wed"), Utc(2026, 1, 1), 3),
-              ElementsAre(Utc(2026, 1, 5, 9), Utc(2026, 1, 6, 9),
-                          Utc(2026, 1, 7, 9)));
+  EXPECT_THAT(
+      Fires(MustParse("0 9 * * mon-wed"), Utc(2026, 1, 1), 3),
+      ElementsAre(Utc(2026, 1, 5, 9), Utc(2026, 1, 6, 9), Utc(2026, 1, 7, 9)));
   EXPECT_EQ(MustParse("0 0 * * 7").fields().days_of_week, 1u);
   EXPECT_EQ(MustParse("0 0 * * 5-7").fields().days_of_week,
             (1u << 5) | (1u << 6) | 1u);
@@ -159,8 +160,9 @@ TEST(CronNextTest, VixieDayOfMonthAndDayOfWeek) {
 }
 
 TEST(CronNextTest, LastDayWeekdayAndNth) {
-  EXPECT_THAT(Fires(MustParse("0 0 L * *"), Utc(2026, 1, 1), 3),
-              ElementsAre(Utc(2026, 1, 31), Utc(2026, 2, 28), Utc(2026, 3, 31)));
+  EXPECT_THAT(
+      Fires(MustParse("0 0 L * *"), Utc(2026, 1, 1), 3),
+      ElementsAre(Utc(2026, 1, 31), Utc(2026, 2, 28), Utc(2026, 3, 31)));
   EXPECT_THAT(Fires(MustParse("0 0 L-2 * *"), Utc(2026, 1, 1), 2),
               ElementsAre(Utc(2026, 1, 29), Utc(2026, 2, 26)));
   // 15W: 2026-02-15 is a Sunday -> Monday 16th; 2026-08-15 is a Saturday ->
@@ -181,8 +183,9 @@ TEST(CronNextTest, LastDayWeekdayAndNth) {
 }
 
 TEST(CronNextTest, LeapDay) {
-  EXPECT_THAT(Fires(MustParse("0 0 29 2 *"), Utc(2026, 1, 1), 3),
-              ElementsAre(Utc(2028, 2, 29), Utc(2032, 2, 29), Utc(2036, 2, 29)));
+  EXPECT_THAT(
+      Fires(MustParse("0 0 29 2 *"), Utc(2026, 1, 1), 3),
+      ElementsAre(Utc(2028, 2, 29), Utc(2032, 2, 29), Utc(2036, 2, 29)));
   // 2100 is not a leap year.
   EXPECT_EQ(*MustParse("0 0 29 2 *").Next(Utc(2096, 3, 1)), Utc(2104, 2, 29));
 }
@@ -192,10 +195,12 @@ TEST(CronNextTest, Seconds) {
               ElementsAre(Utc(2026, 1, 1, 0, 0, 20), Utc(2026, 1, 1, 0, 0, 40),
                           Utc(2026, 1, 1, 0, 1, 0), Utc(2026, 1, 1, 0, 1, 20)));
   // Sub-second `after`: a fire at the same whole second is not "after".
-  EXPECT_EQ(*MustParse("* * * * * *").Next(Utc(2026, 1, 1) + absl::Milliseconds(500)),
-            Utc(2026, 1, 1, 0, 0, 1));
-  EXPECT_EQ(*MustParse("0 * * * *").Next(Utc(2026, 1, 1) - absl::Milliseconds(1)),
-            Utc(2026, 1, 1));
+  EXPECT_EQ(
+      *MustParse("* * * * * *").Next(Utc(2026, 1, 1) + absl::Milliseconds(500)),
+      Utc(2026, 1, 1, 0, 0, 1));
+  EXPECT_EQ(
+      *MustParse("0 * * * *").Next(Utc(2026, 1, 1) - absl::Milliseconds(1)),
+      Utc(2026, 1, 1));
 }
 
 TEST(CronNextTest, StrictlyAfter) {
@@ -213,7 +218,8 @@ TEST(CronHashTest, StablePerKeyAndSpread) {
   std::set<int> minutes;
   std::set<int> hours;
   for (int i = 0; i < 500; ++i) {
-    const CronSchedule cron = MustParse("H H(9-17) * * *", "UTC", absl::StrCat("job-", i));
+    const CronSchedule cron =
+        MustParse("H H(9-17) * * *", "UTC", absl::StrCat("job-", i));
     minutes.insert(absl::countr_zero(cron.fields().minutes));
     const int hour = absl::countr_zero(cron.fields().hours);
     hours.insert(hour);
@@ -231,8 +237,9 @@ TEST(CronHashTest, StablePerKeyAndSpread) {
   EXPECT_EQ(bits, (1ull << first) | (1ull << (first + 15)) |
                       (1ull << (first + 30)) | (1ull << (first + 45)));
   // The value is pinned so that it never changes between releases.
-  EXPECT_EQ(absl::countr_zero(MustParse("H * * * *", "UTC", "a").fields().minutes),
-            absl::countr_zero(MustParse("H * * * *", "UTC", "a").fields().minutes));
+  EXPECT_EQ(
+      absl::countr_zero(MustParse("H * * * *", "UTC", "a").fields().minutes),
+      absl::countr_zero(MustParse("H * * * *", "UTC", "a").fields().minutes));
 }
 
 TEST(CronZoneTest, PrefixOverridesOption) {
@@ -250,11 +257,11 @@ TEST(CronZoneTest, PrefixOverridesOption) {
 
 TEST(CronDstTest, NewYorkSpringForwardFixedTimeFiresOnceAfterGap) {
   // 2026-03-08 02:00 EST -> 03:00 EDT. 02:30 does not exist that day.
-  EXPECT_THAT(Fires(MustParse("30 2 * * *", "America/New_York"),
-                    Utc(2026, 3, 7), 3),
-              ElementsAre(Utc(2026, 3, 7, 7, 30),   // 02:30 EST
-                          Utc(2026, 3, 8, 7, 0),    // 03:00 EDT, once
-                          Utc(2026, 3, 9, 6, 30)));  // 02:30 EDT
+  EXPECT_THAT(
+      Fires(MustParse("30 2 * * *", "America/New_York"), Utc(2026, 3, 7), 3),
+      ElementsAre(Utc(2026, 3, 7, 7, 30),    // 02:30 EST
+                  Utc(2026, 3, 8, 7, 0),     // 03:00 EDT, once
+                  Utc(2026, 3, 9, 6, 30)));  // 02:30 EDT
   // Several times in the gap still fire once.
   EXPECT_THAT(Fires(MustParse("0,30 2 * * *", "America/New_York"),
                     Utc(2026, 3, 8, 6), 2),
@@ -263,11 +270,11 @@ TEST(CronDstTest, NewYorkSpringForwardFixedTimeFiresOnceAfterGap) {
 
 TEST(CronDstTest, NewYorkFallBackFixedTimeFiresAtFirstOccurrence) {
   // 2026-11-01 02:00 EDT -> 01:00 EST; 01:30 happens twice.
-  EXPECT_THAT(Fires(MustParse("30 1 * * *", "America/New_York"),
-                    Utc(2026, 10, 31), 3),
-              ElementsAre(Utc(2026, 10, 31, 5, 30),  // 01:30 EDT
-                          Utc(2026, 11, 1, 5, 30),   // 01:30 EDT only
-                          Utc(2026, 11, 2, 6, 30)));  // 01:30 EST
+  EXPECT_THAT(
+      Fires(MustParse("30 1 * * *", "America/New_York"), Utc(2026, 10, 31), 3),
+      ElementsAre(Utc(2026, 10, 31, 5, 30),   // 01:30 EDT
+                  Utc(2026, 11, 1, 5, 30),    // 01:30 EDT only
+                  Utc(2026, 11, 2, 6, 30)));  // 01:30 EST
   // Asked from inside the second 01:00 hour, the first 01:30 is past.
   EXPECT_EQ(*MustParse("30 1 * * *", "America/New_York")
                  .Next(Utc(2026, 11, 1, 6, 10)),
@@ -281,10 +288,10 @@ TEST(CronDstTest, NewYorkWildcardSkipsGapAndRepeatsHour) {
                           Utc(2026, 3, 8, 7, 0),   // 03:00 EDT
                           Utc(2026, 3, 8, 7, 30)));
   EXPECT_THAT(Fires(cron, Utc(2026, 11, 1, 4, 45), 5),
-              ElementsAre(Utc(2026, 11, 1, 5, 0),   // 01:00 EDT
-                          Utc(2026, 11, 1, 5, 30),  // 01:30 EDT
-                          Utc(2026, 11, 1, 6, 0),   // 01:00 EST
-                          Utc(2026, 11, 1, 6, 30),  // 01:30 EST
+              ElementsAre(Utc(2026, 11, 1, 5, 0),    // 01:00 EDT
+                          Utc(2026, 11, 1, 5, 30),   // 01:30 EDT
+                          Utc(2026, 11, 1, 6, 0),    // 01:00 EST
+                          Utc(2026, 11, 1, 6, 30),   // 01:30 EST
                           Utc(2026, 11, 1, 7, 0)));  // 02:00 EST
   // Hour-stepped wildcard: 15 */2 keeps firing in both runs.
   EXPECT_THAT(Fires(MustParse("15 * * * *", "America/New_York"),
@@ -297,10 +304,10 @@ TEST(CronDstTest, London) {
   // 2026-03-29 01:00 GMT -> 02:00 BST; 2026-10-25 02:00 BST -> 01:00 GMT.
   EXPECT_EQ(*MustParse("30 1 * * *", "Europe/London").Next(Utc(2026, 3, 29)),
             Utc(2026, 3, 29, 1, 0));  // 02:00 BST, the end of the gap
-  EXPECT_THAT(Fires(MustParse("30 1 * * *", "Europe/London"),
-                    Utc(2026, 10, 24, 12), 2),
-              ElementsAre(Utc(2026, 10, 25, 0, 30),   // 01:30 BST
-                          Utc(2026, 10, 26, 1, 30)));  // 01:30 GMT
+  EXPECT_THAT(
+      Fires(MustParse("30 1 * * *", "Europe/London"), Utc(2026, 10, 24, 12), 2),
+      ElementsAre(Utc(2026, 10, 25, 0, 30),    // 01:30 BST
+                  Utc(2026, 10, 26, 1, 30)));  // 01:30 GMT
   EXPECT_THAT(Fires(MustParse("*/20 1 * * *", "Europe/London"),
                     Utc(2026, 10, 24, 23, 59), 6),
               ElementsAre(Utc(2026, 10, 25, 0, 0), Utc(2026, 10, 25, 0, 20),
@@ -316,9 +323,9 @@ TEST(CronDstTest, London) {
 TEST(CronDstTest, LordHoweHalfHourShift) {
   // DST ends 2026-04-05 02:00 (+11) -> 01:30 (+10:30): 01:30-02:00 repeats.
   // DST starts 2026-10-04 02:00 (+10:30) -> 02:30 (+11): 02:00-02:30 skipped.
-  EXPECT_EQ(*MustParse("45 1 * * *", "Australia/Lord_Howe")
-                 .Next(Utc(2026, 4, 4, 12)),
-            Utc(2026, 4, 4, 14, 45));  // 01:45 +11, first occurrence only
+  EXPECT_EQ(
+      *MustParse("45 1 * * *", "Australia/Lord_Howe").Next(Utc(2026, 4, 4, 12)),
+      Utc(2026, 4, 4, 14, 45));  // 01:45 +11, first occurrence only
   EXPECT_EQ(*MustParse("45 1 * * *", "Australia/Lord_Howe")
                  .Next(Utc(2026, 4, 4, 14, 45)),
             Utc(2026, 4, 5, 15, 15));  // next day 01:45 +10:30
@@ -332,8 +339,8 @@ TEST(CronDstTest, LordHoweHalfHourShift) {
             Utc(2026, 10, 3, 15, 30));  // 02:30 +11, the end of the gap
   EXPECT_THAT(Fires(MustParse("*/15 * * * *", "Australia/Lord_Howe"),
                     Utc(2026, 10, 3, 15, 0), 3),
-              ElementsAre(Utc(2026, 10, 3, 15, 15),   // 01:45 +10:30
-                          Utc(2026, 10, 3, 15, 30),   // 02:30 +11
+              ElementsAre(Utc(2026, 10, 3, 15, 15),  // 01:45 +10:30
+                          Utc(2026, 10, 3, 15, 30),  // 02:30 +11
                           Utc(2026, 10, 3, 15, 45)));
 }
 
@@ -373,7 +380,8 @@ bool NaiveMatches(const CronSchedule::Fields& f, const absl::CivilSecond& c) {
     if ((f.days_before_last >> n & 1) && c.day() == last - n) dom = true;
   }
   for (int n = 1; n <= 31; ++n) {
-    if ((f.nearest_weekday >> n & 1) && n <= last && c.day() == nearest_weekday(n)) {
+    if ((f.nearest_weekday >> n & 1) && n <= last &&
+        c.day() == nearest_weekday(n)) {
       dom = true;
     }
   }
@@ -392,11 +400,12 @@ std::optional<absl::Time> NaiveNext(const CronSchedule& cron, absl::Time after,
   const absl::Duration step =
       cron.has_seconds() ? absl::Seconds(1) : absl::Minutes(1);
   absl::Time t = absl::FromUnixSeconds(absl::ToUnixSeconds(after));
-  t = cron.has_seconds() ? t + step
-                         : absl::FromUnixSeconds(
-                               (absl::ToUnixSeconds(after) / 60 + 1) * 60);
+  t = cron.has_seconds()
+          ? t + step
+          : absl::FromUnixSeconds((absl::ToUnixSeconds(after) / 60 + 1) * 60);
   for (const absl::Time end = after + horizon; t <= end; t += step) {
-    if (NaiveMatches(cron.fields(), absl::ToCivilSecond(t, absl::UTCTimeZone()))) {
+    if (NaiveMatches(cron.fields(),
+                     absl::ToCivilSecond(t, absl::UTCTimeZone()))) {
       return t;
     }
   }
@@ -467,9 +476,12 @@ TEST(CronDifferentialTest, MatchesBruteForceOnRandomExpressions) {
       EXPECT_THAT(cron.status().message(), HasSubstr("can never fire"));
       continue;
     }
-    absl::Time t = Utc(2026, 1, 1) + absl::Seconds(std::uniform_int_distribution<int>(0, 86400 * 365)(rng));
+    absl::Time t =
+        Utc(2026, 1, 1) +
+        absl::Seconds(std::uniform_int_distribution<int>(0, 86400 * 365)(rng));
     // Horizon: a few months for minute fields, a couple of days for seconds.
-    const absl::Duration horizon = seconds ? absl::Hours(48) : absl::Hours(24 * 120);
+    const absl::Duration horizon =
+        seconds ? absl::Hours(48) : absl::Hours(24 * 120);
     for (int k = 0; k < 5; ++k) {
       const std::optional<absl::Time> naive = NaiveNext(*cron, t, horizon);
       if (!naive) break;  // Too sparse for the brute force to reach.
@@ -508,7 +520,8 @@ TEST(CronPropertyTest, IncreasingConsistentAndMatching) {
       // Anything from one fire up to just before the next gives the next.
       const int64_t gap_ms = absl::ToInt64Milliseconds(fires[i + 1] - fires[i]);
       const absl::Time between =
-          fires[i] + absl::Milliseconds(std::uniform_int_distribution<int64_t>(0, gap_ms - 1)(rng));
+          fires[i] + absl::Milliseconds(std::uniform_int_distribution<int64_t>(
+                         0, gap_ms - 1)(rng));
       ASSERT_EQ(*cron.Next(between), fires[i + 1]) << expression << " " << zone;
       ASSERT_EQ(*cron.Next(fires[i]), fires[i + 1]);
     }
@@ -516,8 +529,9 @@ TEST(CronPropertyTest, IncreasingConsistentAndMatching) {
       const absl::TimeZone::CivilInfo local = tz.At(fire);
       // A fixed-time fire may sit at the end of a gap instead.
       absl::TimeZone::CivilTransition previous;
-      const bool at_gap_end = tz.PrevTransition(fire + absl::Seconds(1), &previous) &&
-                              tz.At(previous.to).pre == fire;
+      const bool at_gap_end =
+          tz.PrevTransition(fire + absl::Seconds(1), &previous) &&
+          tz.At(previous.to).pre == fire;
       if (!NaiveMatches(cron.fields(), local.cs)) {
         EXPECT_TRUE(!cron.is_wildcard() && at_gap_end)
             << expression << " in " << zone << " fired at " << fire;

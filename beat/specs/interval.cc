@@ -22,9 +22,9 @@ absl::StatusOr<IntervalSchedule> IntervalSchedule::Create(
         " is out of range 1ms-", FormatScheduleDuration(kMaxEvery)));
   }
   if (absl::Trunc(every, absl::Milliseconds(1)) != every) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "interval: every ", absl::FormatDuration(every),
-        " is not a whole number of milliseconds"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("interval: every ", absl::FormatDuration(every),
+                     " is not a whole number of milliseconds"));
   }
   if (start_at && end_at && *end_at < *start_at) {
     return absl::InvalidArgumentError(
@@ -43,7 +43,8 @@ std::optional<absl::Time> IntervalSchedule::Next(absl::Time after) const {
   absl::Time next = anchor;
   if (after >= anchor) {
     absl::Duration remainder;
-    const int64_t periods = absl::IDivDuration(after - anchor, every_, &remainder);
+    const int64_t periods =
+        absl::IDivDuration(after - anchor, every_, &remainder);
     next = anchor + (periods + 1) * every_;
   }
   if (end_at_ && next > *end_at_) return std::nullopt;
@@ -53,14 +54,14 @@ std::optional<absl::Time> IntervalSchedule::Next(absl::Time after) const {
 std::string IntervalSchedule::Describe() const {
   std::string text = absl::StrCat("every ", FormatScheduleDuration(every_));
   if (start_at_) {
-    absl::StrAppend(&text, " from ",
-                    absl::FormatTime(absl::RFC3339_full, *start_at_,
-                                     absl::UTCTimeZone()));
+    absl::StrAppend(
+        &text, " from ",
+        absl::FormatTime(absl::RFC3339_full, *start_at_, absl::UTCTimeZone()));
   }
   if (end_at_) {
-    absl::StrAppend(&text, " until ",
-                    absl::FormatTime(absl::RFC3339_full, *end_at_,
-                                     absl::UTCTimeZone()));
+    absl::StrAppend(
+        &text, " until ",
+        absl::FormatTime(absl::RFC3339_full, *end_at_, absl::UTCTimeZone()));
   }
   return text;
 }
@@ -88,7 +89,8 @@ absl::StatusOr<absl::Duration> ParseScheduleDuration(absl::string_view text) {
     for (size_t i = 0; i < digits; ++i) amount = amount * 10 + (rest[i] - '0');
     rest.remove_prefix(digits);
     size_t unit_length = 0;
-    while (unit_length < rest.size() && absl::ascii_isalpha(rest[unit_length])) {
+    while (unit_length < rest.size() &&
+           absl::ascii_isalpha(rest[unit_length])) {
       ++unit_length;
     }
     const absl::string_view unit = rest.substr(0, unit_length);
@@ -124,8 +126,8 @@ std::string FormatScheduleDuration(absl::Duration duration) {
     const char* suffix;
   };
   static const Unit kUnits[] = {
-      {absl::Hours(24), "d"},       {absl::Hours(1), "h"},
-      {absl::Minutes(1), "m"},      {absl::Seconds(1), "s"},
+      {absl::Hours(24), "d"},        {absl::Hours(1), "h"},
+      {absl::Minutes(1), "m"},       {absl::Seconds(1), "s"},
       {absl::Milliseconds(1), "ms"},
   };
   for (const Unit& unit : kUnits) {

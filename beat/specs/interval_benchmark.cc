@@ -3,8 +3,8 @@
 #include <optional>
 
 #include "absl/time/time.h"
-#include "benchmark/benchmark.h"
 #include "beat/specs/interval.h"
+#include "benchmark/benchmark.h"
 
 namespace stem::beat::specs {
 namespace {

@@ -35,8 +35,10 @@ TEST(IntervalTest, AnchoredAtStartNeverDrifts) {
 TEST(IntervalTest, WithoutStartAnchorsAtEpoch) {
   auto interval = IntervalSchedule::Create(absl::Seconds(30));
   ASSERT_TRUE(interval.ok());
-  EXPECT_EQ(*interval->Next(Utc(2026, 1, 1, 0, 0, 10)), Utc(2026, 1, 1, 0, 0, 30));
-  EXPECT_EQ(*interval->Next(Utc(2026, 1, 1, 0, 0, 30)), Utc(2026, 1, 1, 0, 1, 0));
+  EXPECT_EQ(*interval->Next(Utc(2026, 1, 1, 0, 0, 10)),
+            Utc(2026, 1, 1, 0, 0, 30));
+  EXPECT_EQ(*interval->Next(Utc(2026, 1, 1, 0, 0, 30)),
+            Utc(2026, 1, 1, 0, 1, 0));
 }
 
 TEST(IntervalTest, MillisecondsAndDays) {
@@ -60,8 +62,9 @@ TEST(IntervalTest, EndIsInclusiveThenNone) {
 TEST(IntervalTest, RejectsBadInput) {
   EXPECT_THAT(IntervalSchedule::Create(absl::ZeroDuration()).status().message(),
               HasSubstr("out of range 1ms"));
-  EXPECT_THAT(IntervalSchedule::Create(absl::Microseconds(1500)).status().message(),
-              HasSubstr("whole number of milliseconds"));
+  EXPECT_THAT(
+      IntervalSchedule::Create(absl::Microseconds(1500)).status().message(),
+      HasSubstr("whole number of milliseconds"));
   EXPECT_THAT(IntervalSchedule::Create(absl::Seconds(1), Utc(2026, 2, 1),
                                        Utc(2026, 1, 1))
                   .status()

@@ -22,10 +22,10 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseSolar(absl::string_view text,
                                                      absl::string_view whole) {
   const size_t at = text.find('@');
   if (at == absl::string_view::npos) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "solar: \"", whole,
-        "\" must look like solar:EVENT@LAT,LON[,OFFSET], e.g. "
-        "solar:sunset@51.5,-0.12,-15m"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("solar: \"", whole,
+                     "\" must look like solar:EVENT@LAT,LON[,OFFSET], e.g. "
+                     "solar:sunset@51.5,-0.12,-15m"));
   }
   absl::StatusOr<SolarEvent> event = ParseSolarEvent(text.substr(0, at));
   if (!event.ok()) return event.status();
@@ -40,9 +40,9 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseSolar(absl::string_view text,
   for (int i = 0; i < 2; ++i) {
     if (!absl::SimpleAtod(absl::StripAsciiWhitespace(parts[i]),
                           &coordinates[i])) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "solar: ", names[i], " \"", parts[i], "\" is not a number in \"",
-          whole, "\""));
+      return absl::InvalidArgumentError(
+          absl::StrCat("solar: ", names[i], " \"", parts[i],
+                       "\" is not a number in \"", whole, "\""));
     }
   }
   absl::Duration offset;
@@ -72,7 +72,8 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseShorthand(
       return absl::InvalidArgumentError(
           absl::StrCat("interval: ", every.status().message()));
     }
-    absl::StatusOr<IntervalSchedule> interval = IntervalSchedule::Create(*every);
+    absl::StatusOr<IntervalSchedule> interval =
+        IntervalSchedule::Create(*every);
     if (!interval.ok()) return interval.status();
     return std::make_unique<IntervalSchedule>(*std::move(interval));
   }

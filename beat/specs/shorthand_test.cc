@@ -18,7 +18,8 @@ absl::Time Utc(int y, int mo, int d, int h = 0, int mi = 0) {
 TEST(ShorthandTest, EachForm) {
   auto every = ParseShorthand("every:30s");
   ASSERT_TRUE(every.ok()) << every.status();
-  EXPECT_EQ(*(*every)->Next(Utc(2026, 1, 1)), Utc(2026, 1, 1) + absl::Seconds(30));
+  EXPECT_EQ(*(*every)->Next(Utc(2026, 1, 1)),
+            Utc(2026, 1, 1) + absl::Seconds(30));
   EXPECT_EQ((*every)->Describe(), "every 30s");
 
   auto at = ParseShorthand("at:2026-12-01T09:00:00Z");

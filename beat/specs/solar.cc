@@ -152,8 +152,8 @@ absl::StatusOr<SolarEvent> ParseSolarEvent(absl::string_view name) {
   for (const EventInfo& info : kEvents) {
     absl::StrAppend(&known, known.empty() ? "" : " ", info.name);
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "solar: unknown event \"", name, "\" (known: ", known, ")"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("solar: unknown event \"", name, "\" (known: ", known, ")"));
 }
 
 absl::string_view SolarEventName(SolarEvent event) {
@@ -203,9 +203,9 @@ std::optional<absl::Time> SolarSchedule::EventOnSolarDay(
 }
 
 absl::Time SolarSchedule::FromJ2000Days(double days) {
-  const double unix_seconds = days * 86400.0 + kJ2000UnixSeconds;
-  return absl::FromUnixMillis(
-      static_cast<int64_t>(std::llround(unix_seconds * 1000.0)));
+  // Whole seconds: the model is good to seconds, not milliseconds.
+  return absl::FromUnixSeconds(
+      std::llround(days * 86400.0 + kJ2000UnixSeconds));
 }
 
 double SolarSchedule::ApproximateTransit(int64_t days_since_epoch) const {
@@ -250,8 +250,8 @@ SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
     const double expected_hour_angle =
         (days - approximate_transit) * kSiderealDegreesPerDay;
     const double local_hour_angle =
-        expected_hour_angle +
-        WrapDegrees(sun.greenwich_hour_angle + longitude_ - expected_hour_angle);
+        expected_hour_angle + WrapDegrees(sun.greenwich_hour_angle +
+                                          longitude_ - expected_hour_angle);
     const double step =
         (local_hour_angle - target_hour_angle) / kSiderealDegreesPerDay;
     days -= step;
@@ -265,7 +265,8 @@ SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
     if (std::abs(step) < kConvergedDays) break;
     if (iteration >= 1 && std::abs(step) < 0.01) {
       const double ratio = std::abs(step / previous_step);
-      if (ratio < 0.5 && std::abs(step) * ratio / (1 - ratio) < kConvergedDays) {
+      if (ratio < 0.5 &&
+          std::abs(step) * ratio / (1 - ratio) < kConvergedDays) {
         break;
       }
     }
@@ -279,8 +280,7 @@ SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
 std::optional<absl::Time> SolarSchedule::Next(absl::Time after) const {
   const double after_unix_days =
       absl::ToDoubleSeconds(after - offset_ - absl::UnixEpoch()) / 86400.0;
-  const double after_j2000_days =
-      after_unix_days - kJ2000UnixSeconds / 86400.0;
+  const double after_j2000_days = after_unix_days - kJ2000UnixSeconds / 86400.0;
   // The event of solar day n lies between its transit and half a day before
   // (rising) or after (setting), give or take the equation of time: skip the
   // days whose event cannot be later than `after` without computing them.
@@ -309,8 +309,8 @@ std::optional<absl::Time> SolarSchedule::Next(absl::Time after) const {
 }
 
 std::string SolarSchedule::Describe() const {
-  std::string text = absl::StrCat(SolarEventName(event_), " at ", latitude_,
-                                  ",", longitude_);
+  std::string text =
+      absl::StrCat(SolarEventName(event_), " at ", latitude_, ",", longitude_);
   if (offset_ != absl::ZeroDuration()) {
     absl::StrAppend(&text, " ", offset_ > absl::ZeroDuration() ? "+" : "",
                     FormatScheduleDuration(offset_));

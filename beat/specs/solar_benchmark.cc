@@ -1,10 +1,11 @@
 // Time per SolarSchedule::Next at London (51.5, -0.12), iterating successive
-// events from 2026-01-01T00:00Z. Run: bazel run -c opt //beat/specs:solar_benchmark
+// events from 2026-01-01T00:00Z. Run: bazel run -c opt
+// //beat/specs:solar_benchmark
 #include <optional>
 
 #include "absl/time/time.h"
-#include "benchmark/benchmark.h"
 #include "beat/specs/solar.h"
+#include "benchmark/benchmark.h"
 
 namespace stem::beat::specs {
 namespace {

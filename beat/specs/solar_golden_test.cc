@@ -40,7 +40,8 @@ TEST(SolarGoldenTest, WithinAMinuteOfEphemEveryDayOfTheYear) {
         SolarSchedule::Create(*event, latitude, longitude);
     ASSERT_TRUE(solar.ok());
     std::vector<double> expected;
-    for (absl::string_view text : absl::StrSplit(columns[3], ' ', absl::SkipEmpty())) {
+    for (absl::string_view text :
+         absl::StrSplit(columns[3], ' ', absl::SkipEmpty())) {
       double seconds = 0;
       ASSERT_TRUE(absl::SimpleAtod(text, &seconds));
       expected.push_back(seconds);
@@ -50,7 +51,8 @@ TEST(SolarGoldenTest, WithinAMinuteOfEphemEveryDayOfTheYear) {
          t = solar->Next(*t)) {
       ours.push_back(absl::ToDoubleSeconds(*t - absl::UnixEpoch()));
     }
-    const std::string where = columns[0] + " at " + columns[1] + "," + columns[2];
+    const std::string where =
+        columns[0] + " at " + columns[1] + "," + columns[2];
     // Pair the two lists in order; every event must have its twin.
     size_t i = 0;
     size_t j = 0;
@@ -73,7 +75,8 @@ TEST(SolarGoldenTest, WithinAMinuteOfEphemEveryDayOfTheYear) {
         ++i;
       } else {
         ADD_FAILURE() << where << ": ephem has an event at "
-                      << absl::FromUnixSeconds(static_cast<int64_t>(expected[j]))
+                      << absl::FromUnixSeconds(
+                             static_cast<int64_t>(expected[j]))
                       << " that we miss";
         ++j;
       }
@@ -82,8 +85,8 @@ TEST(SolarGoldenTest, WithinAMinuteOfEphemEveryDayOfTheYear) {
   }
   EXPECT_EQ(series, 81);
   EXPECT_GT(compared, 25000);
-  std::cout << "worst difference from ephem: " << worst << " s over " << compared
-            << " events\n";
+  std::cout << "worst difference from ephem: " << worst << " s over "
+            << compared << " events\n";
 }
 
 }  // namespace

@@ -26,10 +26,9 @@ SolarSchedule Must(SolarEvent event, double lat, double lon,
 }
 
 TEST(SolarTest, EventNamesRoundTrip) {
-  for (const char* name :
-       {"dawn_astronomical", "dawn_nautical", "dawn_civil", "sunrise",
-        "solar_noon", "sunset", "dusk_civil", "dusk_nautical",
-        "dusk_astronomical"}) {
+  for (const char* name : {"dawn_astronomical", "dawn_nautical", "dawn_civil",
+                           "sunrise", "solar_noon", "sunset", "dusk_civil",
+                           "dusk_nautical", "dusk_astronomical"}) {
     absl::StatusOr<SolarEvent> event = ParseSolarEvent(name);
     ASSERT_TRUE(event.ok()) << name;
     EXPECT_EQ(SolarEventName(*event), name);
@@ -47,7 +46,8 @@ TEST(SolarTest, ValidatesCoordinatesAndOffset) {
                               .status()
                               .message()),
               HasSubstr("longitude -181 is out of range"));
-  EXPECT_FALSE(SolarSchedule::Create(SolarEvent::kSunset, std::nan(""), 0).ok());
+  EXPECT_FALSE(
+      SolarSchedule::Create(SolarEvent::kSunset, std::nan(""), 0).ok());
   EXPECT_THAT(std::string(SolarSchedule::Create(SolarEvent::kSunset, 0, 0,
                                                 absl::Hours(25))
                               .status()
@@ -69,8 +69,10 @@ TEST(SolarTest, LondonOrderOfTheDay) {
   ASSERT_EQ(day.size(), 3u);
   EXPECT_LT(day[0], day[1]);
   EXPECT_LT(day[1], day[2]);
-  EXPECT_LE(absl::AbsDuration(day[0] - Utc(2026, 6, 21, 3, 43)), absl::Minutes(1));
-  EXPECT_LE(absl::AbsDuration(day[2] - Utc(2026, 6, 21, 20, 21)), absl::Minutes(1));
+  EXPECT_LE(absl::AbsDuration(day[0] - Utc(2026, 6, 21, 3, 43)),
+            absl::Minutes(1));
+  EXPECT_LE(absl::AbsDuration(day[2] - Utc(2026, 6, 21, 20, 21)),
+            absl::Minutes(1));
 }
 
 TEST(SolarTest, PolarNightAndDayAreSkipped) {
@@ -83,7 +85,8 @@ TEST(SolarTest, PolarNightAndDayAreSkipped) {
   const SolarSchedule dusk = Must(SolarEvent::kDuskAstronomical, 60.17, 24.94);
   EXPECT_GT(*dusk.Next(Utc(2026, 5, 15)), Utc(2026, 8, 1));
   // At the pole nothing rises or sets; noon never comes either.
-  EXPECT_EQ(Must(SolarEvent::kSunset, 90, 0).Next(Utc(2026, 1, 1)), std::nullopt);
+  EXPECT_EQ(Must(SolarEvent::kSunset, 90, 0).Next(Utc(2026, 1, 1)),
+            std::nullopt);
 }
 
 TEST(SolarTest, NegativeOffsetNeverRefires) {
@@ -116,7 +119,8 @@ TEST(SolarTest, OneEventPerDayStrictlyIncreasing) {
           ASSERT_GT(*next, t);
           if (previous) {
             // Consecutive events are a day apart give or take, or skip days.
-            ASSERT_GT(*next - *previous, absl::Hours(20)) << lat << " " << lon << " " << e;
+            ASSERT_GT(*next - *previous, absl::Hours(20))
+                << lat << " " << lon << " " << e;
           }
           previous = next;
           t = *next;
