@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package stem-beat needs to build and test.
+# Idempotent: quiet when everything is there; runs `apt-get update` only when
+# a package is missing. Needs root (or sudo).
+set -euo pipefail
+
+PACKAGES=(
+  # Build: Debian's offline Bazel and a C++17 compiler.
+  bazel-bootstrap
+  bazel-rules-java
+  g++
+  # Libraries (DESIGN.md §1).
+  libabsl-dev
+  libgtest-dev
+  libgmock-dev
+  libbenchmark-dev
+  libcli11-dev
+  tzdata
+  # Format checks and the golden-data generators in tools/golden.
+  clang-format
+  python3
+  python3-croniter
+  python3-ephem
+  python3-astral
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
+echo "tools/setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
