@@ -1,10 +1,12 @@
 #include "beat/specs/shorthand.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -67,7 +69,13 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseShorthand(
   const absl::string_view whole = text;
   text = absl::StripAsciiWhitespace(text);
   if (absl::ConsumePrefix(&text, "every:")) {
-    absl::StatusOr<absl::Duration> every = ParseScheduleDuration(text);
+    // Stem reads a bare number as seconds (`every:30`).
+    std::string duration(absl::StripAsciiWhitespace(text));
+    if (!duration.empty() &&
+        std::all_of(duration.begin(), duration.end(), absl::ascii_isdigit)) {
+      duration += "s";
+    }
+    absl::StatusOr<absl::Duration> every = ParseScheduleDuration(duration);
     if (!every.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("interval: ", every.status().message()));

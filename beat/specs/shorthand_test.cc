@@ -21,6 +21,10 @@ TEST(ShorthandTest, EachForm) {
   EXPECT_EQ(*(*every)->Next(Utc(2026, 1, 1)),
             Utc(2026, 1, 1) + absl::Seconds(30));
   EXPECT_EQ((*every)->Describe(), "every 30s");
+  // Stem's bare number means seconds.
+  auto bare = ParseShorthand("every:30");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ((*bare)->Describe(), "every 30s");
 
   auto at = ParseShorthand("at:2026-12-01T09:00:00Z");
   ASSERT_TRUE(at.ok());
@@ -38,8 +42,8 @@ TEST(ShorthandTest, EachForm) {
 }
 
 TEST(ShorthandTest, Errors) {
-  EXPECT_THAT(std::string(ParseShorthand("every:10").status().message()),
-              StartsWith("interval: duration \"10\""));
+  EXPECT_THAT(std::string(ParseShorthand("every:10x").status().message()),
+              StartsWith("interval: duration \"10x\""));
   EXPECT_THAT(ParseShorthand("solar:sunset").status().message(),
               HasSubstr("must look like solar:EVENT@LAT,LON"));
   EXPECT_THAT(ParseShorthand("solar:moonrise@1,2").status().message(),

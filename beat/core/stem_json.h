@@ -1,0 +1,49 @@
+// Stem's JSON form of a schedule entry (the file store's format, and the
+// fields Stem's Redis and PostgreSQL stores hold): camelCase keys, specs as
+// `{"kind": ...}` maps or string shorthands, ISO-8601 UTC times with
+// milliseconds. Entries carry our extra fields (misfirePolicy, ...) as
+// extra keys, which Stem ignores.
+#ifndef STEM_BEAT_CORE_STEM_JSON_H_
+#define STEM_BEAT_CORE_STEM_JSON_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "beat/core/schedule.pb.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace stem::beat::core {
+
+// A JSON value as decoded by protobuf's JSON parser.
+using JsonValue = ::google::protobuf::Value;
+
+// Parses JSON text into a generic value. Errors mention the position.
+absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
+// Compact JSON text of a value.
+std::string FormatJson(const JsonValue& value);
+
+// A spec given as a string shorthand or a `{"kind": ...}` map. Errors name
+// the key at fault (`spec.everyMs: ...`).
+absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value);
+JsonValue SpecToJson(const v1::ScheduleSpec& spec);
+
+// One Stem entry. Not validated; see ValidateEntry.
+absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value);
+JsonValue EntryToStemJson(const v1::ScheduleEntry& entry);
+
+// A JSON array of Stem entries (the file store's whole file).
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
+    absl::string_view json);
+std::string FormatStemEntries(const std::vector<v1::ScheduleEntry>& entries);
+
+// ISO-8601 / RFC 3339 times as Stem writes and reads them: `Z` or an offset,
+// or none (read as UTC); written as `2026-01-01T00:00:00.000Z`.
+absl::StatusOr<absl::Time> ParseIsoTime(absl::string_view text);
+std::string FormatIsoTime(absl::Time time);
+
+}  // namespace stem::beat::core
+
+#endif  // STEM_BEAT_CORE_STEM_JSON_H_

@@ -1,0 +1,164 @@
+#include "beat/core/stem_json.h"
+
+#include <string>
+#include <vector>
+
+#include "beat/core/validation.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::core {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+using ::testing::HasSubstr;
+
+// An entry as Stem's ScheduleEntry.toJson() writes it.
+constexpr absl::string_view kStemEntry = R"json({
+  "id": "reports.nightly",
+  "taskName": "reports.build",
+  "queue": "reports",
+  "spec": {"kind": "cron", "expression": "0 2 * * *"},
+  "args": {"region": "eu", "limit": 10},
+  "kwargs": {"dryRun": false},
+  "enabled": true,
+  "jitterMs": 500,
+  "lastRunAt": "2026-01-02T02:00:00.250Z",
+  "nextRunAt": "2026-01-03T02:00:00.000Z",
+  "lastJitterMs": 120,
+  "lastError": null,
+  "timezone": "Europe/London",
+  "totalRunCount": 41,
+  "lastSuccessAt": "2026-01-02T02:00:01.000Z",
+  "lastErrorAt": null,
+  "driftMs": 250,
+  "expireAt": null,
+  "createdAt": "2025-12-01T00:00:00.000Z",
+  "updatedAt": "2026-01-02T02:00:01.000Z",
+  "version": 42,
+  "meta": {"owner": "data"}
+})json";
+
+TEST(StemJsonTest, ReadsStemsEntry) {
+  absl::StatusOr<JsonValue> json = ParseJson(kStemEntry);
+  ASSERT_TRUE(json.ok()) << json.status();
+  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(*json);
+  ASSERT_TRUE(entry.ok()) << entry.status();
+  EXPECT_EQ(entry->id(), "reports.nightly");
+  EXPECT_EQ(entry->task_name(), "reports.build");
+  EXPECT_EQ(entry->queue(), "reports");
+  EXPECT_EQ(entry->spec().cron().expression(), "0 2 * * *");
+  EXPECT_EQ(entry->args().fields().at("limit").number_value(), 10);
+  EXPECT_FALSE(entry->kwargs().fields().at("dryRun").bool_value());
+  EXPECT_TRUE(entry->enabled());
+  EXPECT_EQ(entry->jitter_ms(), 500);
+  EXPECT_EQ(entry->last_run_at().seconds(), 1767319200);
+  EXPECT_EQ(entry->last_run_at().nanos(), 250000000);
+  EXPECT_EQ(entry->total_run_count(), 41);
+  EXPECT_EQ(entry->version(), 42);
+  EXPECT_FALSE(entry->has_expire_at());
+  EXPECT_EQ(entry->meta().fields().at("owner").string_value(), "data");
+  EXPECT_TRUE(ValidateEntry(*entry).ok()) << ValidateEntry(*entry);
+}
+
+TEST(StemJsonTest, RoundTripsEveryFieldAndSpecKind) {
+  const std::vector<std::string> specs = {
+      R"({"kind":"interval","everyMs":30000,"startAt":"2026-01-01T00:00:00.000Z","endAt":"2027-01-01T00:00:00.000Z"})",
+      R"({"kind":"cron","expression":"*/5 * * * *","description":"often"})",
+      R"({"kind":"solar","event":"sunset","latitude":51.5,"longitude":-0.12,"offsetMs":-900000})",
+      R"({"kind":"solar","event":"noon","latitude":10,"longitude":20})",
+      R"({"kind":"clocked","runAt":"2026-12-01T09:00:00.000Z","runOnce":true})",
+      R"({"kind":"calendar","months":[1,7],"weekdays":[1],"hours":[9],"minutes":[0,30]})",
+  };
+  for (const std::string& spec : specs) {
+    absl::StatusOr<JsonValue> json = ParseJson(
+        absl::StrCat(R"({"id":"a","taskName":"t","queue":"q","spec":)", spec,
+                     R"(,"misfirePolicy":"fire_all","misfireGraceMs":60000,)",
+                     R"("startAt":"2026-01-01T00:00:00.000Z","pauseNote":"x",)",
+                     R"("enabled":false,"version":3})"));
+    ASSERT_TRUE(json.ok()) << json.status();
+    absl::StatusOr<v1::ScheduleEntry> first = EntryFromStemJson(*json);
+    ASSERT_TRUE(first.ok()) << spec << ": " << first.status();
+    EXPECT_TRUE(ValidateEntry(*first).ok())
+        << spec << ": " << ValidateEntry(*first);
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> again =
+        ParseStemEntries(FormatStemEntries({*first}));
+    ASSERT_TRUE(again.ok()) << again.status();
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_TRUE(MessageDifferencer::Equals(*first, (*again)[0]))
+        << first->DebugString() << "\nvs\n"
+        << (*again)[0].DebugString();
+    EXPECT_EQ(first->misfire_policy(), v1::MISFIRE_POLICY_FIRE_ALL);
+    EXPECT_FALSE(first->enabled());
+  }
+}
+
+TEST(StemJsonTest, StringShorthandsAndStemLegacyForms) {
+  for (const auto& [spec, kind] : std::vector<std::pair<std::string, int>>{
+           {R"("every:30")", v1::ScheduleSpec::kInterval},
+           {R"("*/5 * * * *")", v1::ScheduleSpec::kCron},
+           {R"({"kind":"interval","every":"45"})", v1::ScheduleSpec::kInterval},
+           {R"({"kind":"cron","expression":"*/5 * * * *","secondField":"30"})",
+            v1::ScheduleSpec::kCron},
+       }) {
+    absl::StatusOr<JsonValue> json = ParseJson(spec);
+    ASSERT_TRUE(json.ok());
+    absl::StatusOr<v1::ScheduleSpec> parsed = SpecFromJson(*json);
+    ASSERT_TRUE(parsed.ok()) << spec << ": " << parsed.status();
+    EXPECT_EQ(parsed->kind_case(), kind);
+  }
+  EXPECT_EQ(SpecFromJson(*ParseJson(R"("every:30")"))->interval().every_ms(),
+            30000);
+  EXPECT_EQ(SpecFromJson(*ParseJson(R"({"kind":"interval","every":"45"})"))
+                ->interval()
+                .every_ms(),
+            45000);
+  EXPECT_EQ(
+      SpecFromJson(
+          *ParseJson(
+              R"({"kind":"cron","expression":"*/5 * * * *","secondField":"30"})"))
+          ->cron()
+          .expression(),
+      "30 */5 * * * *");
+}
+
+TEST(StemJsonTest, ErrorsNameTheKey) {
+  auto spec_error = [](absl::string_view text) {
+    absl::StatusOr<JsonValue> json = ParseJson(text);
+    EXPECT_TRUE(json.ok());
+    return std::string(SpecFromJson(*json).status().message());
+  };
+  EXPECT_EQ(spec_error(R"({"kind":"hourly"})"),
+            "spec.kind: unknown kind \"hourly\" (known: interval, cron, solar, "
+            "clocked, calendar)");
+  EXPECT_EQ(spec_error(R"({"kind":"interval"})"), "spec.everyMs: is missing");
+  EXPECT_EQ(
+      spec_error(
+          R"({"kind":"solar","event":"sunset","latitude":"north","longitude":1})"),
+      "spec.latitude: must be a number, not a string");
+  EXPECT_THAT(
+      spec_error(R"({"kind":"cron","expression":"* * * * *","extra":1})"),
+      HasSubstr("spec.extra: unknown key"));
+  EXPECT_THAT(spec_error(R"({"kind":"clocked","runAt":"tomorrow"})"),
+              HasSubstr("spec.runAt: \"tomorrow\" is not an ISO-8601 time"));
+  EXPECT_THAT(spec_error(R"("every:soon")"),
+              HasSubstr("spec: interval: duration"));
+  EXPECT_THAT(std::string(ParseStemEntries("[1]").status().message()),
+              HasSubstr("entry 0: an entry must be a map"));
+  EXPECT_THAT(std::string(ParseStemEntries("[{").status().message()),
+              HasSubstr("not valid JSON"));
+  EXPECT_THAT(std::string(ParseStemEntries("{}").status().message()),
+              HasSubstr("expected a JSON array"));
+}
+
+TEST(StemJsonTest, Times) {
+  EXPECT_EQ(FormatIsoTime(*ParseIsoTime("2026-01-01T10:00:00+01:00")),
+            "2026-01-01T09:00:00.000Z");
+  EXPECT_EQ(FormatIsoTime(*ParseIsoTime("2026-01-01T09:00:00.5")),
+            "2026-01-01T09:00:00.500Z");
+  EXPECT_FALSE(ParseIsoTime("01/01/2026").ok());
+}
+
+}  // namespace
+}  // namespace stem::beat::core
