@@ -15,6 +15,9 @@ PACKAGES=(
   libgmock-dev
   libbenchmark-dev
   libcli11-dev
+  libprotobuf-dev
+  protobuf-compiler
+  libyaml-cpp-dev
   tzdata
   # Format checks and the golden-data generators in tools/golden.
   clang-format

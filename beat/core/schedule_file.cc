@@ -1,0 +1,473 @@
+#include "beat/core/schedule_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "beat/core/internal/json_object.h"
+#include "beat/core/internal/proto_time.h"
+#include "beat/core/stem_json.h"
+#include "beat/core/validation.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+#include "yaml-cpp/yaml.h"
+
+namespace stem::beat::core {
+namespace {
+
+using ::google::protobuf::Struct;
+using internal::JsonObject;
+using internal::ToProtoTime;
+
+// Where each entry, and each key inside it, starts (1-based lines).
+struct LineIndex {
+  std::vector<int> entry_lines;
+  // Per entry: "spec" -> line, "spec.kind" -> line, ...
+  std::vector<std::map<std::string, int>> key_lines;
+};
+
+struct Decoded {
+  std::vector<v1::ScheduleEntry> entries;
+  LineIndex lines;
+  bool has_lines = false;
+};
+
+// The names a field goes by in errors (validation uses the proto's names,
+// the decoder the file's keys).
+const std::map<std::string, std::vector<std::string>>& FieldAliases() {
+  static const auto* aliases =
+      new std::map<std::string, std::vector<std::string>>{
+          {"id", {"id", "name"}},
+          {"task_name", {"taskName", "task", "task_name"}},
+          {"spec", {"spec", "schedule"}},
+          {"jitter_ms", {"jitterMs", "jitter", "jitter_ms"}},
+          {"misfire_grace_ms",
+           {"misfireGraceMs", "misfireGrace", "misfire_grace_ms"}},
+          {"misfire_policy", {"misfirePolicy", "misfire_policy"}},
+          {"start_at", {"startAt", "start_at"}},
+          {"end_at", {"endAt", "end_at"}},
+          {"expire_at", {"expireAt", "expire_at"}},
+      };
+  return *aliases;
+}
+
+// "spec.kind: unknown kind" -> "spec.kind".
+std::string FieldOf(absl::string_view message) {
+  const size_t colon = message.find(": ");
+  return std::string(
+      message.substr(0, colon == absl::string_view::npos ? 0 : colon));
+}
+
+std::optional<int> LineOfField(const std::map<std::string, int>& lines,
+                               const std::string& field) {
+  if (auto it = lines.find(field); it != lines.end()) return it->second;
+  const std::string top = field.substr(0, field.find('.'));
+  std::vector<std::string> names = {top};
+  if (auto it = FieldAliases().find(top); it != FieldAliases().end()) {
+    names = it->second;
+  }
+  for (const std::string& name : names) {
+    if (auto it = lines.find(name); it != lines.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+class EntryErrors {
+ public:
+  EntryErrors(absl::string_view filename, const LineIndex* lines)
+      : filename_(filename), lines_(lines) {}
+
+  absl::Status At(int index, absl::string_view id,
+                  const absl::Status& error) const {
+    std::string where(filename_);
+    if (lines_ != nullptr &&
+        index < static_cast<int>(lines_->entry_lines.size())) {
+      const std::optional<int> line =
+          LineOfField(lines_->key_lines[index], FieldOf(error.message()));
+      absl::StrAppend(&where, ":", line.value_or(lines_->entry_lines[index]));
+    }
+    absl::StrAppend(&where, ": schedules[", index, "]");
+    if (!id.empty()) absl::StrAppend(&where, " (id \"", id, "\")");
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, ": ", error.message()));
+  }
+
+ private:
+  absl::string_view filename_;
+  const LineIndex* lines_;
+};
+
+// ---- Stem's apply format, from a JSON value ----
+
+absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
+  if (value.kind_case() != JsonValue::kStructValue) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "entry: must be a map, not ", internal::JsonTypeName(value)));
+  }
+  JsonObject object(value.struct_value(), "");
+  v1::ScheduleEntry entry;
+#define READ(type, var, keys)                       \
+  auto var##_read = object.type(keys);              \
+  if (!var##_read.ok()) return var##_read.status(); \
+  const auto& var = *var##_read
+  READ(String, id, (internal::Keys{"id", "name"}));
+  READ(String, task, (internal::Keys{"taskName", "task", "task_name"}));
+  READ(String, queue, (internal::Keys{"queue"}));
+  READ(String, timezone, (internal::Keys{"timezone", "tz"}));
+  READ(Bool, enabled, (internal::Keys{"enabled"}));
+  READ(Map, args, (internal::Keys{"args"}));
+  READ(Map, kwargs, (internal::Keys{"kwargs"}));
+  READ(Map, meta, (internal::Keys{"meta"}));
+  READ(DurationMs, jitter, (internal::Keys{"jitterMs", "jitter", "jitter_ms"}));
+  READ(DurationMs, grace,
+       (internal::Keys{"misfireGraceMs", "misfireGrace", "misfire_grace_ms"}));
+  READ(String, policy, (internal::Keys{"misfirePolicy", "misfire_policy"}));
+  READ(Time, start_at, (internal::Keys{"startAt", "start_at"}));
+  READ(Time, end_at, (internal::Keys{"endAt", "end_at"}));
+  READ(Time, expire_at, (internal::Keys{"expireAt", "expire_at"}));
+#undef READ
+  if (id) entry.set_id(*id);
+  if (!id) return object.Error("id", "is missing");
+  if (!task) return object.Error("taskName", "is missing");
+  entry.set_task_name(*task);
+  if (queue) entry.set_queue(*queue);
+  if (timezone) entry.set_timezone(*timezone);
+  if (enabled) entry.set_enabled(*enabled);
+  if (args) *entry.mutable_args() = *args;
+  if (kwargs) *entry.mutable_kwargs() = *kwargs;
+  if (meta) *entry.mutable_meta() = *meta;
+  if (jitter) entry.set_jitter_ms(*jitter);
+  if (grace) entry.set_misfire_grace_ms(*grace);
+  if (policy) {
+    if (*policy == "fire_once") {
+      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ONCE);
+    } else if (*policy == "fire_all") {
+      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ALL);
+    } else if (*policy == "skip") {
+      entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+    } else {
+      return object.Error(
+          object.last_key(),
+          absl::StrCat("\"", *policy, "\" is not fire_once, fire_all or skip"));
+    }
+  }
+  if (start_at) *entry.mutable_start_at() = ToProtoTime(*start_at);
+  if (end_at) *entry.mutable_end_at() = ToProtoTime(*end_at);
+  if (expire_at) *entry.mutable_expire_at() = ToProtoTime(*expire_at);
+  const JsonValue* spec = object.Find({"spec", "schedule"});
+  if (spec == nullptr) return object.Error("spec", "is missing");
+  absl::StatusOr<v1::ScheduleSpec> parsed = SpecFromJson(*spec);
+  if (!parsed.ok()) return parsed.status();
+  *entry.mutable_spec() = *std::move(parsed);
+  absl::Status keys = object.CheckAllKeysKnown();
+  if (!keys.ok()) return keys;
+  return entry;
+}
+
+// The entry list of a decoded file: a list, or {schedules: [...]}.
+absl::StatusOr<const google::protobuf::ListValue*> EntryList(
+    const JsonValue& root) {
+  if (root.kind_case() == JsonValue::kListValue) return &root.list_value();
+  if (root.kind_case() == JsonValue::kStructValue) {
+    const auto& fields = root.struct_value().fields();
+    auto it = fields.find("schedules");
+    if (it != fields.end() && it->second.kind_case() == JsonValue::kListValue) {
+      if (fields.size() > 1) {
+        for (const auto& [key, value] : fields) {
+          if (key != "schedules") {
+            return absl::InvalidArgumentError(
+                absl::StrCat("unknown top-level key \"", key,
+                             "\" (expected only schedules)"));
+          }
+        }
+      }
+      return &it->second.list_value();
+    }
+  }
+  return absl::InvalidArgumentError(
+      "expected a list of entries or {schedules: [...]}");
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeApplyFile(
+    const JsonValue& root, absl::string_view filename, const LineIndex* lines) {
+  absl::StatusOr<const google::protobuf::ListValue*> list = EntryList(root);
+  if (!list.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(filename, ": ", list.status().message()));
+  }
+  const EntryErrors errors(filename, lines);
+  std::vector<v1::ScheduleEntry> entries;
+  entries.reserve((*list)->values_size());
+  for (int i = 0; i < (*list)->values_size(); ++i) {
+    const JsonValue& item = (*list)->values(i);
+    absl::StatusOr<v1::ScheduleEntry> entry = DecodeApplyEntry(item);
+    if (!entry.ok()) {
+      std::string id;
+      if (item.kind_case() == JsonValue::kStructValue) {
+        const auto& fields = item.struct_value().fields();
+        for (const char* key : {"id", "name"}) {
+          auto it = fields.find(key);
+          if (it != fields.end() &&
+              it->second.kind_case() == JsonValue::kStringValue) {
+            id = it->second.string_value();
+            break;
+          }
+        }
+      }
+      return errors.At(i, id, entry.status());
+    }
+    entries.push_back(*std::move(entry));
+  }
+  return entries;
+}
+
+// ---- YAML, through yaml-cpp, into the same JSON values ----
+
+JsonValue YamlScalar(const YAML::Node& node) {
+  JsonValue value;
+  const std::string& text = node.Scalar();
+  if (node.Tag() == "!") {  // quoted: always a string
+    value.set_string_value(text);
+    return value;
+  }
+  const std::string lower = absl::AsciiStrToLower(text);
+  double number = 0;
+  if (lower == "true" || lower == "false") {
+    value.set_bool_value(lower == "true");
+  } else if (lower == "null" || lower == "~" || text.empty()) {
+    value.set_null_value(google::protobuf::NULL_VALUE);
+  } else if ((absl::ascii_isdigit(text[0]) || text[0] == '-' ||
+              text[0] == '+' || text[0] == '.') &&
+             absl::SimpleAtod(text, &number)) {
+    value.set_number_value(number);
+  } else {
+    value.set_string_value(text);
+  }
+  return value;
+}
+
+absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node) {
+  JsonValue value;
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      value.set_null_value(google::protobuf::NULL_VALUE);
+      return value;
+    case YAML::NodeType::Scalar:
+      return YamlScalar(node);
+    case YAML::NodeType::Sequence:
+      for (const YAML::Node& item : node) {
+        absl::StatusOr<JsonValue> converted = YamlToJson(item);
+        if (!converted.ok()) return converted.status();
+        *value.mutable_list_value()->add_values() = *std::move(converted);
+      }
+      return value;
+    case YAML::NodeType::Map: {
+      auto* fields = value.mutable_struct_value()->mutable_fields();
+      for (const auto& pair : node) {
+        if (!pair.first.IsScalar()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("line ", pair.first.Mark().line + 1,
+                           ": map keys must be plain strings"));
+        }
+        absl::StatusOr<JsonValue> converted = YamlToJson(pair.second);
+        if (!converted.ok()) return converted.status();
+        (*fields)[pair.first.Scalar()] = *std::move(converted);
+      }
+      return value;
+    }
+  }
+  return value;
+}
+
+void IndexYamlKeys(const YAML::Node& map, const std::string& prefix,
+                   std::map<std::string, int>* lines) {
+  if (!map.IsMap()) return;
+  for (const auto& pair : map) {
+    if (!pair.first.IsScalar()) continue;
+    const std::string key = prefix + pair.first.Scalar();
+    (*lines)[key] = pair.first.Mark().line + 1;
+    if (prefix.empty()) IndexYamlKeys(pair.second, key + ".", lines);
+  }
+}
+
+absl::StatusOr<Decoded> DecodeYaml(absl::string_view content,
+                                   absl::string_view filename) {
+  // yaml-cpp reports errors by throwing; they stop here.
+  try {
+    const YAML::Node root = YAML::Load(std::string(content));
+    absl::StatusOr<JsonValue> json = YamlToJson(root);
+    if (!json.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(filename, ": ", json.status().message()));
+    }
+    Decoded decoded;
+    decoded.has_lines = true;
+    YAML::Node list = root;
+    if (root.IsMap() && root["schedules"]) list = root["schedules"];
+    if (list.IsSequence()) {
+      for (const YAML::Node& entry : list) {
+        decoded.lines.entry_lines.push_back(entry.Mark().line + 1);
+        decoded.lines.key_lines.emplace_back();
+        IndexYamlKeys(entry, "", &decoded.lines.key_lines.back());
+      }
+    }
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+        DecodeApplyFile(*json, filename, &decoded.lines);
+    if (!entries.ok()) return entries.status();
+    decoded.entries = *std::move(entries);
+    return decoded;
+  } catch (const YAML::Exception& error) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        filename, ":", error.mark.line + 1, ": not valid YAML: ", error.msg));
+  }
+}
+
+// ---- Protobuf text format ----
+
+class TextErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_error_.empty()) {
+      first_error_ = absl::StrCat(line + 1, ":", column + 1, ": ", message);
+    }
+  }
+  const std::string& first_error() const { return first_error_; }
+
+ private:
+  std::string first_error_;
+};
+
+absl::StatusOr<Decoded> DecodeTextproto(absl::string_view content,
+                                        absl::string_view filename) {
+  v1::ScheduleFile file;
+  google::protobuf::TextFormat::Parser parser;
+  TextErrorCollector collector;
+  google::protobuf::TextFormat::ParseInfoTree tree;
+  parser.RecordErrorsTo(&collector);
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(std::string(content), &file)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(filename, ":", collector.first_error()));
+  }
+  Decoded decoded;
+  decoded.has_lines = true;
+  const google::protobuf::FieldDescriptor* schedules =
+      v1::ScheduleFile::descriptor()->FindFieldByName("schedules");
+  const google::protobuf::Descriptor* entry = v1::ScheduleEntry::descriptor();
+  for (int i = 0; i < file.schedules_size(); ++i) {
+    decoded.lines.entry_lines.push_back(tree.GetLocation(schedules, i).line +
+                                        1);
+    std::map<std::string, int>& keys = decoded.lines.key_lines.emplace_back();
+    const google::protobuf::TextFormat::ParseInfoTree* nested =
+        tree.GetTreeForNested(schedules, i);
+    for (int f = 0; nested != nullptr && f < entry->field_count(); ++f) {
+      const auto location = nested->GetLocation(entry->field(f), -1);
+      if (location.line >= 0) keys[entry->field(f)->name()] = location.line + 1;
+    }
+  }
+  decoded.entries.assign(file.schedules().begin(), file.schedules().end());
+  return decoded;
+}
+
+}  // namespace
+
+absl::StatusOr<ScheduleFileFormat> ScheduleFileFormatFor(
+    absl::string_view filename) {
+  const std::string lower = absl::AsciiStrToLower(filename);
+  if (absl::EndsWith(lower, ".json")) return ScheduleFileFormat::kJson;
+  if (absl::EndsWith(lower, ".yaml") || absl::EndsWith(lower, ".yml")) {
+    return ScheduleFileFormat::kYaml;
+  }
+  for (const char* extension : {".textproto", ".txtpb", ".pbtxt", ".textpb"}) {
+    if (absl::EndsWith(lower, extension)) return ScheduleFileFormat::kTextproto;
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      filename,
+      ": unknown schedule file type (use .json, .yaml, .yml or .textproto)"));
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
+    absl::string_view content, absl::string_view filename) {
+  absl::StatusOr<ScheduleFileFormat> format = ScheduleFileFormatFor(filename);
+  if (!format.ok()) return format.status();
+  absl::StatusOr<Decoded> decoded;
+  switch (*format) {
+    case ScheduleFileFormat::kJson: {
+      absl::StatusOr<JsonValue> json = ParseJson(content);
+      if (!json.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(filename, ": ", json.status().message()));
+      }
+      absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+          DecodeApplyFile(*json, filename, nullptr);
+      if (!entries.ok()) return entries.status();
+      decoded.emplace();
+      decoded->entries = *std::move(entries);
+      break;
+    }
+    case ScheduleFileFormat::kYaml:
+      decoded = DecodeYaml(content, filename);
+      break;
+    case ScheduleFileFormat::kTextproto:
+      decoded = DecodeTextproto(content, filename);
+      break;
+  }
+  if (!decoded.ok()) return decoded.status();
+  std::vector<v1::ScheduleEntry>* entries = &decoded->entries;
+  const LineIndex* line_index = decoded->has_lines ? &decoded->lines : nullptr;
+  const EntryErrors errors(filename, line_index);
+  absl::flat_hash_map<std::string, int> seen;
+  for (int i = 0; i < static_cast<int>(entries->size()); ++i) {
+    const v1::ScheduleEntry& entry = (*entries)[i];
+    absl::Status valid = ValidateEntry(entry);
+    if (!valid.ok()) return errors.At(i, entry.id(), valid);
+    auto [it, inserted] = seen.emplace(entry.id(), i);
+    if (!inserted) {
+      return errors.At(
+          i, entry.id(),
+          absl::InvalidArgumentError(absl::StrCat(
+              "id: \"", entry.id(), "\" is also schedules[", it->second, "]")));
+    }
+  }
+  return std::move(*entries);
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
+    const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) {
+    const int error = errno;
+    const std::string message = absl::StrCat(path, ": ", std::strerror(error));
+    if (error == ENOENT) return absl::NotFoundError(message);
+    if (error == EACCES) return absl::PermissionDeniedError(message);
+    return absl::UnavailableError(message);
+  }
+  std::ostringstream content;
+  content << file.rdbuf();
+  return ParseScheduleFile(content.str(), path);
+}
+
+std::string FormatTextproto(const std::vector<v1::ScheduleEntry>& entries) {
+  v1::ScheduleFile file;
+  for (const v1::ScheduleEntry& entry : entries) *file.add_schedules() = entry;
+  std::string text;
+  google::protobuf::TextFormat::PrintToString(file, &text);
+  return text;
+}
+
+}  // namespace stem::beat::core

@@ -1,0 +1,160 @@
+#include "beat/core/schedule_file.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "beat/core/spec_conversion.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Error(absl::string_view content, absl::string_view filename) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      ParseScheduleFile(content, filename);
+  EXPECT_FALSE(entries.ok()) << filename << " parsed";
+  return entries.ok() ? "" : std::string(entries.status().message());
+}
+
+TEST(ScheduleFileTest, ExamplesCoverEverySpecKind) {
+  for (const char* path : {"examples/schedules.yaml", "examples/schedules.json",
+                           "examples/schedules.textproto"}) {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+        ReadScheduleFile(path);
+    ASSERT_TRUE(entries.ok()) << entries.status();
+    std::set<int> kinds;
+    for (const v1::ScheduleEntry& entry : *entries) {
+      kinds.insert(entry.spec().kind_case());
+    }
+    EXPECT_EQ(kinds.size(), 5u) << path;
+  }
+}
+
+TEST(ScheduleFileTest, YamlAndJsonMeanTheSame) {
+  auto yaml = ReadScheduleFile("examples/schedules.yaml");
+  ASSERT_TRUE(yaml.ok()) << yaml.status();
+  const v1::ScheduleEntry& nightly = (*yaml)[1];
+  EXPECT_EQ(nightly.id(), "reports.nightly");
+  EXPECT_EQ(nightly.task_name(), "reports.build");
+  EXPECT_EQ(nightly.spec().cron().expression(), "30 2 * * *");
+  EXPECT_EQ(nightly.timezone(), "America/New_York");
+  EXPECT_EQ(nightly.jitter_ms(), 500);
+  EXPECT_EQ(nightly.args().fields().at("region").string_value(), "eu");
+  EXPECT_FALSE(nightly.kwargs().fields().at("dry_run").bool_value());
+  EXPECT_EQ((*yaml)[2].spec().solar().offset_ms(), -15 * 60 * 1000);
+  EXPECT_EQ((*yaml)[4].misfire_policy(), v1::MISFIRE_POLICY_FIRE_ALL);
+  EXPECT_EQ((*yaml)[4].misfire_grace_ms(), 3600 * 1000);
+  EXPECT_FALSE((*yaml)[5].enabled());
+  EXPECT_EQ((*yaml)[5].spec().interval().every_ms(), 300000);
+
+  auto json = ReadScheduleFile("examples/schedules.json");
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals((*json)[0],
+                                                                 (*yaml)[0]));
+  EXPECT_EQ((*json)[3].spec().solar().offset_ms(), -15 * 60 * 1000);
+}
+
+TEST(ScheduleFileTest, TextprotoRoundTrip) {
+  auto entries = ReadScheduleFile("examples/schedules.textproto");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  auto again = ParseScheduleFile(FormatTextproto(*entries), "again.textproto");
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->size(), entries->size());
+  for (size_t i = 0; i < entries->size(); ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        (*entries)[i], (*again)[i]));
+  }
+}
+
+TEST(ScheduleFileTest, ListOrSchedulesMap) {
+  EXPECT_TRUE(ParseScheduleFile(R"([{"id":"a","task":"t","spec":"every:1m"}])",
+                                "list.json")
+                  .ok());
+  EXPECT_THAT(
+      Error(R"({"jobs":[]})", "x.json"),
+      HasSubstr("x.json: expected a list of entries or {schedules: [...]}"));
+}
+
+TEST(ScheduleFileTest, YamlErrorsNameFileLineEntryAndField) {
+  const std::string yaml =
+      "schedules:\n"           // 1
+      "  - id: good\n"         // 2
+      "    task: t\n"          // 3
+      "    spec: every:1m\n"   // 4
+      "  - id: bad\n"          // 5
+      "    task: t\n"          // 6
+      "    spec:\n"            // 7
+      "      kind: hourly\n";  // 8
+  EXPECT_EQ(Error(yaml, "s.yaml"),
+            "s.yaml:8: schedules[1] (id \"bad\"): spec.kind: unknown kind "
+            "\"hourly\" (known: interval, cron, solar, clocked, calendar)");
+  // Validation errors too: the line of the field.
+  EXPECT_EQ(
+      Error("- id: x\n  task: t\n  spec: \"0 0 32 * *\"\n", "v.yaml"),
+      "v.yaml:3: schedules[0] (id \"x\"): spec: cron: "
+      "field 3 (day of month): 32 is out of range 1-31 in \"0 0 32 * *\"");
+  EXPECT_EQ(
+      Error("- id: x\n  task: t\n  spec: every:1m\n  timezone: Mars/Base\n",
+            "z.yaml"),
+      "z.yaml:4: schedules[0] (id \"x\"): timezone: unknown time zone "
+      "\"Mars/Base\" (use an IANA name like Europe/London)");
+  EXPECT_THAT(
+      Error("- id: x\n  tsak: t\n  spec: every:1m\n", "k.yaml"),
+      HasSubstr("k.yaml:1: schedules[0] (id \"x\"): taskName: is missing"));
+  EXPECT_THAT(
+      Error("- id: x\n  task: t\n  spec: every:1m\n  tsak: t\n", "k.yaml"),
+      HasSubstr("k.yaml:4: schedules[0] (id \"x\"): tsak: unknown key"));
+  EXPECT_THAT(Error("- id: [unclosed\n", "broken.yaml"),
+              HasSubstr("broken.yaml:2: not valid YAML"));
+}
+
+TEST(ScheduleFileTest, TextprotoErrorsNameTheLine) {
+  EXPECT_THAT(Error("schedules { id: \"a\" task_nam: \"t\" }\n", "t.textproto"),
+              HasSubstr("t.textproto:1:"));
+  const std::string text =
+      "schedules {\n"
+      "  id: \"a\"\n"
+      "  task_name: \"t\"\n"
+      "  spec { interval { every_ms: 1000 } }\n"
+      "  jitter_ms: 5000\n"
+      "}\n";
+  EXPECT_EQ(Error(text, "j.textproto"),
+            "j.textproto:5: schedules[0] (id \"a\"): jitter_ms: 5000ms is "
+            "longer than the 1000ms between two fires of the spec");
+}
+
+TEST(ScheduleFileTest, JsonErrorsNameEntryAndField) {
+  EXPECT_EQ(Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
+                  R"({"id":"b c","task":"t","spec":"every:1m"}])",
+                  "s.json"),
+            "s.json: schedules[1] (id \"b c\"): id: \"b c\" may only contain "
+            "letters, digits, '.', '_' and '-' (it becomes part of Redis keys "
+            "and file names)");
+  EXPECT_THAT(
+      Error(R"([{"id":"a","task":"t","spec":"every:1m","jitter":"soon"}])",
+            "s.json"),
+      HasSubstr("s.json: schedules[0] (id \"a\"): jitter: duration \"soon\""));
+  EXPECT_THAT(Error("[{", "s.json"), HasSubstr("s.json: not valid JSON"));
+}
+
+TEST(ScheduleFileTest, DuplicateIdsAndUnknownTypes) {
+  EXPECT_EQ(Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
+                  R"({"id":"a","task":"u","spec":"every:2m"}])",
+                  "d.json"),
+            "d.json: schedules[1] (id \"a\"): id: \"a\" is also schedules[0]");
+  EXPECT_THAT(Error("", "schedules.toml"),
+              HasSubstr("unknown schedule file type"));
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> missing =
+      ReadScheduleFile("/nonexistent/schedules.yaml");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.status().message()),
+              HasSubstr("/nonexistent/schedules.yaml"));
+}
+
+}  // namespace
+}  // namespace stem::beat::core
