@@ -27,10 +27,34 @@ def cc_proto(name, src, deps = [], visibility = None):
         srcs = [src],
         visibility = visibility,
     )
+    # The generated code lives in one shared library that the host and every
+    # plugin load, so that its descriptors are registered with libprotobuf
+    # once per process (two static copies would abort at the second).
     native.cc_library(
-        name = name,
+        name = name + "_objects",
         srcs = [base + ".pb.cc"],
         hdrs = [base + ".pb.h"],
-        deps = deps + ["@stem_beat_system//:protobuf"],
+        deps = [d + "_objects" for d in deps] + ["@stem_beat_system//:protobuf"],
+        alwayslink = True,
+        visibility = ["//visibility:private"],
+    )
+    native.cc_binary(
+        name = "lib" + name + ".so",
+        linkshared = True,
+        deps = [":" + name + "_objects"],
+        visibility = ["//visibility:private"],
+    )
+    native.cc_import(
+        name = name + "_shared",
+        shared_library = ":lib" + name + ".so",
+        visibility = ["//visibility:private"],
+    )
+    native.cc_library(
+        name = name,
+        hdrs = [base + ".pb.h"],
+        deps = deps + [
+            ":" + name + "_shared",
+            "@stem_beat_system//:protobuf",
+        ],
         visibility = visibility,
     )

@@ -1,0 +1,191 @@
+#include "beat/core/conformance/store_conformance.h"
+
+#include <algorithm>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::conformance {
+namespace {
+
+using core::ScheduleStore;
+using ::google::protobuf::util::MessageDifferencer;
+using v1::ScheduleEntry;
+
+const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+ScheduleEntry Entry(const std::string& id, std::optional<absl::Time> next,
+                    bool enabled = true) {
+  ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("task." + id);
+  entry.mutable_spec()->mutable_interval()->set_every_ms(60000);
+  entry.set_enabled(enabled);
+  if (next) {
+    entry.mutable_next_run_at()->set_seconds(absl::ToUnixSeconds(*next));
+    entry.mutable_next_run_at()->set_nanos(
+        static_cast<int32_t>(absl::ToInt64Nanoseconds(
+            *next - absl::FromUnixSeconds(absl::ToUnixSeconds(*next)))));
+  }
+  return entry;
+}
+
+std::vector<std::string> Ids(const std::vector<ScheduleEntry>& entries) {
+  std::vector<std::string> ids;
+  for (const ScheduleEntry& entry : entries) ids.push_back(entry.id());
+  return ids;
+}
+
+}  // namespace
+
+void StoreConformanceTest::SetUp() {
+  absl::StatusOr<std::unique_ptr<ScheduleStore>> store = GetParam()();
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+}
+
+TEST_P(StoreConformanceTest, EmptyStore) {
+  absl::StatusOr<std::vector<ScheduleEntry>> all = store_->List();
+  ASSERT_TRUE(all.ok()) << all.status();
+  EXPECT_TRUE(all->empty());
+  EXPECT_EQ(store_->Get("missing").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(store_->Due(kNow, 10)->empty());
+}
+
+TEST_P(StoreConformanceTest, CreateGetListKeepEveryField) {
+  ScheduleEntry entry = Entry("b.report", kNow);
+  (*entry.mutable_args()->mutable_fields())["region"].set_string_value("eu");
+  (*entry.mutable_meta()->mutable_fields())["owner"].set_string_value("data");
+  entry.set_timezone("Europe/London");
+  entry.set_jitter_ms(250);
+  entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  entry.mutable_last_run_at()->set_seconds(1767225000);
+  entry.set_total_run_count(7);
+  absl::StatusOr<std::vector<ScheduleEntry>> stored =
+      store_->Upsert({entry, Entry("a.first", std::nullopt)});
+  ASSERT_TRUE(stored.ok()) << stored.status();
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[0].version(), 1);
+  absl::StatusOr<ScheduleEntry> got = store_->Get("b.report");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->version(), 1);
+  entry.set_version(1);
+  EXPECT_TRUE(MessageDifferencer::Equals(*got, entry))
+      << got->DebugString() << "\nvs\n"
+      << entry.DebugString();
+  EXPECT_THAT(Ids(*store_->List()),
+              ::testing::ElementsAre("a.first", "b.report"));
+}
+
+TEST_P(StoreConformanceTest, WritesNameTheVersionTheyRead) {
+  ASSERT_TRUE(store_->Upsert({Entry("job", kNow)}).ok());
+  // Creating again (version 0) conflicts.
+  EXPECT_EQ(store_->Upsert({Entry("job", kNow)}).status().code(),
+            absl::StatusCode::kAborted);
+  ScheduleEntry update = *store_->Get("job");
+  update.set_total_run_count(1);
+  absl::StatusOr<std::vector<ScheduleEntry>> written = store_->Upsert({update});
+  ASSERT_TRUE(written.ok()) << written.status();
+  EXPECT_EQ((*written)[0].version(), 2);
+  // The same stale read written again conflicts and changes nothing.
+  update.set_total_run_count(99);
+  EXPECT_EQ(store_->Upsert({update}).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->Get("job")->total_run_count(), 1);
+  EXPECT_EQ(store_->Get("job")->version(), 2);
+}
+
+TEST_P(StoreConformanceTest, BatchIsAllOrNothing) {
+  ASSERT_TRUE(store_->Upsert({Entry("existing", kNow)}).ok());
+  // "existing" is written at version 0 but is at 1: nothing is written.
+  EXPECT_EQ(store_
+                ->Upsert({Entry("new.one", kNow), Entry("existing", kNow),
+                          Entry("new.two", kNow)})
+                .status()
+                .code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store_->Get("new.one").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Get("new.two").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->List()->size(), 1u);
+}
+
+TEST_P(StoreConformanceTest, Remove) {
+  ASSERT_TRUE(store_->Upsert({Entry("a", kNow), Entry("b", kNow)}).ok());
+  EXPECT_EQ(store_->Remove("missing", -1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Remove("a", 7).code(), absl::StatusCode::kAborted);
+  EXPECT_TRUE(store_->Get("a").ok());
+  EXPECT_TRUE(store_->Remove("a", 1).ok());
+  EXPECT_TRUE(store_->Remove("b", -1).ok());
+  EXPECT_TRUE(store_->List()->empty());
+  EXPECT_TRUE(store_->Due(kNow, 10)->empty());
+}
+
+TEST_P(StoreConformanceTest, DueOrderLimitsAndExclusions) {
+  ASSERT_TRUE(store_
+                  ->Upsert({
+                      Entry("late", kNow - absl::Minutes(1)),
+                      Entry("early", kNow - absl::Hours(1)),
+                      Entry("exactly.now", kNow),
+                      Entry("future", kNow + absl::Milliseconds(1)),
+                      Entry("disabled", kNow - absl::Hours(2), false),
+                      Entry("finished", std::nullopt),
+                  })
+                  .ok());
+  EXPECT_THAT(Ids(*store_->Due(kNow, 10)),
+              ::testing::ElementsAre("early", "late", "exactly.now"));
+  EXPECT_THAT(Ids(*store_->Due(kNow, 2)),
+              ::testing::ElementsAre("early", "late"));
+  EXPECT_TRUE(store_->Due(kNow - absl::Hours(3), 10)->empty());
+  // Moving an entry's next run into the future takes it off the due list;
+  // enabling the disabled one puts it on.
+  ScheduleEntry early = *store_->Get("early");
+  *early.mutable_next_run_at() =
+      Entry("x", kNow + absl::Hours(1)).next_run_at();
+  ScheduleEntry disabled = *store_->Get("disabled");
+  disabled.set_enabled(true);
+  ASSERT_TRUE(store_->Upsert({early, disabled}).ok());
+  EXPECT_THAT(Ids(*store_->Due(kNow, 10)),
+              ::testing::ElementsAre("disabled", "late", "exactly.now"));
+}
+
+TEST_P(StoreConformanceTest, TenThousandEntries) {
+  std::vector<ScheduleEntry> entries;
+  for (int i = 0; i < 10000; ++i) {
+    // Due times in a scrambled order, none equal.
+    const int minutes = (i * 7919) % 10000;
+    entries.push_back(Entry(absl::StrFormat("job-%05d", i),
+                            kNow - absl::Minutes(10000 - minutes)));
+  }
+  ASSERT_TRUE(store_->Upsert(entries).ok());
+  absl::StatusOr<std::vector<ScheduleEntry>> all = store_->List();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 10000u);
+  EXPECT_TRUE(
+      std::is_sorted(all->begin(), all->end(),
+                     [](const ScheduleEntry& a, const ScheduleEntry& b) {
+                       return a.id() < b.id();
+                     }));
+  absl::StatusOr<std::vector<ScheduleEntry>> due = store_->Due(kNow, 100);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 100u);
+  for (size_t i = 0; i + 1 < due->size(); ++i) {
+    EXPECT_LT((*due)[i].next_run_at().seconds(),
+              (*due)[i + 1].next_run_at().seconds());
+  }
+  EXPECT_EQ((*due)[0].next_run_at().seconds(),
+            absl::ToUnixSeconds(kNow - absl::Minutes(10000)));
+  EXPECT_EQ(store_->Due(kNow, 20000)->size(), 10000u);
+}
+
+}  // namespace stem::beat::conformance

@@ -1,0 +1,149 @@
+/* The stable C ABI between stem-beat and its plugins (stores, lock stores,
+ * brokers), loaded from libbeat_<kind>_<scheme>.so at run time.
+ *
+ * Rules (docs/plugin-guide.md):
+ * - Only C types cross; entries cross as serialised stem.beat.v1 messages
+ *   (beat/core/schedule.proto).
+ * - A plugin exports one symbol, `stem_beat_plugin_descriptor`, returning a
+ *   descriptor with the ABI version it was built against. A host accepts a
+ *   plugin whose major equals its own; minors only ever add.
+ * - Function tables begin with their own size and are only ever appended
+ *   to: a host checks `size` before calling a later entry.
+ * - Every call returns a status code that mirrors absl::StatusCode; on
+ *   failure it may fill `error` with a message.
+ * - A plugin-owned buffer (stem_buffer) carries its own release function;
+ *   the host calls it exactly once. Buffers the host passes in are only
+ *   borrowed for the duration of the call.
+ * - No exception, C++ or otherwise, may leave a function of the table.
+ */
+#ifndef STEM_BEAT_CORE_PLUGIN_PLUGIN_ABI_H_
+#define STEM_BEAT_CORE_PLUGIN_PLUGIN_ABI_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define STEM_BEAT_PLUGIN_ABI_MAJOR 1
+#define STEM_BEAT_PLUGIN_ABI_MINOR 0
+#define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
+
+/* Status codes: the values of absl::StatusCode. */
+enum {
+  STEM_OK = 0,
+  STEM_CANCELLED = 1,
+  STEM_UNKNOWN = 2,
+  STEM_INVALID_ARGUMENT = 3,
+  STEM_DEADLINE_EXCEEDED = 4,
+  STEM_NOT_FOUND = 5,
+  STEM_ALREADY_EXISTS = 6,
+  STEM_PERMISSION_DENIED = 7,
+  STEM_RESOURCE_EXHAUSTED = 8,
+  STEM_FAILED_PRECONDITION = 9,
+  STEM_ABORTED = 10, /* a version conflict */
+  STEM_OUT_OF_RANGE = 11,
+  STEM_UNIMPLEMENTED = 12,
+  STEM_INTERNAL = 13,
+  STEM_UNAVAILABLE = 14, /* the backend cannot be reached */
+  STEM_DATA_LOSS = 15,   /* stored data cannot be read */
+  STEM_UNAUTHENTICATED = 16
+};
+
+typedef enum stem_plugin_kind {
+  STEM_PLUGIN_KIND_STORE = 1,
+  STEM_PLUGIN_KIND_LOCK = 2,
+  STEM_PLUGIN_KIND_BROKER = 3
+} stem_plugin_kind;
+
+/* Bytes owned by whoever filled the buffer; `release` (may be NULL when
+ * `data` is NULL) frees them and must be called exactly once. */
+typedef struct stem_buffer {
+  const uint8_t* data;
+  size_t size;
+  void (*release)(struct stem_buffer* buffer);
+  void* owner; /* for the releaser */
+} stem_buffer;
+
+/* A string borrowed for one call. */
+typedef struct stem_string_view {
+  const char* data;
+  size_t size;
+} stem_string_view;
+
+/* ---- Schedule stores (kind STEM_PLUGIN_KIND_STORE) ----
+ * Entries are serialised stem.beat.v1.ScheduleEntry; lists of entries are a
+ * serialised stem.beat.v1.ScheduleFile. */
+typedef struct stem_store_table {
+  uint32_t size; /* sizeof(stem_store_table) when built */
+  /* Opens the store named by `url`; INVALID_ARGUMENT when the plugin refuses
+   * the URL, UNAVAILABLE when the backend cannot be reached. */
+  int32_t (*open)(stem_string_view url, void** store, stem_buffer* error);
+  void (*close)(void* store);
+  /* One entry by id; NOT_FOUND when absent. */
+  int32_t (*get)(void* store, stem_string_view id, stem_buffer* entry,
+                 stem_buffer* error);
+  /* Every entry, ordered by id. */
+  int32_t (*list)(void* store, stem_buffer* entries, stem_buffer* error);
+  /* Writes a ScheduleFile of entries atomically (all or none). Each entry's
+   * `version` is the version its writer read: 0 means "must not exist yet".
+   * A mismatch anywhere is ABORTED and writes nothing. The stored entries,
+   * each with version + 1, come back in `stored` (a ScheduleFile). */
+  int32_t (*upsert)(void* store, const uint8_t* entries, size_t size,
+                    stem_buffer* stored, stem_buffer* error);
+  /* Removes an entry; expected_version < 0 means any. NOT_FOUND, ABORTED. */
+  int32_t (*remove)(void* store, stem_string_view id, int64_t expected_version,
+                    stem_buffer* error);
+  /* Up to `limit` enabled entries with a next_run_at at or before `now`
+   * (Unix ms), earliest first (a ScheduleFile). Disabled entries and
+   * finished ones (no next_run_at) are never due. */
+  int32_t (*due)(void* store, int64_t now_unix_ms, int32_t limit,
+                 stem_buffer* entries, stem_buffer* error);
+} stem_store_table;
+
+/* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */
+typedef struct stem_lock_table {
+  uint32_t size;
+  int32_t (*open)(stem_string_view url, void** locks, stem_buffer* error);
+  void (*close)(void* locks);
+  /* Takes `key` for `owner` for ttl_ms if it is free or expired (or already
+   * the owner's: then it renews). *acquired is 0 when another owner holds
+   * it. A successful take yields a fencing token that is strictly greater
+   * than any token this lock store handed out for `key` before. */
+  int32_t (*acquire)(void* locks, stem_string_view key, stem_string_view owner,
+                     int64_t ttl_ms, int32_t* acquired, int64_t* fencing_token,
+                     stem_buffer* error);
+  /* Extends the owner's lease; FAILED_PRECONDITION if `owner` does not hold
+   * it (expired, released or someone else's). */
+  int32_t (*renew)(void* locks, stem_string_view key, stem_string_view owner,
+                   int64_t ttl_ms, stem_buffer* error);
+  /* Releases the owner's lease; FAILED_PRECONDITION as for renew. */
+  int32_t (*release)(void* locks, stem_string_view key, stem_string_view owner,
+                     stem_buffer* error);
+  /* The current owner; NOT_FOUND when free or expired. */
+  int32_t (*owner)(void* locks, stem_string_view key, stem_buffer* owner,
+                   stem_buffer* error);
+} stem_lock_table;
+
+typedef struct stem_plugin_descriptor {
+  uint32_t size; /* sizeof(stem_plugin_descriptor) when built */
+  uint32_t abi_major;
+  uint32_t abi_minor;
+  int32_t kind; /* stem_plugin_kind */
+  const char* name;
+  const char* version;
+  /* URL schemes the plugin serves, NULL-terminated; the first names the file
+   * (libbeat_<kind>_<first scheme>.so), the rest are aliases. */
+  const char* const* schemes;
+  /* A stem_store_table or stem_lock_table, by kind. */
+  const void* table;
+} stem_plugin_descriptor;
+
+typedef const stem_plugin_descriptor* (*stem_plugin_descriptor_function)(void);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* STEM_BEAT_CORE_PLUGIN_PLUGIN_ABI_H_ */

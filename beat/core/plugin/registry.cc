@@ -1,0 +1,560 @@
+#include "beat/core/plugin/registry.h"
+
+#include <dirent.h>
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/time.h"
+#include "beat/core/plugin/buffers.h"
+
+namespace stem::beat::plugin {
+
+struct PluginRegistry::Loaded {
+  const stem_plugin_descriptor* descriptor = nullptr;
+  PluginInfo info;
+};
+
+namespace {
+
+using v1::ScheduleEntry;
+
+// Schemes stem-beat ships plugins for: a missing file for one of these is
+// an installation problem, not an unknown scheme.
+bool IsOurScheme(stem_plugin_kind kind, absl::string_view scheme) {
+  static const std::map<stem_plugin_kind, std::vector<std::string>>* ours =
+      new std::map<stem_plugin_kind, std::vector<std::string>>{
+          {STEM_PLUGIN_KIND_STORE,
+           {"memory", "file", "redis", "rediss", "postgres", "postgresql"}},
+          {STEM_PLUGIN_KIND_LOCK,
+           {"memory", "redis", "rediss", "postgres", "postgresql"}},
+          {STEM_PLUGIN_KIND_BROKER,
+           {"memory", "log", "file", "redis", "rediss", "postgres",
+            "postgresql"}},
+      };
+  for (const std::string& known : ours->at(kind)) {
+    if (known == scheme) return true;
+  }
+  return false;
+}
+
+absl::Status LoadFailure(absl::Status status) {
+  status.SetPayload(kPluginLoadFailure, absl::Cord("1"));
+  return status;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+bool IsFile(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
+}
+
+std::vector<std::string> ListDirectory(const std::string& directory) {
+  std::vector<std::string> names;
+  if (DIR* dir = opendir(directory.c_str())) {
+    while (const dirent* entry = readdir(dir)) {
+      if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
+    }
+    closedir(dir);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string Absolute(const std::string& path) {
+  if (absl::StartsWith(path, "/")) return path;
+  char cwd[4096];
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
+  return absl::StrCat(cwd, "/", path);
+}
+
+std::vector<std::string> RunfilesRoots() {
+  std::vector<std::string> roots;
+  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* value = std::getenv(variable); value && *value) {
+      roots.emplace_back(value);
+    }
+  }
+  char exe[4096];
+  const ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (length > 0)
+    roots.push_back(absl::StrCat(absl::string_view(exe, length), ".runfiles"));
+  return roots;
+}
+
+// The process-wide cache of loaded files; plugins are never unloaded.
+std::mutex& CacheMutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+
+template <typename Table>
+absl::Status CheckTable(
+    const Table* table, const std::string& path, absl::string_view kind,
+    std::initializer_list<std::pair<const char*, bool>> functions) {
+  if (table == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": plugin has no ", kind, " function table"));
+  }
+  if (table->size < sizeof(Table)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": ", kind, " function table is ", table->size,
+                     " bytes; this stem-beat needs ", sizeof(Table)));
+  }
+  for (const auto& [name, present] : functions) {
+    if (!present) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": ", kind, " function table lacks required function ", name));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
+                             const std::string& path) {
+  if (d == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": stem_beat_plugin_descriptor() returned NULL"));
+  }
+  if (d->abi_major != STEM_BEAT_PLUGIN_ABI_MAJOR) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": plugin built for plugin ABI ", d->abi_major, ".", d->abi_minor,
+        "; this stem-beat speaks ABI ", STEM_BEAT_PLUGIN_ABI_MAJOR, ".",
+        STEM_BEAT_PLUGIN_ABI_MINOR, " (rebuild the plugin against it)"));
+  }
+  if (d->size < sizeof(stem_plugin_descriptor) || d->name == nullptr ||
+      d->schemes == nullptr || d->schemes[0] == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": plugin descriptor is incomplete"));
+  }
+  switch (d->kind) {
+    case STEM_PLUGIN_KIND_STORE: {
+      const auto* t = static_cast<const stem_store_table*>(d->table);
+      if (t == nullptr) return CheckTable(t, path, "store", {});
+      return CheckTable(t, path, "store",
+                        {{"open", t->open != nullptr},
+                         {"close", t->close != nullptr},
+                         {"get", t->get != nullptr},
+                         {"list", t->list != nullptr},
+                         {"upsert", t->upsert != nullptr},
+                         {"remove", t->remove != nullptr},
+                         {"due", t->due != nullptr}});
+    }
+    case STEM_PLUGIN_KIND_LOCK: {
+      const auto* t = static_cast<const stem_lock_table*>(d->table);
+      if (t == nullptr) return CheckTable(t, path, "lock", {});
+      return CheckTable(t, path, "lock",
+                        {{"open", t->open != nullptr},
+                         {"close", t->close != nullptr},
+                         {"acquire", t->acquire != nullptr},
+                         {"renew", t->renew != nullptr},
+                         {"release", t->release != nullptr},
+                         {"owner", t->owner != nullptr}});
+    }
+    case STEM_PLUGIN_KIND_BROKER:
+      return absl::OkStatus();
+    default:
+      return absl::FailedPreconditionError(
+          absl::StrCat(path, ": unknown plugin kind ", d->kind));
+  }
+}
+
+absl::StatusOr<PluginRegistry::Loaded*> LoadFileUncached(
+    const std::string& path) {
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot load: ", dlerror()));
+  }
+  auto function = reinterpret_cast<stem_plugin_descriptor_function>(
+      dlsym(handle, STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL));
+  if (function == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": not a stem-beat plugin (no ",
+                     STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL, " symbol)"));
+  }
+  const stem_plugin_descriptor* descriptor = function();
+  absl::Status valid = CheckDescriptor(descriptor, path);
+  if (!valid.ok()) return valid;
+  auto* loaded = new PluginRegistry::Loaded;  // never freed, like the handle
+  loaded->descriptor = descriptor;
+  loaded->info.path = path;
+  loaded->info.name = descriptor->name;
+  loaded->info.version = descriptor->version ? descriptor->version : "";
+  loaded->info.kind = static_cast<stem_plugin_kind>(descriptor->kind);
+  loaded->info.abi_major = descriptor->abi_major;
+  loaded->info.abi_minor = descriptor->abi_minor;
+  for (const char* const* s = descriptor->schemes; *s != nullptr; ++s) {
+    loaded->info.schemes.emplace_back(*s);
+  }
+  return loaded;
+}
+
+absl::StatusOr<PluginRegistry::Loaded*> LoadFile(const std::string& path) {
+  std::lock_guard<std::mutex> lock(CacheMutex());
+  static auto* cache =
+      new std::map<std::string, absl::StatusOr<PluginRegistry::Loaded*>>;
+  auto it = cache->find(path);
+  if (it == cache->end())
+    it = cache->emplace(path, LoadFileUncached(path)).first;
+  return it->second;
+}
+
+// ---- The host's view of a loaded plugin instance ----
+
+class LoadedStore final : public core::ScheduleStore {
+ public:
+  LoadedStore(const stem_store_table* table, void* store, std::string context)
+      : table_(table), store_(store), context_(std::move(context)) {}
+  ~LoadedStore() override { table_->close(store_); }
+
+  absl::StatusOr<ScheduleEntry> Get(absl::string_view id) override {
+    stem_buffer entry = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->get(store_, View(id), &entry, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    std::string bytes = TakeBuffer(&entry);
+    if (!status.ok()) return status;
+    ScheduleEntry parsed;
+    if (!parsed.ParseFromString(bytes)) return Corrupt("get");
+    return parsed;
+  }
+  absl::StatusOr<std::vector<ScheduleEntry>> List() override {
+    stem_buffer entries = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->list(store_, &entries, &error);
+    return Entries(code, &entries, &error, "list");
+  }
+  absl::StatusOr<std::vector<ScheduleEntry>> Upsert(
+      const std::vector<ScheduleEntry>& entries) override {
+    v1::ScheduleFile file;
+    for (const ScheduleEntry& entry : entries) *file.add_schedules() = entry;
+    const std::string bytes = file.SerializeAsString();
+    stem_buffer stored = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->upsert(store_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                       bytes.size(), &stored, &error);
+    return Entries(code, &stored, &error, "upsert");
+  }
+  absl::Status Remove(absl::string_view id, int64_t expected_version) override {
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->remove(store_, View(id), expected_version, &error);
+    return StatusFrom(code, &error, context_);
+  }
+  absl::StatusOr<std::vector<ScheduleEntry>> Due(absl::Time now,
+                                                 int limit) override {
+    stem_buffer entries = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->due(store_, absl::ToUnixMillis(now), limit, &entries, &error);
+    return Entries(code, &entries, &error, "due");
+  }
+
+ private:
+  absl::Status Corrupt(absl::string_view call) const {
+    return absl::DataLossError(absl::StrCat(
+        context_, ": ", call, " returned bytes that are not an entry"));
+  }
+  absl::StatusOr<std::vector<ScheduleEntry>> Entries(int32_t code,
+                                                     stem_buffer* buffer,
+                                                     stem_buffer* error,
+                                                     absl::string_view call) {
+    absl::Status status = StatusFrom(code, error, context_);
+    std::string bytes = TakeBuffer(buffer);
+    if (!status.ok()) return status;
+    v1::ScheduleFile file;
+    if (!file.ParseFromString(bytes)) return Corrupt(call);
+    return std::vector<ScheduleEntry>(
+        std::make_move_iterator(file.mutable_schedules()->begin()),
+        std::make_move_iterator(file.mutable_schedules()->end()));
+  }
+
+  const stem_store_table* table_;
+  void* store_;
+  std::string context_;
+};
+
+class LoadedLocks final : public core::LockStore {
+ public:
+  LoadedLocks(const stem_lock_table* table, void* locks, std::string context)
+      : table_(table), locks_(locks), context_(std::move(context)) {}
+  ~LoadedLocks() override { table_->close(locks_); }
+
+  absl::StatusOr<core::Lease> Acquire(absl::string_view key,
+                                      absl::string_view owner,
+                                      absl::Duration ttl) override {
+    int32_t acquired = 0;
+    int64_t token = 0;
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->acquire(locks_, View(key), View(owner),
+                                         absl::ToInt64Milliseconds(ttl),
+                                         &acquired, &token, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    if (!status.ok()) return status;
+    return core::Lease{acquired != 0, token};
+  }
+  absl::Status Renew(absl::string_view key, absl::string_view owner,
+                     absl::Duration ttl) override {
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->renew(locks_, View(key), View(owner),
+                                       absl::ToInt64Milliseconds(ttl), &error);
+    return StatusFrom(code, &error, context_);
+  }
+  absl::Status Release(absl::string_view key,
+                       absl::string_view owner) override {
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->release(locks_, View(key), View(owner), &error);
+    return StatusFrom(code, &error, context_);
+  }
+  absl::StatusOr<std::string> Owner(absl::string_view key) override {
+    stem_buffer owner = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->owner(locks_, View(key), &owner, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    std::string name = TakeBuffer(&owner);
+    if (!status.ok()) return status;
+    return name;
+  }
+
+ private:
+  const stem_lock_table* table_;
+  void* locks_;
+  std::string context_;
+};
+
+}  // namespace
+
+bool IsPluginLoadFailure(const absl::Status& status) {
+  return status.GetPayload(kPluginLoadFailure).has_value();
+}
+
+absl::string_view KindName(stem_plugin_kind kind) {
+  switch (kind) {
+    case STEM_PLUGIN_KIND_STORE:
+      return "store";
+    case STEM_PLUGIN_KIND_LOCK:
+      return "lock";
+    case STEM_PLUGIN_KIND_BROKER:
+      return "broker";
+  }
+  return "unknown";
+}
+
+std::string RedactUrl(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  if (scheme_end == absl::string_view::npos) return std::string(url);
+  const size_t authority = scheme_end + 3;
+  const size_t at = url.find('@', authority);
+  const size_t slash = url.find('/', authority);
+  if (at == absl::string_view::npos ||
+      (slash != absl::string_view::npos && at > slash)) {
+    return std::string(url);
+  }
+  const absl::string_view userinfo = url.substr(authority, at - authority);
+  const size_t colon = userinfo.find(':');
+  const std::string user = colon == absl::string_view::npos
+                               ? ""
+                               : std::string(userinfo.substr(0, colon));
+  return absl::StrCat(url.substr(0, authority), user,
+                      colon == absl::string_view::npos ? "" : ":", "***",
+                      url.substr(at));
+}
+
+absl::StatusOr<std::string> UrlScheme(absl::string_view url) {
+  const size_t colon = url.find(':');
+  if (colon == absl::string_view::npos || colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", RedactUrl(url),
+                     "\" is not a URL (expected scheme:..., e.g. memory://)"));
+  }
+  const absl::string_view scheme = url.substr(0, colon);
+  for (char c : scheme) {
+    if (!absl::ascii_isalnum(c) && c != '+' && c != '-' && c != '.') {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", RedactUrl(url), "\" has an invalid scheme \"", scheme, "\""));
+    }
+  }
+  return absl::AsciiStrToLower(scheme);
+}
+
+PluginRegistry::PluginRegistry(Options options) {
+  for (const std::string& path : options.plugin_paths) {
+    for (absl::string_view part :
+         absl::StrSplit(path, ':', absl::SkipEmpty())) {
+      search_path_.push_back(Absolute(std::string(part)));
+    }
+  }
+  if (options.use_environment) {
+    if (const char* env = std::getenv("STEM_PLUGIN_PATH"); env != nullptr) {
+      for (absl::string_view part :
+           absl::StrSplit(env, ':', absl::SkipEmpty())) {
+        if (absl::StartsWith(part, "/")) search_path_.emplace_back(part);
+      }
+    }
+  }
+  if (options.use_runfiles) {
+    for (const std::string& root : RunfilesRoots()) {
+      for (const char* kind : {"stores", "locks", "brokers"}) {
+        const std::string base = absl::StrCat(root, "/stem_beat/beat/", kind);
+        for (const std::string& name : ListDirectory(base)) {
+          const std::string dir = absl::StrCat(base, "/", name);
+          if (IsDirectory(dir)) search_path_.push_back(dir);
+        }
+      }
+    }
+  }
+  if (!options.install_prefix.empty()) {
+    search_path_.push_back(options.install_prefix);
+  }
+}
+
+absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
+    stem_plugin_kind kind, absl::string_view scheme) {
+  const std::string file =
+      absl::StrCat("libbeat_", KindName(kind), "_", scheme, ".so");
+  for (const std::string& dir : search_path_) {
+    const std::string path = absl::StrCat(dir, "/", file);
+    if (!IsFile(path)) continue;
+    absl::StatusOr<Loaded*> loaded = LoadFile(path);
+    if (!loaded.ok()) return LoadFailure(loaded.status());
+    if ((*loaded)->info.kind != kind) {
+      return LoadFailure(absl::FailedPreconditionError(
+          absl::StrCat(path, ": is a ", KindName((*loaded)->info.kind),
+                       " plugin, not a ", KindName(kind), " plugin")));
+    }
+    return *loaded;
+  }
+  // No file of its own: an alias of another plugin of this kind?
+  const std::string prefix = absl::StrCat("libbeat_", KindName(kind), "_");
+  for (const std::string& dir : search_path_) {
+    for (const std::string& name : ListDirectory(dir)) {
+      if (!absl::StartsWith(name, prefix) || !absl::EndsWith(name, ".so"))
+        continue;
+      absl::StatusOr<Loaded*> loaded = LoadFile(absl::StrCat(dir, "/", name));
+      if (!loaded.ok() || (*loaded)->info.kind != kind) continue;
+      for (const std::string& alias : (*loaded)->info.schemes) {
+        if (alias == scheme) return *loaded;
+      }
+    }
+  }
+  const std::string where = absl::StrJoin(search_path_, ", ");
+  if (IsOurScheme(kind, scheme)) {
+    return LoadFailure(absl::NotFoundError(
+        absl::StrCat("the ", KindName(kind), " plugin for \"", scheme,
+                     ":\" is missing: no ", file, " in [", where,
+                     "] (build it, or point --plugin-path or "
+                     "STEM_PLUGIN_PATH at it)")));
+  }
+  return LoadFailure(absl::NotFoundError(
+      absl::StrCat("unknown ", KindName(kind), " URL scheme \"", scheme,
+                   ":\": no plugin serves it (looked for ", file,
+                   " and aliases in [", where, "])")));
+}
+
+absl::StatusOr<PluginInfo> PluginRegistry::Find(stem_plugin_kind kind,
+                                                absl::string_view scheme) {
+  absl::StatusOr<const Loaded*> loaded = Load(kind, scheme);
+  if (!loaded.ok()) return loaded.status();
+  return (*loaded)->info;
+}
+
+namespace {
+
+template <typename Table, typename Result, typename Make>
+absl::StatusOr<Result> OpenWith(const PluginRegistry::Loaded& loaded,
+                                absl::string_view url, Make make) {
+  const auto* table = static_cast<const Table*>(loaded.descriptor->table);
+  void* instance = nullptr;
+  stem_buffer error = EmptyBuffer();
+  const int32_t code = table->open(View(url), &instance, &error);
+  const std::string context =
+      absl::StrCat(KindName(loaded.info.kind), " ", RedactUrl(url));
+  absl::Status status = StatusFrom(code, &error, context);
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    return LoadFailure(absl::InvalidArgumentError(
+        absl::StrCat("the ", KindName(loaded.info.kind), " plugin \"",
+                     loaded.info.name, "\" (", loaded.info.path, ") refused \"",
+                     RedactUrl(url), "\": ", status.message())));
+  }
+  if (!status.ok()) {
+    return absl::Status(status.code(),
+                        absl::StrCat(context, ": ", status.message()));
+  }
+  return make(table, instance, context);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<core::ScheduleStore>> PluginRegistry::OpenStore(
+    absl::string_view url) {
+  absl::StatusOr<std::string> scheme = UrlScheme(url);
+  if (!scheme.ok()) return scheme.status();
+  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_STORE, *scheme);
+  if (!loaded.ok()) return loaded.status();
+  return OpenWith<stem_store_table, std::unique_ptr<core::ScheduleStore>>(
+      **loaded, url,
+      [](const stem_store_table* table, void* instance,
+         const std::string& context) {
+        return std::unique_ptr<core::ScheduleStore>(
+            new LoadedStore(table, instance, context));
+      });
+}
+
+absl::StatusOr<std::unique_ptr<core::LockStore>> PluginRegistry::OpenLocks(
+    absl::string_view url) {
+  absl::StatusOr<std::string> scheme = UrlScheme(url);
+  if (!scheme.ok()) return scheme.status();
+  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_LOCK, *scheme);
+  if (!loaded.ok()) return loaded.status();
+  return OpenWith<stem_lock_table, std::unique_ptr<core::LockStore>>(
+      **loaded, url,
+      [](const stem_lock_table* table, void* instance,
+         const std::string& context) {
+        return std::unique_ptr<core::LockStore>(
+            new LoadedLocks(table, instance, context));
+      });
+}
+
+std::vector<absl::StatusOr<PluginInfo>> PluginRegistry::ListAll() {
+  std::vector<absl::StatusOr<PluginInfo>> plugins;
+  std::map<std::string, bool> seen;
+  for (const std::string& dir : search_path_) {
+    for (const std::string& name : ListDirectory(dir)) {
+      if (!absl::StartsWith(name, "libbeat_") || !absl::EndsWith(name, ".so"))
+        continue;
+      if (!seen.emplace(name, true).second) continue;
+      absl::StatusOr<Loaded*> loaded = LoadFile(absl::StrCat(dir, "/", name));
+      if (loaded.ok()) {
+        plugins.push_back((*loaded)->info);
+      } else {
+        plugins.push_back(loaded.status());
+      }
+    }
+  }
+  return plugins;
+}
+
+}  // namespace stem::beat::plugin

@@ -1,0 +1,99 @@
+// Finds, loads and opens plugins by URL scheme (DESIGN.md §3).
+//
+// (kind, scheme) -> libbeat_<kind>_<scheme>.so, searched in order in:
+// --plugin-path directories, STEM_PLUGIN_PATH (absolute directories only),
+// the running binary's Bazel runfiles, then the install prefix. Never the
+// current directory. Plugins load lazily (RTLD_NOW | RTLD_LOCAL) and are
+// never unloaded. A descriptor may list aliases (rediss, postgresql): a
+// scheme with no file of its own is looked up among the plugins' aliases.
+//
+// Failures are distinct and say where the registry looked; each carries the
+// payload kPluginLoadFailure so that callers (the CLI's exit code) can tell
+// them from errors of an opened store:
+//   - unknown scheme       NotFound            no plugin serves it
+//   - missing file         NotFound            a scheme of ours whose .so is
+//   not there
+//   - not loadable / ABI   FailedPrecondition  dlopen failed, no descriptor
+//                                              symbol, ABI major mismatch,
+//                                              incomplete function table
+//   - URL refused          InvalidArgument     the plugin's own message
+#ifndef STEM_BEAT_CORE_PLUGIN_REGISTRY_H_
+#define STEM_BEAT_CORE_PLUGIN_REGISTRY_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "beat/core/plugin/plugin_abi.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::plugin {
+
+// Status payload type URL marking a plugin that could not be loaded/opened.
+inline constexpr absl::string_view kPluginLoadFailure =
+    "type.stem-beat/plugin-load-failure";
+
+bool IsPluginLoadFailure(const absl::Status& status);
+
+struct PluginInfo {
+  std::string path;
+  std::string name;
+  std::string version;
+  stem_plugin_kind kind;
+  std::vector<std::string> schemes;  // first = primary, then aliases
+  uint32_t abi_major = 0;
+  uint32_t abi_minor = 0;
+};
+
+absl::string_view KindName(stem_plugin_kind kind);  // store, lock, broker
+
+// "user:secret@host" -> "user:***@host"; credentials never reach output.
+std::string RedactUrl(absl::string_view url);
+
+class PluginRegistry {
+ public:
+  struct Options {
+    std::vector<std::string> plugin_paths;  // from --plugin-path
+    bool use_environment = true;            // STEM_PLUGIN_PATH
+    bool use_runfiles = true;
+    std::string install_prefix = "/usr/local/lib/stem-beat";
+  };
+
+  PluginRegistry() : PluginRegistry(Options()) {}
+  explicit PluginRegistry(Options options);
+
+  // The directories searched, in order.
+  const std::vector<std::string>& search_path() const { return search_path_; }
+
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> OpenStore(
+      absl::string_view url);
+  absl::StatusOr<std::unique_ptr<core::LockStore>> OpenLocks(
+      absl::string_view url);
+
+  // Loads (without opening) the plugin for `kind` and `scheme`.
+  absl::StatusOr<PluginInfo> Find(stem_plugin_kind kind,
+                                  absl::string_view scheme);
+  // Every plugin file in the search path (first of each name wins), with
+  // the ones that failed to load reported as errors beside them.
+  std::vector<absl::StatusOr<PluginInfo>> ListAll();
+
+  // A loaded plugin file (internal to the registry).
+  struct Loaded;
+
+ private:
+  absl::StatusOr<const Loaded*> Load(stem_plugin_kind kind,
+                                     absl::string_view scheme);
+
+  std::vector<std::string> search_path_;
+};
+
+// The scheme of a URL (`memory://`, `file:relative.json` -> memory, file);
+// InvalidArgument when it has none.
+absl::StatusOr<std::string> UrlScheme(absl::string_view url);
+
+}  // namespace stem::beat::plugin
+
+#endif  // STEM_BEAT_CORE_PLUGIN_REGISTRY_H_

@@ -1,0 +1,141 @@
+#include "beat/core/plugin/registry.h"
+
+#include <cstdlib>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::plugin {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TestPlugins() {
+  return std::string(std::getenv("TEST_SRCDIR")) +
+         "/stem_beat/beat/core/plugin/testdata";
+}
+
+PluginRegistry TestRegistry() {
+  PluginRegistry::Options options;
+  options.plugin_paths = {TestPlugins()};
+  options.use_environment = false;
+  options.use_runfiles = false;
+  options.install_prefix = "";
+  return PluginRegistry(options);
+}
+
+std::string OpenError(absl::string_view url) {
+  PluginRegistry registry = TestRegistry();
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      registry.OpenStore(url);
+  EXPECT_FALSE(store.ok()) << url;
+  if (store.ok()) return "";
+  EXPECT_TRUE(IsPluginLoadFailure(store.status())) << store.status();
+  return std::string(store.status().message());
+}
+
+TEST(RegistryTest, OpensAGoodPluginAndItsAlias) {
+  PluginRegistry registry = TestRegistry();
+  EXPECT_TRUE(registry.OpenStore("fine://anything").ok());
+  EXPECT_TRUE(registry.OpenStore("picky://ok").ok());
+  EXPECT_TRUE(registry.OpenStore("picky+tls://ok").ok());
+  absl::StatusOr<PluginInfo> info =
+      registry.Find(STEM_PLUGIN_KIND_STORE, "picky+tls");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->name, "picky");
+  EXPECT_EQ(info->version, "1.2.3");
+  EXPECT_THAT(info->schemes, ::testing::ElementsAre("picky", "picky+tls"));
+}
+
+TEST(RegistryTest, FourDistinctFailures) {
+  // Unknown scheme: says where it looked.
+  const std::string unknown = OpenError("nosuch://x");
+  EXPECT_THAT(unknown, HasSubstr("unknown store URL scheme \"nosuch:\""));
+  EXPECT_THAT(unknown, HasSubstr(TestPlugins()));
+  // A scheme of ours whose file is not there.
+  const std::string missing = OpenError("redis://localhost:6379/0");
+  EXPECT_THAT(missing,
+              HasSubstr("the store plugin for \"redis:\" is missing: no "
+                        "libbeat_store_redis.so in ["));
+  EXPECT_THAT(missing, HasSubstr(TestPlugins()));
+  // ABI mismatch.
+  EXPECT_THAT(
+      OpenError("wrongabi://x"),
+      HasSubstr(
+          "plugin built for plugin ABI 2.0; this stem-beat speaks ABI 1.0"));
+  // Not a plugin: no descriptor symbol.
+  EXPECT_THAT(
+      OpenError("nodescriptor://x"),
+      HasSubstr(
+          "not a stem-beat plugin (no stem_beat_plugin_descriptor symbol)"));
+  // A table with a required function missing.
+  EXPECT_THAT(OpenError("nodue://x"),
+              HasSubstr("store function table lacks required function due"));
+  // The plugin refuses the URL: its own words, and which plugin.
+  const std::string refused = OpenError("picky://not-good");
+  EXPECT_THAT(refused, HasSubstr("the store plugin \"picky\""));
+  EXPECT_THAT(refused,
+              HasSubstr("refused \"picky://not-good\": URL must end in ok"));
+}
+
+TEST(RegistryTest, UnreachableBackendIsNotALoadFailure) {
+  PluginRegistry registry = TestRegistry();
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      registry.OpenStore("picky://user:hunter2@unreachable/ok");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(IsPluginLoadFailure(store.status()));
+  // Credentials never appear.
+  EXPECT_THAT(std::string(store.status().message()),
+              ::testing::Not(HasSubstr("hunter2")));
+  EXPECT_THAT(std::string(store.status().message()), HasSubstr("user:***@"));
+}
+
+TEST(RegistryTest, ExceptionsStopAtTheBoundary) {
+  PluginRegistry registry = TestRegistry();
+  auto store = registry.OpenStore("picky://ok");
+  ASSERT_TRUE(store.ok());
+  absl::StatusOr<v1::ScheduleEntry> entry = (*store)->Get("x");
+  EXPECT_EQ(entry.status().code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(entry.status().message()),
+              HasSubstr("plugin threw: boom"));
+}
+
+TEST(RegistryTest, ListsEveryPluginAndTheBrokenOnes) {
+  PluginRegistry registry = TestRegistry();
+  int good = 0;
+  int bad = 0;
+  for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
+    plugin.ok() ? ++good : ++bad;
+  }
+  EXPECT_EQ(good, 2);  // fine, picky
+  EXPECT_EQ(bad, 3);
+}
+
+TEST(RegistryTest, SearchPathOrderAndNoCurrentDirectory) {
+  setenv("STEM_PLUGIN_PATH", "/env/one:relative/ignored:/env/two", 1);
+  PluginRegistry::Options options;
+  options.plugin_paths = {"/flag/a:/flag/b"};
+  options.use_runfiles = false;
+  PluginRegistry registry(options);
+  EXPECT_THAT(registry.search_path(),
+              ::testing::ElementsAre("/flag/a", "/flag/b", "/env/one",
+                                     "/env/two", "/usr/local/lib/stem-beat"));
+  unsetenv("STEM_PLUGIN_PATH");
+}
+
+TEST(RegistryTest, UrlsAndRedaction) {
+  EXPECT_EQ(*UrlScheme("memory://"), "memory");
+  EXPECT_EQ(*UrlScheme("file:relative.json"), "file");
+  EXPECT_EQ(*UrlScheme("Redis://h"), "redis");
+  EXPECT_FALSE(UrlScheme("/just/a/path").ok());
+  EXPECT_EQ(RedactUrl("redis://:secret@host:6379/0"),
+            "redis://:***@host:6379/0");
+  EXPECT_EQ(RedactUrl("postgres://beat:pw@db/stem"),
+            "postgres://beat:***@db/stem");
+  EXPECT_EQ(RedactUrl("file:///tmp/a@b.json"), "file:///tmp/a@b.json");
+}
+
+}  // namespace
+}  // namespace stem::beat::plugin

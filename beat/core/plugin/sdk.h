@@ -1,0 +1,252 @@
+// The C++ SDK for plugin authors: implement core::ScheduleStore (or
+// core::LockStore) with a static Open(url), then one macro exports it
+// through the C ABI of plugin_abi.h:
+//
+//   class MyStore : public stem::beat::core::ScheduleStore {
+//    public:
+//     static absl::StatusOr<std::unique_ptr<MyStore>> Open(absl::string_view
+//     url);
+//     ...
+//   };
+//   STEM_BEAT_STORE_PLUGIN(MyStore, "my-store", "1.0.0", "my", "my+tls")
+//
+// Build it as cc_binary(name = "libbeat_store_my.so", linkshared = True)
+// with copts = ["-fvisibility=hidden"]; see docs/plugin-guide.md. No
+// exception thrown by the class crosses the boundary: it becomes INTERNAL.
+#ifndef STEM_BEAT_CORE_PLUGIN_SDK_H_
+#define STEM_BEAT_CORE_PLUGIN_SDK_H_
+
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "beat/core/plugin/buffers.h"
+#include "beat/core/plugin/plugin_abi.h"
+#include "beat/core/schedule.pb.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::plugin {
+namespace sdk_internal {
+
+// Runs `body` (returning absl::Status) and turns escaping exceptions into
+// INTERNAL: nothing is thrown across the C boundary.
+template <typename Body>
+int32_t Guard(stem_buffer* error, Body&& body) {
+  try {
+    return ReturnStatus(body(), error);
+  } catch (const std::exception& exception) {
+    return ReturnStatus(
+        absl::InternalError(absl::StrCat("plugin threw: ", exception.what())),
+        error);
+  } catch (...) {
+    return ReturnStatus(absl::InternalError("plugin threw"), error);
+  }
+}
+
+inline absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseEntries(
+    const uint8_t* data, size_t size) {
+  v1::ScheduleFile file;
+  if (!file.ParseFromArray(data, static_cast<int>(size))) {
+    return absl::InvalidArgumentError(
+        "entries are not a serialised ScheduleFile");
+  }
+  return std::vector<v1::ScheduleEntry>(file.schedules().begin(),
+                                        file.schedules().end());
+}
+
+inline stem_buffer SerializeEntries(
+    const std::vector<v1::ScheduleEntry>& entries) {
+  v1::ScheduleFile file;
+  for (const v1::ScheduleEntry& entry : entries) *file.add_schedules() = entry;
+  return MakeBuffer(file.SerializeAsString());
+}
+
+template <typename Store>
+struct StoreThunks {
+  static Store* Self(void* store) { return static_cast<Store*>(store); }
+
+  static int32_t Open(stem_string_view url, void** store, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<std::unique_ptr<Store>> opened =
+          Store::Open(FromView(url));
+      if (!opened.ok()) return opened.status();
+      *store = opened->release();
+      return absl::OkStatus();
+    });
+  }
+  static void Close(void* store) {
+    try {
+      delete Self(store);
+    } catch (...) {
+    }
+  }
+  static int32_t Get(void* store, stem_string_view id, stem_buffer* entry,
+                     stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<v1::ScheduleEntry> found = Self(store)->Get(FromView(id));
+      if (!found.ok()) return found.status();
+      *entry = MakeBuffer(found->SerializeAsString());
+      return absl::OkStatus();
+    });
+  }
+  static int32_t List(void* store, stem_buffer* entries, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto listed = Self(store)->List();
+      if (!listed.ok()) return listed.status();
+      *entries = SerializeEntries(*listed);
+      return absl::OkStatus();
+    });
+  }
+  static int32_t Upsert(void* store, const uint8_t* data, size_t size,
+                        stem_buffer* stored, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto entries = ParseEntries(data, size);
+      if (!entries.ok()) return entries.status();
+      auto written = Self(store)->Upsert(*entries);
+      if (!written.ok()) return written.status();
+      *stored = SerializeEntries(*written);
+      return absl::OkStatus();
+    });
+  }
+  static int32_t Remove(void* store, stem_string_view id,
+                        int64_t expected_version, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      return Self(store)->Remove(FromView(id), expected_version);
+    });
+  }
+  static int32_t Due(void* store, int64_t now_unix_ms, int32_t limit,
+                     stem_buffer* entries, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto due = Self(store)->Due(absl::FromUnixMillis(now_unix_ms), limit);
+      if (!due.ok()) return due.status();
+      *entries = SerializeEntries(*due);
+      return absl::OkStatus();
+    });
+  }
+
+  static const stem_store_table* Table() {
+    static const stem_store_table table = {
+        sizeof(stem_store_table),
+        &Open,
+        &Close,
+        &Get,
+        &List,
+        &Upsert,
+        &Remove,
+        &Due,
+    };
+    return &table;
+  }
+};
+
+template <typename Locks>
+struct LockThunks {
+  static Locks* Self(void* locks) { return static_cast<Locks*>(locks); }
+
+  static int32_t Open(stem_string_view url, void** locks, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<std::unique_ptr<Locks>> opened =
+          Locks::Open(FromView(url));
+      if (!opened.ok()) return opened.status();
+      *locks = opened->release();
+      return absl::OkStatus();
+    });
+  }
+  static void Close(void* locks) {
+    try {
+      delete Self(locks);
+    } catch (...) {
+    }
+  }
+  static int32_t Acquire(void* locks, stem_string_view key,
+                         stem_string_view owner, int64_t ttl_ms,
+                         int32_t* acquired, int64_t* token,
+                         stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto lease = Self(locks)->Acquire(FromView(key), FromView(owner),
+                                        absl::Milliseconds(ttl_ms));
+      if (!lease.ok()) return lease.status();
+      *acquired = lease->acquired ? 1 : 0;
+      *token = lease->fencing_token;
+      return absl::OkStatus();
+    });
+  }
+  static int32_t Renew(void* locks, stem_string_view key,
+                       stem_string_view owner, int64_t ttl_ms,
+                       stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      return Self(locks)->Renew(FromView(key), FromView(owner),
+                                absl::Milliseconds(ttl_ms));
+    });
+  }
+  static int32_t Release(void* locks, stem_string_view key,
+                         stem_string_view owner, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      return Self(locks)->Release(FromView(key), FromView(owner));
+    });
+  }
+  static int32_t Owner(void* locks, stem_string_view key, stem_buffer* owner,
+                       stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<std::string> found = Self(locks)->Owner(FromView(key));
+      if (!found.ok()) return found.status();
+      *owner = MakeBuffer(*std::move(found));
+      return absl::OkStatus();
+    });
+  }
+
+  static const stem_lock_table* Table() {
+    static const stem_lock_table table = {
+        sizeof(stem_lock_table),
+        &Open,
+        &Close,
+        &Acquire,
+        &Renew,
+        &Release,
+        &Owner,
+    };
+    return &table;
+  }
+};
+
+}  // namespace sdk_internal
+}  // namespace stem::beat::plugin
+
+#define STEM_BEAT_PLUGIN_INTERNAL(kind, table, name, version, ...) \
+  extern "C" __attribute__((visibility("default")))                \
+  const stem_plugin_descriptor*                                    \
+  stem_beat_plugin_descriptor(void) {                              \
+    static const char* const schemes[] = {__VA_ARGS__, nullptr};   \
+    static const stem_plugin_descriptor descriptor = {             \
+        sizeof(stem_plugin_descriptor),                            \
+        STEM_BEAT_PLUGIN_ABI_MAJOR,                                \
+        STEM_BEAT_PLUGIN_ABI_MINOR,                                \
+        kind,                                                      \
+        name,                                                      \
+        version,                                                   \
+        schemes,                                                   \
+        table};                                                    \
+    return &descriptor;                                            \
+  }
+
+// Exports `StoreClass` as a schedule-store plugin serving the given schemes.
+#define STEM_BEAT_STORE_PLUGIN(StoreClass, name, version, ...)              \
+  STEM_BEAT_PLUGIN_INTERNAL(                                                \
+      STEM_PLUGIN_KIND_STORE,                                               \
+      ::stem::beat::plugin::sdk_internal::StoreThunks<StoreClass>::Table(), \
+      name, version, __VA_ARGS__)
+
+// Exports `LockClass` as a lock-store plugin serving the given schemes.
+#define STEM_BEAT_LOCK_PLUGIN(LockClass, name, version, ...)              \
+  STEM_BEAT_PLUGIN_INTERNAL(                                              \
+      STEM_PLUGIN_KIND_LOCK,                                              \
+      ::stem::beat::plugin::sdk_internal::LockThunks<LockClass>::Table(), \
+      name, version, __VA_ARGS__)
+
+#endif  // STEM_BEAT_CORE_PLUGIN_SDK_H_

@@ -1,0 +1,65 @@
+/* Deliberately broken plugins for registry_test, one per -D flag. Plain C:
+ * only the ABI header, as a third-party plugin in C would be. */
+#include <stddef.h>
+
+#include "beat/core/plugin/plugin_abi.h"
+
+#if defined(BROKEN_NO_DESCRIPTOR)
+/* A shared object that is not a plugin at all. */
+int stem_beat_something_else(void) { return 42; }
+
+#else
+static int32_t Open(stem_string_view url, void** store, stem_buffer* error) {
+  (void)url;
+  (void)error;
+  *store = (void*)1;
+  return STEM_OK;
+}
+static void Close(void* store) { (void)store; }
+static int32_t Get(void* s, stem_string_view id, stem_buffer* e, stem_buffer* err) {
+  (void)s; (void)id; (void)e; (void)err;
+  return STEM_NOT_FOUND;
+}
+static int32_t List(void* s, stem_buffer* e, stem_buffer* err) {
+  (void)s; (void)e; (void)err;
+  return STEM_OK;
+}
+static int32_t Upsert(void* s, const uint8_t* d, size_t n, stem_buffer* o, stem_buffer* err) {
+  (void)s; (void)d; (void)n; (void)o; (void)err;
+  return STEM_OK;
+}
+static int32_t Remove(void* s, stem_string_view id, int64_t v, stem_buffer* err) {
+  (void)s; (void)id; (void)v; (void)err;
+  return STEM_OK;
+}
+static int32_t Due(void* s, int64_t now, int32_t limit, stem_buffer* e, stem_buffer* err) {
+  (void)s; (void)now; (void)limit; (void)e; (void)err;
+  return STEM_OK;
+}
+
+static const stem_store_table kTable = {
+    sizeof(stem_store_table), Open, Close, Get, List, Upsert, Remove,
+#if defined(BROKEN_MISSING_FUNCTION)
+    NULL, /* no due */
+#else
+    Due,
+#endif
+};
+
+static const char* const kSchemes[] = {SCHEME, NULL};
+
+static const stem_plugin_descriptor kDescriptor = {
+    sizeof(stem_plugin_descriptor),
+#if defined(BROKEN_WRONG_ABI)
+    STEM_BEAT_PLUGIN_ABI_MAJOR + 1,
+#else
+    STEM_BEAT_PLUGIN_ABI_MAJOR,
+#endif
+    STEM_BEAT_PLUGIN_ABI_MINOR, STEM_PLUGIN_KIND_STORE, SCHEME, "0.0.1", kSchemes,
+    &kTable};
+
+__attribute__((visibility("default"))) const stem_plugin_descriptor*
+stem_beat_plugin_descriptor(void) {
+  return &kDescriptor;
+}
+#endif

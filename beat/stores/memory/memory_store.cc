@@ -1,0 +1,144 @@
+#include "beat/stores/memory/memory_store.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace stem::beat::stores {
+
+struct MemoryStore::State {
+  std::mutex mutex;
+  std::map<std::string, v1::ScheduleEntry> entries;  // by id
+  // (next_run_at in ms, id) of the entries that can be due.
+  std::set<std::pair<int64_t, std::string>> due_index;
+};
+
+namespace {
+
+std::optional<int64_t> DueKey(const v1::ScheduleEntry& entry) {
+  if (entry.has_enabled() && !entry.enabled()) return std::nullopt;
+  if (!entry.has_next_run_at()) return std::nullopt;  // finished
+  return entry.next_run_at().seconds() * 1000 +
+         entry.next_run_at().nanos() / 1000000;
+}
+
+void Index(MemoryStore::State& state, const v1::ScheduleEntry& entry) {
+  if (std::optional<int64_t> key = DueKey(entry))
+    state.due_index.emplace(*key, entry.id());
+}
+
+void Unindex(MemoryStore::State& state, const v1::ScheduleEntry& entry) {
+  if (std::optional<int64_t> key = DueKey(entry))
+    state.due_index.erase({*key, entry.id()});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(
+    absl::string_view url) {
+  absl::string_view name = url;
+  if (!absl::ConsumePrefix(&name, "memory://") &&
+      !absl::ConsumePrefix(&name, "memory:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected memory://[NAME], got \"", url, "\""));
+  }
+  static auto* stores_mutex = new std::mutex;
+  static auto* stores = new std::map<std::string, std::shared_ptr<State>>;
+  std::lock_guard<std::mutex> lock(*stores_mutex);
+  std::shared_ptr<State>& state = (*stores)[std::string(name)];
+  if (state == nullptr) state = std::make_shared<State>();
+  return std::unique_ptr<MemoryStore>(new MemoryStore(state));
+}
+
+absl::StatusOr<v1::ScheduleEntry> MemoryStore::Get(absl::string_view id) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto it = state_->entries.find(std::string(id));
+  if (it == state_->entries.end()) {
+    return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::List() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<v1::ScheduleEntry> entries;
+  entries.reserve(state_->entries.size());
+  for (const auto& [id, entry] : state_->entries) entries.push_back(entry);
+  return entries;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Upsert(
+    const std::vector<v1::ScheduleEntry>& entries) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  // Check every version first: all or nothing.
+  std::set<std::string> ids;
+  for (const v1::ScheduleEntry& entry : entries) {
+    if (!ids.insert(entry.id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "entry \"", entry.id(), "\" appears twice in one write"));
+    }
+    auto it = state_->entries.find(entry.id());
+    const int64_t current =
+        it == state_->entries.end() ? 0 : it->second.version();
+    if (entry.version() != current) {
+      return absl::AbortedError(absl::StrCat(
+          "version conflict on \"", entry.id(), "\": written at version ",
+          entry.version(), ", stored version is ", current));
+    }
+  }
+  std::vector<v1::ScheduleEntry> stored;
+  stored.reserve(entries.size());
+  for (const v1::ScheduleEntry& entry : entries) {
+    auto it = state_->entries.find(entry.id());
+    if (it != state_->entries.end()) Unindex(*state_, it->second);
+    v1::ScheduleEntry& slot = state_->entries[entry.id()];
+    slot = entry;
+    slot.set_version(entry.version() + 1);
+    Index(*state_, slot);
+    stored.push_back(slot);
+  }
+  return stored;
+}
+
+absl::Status MemoryStore::Remove(absl::string_view id,
+                                 int64_t expected_version) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  auto it = state_->entries.find(std::string(id));
+  if (it == state_->entries.end()) {
+    return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+  }
+  if (expected_version >= 0 && it->second.version() != expected_version) {
+    return absl::AbortedError(absl::StrCat(
+        "version conflict on \"", id, "\": removing version ", expected_version,
+        ", stored version is ", it->second.version()));
+  }
+  Unindex(*state_, it->second);
+  state_->entries.erase(it);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Due(absl::Time now,
+                                                                int limit) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  std::vector<v1::ScheduleEntry> due;
+  for (auto it = state_->due_index.begin();
+       it != state_->due_index.end() && it->first <= now_ms &&
+       static_cast<int>(due.size()) < limit;
+       ++it) {
+    due.push_back(state_->entries.at(it->second));
+  }
+  return due;
+}
+
+}  // namespace stem::beat::stores

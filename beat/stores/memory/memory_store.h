@@ -1,0 +1,43 @@
+// The memory:// schedule store: entries in this process's memory.
+//
+// `memory://NAME` names a store shared by everyone in the process who opens
+// the same NAME (`memory://` alone is the store named ""). Nothing survives
+// the process; use it for tests and for embedding.
+#ifndef STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
+#define STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::stores {
+
+class MemoryStore final : public core::ScheduleStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<MemoryStore>> Open(
+      absl::string_view url);
+
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override;
+  absl::Status Remove(absl::string_view id, int64_t expected_version) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
+                                                     int limit) override;
+
+  struct State;
+
+ private:
+  explicit MemoryStore(std::shared_ptr<State> state)
+      : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace stem::beat::stores
+
+#endif  // STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
