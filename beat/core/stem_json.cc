@@ -11,7 +11,11 @@
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/spec_conversion.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/type_resolver_util.h"
 
 namespace stem::beat::core {
 namespace {
@@ -133,10 +137,22 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
 }
 
 std::string FormatJson(const JsonValue& value) {
+  // Serialise deterministically (map keys sorted), then convert the bytes:
+  // the same value always gives the same text.
+  std::string binary;
+  {
+    google::protobuf::io::StringOutputStream stream(&binary);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    value.SerializeToCodedStream(&coded);
+  }
+  static google::protobuf::util::TypeResolver* resolver =
+      google::protobuf::util::NewTypeResolverForDescriptorPool(
+          "type.googleapis.com",
+          google::protobuf::DescriptorPool::generated_pool());
   std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(value, &out, options);
+  (void)google::protobuf::util::BinaryToJsonString(
+      resolver, "type.googleapis.com/google.protobuf.Value", binary, &out);
   return out;
 }
 

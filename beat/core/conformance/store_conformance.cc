@@ -27,6 +27,8 @@ ScheduleEntry Entry(const std::string& id, std::optional<absl::Time> next,
   ScheduleEntry entry;
   entry.set_id(id);
   entry.set_task_name("task." + id);
+  // Stem's formats have no empty queue (it means "default"), so name it.
+  entry.set_queue("default");
   entry.mutable_spec()->mutable_interval()->set_every_ms(60000);
   entry.set_enabled(enabled);
   if (next) {

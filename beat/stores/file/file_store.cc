@@ -1,0 +1,310 @@
+#include "beat/stores/file/file_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "beat/core/stem_json.h"
+
+namespace stem::beat::stores {
+namespace {
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  const int error = errno;
+  const std::string message =
+      absl::StrCat(what, " ", path, ": ", std::strerror(error));
+  if (error == EACCES || error == EPERM)
+    return absl::PermissionDeniedError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::Status MakeParentDirectories(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Errno("cannot create directory", dir);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// An flock on `<path>.lock`, released when destroyed.
+class FileLock {
+ public:
+  static absl::StatusOr<FileLock> Take(const std::string& path,
+                                       bool exclusive) {
+    const std::string lock_path = path + ".lock";
+    if (exclusive) {
+      absl::Status made = MakeParentDirectories(path);
+      if (!made.ok()) return made;
+    }
+    const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    // A reader of a store whose directory does not exist yet reads nothing
+    // and needs no lock.
+    if (fd < 0 && errno == ENOENT && !exclusive) return FileLock(-1);
+    if (fd < 0) return Errno("cannot open lock file", lock_path);
+    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
+      if (errno != EINTR) {
+        const absl::Status status = Errno("cannot lock", lock_path);
+        close(fd);
+        return status;
+      }
+    }
+    return FileLock(fd);
+  }
+  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock() {
+    if (fd_ >= 0) close(fd_);  // closing releases the flock
+  }
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+bool IsDue(const v1::ScheduleEntry& entry, int64_t now_ms) {
+  if (entry.has_enabled() && !entry.enabled()) return false;
+  if (!entry.has_next_run_at()) return false;
+  return entry.next_run_at().seconds() * 1000 +
+             entry.next_run_at().nanos() / 1000000 <=
+         now_ms;
+}
+
+int64_t DueKey(const v1::ScheduleEntry& entry) {
+  return entry.next_run_at().seconds() * 1000 +
+         entry.next_run_at().nanos() / 1000000;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(
+    absl::string_view url) {
+  absl::string_view path = url;
+  if (!absl::ConsumePrefix(&path, "file://") &&
+      !absl::ConsumePrefix(&path, "file:")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected file:///absolute/path.json or file:relative.json, got \"",
+        url, "\""));
+  }
+  if (path.empty()) {
+    return absl::InvalidArgumentError("the file URL names no file");
+  }
+  if (absl::StartsWith(url, "file://") && !absl::StartsWith(path, "/")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "file://", path,
+        " is not absolute: use file:///abs/path.json or file:", path));
+  }
+  std::string absolute(path);
+  if (!absl::StartsWith(absolute, "/")) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr)
+      return Errno("cannot resolve", absolute);
+    absolute = absl::StrCat(cwd, "/", absolute);
+  }
+  struct stat info;
+  if (stat(absolute.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(absolute, " is a directory"));
+  }
+  return std::unique_ptr<FileStore>(new FileStore(std::move(absolute)));
+}
+
+absl::StatusOr<FileStore::Entries> FileStore::Read() const {
+  Entries entries;
+  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return entries;
+    return Errno("cannot open", path_);
+  }
+  std::string content;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const absl::Status status = Errno("cannot read", path_);
+      close(fd);
+      return status;
+    }
+    if (n == 0) break;
+    content.append(buffer, n);
+  }
+  close(fd);
+  if (absl::StripAsciiWhitespace(content).empty()) return entries;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
+      core::ParseStemEntries(content);
+  if (!parsed.ok()) {
+    return absl::DataLossError(absl::StrCat(
+        path_, ": cannot read the schedule file (", parsed.status().message(),
+        "); it is left untouched — fix or move it"));
+  }
+  for (v1::ScheduleEntry& entry : *parsed) {
+    std::string id = entry.id();
+    entries.emplace(std::move(id), std::move(entry));
+  }
+  return entries;
+}
+
+absl::Status FileStore::Write(const Entries& entries) const {
+  absl::Status made = MakeParentDirectories(path_);
+  if (!made.ok()) return made;
+  // One entry per line, so that the file diffs and greps well.
+  std::string content = "[\n";
+  bool first = true;
+  for (const auto& [id, entry] : entries) {
+    if (!first) content += ",\n";
+    first = false;
+    content += core::FormatJson(core::EntryToStemJson(entry));
+  }
+  content += "\n]\n";
+  const std::string temporary = absl::StrCat(path_, ".tmp.", getpid());
+  const int fd =
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("cannot create", temporary);
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n =
+        write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const absl::Status status = Errno("cannot write", temporary);
+      close(fd);
+      unlink(temporary.c_str());
+      return status;
+    }
+    written += n;
+  }
+  if (fsync(fd) != 0) {
+    const absl::Status status = Errno("cannot fsync", temporary);
+    close(fd);
+    unlink(temporary.c_str());
+    return status;
+  }
+  close(fd);
+  if (rename(temporary.c_str(), path_.c_str()) != 0) {
+    const absl::Status status = Errno("cannot replace", path_);
+    unlink(temporary.c_str());
+    return status;
+  }
+  const std::string dir = path_.substr(0, path_.rfind('/'));
+  if (const int dir_fd = open(dir.empty() ? "/" : dir.c_str(),
+                              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<Entries> entries = Read();
+  if (!entries.ok()) return entries.status();
+  auto it = entries->find(std::string(id));
+  if (it == entries->end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no entry \"", id, "\" in ", path_));
+  }
+  return it->second;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::List() {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<Entries> entries = Read();
+  if (!entries.ok()) return entries.status();
+  std::vector<v1::ScheduleEntry> list;
+  list.reserve(entries->size());
+  for (auto& [id, entry] : *entries) list.push_back(std::move(entry));
+  return list;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
+    const std::vector<v1::ScheduleEntry>& written) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<Entries> entries = Read();
+  if (!entries.ok()) return entries.status();
+  std::set<std::string> ids;
+  for (const v1::ScheduleEntry& entry : written) {
+    if (!ids.insert(entry.id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "entry \"", entry.id(), "\" appears twice in one write"));
+    }
+    auto it = entries->find(entry.id());
+    const int64_t current = it == entries->end() ? 0 : it->second.version();
+    if (entry.version() != current) {
+      return absl::AbortedError(absl::StrCat(
+          "version conflict on \"", entry.id(), "\": written at version ",
+          entry.version(), ", stored version is ", current));
+    }
+  }
+  std::vector<v1::ScheduleEntry> stored;
+  stored.reserve(written.size());
+  for (const v1::ScheduleEntry& entry : written) {
+    v1::ScheduleEntry& slot = (*entries)[entry.id()];
+    slot = entry;
+    slot.set_version(entry.version() + 1);
+    stored.push_back(slot);
+  }
+  absl::Status status = Write(*entries);
+  if (!status.ok()) return status;
+  return stored;
+}
+
+absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<Entries> entries = Read();
+  if (!entries.ok()) return entries.status();
+  auto it = entries->find(std::string(id));
+  if (it == entries->end()) {
+    return absl::NotFoundError(
+        absl::StrCat("no entry \"", id, "\" in ", path_));
+  }
+  if (expected_version >= 0 && it->second.version() != expected_version) {
+    return absl::AbortedError(absl::StrCat(
+        "version conflict on \"", id, "\": removing version ", expected_version,
+        ", stored version is ", it->second.version()));
+  }
+  entries->erase(it);
+  return Write(*entries);
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
+                                                              int limit) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<Entries> entries = Read();
+  if (!entries.ok()) return entries.status();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  std::vector<v1::ScheduleEntry> due;
+  for (auto& [id, entry] : *entries) {
+    if (IsDue(entry, now_ms)) due.push_back(std::move(entry));
+  }
+  std::sort(due.begin(), due.end(),
+            [](const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
+              return std::make_pair(DueKey(a), a.id()) <
+                     std::make_pair(DueKey(b), b.id());
+            });
+  if (static_cast<int>(due.size()) > limit) due.resize(std::max(limit, 0));
+  return due;
+}
+
+}  // namespace stem::beat::stores

@@ -1,0 +1,52 @@
+// The file:// schedule store: Stem's file format, a JSON array of Stem
+// entries (`file:///abs/path.json` or `file:relative.json`).
+//
+// Never corrupts: every write goes to a temporary file that is fsync'd and
+// renamed over the old one (then the directory is fsync'd); a lock file
+// (`<path>.lock`, flock) serialises every reader and writer — the CLI and a
+// running Beat — so neither loses the other's writes. A file that cannot be
+// parsed is reported (DataLoss) and never overwritten.
+#ifndef STEM_BEAT_STORES_FILE_FILE_STORE_H_
+#define STEM_BEAT_STORES_FILE_FILE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::stores {
+
+class FileStore final : public core::ScheduleStore {
+ public:
+  static absl::StatusOr<std::unique_ptr<FileStore>> Open(absl::string_view url);
+
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override;
+  absl::Status Remove(absl::string_view id, int64_t expected_version) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
+                                                     int limit) override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit FileStore(std::string path) : path_(std::move(path)) {}
+
+  using Entries = std::map<std::string, v1::ScheduleEntry>;
+  // Reads the whole file (missing = empty) under a held lock.
+  absl::StatusOr<Entries> Read() const;
+  // Replaces the file atomically under a held exclusive lock.
+  absl::Status Write(const Entries& entries) const;
+
+  std::string path_;
+};
+
+}  // namespace stem::beat::stores
+
+#endif  // STEM_BEAT_STORES_FILE_FILE_STORE_H_
