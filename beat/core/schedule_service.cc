@@ -1,0 +1,212 @@
+#include "beat/core/schedule_service.h"
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "beat/core/internal/proto_time.h"
+#include "beat/core/spec_conversion.h"
+#include "beat/specs/internal/stable_hash.h"
+#include "google/protobuf/util/message_differencer.h"
+
+namespace stem::beat::core {
+namespace {
+
+using internal::ToAbslTime;
+using internal::ToProtoTime;
+
+absl::Status Exhausted(absl::string_view what) {
+  return absl::AbortedError(absl::StrCat(
+      what, ": the store kept changing underneath (version conflict after ",
+      kMaxConflictAttempts, " attempts); try again"));
+}
+
+// The fields a schedule file defines (the rest is run state).
+bool SameDefinition(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
+  v1::ScheduleEntry left = a;
+  v1::ScheduleEntry right = b;
+  for (v1::ScheduleEntry* entry : {&left, &right}) {
+    entry->clear_last_run_at();
+    entry->clear_next_run_at();
+    entry->clear_last_jitter_ms();
+    entry->clear_last_error();
+    entry->clear_total_run_count();
+    entry->clear_last_success_at();
+    entry->clear_last_error_at();
+    entry->clear_drift_ms();
+    entry->clear_created_at();
+    entry->clear_updated_at();
+    entry->clear_version();
+  }
+  return google::protobuf::util::MessageDifferencer::Equals(left, right);
+}
+
+bool SameTiming(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
+  using google::protobuf::util::MessageDifferencer;
+  return MessageDifferencer::Equals(a.spec(), b.spec()) &&
+         a.timezone() == b.timezone() &&
+         MessageDifferencer::Equals(a.start_at(), b.start_at()) &&
+         MessageDifferencer::Equals(a.end_at(), b.end_at()) &&
+         MessageDifferencer::Equals(a.expire_at(), b.expire_at()) &&
+         a.has_start_at() == b.has_start_at() &&
+         a.has_end_at() == b.has_end_at() &&
+         a.has_expire_at() == b.has_expire_at() &&
+         (!a.has_enabled() || a.enabled()) == (!b.has_enabled() || b.enabled());
+}
+
+absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
+  absl::StatusOr<std::optional<absl::Time>> next = NextRunAfter(entry, now);
+  if (!next.ok()) return next.status();
+  if (*next) {
+    *entry.mutable_next_run_at() = ToProtoTime(**next);
+  } else {
+    entry.clear_next_run_at();  // finished
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Duration JitterFor(const v1::ScheduleEntry& entry, absl::Time nominal) {
+  if (entry.jitter_ms() <= 0) return absl::ZeroDuration();
+  const uint64_t hash = specs::internal::MixHash(
+      specs::internal::StableHash(entry.id()),
+      static_cast<uint64_t>(absl::ToUnixMillis(nominal)));
+  return absl::Milliseconds(
+      static_cast<int64_t>(hash % static_cast<uint64_t>(entry.jitter_ms())));
+}
+
+absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
+    const v1::ScheduleEntry& entry, absl::Time t) {
+  absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
+      BuildSchedule(entry);
+  if (!schedule.ok()) return schedule.status();
+  absl::Time from = t;
+  if (entry.has_start_at()) {
+    // A fire exactly at start_at counts.
+    from = std::max(from, ToAbslTime(entry.start_at()) - absl::Nanoseconds(1));
+  }
+  std::optional<absl::Time> next = (*schedule)->Next(from);
+  if (!next) return next;
+  if (entry.has_end_at() && *next > ToAbslTime(entry.end_at()))
+    return std::nullopt;
+  if (entry.has_expire_at() && *next > ToAbslTime(entry.expire_at())) {
+    return std::nullopt;
+  }
+  return next;
+}
+
+absl::StatusOr<std::vector<UpcomingRun>> UpcomingRuns(
+    const v1::ScheduleEntry& entry, absl::Time from, int count) {
+  std::vector<UpcomingRun> runs;
+  absl::Time t = from;
+  while (static_cast<int>(runs.size()) < count) {
+    absl::StatusOr<std::optional<absl::Time>> next = NextRunAfter(entry, t);
+    if (!next.ok()) return next.status();
+    if (!*next) break;
+    runs.push_back(UpcomingRun{**next, **next + JitterFor(entry, **next)});
+    t = **next;
+  }
+  return runs;
+}
+
+absl::StatusOr<ApplyResult> ApplyEntries(
+    ScheduleStore& store, const std::vector<v1::ScheduleEntry>& entries,
+    absl::Time now, bool dry_run) {
+  for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> stored = store.List();
+    if (!stored.ok()) return stored.status();
+    std::map<std::string, const v1::ScheduleEntry*> existing;
+    for (const v1::ScheduleEntry& entry : *stored)
+      existing[entry.id()] = &entry;
+
+    ApplyResult result;
+    std::vector<v1::ScheduleEntry> writes;
+    for (const v1::ScheduleEntry& incoming : entries) {
+      v1::ScheduleEntry entry = incoming;
+      if (entry.queue().empty()) entry.set_queue("default");
+      auto it = existing.find(entry.id());
+      if (it == existing.end()) {
+        if (!entry.has_enabled()) entry.set_enabled(true);
+        *entry.mutable_created_at() = ToProtoTime(now);
+        *entry.mutable_updated_at() = ToProtoTime(now);
+        entry.set_version(0);
+        absl::Status next = SetNextRun(entry, now);
+        if (!next.ok()) return next;
+        result.created.push_back(entry.id());
+        writes.push_back(std::move(entry));
+        continue;
+      }
+      const v1::ScheduleEntry& old = *it->second;
+      if (!entry.has_enabled()) {
+        entry.set_enabled(!old.has_enabled() || old.enabled());
+        entry.set_pause_note(old.pause_note());
+      }
+      // Keep the run history.
+      if (old.has_last_run_at())
+        *entry.mutable_last_run_at() = old.last_run_at();
+      if (old.has_last_success_at())
+        *entry.mutable_last_success_at() = old.last_success_at();
+      if (old.has_last_error_at())
+        *entry.mutable_last_error_at() = old.last_error_at();
+      if (old.has_created_at()) *entry.mutable_created_at() = old.created_at();
+      entry.set_last_jitter_ms(old.last_jitter_ms());
+      entry.set_last_error(old.last_error());
+      entry.set_total_run_count(old.total_run_count());
+      entry.set_drift_ms(old.drift_ms());
+      entry.set_version(old.version());
+      if (SameDefinition(entry, old)) {
+        result.unchanged.push_back(entry.id());
+        continue;
+      }
+      if (SameTiming(entry, old) && old.has_next_run_at()) {
+        *entry.mutable_next_run_at() = old.next_run_at();
+      } else {
+        absl::Status next = SetNextRun(entry, now);
+        if (!next.ok()) return next;
+      }
+      *entry.mutable_updated_at() = ToProtoTime(now);
+      result.updated.push_back(entry.id());
+      writes.push_back(std::move(entry));
+    }
+    if (dry_run || writes.empty()) return result;
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
+        store.Upsert(writes);
+    if (written.ok()) return result;
+    if (written.status().code() != absl::StatusCode::kAborted) {
+      return written.status();
+    }
+  }
+  return Exhausted("apply");
+}
+
+absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
+                                             absl::string_view id, bool enabled,
+                                             absl::string_view note,
+                                             absl::Time now) {
+  for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
+    absl::StatusOr<v1::ScheduleEntry> entry = store.Get(id);
+    if (!entry.ok()) return entry.status();
+    const bool was_enabled = !entry->has_enabled() || entry->enabled();
+    entry->set_enabled(enabled);
+    entry->set_pause_note(enabled ? "" : std::string(note));
+    if (enabled && !was_enabled) {
+      absl::Status next = SetNextRun(*entry, now);
+      if (!next.ok()) return next;
+    }
+    *entry->mutable_updated_at() = ToProtoTime(now);
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
+        store.Upsert({*entry});
+    if (written.ok()) return (*written)[0];
+    if (written.status().code() != absl::StatusCode::kAborted) {
+      return written.status();
+    }
+  }
+  return Exhausted(enabled ? "enable" : "disable");
+}
+
+}  // namespace stem::beat::core
