@@ -1,110 +1,118 @@
-// The `stem` command line: thin; parses flags, calls the library, prints.
-//
-// Exit codes: 0 success, 64 usage error or invalid input (docs/user-guide.md).
+// The `stem` command line: thin; parses flags, calls beat/core, prints.
+// Exit codes: exit_codes.h and docs/user-guide.md.
 #include <unistd.h>
 
-#include <cstdio>
-#include <iostream>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
-#include "beat/cli/dry_run.h"
-
-namespace {
-
-constexpr int kExitUsage = 64;
-
-int Fail(const absl::Status& status) {
-  std::cerr << "stem: " << status.message() << "\n";
-  return kExitUsage;
-}
-
-int RunDryRun(const std::string& spec, const std::string& time_zone, int count,
-              const std::string& from, const std::string& output) {
-  absl::StatusOr<absl::Time> start =
-      stem::beat::cli::ParseTimeFlag(from, absl::Now());
-  if (!start.ok()) return Fail(start.status());
-  stem::beat::cli::DryRunRequest request;
-  request.spec = spec;
-  request.time_zone = time_zone;
-  request.count = count;
-  request.from = *start;
-  absl::StatusOr<std::vector<absl::Time>> fires =
-      stem::beat::cli::DryRun(request);
-  if (!fires.ok()) return Fail(fires.status());
-  if (output == "json") {
-    std::vector<std::string> quoted;
-    for (absl::Time fire : *fires) {
-      quoted.push_back(
-          absl::StrCat("\"", stem::beat::cli::FormatUtc(fire), "\""));
-    }
-    std::cout << "[" << absl::StrJoin(quoted, ",") << "]\n";
-    return 0;
-  }
-  absl::TimeZone zone;
-  absl::LoadTimeZone(time_zone, &zone);
-  const bool terminal = isatty(STDOUT_FILENO);
-  if (terminal) {
-    std::cout << "#    UTC                        " << zone.name() << "\n";
-  }
-  int index = 0;
-  for (absl::Time fire : *fires) {
-    ++index;
-    if (terminal) {
-      std::printf(
-          "%-4d %-26s %s\n", index, stem::beat::cli::FormatUtc(fire).c_str(),
-          absl::FormatTime("%Y-%m-%d %H:%M:%E*S %Z", fire, zone).c_str());
-    } else {
-      std::cout << stem::beat::cli::FormatUtc(fire) << "\n";
-    }
-  }
-  return 0;
-}
-
-}  // namespace
+#include "beat/cli/commands.h"
+#include "beat/cli/exit_codes.h"
 
 int main(int argc, char** argv) {
+  // Under `bazel run`, work where the user ran it, not in the runfiles tree
+  // (relative paths such as -f FILE and ./.stem/ are the user's).
+  if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY"); dir && *dir) {
+    if (chdir(dir) != 0) return stem::beat::cli::kExitUsage;
+  }
+  using namespace stem::beat::cli;
   CLI::App app{"stem: the Stem Beat scheduler (stem-beat)"};
   app.require_subcommand(1);
-  CLI::App* schedule = app.add_subcommand("schedule", "Inspect schedules");
-  schedule->require_subcommand(1);
-
-  CLI::App* dry_run = schedule->add_subcommand(
-      "dry-run", "Print the next fire times of a spec, strictly after --from");
-  std::string spec;
-  std::string time_zone = "UTC";
-  int count = 10;
-  std::string from = "now";
+  GlobalOptions global;
   std::string output = "text";
-  dry_run
-      ->add_option("--spec", spec,
-                   "cron expression, every:30s, solar:sunset@51.5,-0.12,-15m "
-                   "or at:2026-12-01T09:00:00Z")
-      ->required();
-  dry_run->add_option("--tz", time_zone, "IANA time zone for cron specs")
-      ->capture_default_str();
-  dry_run->add_option("--count", count, "how many fire times")
-      ->capture_default_str();
-  dry_run->add_option("--from", from, "RFC 3339 time, or now")
-      ->capture_default_str();
-  dry_run->add_option("--output", output, "text or json")
+  app.add_option(
+      "--store", global.store_url,
+      "schedule store URL (default: $STEM_SCHEDULE_STORE_URL, else "
+      "the file store at $STEM_SCHEDULE_FILE or ./.stem/schedules.json)");
+  app.add_option(
+      "--plugin-path", global.plugin_paths,
+      "directories to search for plugins first (repeatable, or a:b)");
+  app.add_option("--output", output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
+
+  CLI::App* schedule =
+      app.add_subcommand("schedule", "Manage schedule entries");
+  schedule->require_subcommand(1);
+  schedule->fallthrough();
+
+  std::string file;
+  bool dry_run = false;
+  bool yes = false;
+  CLI::App* apply = schedule->add_subcommand(
+      "apply",
+      "Create or update the entries of a JSON, YAML or text-format file "
+      "(all or nothing)");
+  apply->add_option("-f,--file", file, "schedule file")->required();
+  apply->add_flag("--dry-run", dry_run,
+                  "show what would change, change nothing");
+  apply->add_flag("--yes", yes, "do not ask for confirmation");
+  apply->fallthrough();
+
+  CLI::App* list = schedule->add_subcommand("list", "List the entries");
+  list->fallthrough();
+
+  std::string id;
+  CLI::App* show = schedule->add_subcommand("show", "Show one entry");
+  show->add_option("id", id, "entry id")->required();
+  show->fallthrough();
+
+  CLI::App* remove = schedule->add_subcommand("delete", "Delete one entry");
+  remove->add_option("id", id, "entry id")->required();
+  remove->add_flag("--yes", yes, "really delete");
+  remove->fallthrough();
+
+  CLI::App* enable =
+      schedule->add_subcommand("enable", "Enable (resume) an entry");
+  enable->add_option("id", id, "entry id")->required();
+  enable->fallthrough();
+
+  std::string note;
+  CLI::App* disable =
+      schedule->add_subcommand("disable", "Disable (pause) an entry");
+  disable->add_option("id", id, "entry id")->required();
+  disable->add_option("--note", note, "why it is paused");
+  disable->fallthrough();
+
+  DryRunFlags flags;
+  CLI::App* dry = schedule->add_subcommand(
+      "dry-run",
+      "Print the next fire times of an entry or a spec, strictly after --from");
+  dry->add_option("--id", flags.id,
+                  "an entry in the store (its jitter included)");
+  dry->add_option("--spec", flags.spec,
+                  "cron expression, every:30s, solar:sunset@51.5,-0.12,-15m or "
+                  "at:2026-12-01T09:00:00Z");
+  dry->add_option("--tz", flags.time_zone, "IANA time zone for a cron --spec")
+      ->capture_default_str();
+  dry->add_option("--count", flags.count, "how many fire times")
+      ->capture_default_str();
+  dry->add_option("--from", flags.from, "RFC 3339 time, or now")
+      ->capture_default_str();
+  dry->fallthrough();
+
+  CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");
+  plugins->require_subcommand(1);
+  plugins->fallthrough();
+  CLI::App* plugins_list = plugins->add_subcommand(
+      "list", "List the plugins found, where, and their ABI");
+  plugins_list->fallthrough();
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);
-    return code == 0 ? 0 : kExitUsage;
+    const int code = app.exit(error);  // prints help or the usage error
+    return code == 0 ? kExitOk : kExitUsage;
   }
-  if (dry_run->parsed()) {
-    return RunDryRun(spec, time_zone, count, from, output);
-  }
+  global.json = output == "json";
+  if (apply->parsed()) return RunApply(global, file, dry_run, yes);
+  if (list->parsed()) return RunList(global);
+  if (show->parsed()) return RunShow(global, id);
+  if (remove->parsed()) return RunDelete(global, id, yes);
+  if (enable->parsed()) return RunSetEnabled(global, id, true, "");
+  if (disable->parsed()) return RunSetEnabled(global, id, false, note);
+  if (dry->parsed()) return RunDryRun(global, flags);
+  if (plugins_list->parsed()) return RunPluginsList(global);
   return kExitUsage;
 }

@@ -140,5 +140,42 @@ TEST(JitterTest, DeterministicAndInBounds) {
   EXPECT_EQ(JitterFor(entry, kNow), absl::ZeroDuration());
 }
 
+// A store whose every write conflicts, as if another Beat always won.
+class AlwaysConflicting final : public ScheduleStore {
+ public:
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
+    v1::ScheduleEntry entry = Cron(std::string(id), "@daily");
+    entry.set_version(1);
+    return entry;
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
+    return std::vector<v1::ScheduleEntry>{};
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>&) override {
+    ++writes;
+    return absl::AbortedError("version conflict");
+  }
+  absl::Status Remove(absl::string_view, int64_t) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time, int) override {
+    return std::vector<v1::ScheduleEntry>{};
+  }
+  int writes = 0;
+};
+
+TEST(ConflictTest, GivesUpWithAbortedAfterRetries) {
+  AlwaysConflicting store;
+  absl::StatusOr<ApplyResult> applied =
+      ApplyEntries(store, {Cron("a", "@daily")}, kNow, false);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store.writes, kMaxConflictAttempts);
+  store.writes = 0;
+  EXPECT_EQ(SetEnabled(store, "a", false, "", kNow).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store.writes, kMaxConflictAttempts);
+}
+
 }  // namespace
 }  // namespace stem::beat::core

@@ -1,0 +1,331 @@
+#include "beat/cli/commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "beat/cli/dry_run.h"
+#include "beat/cli/exit_codes.h"
+#include "beat/core/internal/proto_time.h"
+#include "beat/core/plugin/registry.h"
+#include "beat/core/schedule_file.h"
+#include "beat/core/schedule_service.h"
+#include "beat/core/spec_conversion.h"
+#include "beat/core/stem_json.h"
+
+namespace stem::beat::cli {
+namespace {
+
+using core::internal::ToAbslTime;
+
+int Fail(const absl::Status& status) {
+  std::cerr << "stem: " << status.message() << "\n";
+  return ExitCodeFor(status);
+}
+
+plugin::PluginRegistry MakeRegistry(const GlobalOptions& options) {
+  plugin::PluginRegistry::Options registry;
+  registry.plugin_paths = options.plugin_paths;
+  return plugin::PluginRegistry(registry);
+}
+
+absl::StatusOr<std::unique_ptr<core::ScheduleStore>> OpenStore(
+    const GlobalOptions& options) {
+  plugin::PluginRegistry registry = MakeRegistry(options);
+  return registry.OpenStore(ResolveStoreUrl(options));
+}
+
+void PrintTable(const std::vector<std::string>& headers,
+                const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(headers.size());
+  for (size_t c = 0; c < headers.size(); ++c) widths[c] = headers[c].size();
+  for (const auto& row : rows) {
+    for (size_t c = 0; c < row.size(); ++c)
+      widths[c] = std::max(widths[c], row[c].size());
+  }
+  auto print_row = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t c = 0; c < row.size(); ++c) {
+      line += row[c];
+      if (c + 1 < row.size())
+        line += std::string(widths[c] - row[c].size() + 2, ' ');
+    }
+    std::cout << line << "\n";
+  };
+  print_row(headers);
+  for (const auto& row : rows) print_row(row);
+}
+
+std::string TimeOrDash(bool present,
+                       const google::protobuf::Timestamp& timestamp) {
+  return present ? FormatUtc(ToAbslTime(timestamp)) : "-";
+}
+
+bool Enabled(const v1::ScheduleEntry& entry) {
+  return !entry.has_enabled() || entry.enabled();
+}
+
+}  // namespace
+
+std::string ResolveStoreUrl(const GlobalOptions& options) {
+  if (!options.store_url.empty()) return options.store_url;
+  if (const char* url = std::getenv("STEM_SCHEDULE_STORE_URL"); url && *url) {
+    return url;
+  }
+  const char* file = std::getenv("STEM_SCHEDULE_FILE");
+  return absl::StrCat("file:", file && *file ? file : ".stem/schedules.json");
+}
+
+int RunApply(const GlobalOptions& options, const std::string& file,
+             bool dry_run, bool yes) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      core::ReadScheduleFile(file);
+  if (!entries.ok()) return Fail(entries.status());
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  const absl::Time now = absl::Now();
+  bool preview = dry_run;
+  if (!dry_run && !yes && isatty(STDIN_FILENO)) {
+    // Interactive: show the plan, then ask.
+    absl::StatusOr<core::ApplyResult> plan =
+        core::ApplyEntries(**store, *entries, now, /*dry_run=*/true);
+    if (!plan.ok()) return Fail(plan.status());
+    std::cout << "would create " << plan->created.size() << ", update "
+              << plan->updated.size() << ", leave " << plan->unchanged.size()
+              << " unchanged. Apply? [y/N] " << std::flush;
+    std::string answer;
+    std::getline(std::cin, answer);
+    if (answer != "y" && answer != "Y" && answer != "yes") {
+      std::cout << "nothing applied\n";
+      return kExitOk;
+    }
+  }
+  absl::StatusOr<core::ApplyResult> result =
+      core::ApplyEntries(**store, *entries, now, preview);
+  if (!result.ok()) return Fail(result.status());
+  if (options.json) {
+    auto quoted = [](const std::vector<std::string>& ids) {
+      std::vector<std::string> out;
+      for (const std::string& id : ids)
+        out.push_back(absl::StrCat("\"", id, "\""));
+      return absl::StrCat("[", absl::StrJoin(out, ","), "]");
+    };
+    std::cout << "{\"dryRun\":" << (dry_run ? "true" : "false")
+              << ",\"created\":" << quoted(result->created)
+              << ",\"updated\":" << quoted(result->updated)
+              << ",\"unchanged\":" << quoted(result->unchanged) << "}\n";
+    return kExitOk;
+  }
+  const char* verb = dry_run ? "would be " : "";
+  for (const std::string& id : result->created)
+    std::cout << verb << "created  " << id << "\n";
+  for (const std::string& id : result->updated)
+    std::cout << verb << "updated  " << id << "\n";
+  std::cout << (dry_run ? "dry run: " : "") << result->created.size()
+            << " created, " << result->updated.size() << " updated, "
+            << result->unchanged.size() << " unchanged\n";
+  return kExitOk;
+}
+
+int RunList(const GlobalOptions& options) {
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = (*store)->List();
+  if (!entries.ok()) return Fail(entries.status());
+  if (options.json) {
+    std::cout << core::FormatStemEntries(*entries) << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(entries->size());
+  for (const v1::ScheduleEntry& entry : *entries) {
+    rows.push_back({entry.id(), entry.task_name(), entry.queue(),
+                    core::DescribeSpec(entry.spec()),
+                    entry.timezone().empty() ? "UTC" : entry.timezone(),
+                    Enabled(entry) ? "yes" : "paused",
+                    TimeOrDash(entry.has_next_run_at(), entry.next_run_at()),
+                    TimeOrDash(entry.has_last_run_at(), entry.last_run_at()),
+                    absl::StrCat(entry.total_run_count())});
+  }
+  PrintTable({"ID", "TASK", "QUEUE", "SPEC", "ZONE", "ENABLED",
+              "NEXT RUN (UTC)", "LAST RUN (UTC)", "RUNS"},
+             rows);
+  return kExitOk;
+}
+
+int RunShow(const GlobalOptions& options, const std::string& id) {
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<v1::ScheduleEntry> entry = (*store)->Get(id);
+  if (!entry.ok()) return Fail(entry.status());
+  if (options.json) {
+    std::cout << core::FormatJson(core::EntryToStemJson(*entry)) << "\n";
+    return kExitOk;
+  }
+  auto line = [](absl::string_view key, absl::string_view value) {
+    std::printf("%-15s %s\n", std::string(key).c_str(),
+                std::string(value).c_str());
+  };
+  line("id", entry->id());
+  line("task", entry->task_name());
+  line("queue", entry->queue());
+  line("spec", core::DescribeSpec(entry->spec()));
+  line("zone", entry->timezone().empty() ? "UTC" : entry->timezone());
+  line("enabled",
+       Enabled(*entry) ? "yes" : absl::StrCat("paused ", entry->pause_note()));
+  line("jitter", absl::StrCat(entry->jitter_ms(), "ms"));
+  line("next run", TimeOrDash(entry->has_next_run_at(), entry->next_run_at()));
+  line("last run", TimeOrDash(entry->has_last_run_at(), entry->last_run_at()));
+  line("runs", absl::StrCat(entry->total_run_count()));
+  line("last error", entry->last_error().empty() ? "-" : entry->last_error());
+  line("args", core::FormatJson([&] {
+         core::JsonValue v;
+         *v.mutable_struct_value() = entry->args();
+         return v;
+       }()));
+  line("version", absl::StrCat(entry->version()));
+  return kExitOk;
+}
+
+int RunDelete(const GlobalOptions& options, const std::string& id, bool yes) {
+  if (!yes) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("delete: refusing to delete \"", id, "\" without --yes")));
+  }
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::Status removed = (*store)->Remove(id, -1);
+  if (!removed.ok()) return Fail(removed);
+  if (!options.json) std::cout << "deleted " << id << "\n";
+  return kExitOk;
+}
+
+int RunSetEnabled(const GlobalOptions& options, const std::string& id,
+                  bool enabled, const std::string& note) {
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<v1::ScheduleEntry> entry =
+      core::SetEnabled(**store, id, enabled, note, absl::Now());
+  if (!entry.ok()) return Fail(entry.status());
+  if (options.json) {
+    std::cout << core::FormatJson(core::EntryToStemJson(*entry)) << "\n";
+  } else {
+    std::cout << (enabled ? "enabled " : "disabled ") << id;
+    if (enabled) {
+      std::cout << ", next run "
+                << TimeOrDash(entry->has_next_run_at(), entry->next_run_at());
+    }
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int RunDryRun(const GlobalOptions& options, const DryRunFlags& flags) {
+  if (flags.id.empty() == flags.spec.empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "dry-run: give exactly one of --id ID or --spec SPEC"));
+  }
+  absl::StatusOr<absl::Time> from = ParseTimeFlag(flags.from, absl::Now());
+  if (!from.ok()) return Fail(from.status());
+  if (flags.count < 1 || flags.count > kMaxDryRunCount) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--count: ", flags.count, " is out of range 1-", kMaxDryRunCount)));
+  }
+  std::vector<core::UpcomingRun> runs;
+  std::string zone_name = flags.time_zone;
+  if (!flags.id.empty()) {
+    absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+        OpenStore(options);
+    if (!store.ok()) return Fail(store.status());
+    absl::StatusOr<v1::ScheduleEntry> entry = (*store)->Get(flags.id);
+    if (!entry.ok()) return Fail(entry.status());
+    if (!entry->timezone().empty()) zone_name = entry->timezone();
+    absl::StatusOr<std::vector<core::UpcomingRun>> upcoming =
+        core::UpcomingRuns(*entry, *from, flags.count);
+    if (!upcoming.ok()) return Fail(upcoming.status());
+    runs = *std::move(upcoming);
+  } else {
+    DryRunRequest request;
+    request.spec = flags.spec;
+    request.time_zone = flags.time_zone;
+    request.count = flags.count;
+    request.from = *from;
+    absl::StatusOr<std::vector<absl::Time>> fires = DryRun(request);
+    if (!fires.ok()) return Fail(fires.status());
+    for (absl::Time fire : *fires)
+      runs.push_back(core::UpcomingRun{fire, fire});
+  }
+  if (options.json) {
+    std::vector<std::string> quoted;
+    for (const core::UpcomingRun& run : runs) {
+      quoted.push_back(absl::StrCat("\"", FormatUtc(run.with_jitter), "\""));
+    }
+    std::cout << "[" << absl::StrJoin(quoted, ",") << "]\n";
+    return kExitOk;
+  }
+  absl::TimeZone zone;
+  if (!absl::LoadTimeZone(zone_name, &zone)) zone = absl::UTCTimeZone();
+  const bool terminal = isatty(STDOUT_FILENO);
+  if (terminal)
+    std::cout << "#    UTC                        " << zone.name() << "\n";
+  int index = 0;
+  for (const core::UpcomingRun& run : runs) {
+    ++index;
+    if (terminal) {
+      std::printf(
+          "%-4d %-26s %s\n", index, FormatUtc(run.with_jitter).c_str(),
+          absl::FormatTime("%Y-%m-%d %H:%M:%E*S %Z", run.with_jitter, zone)
+              .c_str());
+    } else {
+      std::cout << FormatUtc(run.with_jitter) << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int RunPluginsList(const GlobalOptions& options) {
+  plugin::PluginRegistry registry = MakeRegistry(options);
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> json;
+  int failures = 0;
+  for (const absl::StatusOr<plugin::PluginInfo>& info : registry.ListAll()) {
+    if (!info.ok()) {
+      ++failures;
+      std::cerr << "stem: " << info.status().message() << "\n";
+      continue;
+    }
+    const std::string abi = absl::StrCat(info->abi_major, ".", info->abi_minor);
+    rows.push_back({std::string(plugin::KindName(info->kind)),
+                    absl::StrJoin(info->schemes, ","), info->name,
+                    info->version, abi, info->path});
+    json.push_back(absl::StrCat(
+        "{\"kind\":\"", plugin::KindName(info->kind), "\",\"schemes\":[\"",
+        absl::StrJoin(info->schemes, "\",\""), "\"],\"name\":\"", info->name,
+        "\",\"version\":\"", info->version, "\",\"abi\":\"", abi,
+        "\",\"path\":\"", info->path, "\"}"));
+  }
+  if (options.json) {
+    std::cout << "[" << absl::StrJoin(json, ",") << "]\n";
+  } else {
+    PrintTable({"KIND", "SCHEMES", "NAME", "VERSION", "ABI", "PATH"}, rows);
+  }
+  return failures == 0 ? kExitOk : kExitPlugin;
+}
+
+}  // namespace stem::beat::cli

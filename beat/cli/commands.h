@@ -1,0 +1,40 @@
+// The `stem` commands, one function each; stem.cc only parses flags.
+// Each returns the process exit code and prints errors on stderr, one line.
+#ifndef STEM_BEAT_CLI_COMMANDS_H_
+#define STEM_BEAT_CLI_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace stem::beat::cli {
+
+struct GlobalOptions {
+  std::string store_url;                  // --store; empty: environment/default
+  std::vector<std::string> plugin_paths;  // --plugin-path
+  bool json = false;                      // --output json
+};
+
+// --store, else STEM_SCHEDULE_STORE_URL, else the file store at
+// STEM_SCHEDULE_FILE or ./.stem/schedules.json.
+std::string ResolveStoreUrl(const GlobalOptions& options);
+
+int RunApply(const GlobalOptions& options, const std::string& file,
+             bool dry_run, bool yes);
+int RunList(const GlobalOptions& options);
+int RunShow(const GlobalOptions& options, const std::string& id);
+int RunDelete(const GlobalOptions& options, const std::string& id, bool yes);
+int RunSetEnabled(const GlobalOptions& options, const std::string& id,
+                  bool enabled, const std::string& note);
+struct DryRunFlags {
+  std::string id;
+  std::string spec;
+  std::string time_zone = "UTC";
+  int count = 10;
+  std::string from = "now";
+};
+int RunDryRun(const GlobalOptions& options, const DryRunFlags& flags);
+int RunPluginsList(const GlobalOptions& options);
+
+}  // namespace stem::beat::cli
+
+#endif  // STEM_BEAT_CLI_COMMANDS_H_
