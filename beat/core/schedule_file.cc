@@ -21,8 +21,10 @@
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
+#include "google/protobuf/arena.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
 #include "yaml-cpp/yaml.h"
 
 namespace stem::beat::core {
@@ -408,10 +410,14 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   absl::StatusOr<Decoded> decoded;
   switch (*format) {
     case ScheduleFileFormat::kJson: {
-      absl::StatusOr<JsonValue> json = ParseJson(content);
-      if (!json.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(filename, ": ", json.status().message()));
+      google::protobuf::Arena arena;  // the parse tree, freed at once
+      JsonValue* json =
+          google::protobuf::Arena::CreateMessage<JsonValue>(&arena);
+      const auto parsed = google::protobuf::util::JsonStringToMessage(
+          google::protobuf::StringPiece(content.data(), content.size()), json);
+      if (!parsed.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            filename, ": not valid JSON: ", std::string(parsed.message())));
       }
       absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
           DecodeApplyFile(*json, filename, nullptr);

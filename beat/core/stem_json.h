@@ -33,6 +33,10 @@ JsonValue SpecToJson(const v1::ScheduleSpec& spec);
 // One Stem entry. Not validated; see ValidateEntry.
 absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value);
 JsonValue EntryToStemJson(const v1::ScheduleEntry& entry);
+// Fills `value` (which may live on an arena) with the entry's Stem JSON.
+void FillStemJson(const v1::ScheduleEntry& entry, JsonValue* value);
+// Appends the entry's Stem JSON text to `out` (fast: no heap tree).
+void AppendStemJson(const v1::ScheduleEntry& entry, std::string* out);
 
 // A JSON array of Stem entries (the file store's whole file).
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(

@@ -1,5 +1,6 @@
 #include "beat/core/internal/json_object.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -33,7 +34,7 @@ absl::string_view JsonTypeName(const Value& value) {
 }
 
 const Value* JsonObject::Find(Keys keys) {
-  for (absl::string_view key : keys) known_.emplace(key);
+  known_.insert(known_.end(), keys.begin(), keys.end());
   for (absl::string_view key : keys) {
     auto it = object_.fields().find(std::string(key));
     if (it != object_.fields().end() &&
@@ -130,9 +131,12 @@ absl::StatusOr<std::optional<google::protobuf::Struct>> JsonObject::Map(
 
 absl::Status JsonObject::CheckAllKeysKnown() const {
   for (const auto& [key, value] : object_.fields()) {
-    if (known_.count(key) == 0) {
+    if (std::find(known_.begin(), known_.end(), key) == known_.end()) {
+      std::vector<absl::string_view> sorted = known_;
+      std::sort(sorted.begin(), sorted.end());
+      sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
       return Error(key, absl::StrCat("unknown key (known: ",
-                                     absl::StrJoin(known_, ", "), ")"));
+                                     absl::StrJoin(sorted, ", "), ")"));
     }
   }
   return absl::OkStatus();

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -49,7 +49,9 @@ class JsonObject {
   const google::protobuf::Struct& object_;
   std::string path_;
   std::string last_key_;
-  std::set<std::string> known_;
+  // The keys reads asked for (string literals, so views stay valid); a
+  // vector, because this runs for every key of every entry read.
+  std::vector<absl::string_view> known_;
 };
 
 // "string", "number", ... for messages.

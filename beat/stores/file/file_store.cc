@@ -169,7 +169,7 @@ absl::Status FileStore::Write(const Entries& entries) const {
   for (const auto& [id, entry] : entries) {
     if (!first) content += ",\n";
     first = false;
-    content += core::FormatJson(core::EntryToStemJson(entry));
+    core::AppendStemJson(entry, &content);
   }
   content += "\n]\n";
   const std::string temporary = absl::StrCat(path_, ".tmp.", getpid());
