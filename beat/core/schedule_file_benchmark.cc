@@ -44,6 +44,16 @@ BENCHMARK(BM_ParseAndValidateJson)
     ->Arg(100000)
     ->Unit(benchmark::kMillisecond);
 
+// The share of protobuf's JSON parser in the above.
+void BM_JsonParseOnly(benchmark::State& state) {
+  const std::string file = ApplyFile(static_cast<int>(state.range(0)));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ParseJson(file));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_JsonParseOnly)->Arg(100000)->Unit(benchmark::kMillisecond);
+
 void BM_StemEntriesRoundTrip(benchmark::State& state) {
   auto entries =
       ParseScheduleFile(ApplyFile(static_cast<int>(state.range(0))), "b.json");
