@@ -17,7 +17,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "beat/core/internal/json_object.h"
+#include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
@@ -113,6 +115,20 @@ class EntryErrors {
 };
 
 // ---- Stem's apply format, from a JSON value ----
+
+// The id an entry gives itself, for error messages ("" if none).
+std::string IdOf(const JsonValue& item) {
+  if (item.kind_case() != JsonValue::kStructValue) return "";
+  const auto& fields = item.struct_value().fields();
+  for (const char* key : {"id", "name"}) {
+    auto it = fields.find(key);
+    if (it != fields.end() &&
+        it->second.kind_case() == JsonValue::kStringValue) {
+      return it->second.string_value();
+    }
+  }
+  return "";
+}
 
 absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
   if (value.kind_case() != JsonValue::kStructValue) {
@@ -217,19 +233,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeApplyFile(
     const JsonValue& item = (*list)->values(i);
     absl::StatusOr<v1::ScheduleEntry> entry = DecodeApplyEntry(item);
     if (!entry.ok()) {
-      std::string id;
-      if (item.kind_case() == JsonValue::kStructValue) {
-        const auto& fields = item.struct_value().fields();
-        for (const char* key : {"id", "name"}) {
-          auto it = fields.find(key);
-          if (it != fields.end() &&
-              it->second.kind_case() == JsonValue::kStringValue) {
-            id = it->second.string_value();
-            break;
-          }
-        }
-      }
-      return errors.At(i, id, entry.status());
+      return errors.At(i, IdOf(item), entry.status());
     }
     entries.push_back(*std::move(entry));
   }
@@ -410,17 +414,39 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   absl::StatusOr<Decoded> decoded;
   switch (*format) {
     case ScheduleFileFormat::kJson: {
-      google::protobuf::Arena arena;  // the parse tree, freed at once
-      JsonValue* json =
-          google::protobuf::Arena::CreateMessage<JsonValue>(&arena);
-      const auto parsed = google::protobuf::util::JsonStringToMessage(
-          google::protobuf::StringPiece(content.data(), content.size()), json);
-      if (!parsed.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            filename, ": not valid JSON: ", std::string(parsed.message())));
+      absl::StatusOr<std::vector<v1::ScheduleEntry>> entries;
+      const absl::string_view trimmed =
+          absl::StripLeadingAsciiWhitespace(content);
+      if (!trimmed.empty() && trimmed[0] == '[') {
+        // A list: decoded in parallel pieces.
+        const EntryErrors errors(filename, nullptr);
+        entries = internal::DecodeJsonArray<v1::ScheduleEntry>(
+            content,
+            [&](const JsonValue& item,
+                int index) -> absl::StatusOr<v1::ScheduleEntry> {
+              absl::StatusOr<v1::ScheduleEntry> entry = DecodeApplyEntry(item);
+              if (!entry.ok())
+                return errors.At(index, IdOf(item), entry.status());
+              return entry;
+            });
+        if (!entries.ok() &&
+            absl::StartsWith(entries.status().message(), "not valid JSON")) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(filename, ": ", entries.status().message()));
+        }
+      } else {
+        google::protobuf::Arena arena;  // the parse tree, freed at once
+        JsonValue* json =
+            google::protobuf::Arena::CreateMessage<JsonValue>(&arena);
+        const auto parsed = google::protobuf::util::JsonStringToMessage(
+            google::protobuf::StringPiece(content.data(), content.size()),
+            json);
+        if (!parsed.ok()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              filename, ": not valid JSON: ", std::string(parsed.message())));
+        }
+        entries = DecodeApplyFile(*json, filename, nullptr);
       }
-      absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-          DecodeApplyFile(*json, filename, nullptr);
       if (!entries.ok()) return entries.status();
       decoded.emplace();
       decoded->entries = *std::move(entries);
@@ -437,11 +463,19 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   std::vector<v1::ScheduleEntry>* entries = &decoded->entries;
   const LineIndex* line_index = decoded->has_lines ? &decoded->lines : nullptr;
   const EntryErrors errors(filename, line_index);
+  // Validate on every core; the first invalid entry (by index) is reported.
+  const int count = static_cast<int>(entries->size());
+  std::vector<absl::Status> invalid(count);
+  internal::ParallelFor(count, [&](int begin, int end) {
+    for (int i = begin; i < end; ++i) {
+      invalid[i] = ValidateEntry((*entries)[i]);
+      if (!invalid[i].ok()) return;  // later ones in this range can wait
+    }
+  });
   absl::flat_hash_map<std::string, int> seen;
-  for (int i = 0; i < static_cast<int>(entries->size()); ++i) {
+  for (int i = 0; i < count; ++i) {
     const v1::ScheduleEntry& entry = (*entries)[i];
-    absl::Status valid = ValidateEntry(entry);
-    if (!valid.ok()) return errors.At(i, entry.id(), valid);
+    if (!invalid[i].ok()) return errors.At(i, entry.id(), invalid[i]);
     auto [it, inserted] = seen.emplace(entry.id(), i);
     if (!inserted) {
       return errors.At(

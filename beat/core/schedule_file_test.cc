@@ -158,3 +158,45 @@ TEST(ScheduleFileTest, DuplicateIdsAndUnknownTypes) {
 
 }  // namespace
 }  // namespace stem::beat::core
+
+namespace stem::beat::core {
+namespace {
+
+// Files over 1 MB are parsed and validated in parallel pieces: the result,
+// and the first error, must be those of a sequential reading.
+std::string BigFile(int count, int bad_index) {
+  std::string json = "[\n";
+  for (int i = 0; i < count; ++i) {
+    absl::StrAppend(
+        &json, i ? ",\n" : "", "{\"id\": \"job-", i,
+        "\", \"task\": \"t\", \"args\": {\"text\": \"a, [b] {c} \\\"d\\\"\"}, ",
+        "\"spec\": \"", i == bad_index ? "0 0 32 * *" : "*/5 * * * *", "\"}");
+  }
+  return json + "\n]";
+}
+
+TEST(ScheduleFileParallelTest, SameEntriesInTheSameOrder) {
+  const std::string json = BigFile(20000, -1);
+  ASSERT_GT(json.size(), 1u << 20);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      ParseScheduleFile(json, "big.json");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  ASSERT_EQ(entries->size(), 20000u);
+  for (int i = 0; i < 20000; ++i) {
+    ASSERT_EQ((*entries)[i].id(), absl::StrCat("job-", i));
+  }
+  EXPECT_EQ((*entries)[123].args().fields().at("text").string_value(),
+            "a, [b] {c} \"d\"");
+}
+
+TEST(ScheduleFileParallelTest, FirstErrorByIndex) {
+  EXPECT_THAT(
+      Error(BigFile(20000, 15000), "big.json"),
+      HasSubstr("big.json: schedules[15000] (id \"job-15000\"): spec: cron"));
+  std::string broken = BigFile(20000, -1);
+  broken.insert(broken.find(",\n", broken.size() / 2) + 2, "}");
+  EXPECT_THAT(Error(broken, "big.json"), HasSubstr("big.json: not valid JSON"));
+}
+
+}  // namespace
+}  // namespace stem::beat::core

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "beat/core/internal/json_object.h"
+#include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/spec_conversion.h"
 #include "google/protobuf/arena.h"
@@ -566,32 +567,20 @@ void FillStemJson(const v1::ScheduleEntry& entry, JsonValue* out) {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
     absl::string_view json) {
-  // The parse tree lives on an arena: freed at once, not node by node (for
-  // a large file store that was a fifth of the time).
-  google::protobuf::Arena arena;
-  JsonValue* value = google::protobuf::Arena::CreateMessage<JsonValue>(&arena);
-  const auto parsed = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), value);
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", std::string(parsed.message())));
-  }
-  if (value->kind_case() != JsonValue::kListValue) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected a JSON array of entries, not ",
-                     internal::JsonTypeName(*value)));
-  }
-  std::vector<v1::ScheduleEntry> entries;
-  entries.reserve(value->list_value().values_size());
-  int index = 0;
-  for (const JsonValue& item : value->list_value().values()) {
-    absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(item);
-    if (!entry.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("entry ", index, ": ", entry.status().message()));
-    }
-    entries.push_back(*std::move(entry));
-    ++index;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      internal::DecodeJsonArray<v1::ScheduleEntry>(
+          json,
+          [](const JsonValue& item,
+             int index) -> absl::StatusOr<v1::ScheduleEntry> {
+            absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(item);
+            if (!entry.ok()) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  "entry ", index, ": ", entry.status().message()));
+            }
+            return entry;
+          });
+  if (!entries.ok() && entries.status().message() == "expected a JSON array") {
+    return absl::InvalidArgumentError("expected a JSON array of entries");
   }
   return entries;
 }

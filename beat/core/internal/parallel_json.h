@@ -1,0 +1,137 @@
+// Decoding large JSON arrays (schedule files, the file store) on every core.
+//
+// protobuf's JSON parser is single-threaded and slow (~8 us per entry), so
+// a large array is cut at top-level element boundaries — found by a scan
+// that only tracks strings and nesting — and each piece is parsed and
+// decoded on its own thread. Small inputs take the plain path.
+#ifndef STEM_BEAT_CORE_INTERNAL_PARALLEL_JSON_H_
+#define STEM_BEAT_CORE_INTERNAL_PARALLEL_JSON_H_
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "google/protobuf/arena.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace stem::beat::core::internal {
+
+struct JsonArrayChunk {
+  absl::string_view elements;  // whole elements, comma-separated, no brackets
+  int first_index = 0;         // index of its first element in the array
+  int count = 0;
+};
+
+// Cuts the top-level array in `text` into at most `parts` chunks; nullopt
+// when `text` is not an array whose brackets, braces and strings balance.
+std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
+    absl::string_view text, int parts);
+
+// Runs fn(begin, end) over [0, n) split into one range per core.
+void ParallelFor(int n, const std::function<void(int, int)>& fn);
+
+inline int Workers() {
+  return static_cast<int>(
+      std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+}
+
+// Parses `text`, a JSON array, and decodes element i with decode(value, i).
+// The error of the lowest failing index wins; an unparsable text gives
+// `not valid JSON: ...` as the single-threaded parser words it.
+template <typename T>
+absl::StatusOr<std::vector<T>> DecodeJsonArray(
+    absl::string_view text,
+    const std::function<absl::StatusOr<T>(const google::protobuf::Value&, int)>&
+        decode) {
+  constexpr size_t kParallelBytes = 1 << 20;
+  std::optional<std::vector<JsonArrayChunk>> chunks;
+  if (text.size() >= kParallelBytes && Workers() > 1) {
+    chunks = SplitJsonArray(text, Workers());
+  }
+  auto parse = [](absl::string_view json, google::protobuf::Arena* arena)
+      -> absl::StatusOr<google::protobuf::Value*> {
+    auto* value =
+        google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);
+    const auto status = google::protobuf::util::JsonStringToMessage(
+        google::protobuf::StringPiece(json.data(), json.size()), value);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("not valid JSON: ", std::string(status.message())));
+    }
+    return value;
+  };
+  if (!chunks || chunks->size() < 2) {
+    google::protobuf::Arena arena;
+    absl::StatusOr<google::protobuf::Value*> root = parse(text, &arena);
+    if (!root.ok()) return root.status();
+    if ((*root)->kind_case() != google::protobuf::Value::kListValue) {
+      return absl::InvalidArgumentError("expected a JSON array");
+    }
+    std::vector<T> out;
+    out.reserve((*root)->list_value().values_size());
+    int index = 0;
+    for (const google::protobuf::Value& item : (*root)->list_value().values()) {
+      absl::StatusOr<T> decoded = decode(item, index++);
+      if (!decoded.ok()) return decoded.status();
+      out.push_back(*std::move(decoded));
+    }
+    return out;
+  }
+  struct Result {
+    std::vector<T> values;
+    absl::Status status;
+    bool bad_json = false;
+  };
+  std::vector<Result> results(chunks->size());
+  ParallelFor(static_cast<int>(chunks->size()), [&](int begin, int end) {
+    for (int c = begin; c < end; ++c) {
+      const JsonArrayChunk& chunk = (*chunks)[c];
+      google::protobuf::Arena arena;
+      const std::string wrapped = absl::StrCat("[", chunk.elements, "]");
+      absl::StatusOr<google::protobuf::Value*> root = parse(wrapped, &arena);
+      if (!root.ok()) {
+        results[c].bad_json = true;
+        return;
+      }
+      results[c].values.reserve(chunk.count);
+      int index = chunk.first_index;
+      for (const google::protobuf::Value& item :
+           (*root)->list_value().values()) {
+        absl::StatusOr<T> decoded = decode(item, index++);
+        if (!decoded.ok()) {
+          results[c].status = decoded.status();
+          return;
+        }
+        results[c].values.push_back(*std::move(decoded));
+      }
+    }
+  });
+  std::vector<T> out;
+  for (Result& result : results) {
+    if (result.bad_json) {
+      // Let the whole-text parse word the error.
+      google::protobuf::Arena arena;
+      absl::StatusOr<google::protobuf::Value*> root = parse(text, &arena);
+      if (!root.ok()) return root.status();
+      return absl::InvalidArgumentError("not valid JSON");
+    }
+    if (!result.status.ok()) return result.status;
+  }
+  for (Result& result : results) {
+    std::move(result.values.begin(), result.values.end(),
+              std::back_inserter(out));
+  }
+  return out;
+}
+
+}  // namespace stem::beat::core::internal
+
+#endif  // STEM_BEAT_CORE_INTERNAL_PARALLEL_JSON_H_
