@@ -18,6 +18,7 @@ PACKAGES=(
   libprotobuf-dev
   protobuf-compiler
   libyaml-cpp-dev
+  libssl-dev
   tzdata
   # Format checks and the golden-data generators in tools/golden.
   clang-format

@@ -1,0 +1,86 @@
+#include "beat/core/envelope.h"
+
+#include <openssl/sha.h>
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "beat/core/internal/proto_time.h"
+
+namespace stem::beat::core {
+
+using internal::ToAbslTime;
+using internal::ToProtoTime;
+
+std::string FiringId(absl::string_view namespace_name,
+                     absl::string_view entry_id, absl::Time nominal) {
+  const std::string name =
+      absl::StrCat(namespace_name, std::string(1, '\0'), entry_id,
+                   std::string(1, '\0'), FormatIsoTime(nominal));
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(name.data()), name.size(),
+         digest);
+  digest[6] =
+      static_cast<unsigned char>((digest[6] & 0x0f) | 0x80);  // version 8
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // variant
+  std::string hex;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex.push_back('-');
+    absl::StrAppend(&hex, absl::StrFormat("%02x", digest[i]));
+  }
+  return hex;
+}
+
+v1::TaskEnvelope MakeEnvelope(const v1::ScheduleEntry& entry,
+                              absl::Time nominal, absl::Time enqueued_at,
+                              absl::string_view namespace_name) {
+  v1::TaskEnvelope envelope;
+  envelope.set_id(FiringId(namespace_name, entry.id(), nominal));
+  envelope.set_name(entry.task_name());
+  *envelope.mutable_args() = entry.args();
+  (*envelope.mutable_headers())["scheduled-from"] = "beat";
+  (*envelope.mutable_headers())["schedule-id"] = entry.id();
+  *envelope.mutable_enqueued_at() = ToProtoTime(enqueued_at);
+  envelope.set_queue(entry.queue().empty() ? "default" : entry.queue());
+  *envelope.mutable_meta() = entry.meta();
+  if (entry.kwargs().fields_size() > 0) {
+    *(*envelope.mutable_meta()->mutable_fields())["kwargs"]
+         .mutable_struct_value() = entry.kwargs();
+  }
+  return envelope;
+}
+
+JsonValue EnvelopeToStemJson(const v1::TaskEnvelope& envelope) {
+  JsonValue value;
+  auto& fields = *value.mutable_struct_value()->mutable_fields();
+  fields["id"].set_string_value(envelope.id());
+  fields["name"].set_string_value(envelope.name());
+  *fields["args"].mutable_struct_value() = envelope.args();
+  auto& headers = *fields["headers"].mutable_struct_value()->mutable_fields();
+  for (const auto& [key, header] : envelope.headers())
+    headers[key].set_string_value(header);
+  fields["enqueuedAt"].set_string_value(
+      FormatIsoTime(ToAbslTime(envelope.enqueued_at())));
+  if (envelope.has_not_before()) {
+    fields["notBefore"].set_string_value(
+        FormatIsoTime(ToAbslTime(envelope.not_before())));
+  } else {
+    fields["notBefore"].set_null_value(google::protobuf::NULL_VALUE);
+  }
+  fields["priority"].set_number_value(envelope.priority());
+  fields["attempt"].set_number_value(envelope.attempt());
+  fields["maxRetries"].set_number_value(envelope.max_retries());
+  if (envelope.visibility_timeout_ms() > 0) {
+    fields["visibilityTimeout"].set_number_value(
+        static_cast<double>(envelope.visibility_timeout_ms()));
+  } else {
+    fields["visibilityTimeout"].set_null_value(google::protobuf::NULL_VALUE);
+  }
+  fields["queue"].set_string_value(envelope.queue());
+  *fields["meta"].mutable_struct_value() = envelope.meta();
+  return value;
+}
+
+}  // namespace stem::beat::core
