@@ -1,6 +1,7 @@
-// The C++ view of schedule stores and lock stores: what the CLI and the
-// runner call, what a plugin written with the SDK implements, and what the
-// conformance suites test. Plugins are loaded through plugin/registry.h.
+// The C++ view of schedule stores, lock stores and brokers: what the CLI
+// and the runner call, what a plugin written with the SDK implements, and
+// what the conformance suites test. Plugins are loaded through
+// plugin/registry.h.
 #ifndef STEM_BEAT_CORE_STORE_H_
 #define STEM_BEAT_CORE_STORE_H_
 
@@ -60,6 +61,23 @@ class LockStore {
                                absl::string_view owner) = 0;
   // NotFound when free or expired.
   virtual absl::StatusOr<std::string> Owner(absl::string_view key) = 0;
+};
+
+struct PublishResult {
+  int published = 0;
+  int duplicates = 0;  // ids the broker already held: dropped
+};
+
+class Broker {
+ public:
+  virtual ~Broker() = default;
+
+  // Publishes in order, dropping envelopes whose id the broker already holds
+  // (so a Beat that republishes after a crash publishes nothing twice).
+  virtual absl::StatusOr<PublishResult> Publish(
+      const std::vector<v1::TaskEnvelope>& envelopes) = 0;
+  // Every envelope held, oldest first; Unimplemented where impossible.
+  virtual absl::StatusOr<std::vector<v1::TaskEnvelope>> List() = 0;
 };
 
 }  // namespace stem::beat::core

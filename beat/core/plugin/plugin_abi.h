@@ -126,6 +126,24 @@ typedef struct stem_lock_table {
                    stem_buffer* error);
 } stem_lock_table;
 
+/* ---- Brokers (kind STEM_PLUGIN_KIND_BROKER) ----
+ * Envelopes are a serialised stem.beat.v1.EnvelopeBatch. */
+typedef struct stem_broker_table {
+  uint32_t size;
+  int32_t (*open)(stem_string_view url, void** broker, stem_buffer* error);
+  void (*close)(void* broker);
+  /* Publishes the batch in order. An envelope whose id the broker already
+   * holds is dropped, never published twice; *published and *duplicates
+   * count each kind. On an error, envelopes before the failing one may have
+   * been published: a retry drops those as duplicates. */
+  int32_t (*publish)(void* broker, const uint8_t* envelopes, size_t size,
+                     int32_t* published, int32_t* duplicates,
+                     stem_buffer* error);
+  /* Every envelope the broker holds, oldest first (an EnvelopeBatch), for
+   * inspection and tests; UNIMPLEMENTED where the broker cannot read back. */
+  int32_t (*list)(void* broker, stem_buffer* envelopes, stem_buffer* error);
+} stem_broker_table;
+
 typedef struct stem_plugin_descriptor {
   uint32_t size; /* sizeof(stem_plugin_descriptor) when built */
   uint32_t abi_major;
@@ -136,7 +154,7 @@ typedef struct stem_plugin_descriptor {
   /* URL schemes the plugin serves, NULL-terminated; the first names the file
    * (libbeat_<kind>_<first scheme>.so), the rest are aliases. */
   const char* const* schemes;
-  /* A stem_store_table or stem_lock_table, by kind. */
+  /* A stem_store_table, stem_lock_table or stem_broker_table, by kind. */
   const void* table;
 } stem_plugin_descriptor;
 

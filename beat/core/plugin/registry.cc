@@ -171,8 +171,15 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
                          {"release", t->release != nullptr},
                          {"owner", t->owner != nullptr}});
     }
-    case STEM_PLUGIN_KIND_BROKER:
-      return absl::OkStatus();
+    case STEM_PLUGIN_KIND_BROKER: {
+      const auto* t = static_cast<const stem_broker_table*>(d->table);
+      if (t == nullptr) return CheckTable(t, path, "broker", {});
+      return CheckTable(t, path, "broker",
+                        {{"open", t->open != nullptr},
+                         {"close", t->close != nullptr},
+                         {"publish", t->publish != nullptr},
+                         {"list", t->list != nullptr}});
+    }
     default:
       return absl::FailedPreconditionError(
           absl::StrCat(path, ": unknown plugin kind ", d->kind));
@@ -342,6 +349,51 @@ class LoadedLocks final : public core::LockStore {
  private:
   const stem_lock_table* table_;
   void* locks_;
+  std::string context_;
+};
+
+class LoadedBroker final : public core::Broker {
+ public:
+  LoadedBroker(const stem_broker_table* table, void* broker,
+               std::string context)
+      : table_(table), broker_(broker), context_(std::move(context)) {}
+  ~LoadedBroker() override { table_->close(broker_); }
+
+  absl::StatusOr<core::PublishResult> Publish(
+      const std::vector<v1::TaskEnvelope>& envelopes) override {
+    v1::EnvelopeBatch batch;
+    for (const v1::TaskEnvelope& envelope : envelopes)
+      *batch.add_envelopes() = envelope;
+    const std::string bytes = batch.SerializeAsString();
+    int32_t published = 0;
+    int32_t duplicates = 0;
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->publish(broker_, reinterpret_cast<const uint8_t*>(bytes.data()),
+                        bytes.size(), &published, &duplicates, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    if (!status.ok()) return status;
+    return core::PublishResult{published, duplicates};
+  }
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
+    stem_buffer envelopes = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->list(broker_, &envelopes, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    std::string bytes = TakeBuffer(&envelopes);
+    if (!status.ok()) return status;
+    v1::EnvelopeBatch batch;
+    if (!batch.ParseFromString(bytes)) {
+      return absl::DataLossError(
+          absl::StrCat(context_, ": list returned bad bytes"));
+    }
+    return std::vector<v1::TaskEnvelope>(batch.envelopes().begin(),
+                                         batch.envelopes().end());
+  }
+
+ private:
+  const stem_broker_table* table_;
+  void* broker_;
   std::string context_;
 };
 
@@ -535,6 +587,21 @@ absl::StatusOr<std::unique_ptr<core::LockStore>> PluginRegistry::OpenLocks(
          const std::string& context) {
         return std::unique_ptr<core::LockStore>(
             new LoadedLocks(table, instance, context));
+      });
+}
+
+absl::StatusOr<std::unique_ptr<core::Broker>> PluginRegistry::OpenBroker(
+    absl::string_view url) {
+  absl::StatusOr<std::string> scheme = UrlScheme(url);
+  if (!scheme.ok()) return scheme.status();
+  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_BROKER, *scheme);
+  if (!loaded.ok()) return loaded.status();
+  return OpenWith<stem_broker_table, std::unique_ptr<core::Broker>>(
+      **loaded, url,
+      [](const stem_broker_table* table, void* instance,
+         const std::string& context) {
+        return std::unique_ptr<core::Broker>(
+            new LoadedBroker(table, instance, context));
       });
 }
 

@@ -72,6 +72,8 @@ class PluginRegistry {
       absl::string_view url);
   absl::StatusOr<std::unique_ptr<core::LockStore>> OpenLocks(
       absl::string_view url);
+  absl::StatusOr<std::unique_ptr<core::Broker>> OpenBroker(
+      absl::string_view url);
 
   // Loads (without opening) the plugin for `kind` and `scheme`.
   absl::StatusOr<PluginInfo> Find(stem_plugin_kind kind,

@@ -215,6 +215,63 @@ struct LockThunks {
   }
 };
 
+template <typename Broker>
+struct BrokerThunks {
+  static Broker* Self(void* broker) { return static_cast<Broker*>(broker); }
+
+  static int32_t Open(stem_string_view url, void** broker, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<std::unique_ptr<Broker>> opened =
+          Broker::Open(FromView(url));
+      if (!opened.ok()) return opened.status();
+      *broker = opened->release();
+      return absl::OkStatus();
+    });
+  }
+  static void Close(void* broker) {
+    try {
+      delete Self(broker);
+    } catch (...) {
+    }
+  }
+  static int32_t Publish(void* broker, const uint8_t* data, size_t size,
+                         int32_t* published, int32_t* duplicates,
+                         stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      v1::EnvelopeBatch batch;
+      if (!batch.ParseFromArray(data, static_cast<int>(size))) {
+        return absl::InvalidArgumentError(
+            "envelopes are not a serialised EnvelopeBatch");
+      }
+      auto result = Self(broker)->Publish(std::vector<v1::TaskEnvelope>(
+          batch.envelopes().begin(), batch.envelopes().end()));
+      if (!result.ok()) return result.status();
+      *published = result->published;
+      *duplicates = result->duplicates;
+      return absl::OkStatus();
+    });
+  }
+  static int32_t List(void* broker, stem_buffer* envelopes,
+                      stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto listed = Self(broker)->List();
+      if (!listed.ok()) return listed.status();
+      v1::EnvelopeBatch batch;
+      for (const v1::TaskEnvelope& envelope : *listed)
+        *batch.add_envelopes() = envelope;
+      *envelopes = MakeBuffer(batch.SerializeAsString());
+      return absl::OkStatus();
+    });
+  }
+
+  static const stem_broker_table* Table() {
+    static const stem_broker_table table = {
+        sizeof(stem_broker_table), &Open, &Close, &Publish, &List,
+    };
+    return &table;
+  }
+};
+
 }  // namespace sdk_internal
 }  // namespace stem::beat::plugin
 
@@ -247,6 +304,13 @@ struct LockThunks {
   STEM_BEAT_PLUGIN_INTERNAL(                                              \
       STEM_PLUGIN_KIND_LOCK,                                              \
       ::stem::beat::plugin::sdk_internal::LockThunks<LockClass>::Table(), \
+      name, version, __VA_ARGS__)
+
+// Exports `BrokerClass` as a broker plugin serving the given schemes.
+#define STEM_BEAT_BROKER_PLUGIN(BrokerClass, name, version, ...)              \
+  STEM_BEAT_PLUGIN_INTERNAL(                                                  \
+      STEM_PLUGIN_KIND_BROKER,                                                \
+      ::stem::beat::plugin::sdk_internal::BrokerThunks<BrokerClass>::Table(), \
       name, version, __VA_ARGS__)
 
 #endif  // STEM_BEAT_CORE_PLUGIN_SDK_H_

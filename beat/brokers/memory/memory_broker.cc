@@ -1,0 +1,59 @@
+#include "beat/brokers/memory/memory_broker.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace stem::beat::brokers {
+
+struct MemoryBroker::State {
+  std::mutex mutex;
+  std::vector<v1::TaskEnvelope> envelopes;
+  absl::flat_hash_set<std::string> ids;
+};
+
+absl::StatusOr<std::unique_ptr<MemoryBroker>> MemoryBroker::Open(
+    absl::string_view url) {
+  absl::string_view name = url;
+  if (!absl::ConsumePrefix(&name, "memory://") &&
+      !absl::ConsumePrefix(&name, "memory:")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("expected memory://[NAME], got \"", url, "\""));
+  }
+  static auto* mutex = new std::mutex;
+  static auto* brokers = new std::map<std::string, std::shared_ptr<State>>;
+  std::lock_guard<std::mutex> lock(*mutex);
+  std::shared_ptr<State>& state = (*brokers)[std::string(name)];
+  if (state == nullptr) state = std::make_shared<State>();
+  return std::unique_ptr<MemoryBroker>(new MemoryBroker(state));
+}
+
+absl::StatusOr<core::PublishResult> MemoryBroker::Publish(
+    const std::vector<v1::TaskEnvelope>& envelopes) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  core::PublishResult result;
+  for (const v1::TaskEnvelope& envelope : envelopes) {
+    if (!state_->ids.insert(envelope.id()).second) {
+      ++result.duplicates;
+      continue;
+    }
+    state_->envelopes.push_back(envelope);
+    ++result.published;
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::TaskEnvelope>> MemoryBroker::List() {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->envelopes;
+}
+
+}  // namespace stem::beat::brokers
