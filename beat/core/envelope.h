@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "beat/core/schedule.pb.h"
@@ -26,8 +27,9 @@ v1::TaskEnvelope MakeEnvelope(const v1::ScheduleEntry& entry,
                               absl::Time nominal, absl::Time enqueued_at,
                               absl::string_view namespace_name = "stem");
 
-// Stem's JSON form of an envelope (Envelope.toJson()).
+// Stem's JSON form of an envelope (Envelope.toJson()), and back.
 JsonValue EnvelopeToStemJson(const v1::TaskEnvelope& envelope);
+absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStemJson(const JsonValue& value);
 
 }  // namespace stem::beat::core
 

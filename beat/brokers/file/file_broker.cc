@@ -1,0 +1,202 @@
+#include "beat/brokers/file/file_broker.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "beat/core/envelope.h"
+#include "beat/core/stem_json.h"
+
+namespace stem::beat::brokers {
+namespace {
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  const int error = errno;
+  const std::string message =
+      absl::StrCat(what, " ", path, ": ", std::strerror(error));
+  if (error == EACCES || error == EPERM)
+    return absl::PermissionDeniedError(message);
+  return absl::UnavailableError(message);
+}
+
+absl::Status MakeParentDirectories(const std::string& path) {
+  for (size_t slash = path.find('/', 1); slash != std::string::npos;
+       slash = path.find('/', slash + 1)) {
+    const std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Errno("cannot create directory", dir);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Holds an fd and, optionally, an flock on it; closes on destruction.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+absl::StatusOr<std::string> ReadFrom(int fd, int64_t offset,
+                                     const std::string& path) {
+  std::string content;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n =
+        pread(fd, buffer, sizeof(buffer), offset + content.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot read", path);
+    if (n == 0) break;
+    content.append(buffer, n);
+  }
+  return content;
+}
+
+absl::Status WriteAll(int fd, const std::string& bytes,
+                      const std::string& path) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Errno("cannot append to", path);
+    written += n;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<FileBroker>> FileBroker::Open(
+    absl::string_view url) {
+  absl::string_view path = url;
+  if (!absl::ConsumePrefix(&path, "file://") &&
+      !absl::ConsumePrefix(&path, "file:")) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "expected file:///absolute/tasks.jsonl or file:relative.jsonl, got \"",
+        url, "\""));
+  }
+  if (path.empty())
+    return absl::InvalidArgumentError("the file URL names no file");
+  if (absl::StartsWith(url, "file://") && !absl::StartsWith(path, "/")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("file://", path,
+                     " is not absolute: use file:///abs/path or file:", path));
+  }
+  std::string absolute(path);
+  if (!absl::StartsWith(absolute, "/")) {
+    char cwd[4096];
+    if (getcwd(cwd, sizeof(cwd)) == nullptr)
+      return Errno("cannot resolve", absolute);
+    absolute = absl::StrCat(cwd, "/", absolute);
+  }
+  struct stat info;
+  if (stat(absolute.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(absolute, " is a directory"));
+  }
+  return std::unique_ptr<FileBroker>(new FileBroker(std::move(absolute)));
+}
+
+absl::Status FileBroker::CatchUp(int fd) {
+  absl::StatusOr<std::string> fresh = ReadFrom(fd, scanned_, path_);
+  if (!fresh.ok()) return fresh.status();
+  // Only whole lines count; a partial last line is a crash mid-append.
+  const size_t end = fresh->rfind('\n');
+  const size_t whole = end == std::string::npos ? 0 : end + 1;
+  for (absl::string_view line :
+       absl::StrSplit(absl::string_view(*fresh).substr(0, whole), '\n',
+                      absl::SkipEmpty())) {
+    absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
+    if (!json.ok() || json->kind_case() != core::JsonValue::kStructValue)
+      continue;
+    auto it = json->struct_value().fields().find("id");
+    if (it != json->struct_value().fields().end())
+      ids_.insert(it->second.string_value());
+  }
+  scanned_ += whole;
+  ends_with_newline_ = whole == fresh->size();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<core::PublishResult> FileBroker::Publish(
+    const std::vector<v1::TaskEnvelope>& envelopes) {
+  absl::Status made = MakeParentDirectories(path_);
+  if (!made.ok()) return made;
+  const std::string lock_path = path_ + ".lock";
+  Fd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (lock.get() < 0) return Errno("cannot open lock file", lock_path);
+  while (flock(lock.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) return Errno("cannot lock", lock_path);
+  }
+  Fd file(open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  if (file.get() < 0) return Errno("cannot open", path_);
+  absl::Status caught_up = CatchUp(file.get());
+  if (!caught_up.ok()) return caught_up;
+  core::PublishResult result;
+  std::string lines;
+  if (!ends_with_newline_) lines = "\n";  // close off a torn line
+  for (const v1::TaskEnvelope& envelope : envelopes) {
+    if (!ids_.insert(envelope.id()).second) {
+      ++result.duplicates;
+      continue;
+    }
+    absl::StrAppend(&lines,
+                    core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
+    ++result.published;
+  }
+  if (result.published == 0 && ends_with_newline_) return result;
+  absl::Status written = WriteAll(file.get(), lines, path_);
+  if (written.ok() && fsync(file.get()) != 0)
+    written = Errno("cannot fsync", path_);
+  if (!written.ok()) {
+    // Part of the batch may have reached the file: forget what we know and
+    // rescan it all on the next publish.
+    scanned_ = 0;
+    ids_.clear();
+    return written;
+  }
+  scanned_ += lines.size();
+  ends_with_newline_ = true;
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {
+  Fd file(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
+  if (file.get() < 0) {
+    if (errno == ENOENT) return std::vector<v1::TaskEnvelope>{};
+    return Errno("cannot open", path_);
+  }
+  absl::StatusOr<std::string> content = ReadFrom(file.get(), 0, path_);
+  if (!content.ok()) return content.status();
+  std::vector<v1::TaskEnvelope> envelopes;
+  for (absl::string_view line :
+       absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+    absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
+    if (!json.ok()) continue;  // a torn line
+    absl::StatusOr<v1::TaskEnvelope> envelope =
+        core::EnvelopeFromStemJson(*json);
+    if (envelope.ok()) envelopes.push_back(*std::move(envelope));
+  }
+  return envelopes;
+}
+
+}  // namespace stem::beat::brokers

@@ -1,0 +1,45 @@
+// The file:// broker: envelopes appended as JSON lines (Stem's Envelope
+// JSON), each batch fsync'd (`file:///abs/tasks.jsonl`, `file:rel.jsonl`).
+//
+// Several Beats may share the file: an flock on `<path>.lock` serialises
+// appends, and before appending a broker reads what others appended since,
+// so an envelope id already in the file is never appended again. A partial
+// last line (a crash mid-write) is closed off and skipped.
+#ifndef STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_
+#define STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::brokers {
+
+class FileBroker final : public core::Broker {
+ public:
+  static absl::StatusOr<std::unique_ptr<FileBroker>> Open(
+      absl::string_view url);
+
+  absl::StatusOr<core::PublishResult> Publish(
+      const std::vector<v1::TaskEnvelope>& envelopes) override;
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
+
+ private:
+  explicit FileBroker(std::string path) : path_(std::move(path)) {}
+  // Reads lines appended since `scanned_`, adding their ids.
+  absl::Status CatchUp(int fd);
+
+  std::string path_;
+  int64_t scanned_ = 0;
+  bool ends_with_newline_ = true;
+  absl::flat_hash_set<std::string> ids_;
+};
+
+}  // namespace stem::beat::brokers
+
+#endif  // STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_

@@ -1,0 +1,75 @@
+// The file broker plugin, loaded through the registry, passes the broker
+// conformance suite; plus sharing the file and surviving a torn line.
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "beat/core/conformance/broker_conformance.h"
+#include "beat/core/envelope.h"
+#include "beat/core/plugin/registry.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::brokers {
+namespace {
+
+std::string TempDir() { return std::getenv("TEST_TMPDIR"); }
+
+plugin::PluginRegistry& Registry() {
+  static plugin::PluginRegistry* registry = new plugin::PluginRegistry;
+  return *registry;
+}
+
+absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
+  static std::atomic<int> counter{0};
+  return Registry().OpenBroker(absl::StrCat(
+      "file://", TempDir(), "/conformance-", counter++, "/tasks.jsonl"));
+}
+
+STEM_BEAT_BROKER_CONFORMANCE(FilePlugin, FreshBroker);
+
+v1::TaskEnvelope Envelope(const std::string& id) {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("t");
+  return core::MakeEnvelope(entry, absl::FromUnixSeconds(1767258000),
+                            absl::FromUnixSeconds(1767258000));
+}
+
+TEST(FileBrokerTest, TwoBrokersOnOneFileNeverAppendAnIdTwice) {
+  const std::string url = absl::StrCat("file://", TempDir(), "/shared.jsonl");
+  auto first = Registry().OpenBroker(url);
+  auto second = Registry().OpenBroker(url);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ((*first)->Publish({Envelope("a"), Envelope("b")})->published, 2);
+  // The second broker has not seen the file yet; it must catch up.
+  absl::StatusOr<core::PublishResult> result =
+      (*second)->Publish({Envelope("b"), Envelope("c")});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result->published, 1);
+  EXPECT_EQ(result->duplicates, 1);
+  EXPECT_EQ((*first)->List()->size(), 3u);
+}
+
+TEST(FileBrokerTest, TornLastLineIsSkippedAndClosedOff) {
+  const std::string path = TempDir() + "/torn.jsonl";
+  std::ofstream(path) << core::FormatJson(
+                             core::EnvelopeToStemJson(Envelope("a")))
+                      << "\n{\"id\": \"half";
+  auto broker = Registry().OpenBroker("file://" + path);
+  ASSERT_TRUE(broker.ok());
+  absl::StatusOr<core::PublishResult> result =
+      (*broker)->Publish({Envelope("a"), Envelope("b")});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->published, 1);
+  EXPECT_EQ(result->duplicates, 1);
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> held = (*broker)->List();
+  ASSERT_EQ(held->size(), 2u);
+  EXPECT_EQ((*held)[1].id(), Envelope("b").id());
+}
+
+}  // namespace
+}  // namespace stem::beat::brokers
