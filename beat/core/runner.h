@@ -1,0 +1,94 @@
+// The Beat runner: turns due schedule entries into task envelopes, exactly
+// once per firing (DESIGN.md §4-§5, docs/semantics.md).
+//
+// Per entry: take its lease (the lock store, when there is one) -> re-read
+// it -> work out its firings (misfire policy, grace, jitter, bounds) ->
+// publish the envelopes (deterministic ids: a republished firing is dropped
+// by the broker) -> commit the entry's new state with a compare-and-set on
+// its version -> release. A Beat that dies anywhere in between loses
+// nothing: the next lease holder republishes the same ids and commits. A
+// Beat whose lease ran out fails its compare-and-set and changes nothing.
+//
+// Tick(now) does one pass at an injected time (tests use a fake clock);
+// Run() ticks on the real clock and sleeps precisely until the next firing.
+#ifndef STEM_BEAT_CORE_RUNNER_H_
+#define STEM_BEAT_CORE_RUNNER_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "beat/core/schedule.pb.h"
+#include "beat/core/store.h"
+
+namespace stem::beat::core {
+
+struct RunnerOptions {
+  std::string owner;                    // lease owner, unique per Beat process
+  std::string namespace_name = "stem";  // part of every envelope id
+  int batch_size = 1000;                // entries fetched per pass
+  absl::Duration lease_ttl = absl::Seconds(30);
+  // A fire this late or less counts as on time (per entry: misfire_grace_ms).
+  absl::Duration default_grace = absl::Seconds(1);
+  int fire_all_cap = 100;  // most missed firings one fire_all catch-up sends
+  // Longest sleep when nothing is due soon (picks up entries added later).
+  absl::Duration idle_poll = absl::Seconds(1);
+};
+
+struct TickStats {
+  int due = 0;         // entries due (jitter included) at this tick
+  int dispatched = 0;  // envelopes the broker accepted
+  int duplicates = 0;  // envelopes the broker already had (a retry)
+  int skipped = 0;     // missed firings not sent (skip policy, fire_all cap)
+  int contended = 0;   // entries another Beat held
+  int conflicts = 0;   // commits that lost the compare-and-set
+  int failed = 0;      // entries that hit an error (retried next tick)
+  int finished = 0;    // entries that will never fire again
+  // When the earliest known firing is due (jitter included), if known.
+  std::optional<absl::Time> next_due;
+};
+
+class Runner {
+ public:
+  // `locks` may be null: then the store's compare-and-set alone keeps one
+  // commit per firing, and the broker drops the duplicate envelope.
+  Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
+         RunnerOptions options);
+
+  // Hooks for Stem's three signals; may be left empty.
+  std::function<void(const v1::ScheduleEntry&, absl::Time nominal)> on_due;
+  std::function<void(const v1::ScheduleEntry&, absl::Time nominal,
+                     absl::Duration drift)>
+      on_dispatched;
+  std::function<void(const v1::ScheduleEntry&, const absl::Status&)> on_failed;
+
+  // Dispatches every firing due at or before `now`.
+  absl::StatusOr<TickStats> Tick(absl::Time now);
+
+  // Ticks until `stop` is notified, sleeping until the next firing (woken
+  // early by `stop`); backs off while the store or broker is unavailable.
+  absl::Status Run(absl::Notification& stop);
+
+ private:
+  struct Firing {
+    absl::Time nominal;
+    absl::Time due;  // nominal + jitter
+  };
+  // Handles one leased, freshly read entry.
+  void Fire(v1::ScheduleEntry entry, absl::Time now, TickStats& stats);
+
+  ScheduleStore* store_;
+  LockStore* locks_;
+  Broker* broker_;
+  RunnerOptions options_;
+};
+
+}  // namespace stem::beat::core
+
+#endif  // STEM_BEAT_CORE_RUNNER_H_

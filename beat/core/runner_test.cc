@@ -1,0 +1,347 @@
+// The runner at injected times (no sleeping): anchoring, misfires, DST,
+// jitter, a crash between publish and commit, and two Beats on one store.
+#include "beat/core/runner.h"
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "beat/brokers/memory/memory_broker.h"
+#include "beat/core/envelope.h"
+#include "beat/core/internal/proto_time.h"
+#include "beat/core/schedule_service.h"
+#include "beat/locks/memory/memory_locks.h"
+#include "beat/stores/memory/memory_store.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::core {
+namespace {
+
+using internal::ToAbslTime;
+using internal::ToProtoTime;
+
+const absl::Time kStart = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+std::string Fresh(absl::string_view what) {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("memory://runner-", what, "-", counter++);
+}
+
+struct World {
+  std::unique_ptr<ScheduleStore> store =
+      *stores::MemoryStore::Open(Fresh("store"));
+  std::unique_ptr<Broker> broker =
+      *brokers::MemoryBroker::Open(Fresh("broker"));
+  std::unique_ptr<LockStore> locks = *locks::MemoryLocks::Open(Fresh("locks"));
+
+  void Apply(v1::ScheduleEntry entry, absl::Time now) {
+    ASSERT_TRUE(ApplyEntries(*store, {std::move(entry)}, now, false).ok());
+  }
+  std::vector<v1::TaskEnvelope> Published() { return *broker->List(); }
+};
+
+v1::ScheduleEntry Every(const std::string& id, absl::Duration every,
+                        absl::Time start) {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("t." + id);
+  entry.mutable_spec()->mutable_interval()->set_every_ms(
+      absl::ToInt64Milliseconds(every));
+  *entry.mutable_spec()->mutable_interval()->mutable_start_at() =
+      ToProtoTime(start);
+  return entry;
+}
+
+v1::ScheduleEntry Cron(const std::string& id, const std::string& expression,
+                       const std::string& zone = "UTC") {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("t." + id);
+  entry.mutable_spec()->mutable_cron()->set_expression(expression);
+  entry.set_timezone(zone);
+  return entry;
+}
+
+RunnerOptions Options(const std::string& owner = "beat-1") {
+  RunnerOptions options;
+  options.owner = owner;
+  return options;
+}
+
+TEST(RunnerTest, IntervalStaysAnchoredOverTenThousandFirings) {
+  World world;
+  world.Apply(Every("tick", absl::Seconds(30), kStart),
+              kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  // Each tick comes a little late (up to 0.9 s): fire times must not drift.
+  for (int k = 0; k < 10000; ++k) {
+    const absl::Time now =
+        kStart + k * absl::Seconds(30) + absl::Milliseconds((k * 37) % 900);
+    absl::StatusOr<TickStats> stats = runner.Tick(now);
+    ASSERT_TRUE(stats.ok()) << stats.status();
+    ASSERT_EQ(stats->dispatched, 1) << k;
+  }
+  const std::vector<v1::TaskEnvelope> published = world.Published();
+  ASSERT_EQ(published.size(), 10000u);
+  for (int k = 0; k < 10000; ++k) {
+    ASSERT_EQ(published[k].id(),
+              FiringId("stem", "tick", kStart + k * absl::Seconds(30)));
+  }
+  const v1::ScheduleEntry entry = *world.store->Get("tick");
+  EXPECT_EQ(entry.total_run_count(), 10000);
+  EXPECT_EQ(ToAbslTime(entry.next_run_at()),
+            kStart + 10000 * absl::Seconds(30));
+  EXPECT_GE(entry.drift_ms(), 0);
+  EXPECT_LT(entry.drift_ms(), 900);
+}
+
+class MisfireTest : public ::testing::TestWithParam<v1::MisfirePolicy> {};
+
+TEST_P(MisfireTest, AfterAThreeHourOutage) {
+  World world;
+  v1::ScheduleEntry entry = Every("every10m", absl::Minutes(10), kStart);
+  entry.set_misfire_policy(GetParam());
+  world.Apply(entry, kStart - absl::Minutes(1));
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  ASSERT_EQ(runner.Tick(kStart)->dispatched, 1);
+  // Down from 00:00:30 to 03:05: the 18 firings 00:10 ... 03:00 were missed.
+  const absl::Time back = kStart + absl::Hours(3) + absl::Minutes(5);
+  absl::StatusOr<TickStats> stats = runner.Tick(back);
+  ASSERT_TRUE(stats.ok());
+  const std::vector<v1::TaskEnvelope> published = world.Published();
+  switch (GetParam()) {
+    case v1::MISFIRE_POLICY_FIRE_ALL:
+      ASSERT_EQ(published.size(), 1u + 18u);
+      for (int k = 1; k <= 18; ++k) {
+        EXPECT_EQ(published[k].id(),
+                  FiringId("stem", "every10m", kStart + k * absl::Minutes(10)));
+      }
+      break;
+    case v1::MISFIRE_POLICY_SKIP:
+      EXPECT_EQ(published.size(), 1u);
+      EXPECT_EQ(stats->skipped, 18);
+      break;
+    default:  // fire_once
+      ASSERT_EQ(published.size(), 2u);
+      EXPECT_EQ(published[1].id(),
+                FiringId("stem", "every10m", kStart + absl::Minutes(10)));
+      EXPECT_EQ(stats->skipped, 17);
+      break;
+  }
+  // Every policy resumes at the next future time, 03:10.
+  EXPECT_EQ(ToAbslTime(world.store->Get("every10m")->next_run_at()),
+            kStart + absl::Hours(3) + absl::Minutes(10));
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, MisfireTest,
+                         ::testing::Values(v1::MISFIRE_POLICY_UNSPECIFIED,
+                                           v1::MISFIRE_POLICY_FIRE_ONCE,
+                                           v1::MISFIRE_POLICY_FIRE_ALL,
+                                           v1::MISFIRE_POLICY_SKIP));
+
+TEST(RunnerTest, GraceWindowCountsALateFireAsOnTime) {
+  World world;
+  v1::ScheduleEntry entry = Every("g", absl::Minutes(1), kStart);
+  entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  entry.set_misfire_grace_ms(90000);
+  world.Apply(entry, kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
+  // 80 s late, inside the 90 s grace: fired, not skipped; the 00:01 firing
+  // is then due and fired too.
+  EXPECT_EQ(runner.Tick(kStart + absl::Seconds(80))->dispatched, 1);
+  EXPECT_EQ(runner.Tick(kStart + absl::Seconds(80))->dispatched, 1);
+  EXPECT_EQ(world.Published().size(), 2u);
+}
+
+TEST(RunnerTest, DstSpringForwardFiresOnceAtTheEndOfTheGap) {
+  World world;
+  world.Apply(Cron("night", "30 2 * * *", "America/New_York"),
+              absl::FromUnixSeconds(1772841600));  // 2026-03-07T00:00Z
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  // Tick every minute for three days.
+  for (absl::Time t = absl::FromUnixSeconds(1772841600);
+       t < absl::FromUnixSeconds(1772841600) + absl::Hours(72);
+       t += absl::Minutes(1)) {
+    ASSERT_TRUE(runner.Tick(t).ok());
+  }
+  std::vector<std::string> ids;
+  for (const v1::TaskEnvelope& envelope : world.Published())
+    ids.push_back(envelope.id());
+  EXPECT_THAT(
+      ids, ::testing::ElementsAre(
+               FiringId("stem", "night",
+                        absl::FromUnixSeconds(1772868600)),  // 03-07 07:30Z
+               FiringId("stem", "night",
+                        absl::FromUnixSeconds(1772953200)),  // 03-08 07:00Z
+               FiringId("stem", "night",
+                        absl::FromUnixSeconds(1773037800))));  // 03-09 06:30Z
+}
+
+TEST(RunnerTest, JitterIsWithinBoundsNeverEarlyAndSharedByBeats) {
+  World world;
+  v1::ScheduleEntry entry = Cron("j", "* * * * *");
+  entry.set_jitter_ms(20000);
+  world.Apply(entry, kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  for (absl::Time t = kStart; t < kStart + absl::Hours(2);
+       t += absl::Seconds(1)) {
+    ASSERT_TRUE(runner.Tick(t).ok());
+  }
+  const v1::ScheduleEntry stored = *world.store->Get("j");
+  std::set<int64_t> jitters;
+  for (const v1::TaskEnvelope& envelope : world.Published()) {
+    // enqueuedAt is the tick that fired it: never before nominal + jitter,
+    // at most a tick after.
+    const absl::Time enqueued = ToAbslTime(envelope.enqueued_at());
+    const absl::Time nominal =
+        absl::FromUnixSeconds(absl::ToUnixSeconds(enqueued) / 60 * 60);
+    const absl::Duration jitter = JitterFor(stored, nominal);
+    EXPECT_LT(jitter, absl::Seconds(20));
+    EXPECT_GE(enqueued, nominal + jitter);
+    EXPECT_LT(enqueued, nominal + jitter + absl::Seconds(1));
+    EXPECT_EQ(envelope.id(), FiringId("stem", "j", nominal));
+    jitters.insert(absl::ToInt64Milliseconds(jitter));
+  }
+  EXPECT_EQ(world.Published().size(), 120u);
+  EXPECT_GT(jitters.size(), 100u);
+}
+
+// A store whose next write fails, as if the Beat died between publishing
+// and committing.
+class FailingOnce final : public ScheduleStore {
+ public:
+  explicit FailingOnce(ScheduleStore* inner) : inner_(inner) {}
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
+    return inner_->Get(id);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
+    return inner_->List();
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    if (fail_next) {
+      fail_next = false;
+      return absl::UnavailableError("crashed before commit");
+    }
+    return inner_->Upsert(entries);
+  }
+  absl::Status Remove(absl::string_view id, int64_t version) override {
+    return inner_->Remove(id, version);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
+                                                     int limit) override {
+    return inner_->Due(now, limit);
+  }
+  bool fail_next = false;
+
+ private:
+  ScheduleStore* inner_;
+};
+
+TEST(RunnerTest, CrashBetweenPublishAndCommitRepublishesTheSameId) {
+  World world;
+  world.Apply(Cron("c", "*/5 * * * *"), kStart - absl::Seconds(1));
+  FailingOnce store(world.store.get());
+  store.fail_next = true;
+  Runner crashed(&store, world.locks.get(), world.broker.get(),
+                 Options("beat-1"));
+  absl::StatusOr<TickStats> first = crashed.Tick(kStart);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->dispatched, 1);
+  EXPECT_EQ(first->failed, 1);
+  EXPECT_EQ(world.store->Get("c")->total_run_count(), 0);  // not committed
+  // The next Beat (or the same, restarted) takes over.
+  Runner next(world.store.get(), world.locks.get(), world.broker.get(),
+              Options("beat-2"));
+  absl::StatusOr<TickStats> second = next.Tick(kStart + absl::Seconds(1));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->dispatched, 0);
+  EXPECT_EQ(second->duplicates, 1);
+  EXPECT_EQ(world.Published().size(), 1u);
+  const v1::ScheduleEntry entry = *world.store->Get("c");
+  EXPECT_EQ(entry.total_run_count(), 1);
+  EXPECT_EQ(ToAbslTime(entry.next_run_at()), kStart + absl::Minutes(5));
+}
+
+TEST(RunnerTest, TwoBeatsOnOneStoreFireEachFiringExactlyOnce) {
+  for (bool with_locks : {true, false}) {
+    World world;
+    for (int i = 0; i < 20; ++i) {
+      world.Apply(Every(absl::StrCat("e", i), absl::Seconds(7 + i), kStart),
+                  kStart - absl::Seconds(1));
+    }
+    Runner a(world.store.get(), with_locks ? world.locks.get() : nullptr,
+             world.broker.get(), Options("beat-a"));
+    Runner b(world.store.get(), with_locks ? world.locks.get() : nullptr,
+             world.broker.get(), Options("beat-b"));
+    // Interleaved, each at slightly different times.
+    for (absl::Time t = kStart; t < kStart + absl::Minutes(30);
+         t += absl::Milliseconds(500)) {
+      ASSERT_TRUE(a.Tick(t).ok());
+      ASSERT_TRUE(b.Tick(t + absl::Milliseconds(250)).ok());
+    }
+    std::map<std::string, int> seen;
+    for (const v1::TaskEnvelope& envelope : world.Published())
+      ++seen[envelope.id()];
+    int expected = 0;
+    for (int i = 0; i < 20; ++i) {
+      const v1::ScheduleEntry entry = *world.store->Get(absl::StrCat("e", i));
+      for (absl::Time t = kStart; t < ToAbslTime(entry.next_run_at());
+           t += absl::Seconds(7 + i)) {
+        ++expected;
+        EXPECT_EQ(seen[FiringId("stem", entry.id(), t)], 1)
+            << entry.id() << " at " << t;
+      }
+      EXPECT_EQ(
+          entry.total_run_count(),
+          (ToAbslTime(entry.next_run_at()) - kStart) / absl::Seconds(7 + i));
+    }
+    EXPECT_EQ(static_cast<int>(world.Published().size()), expected)
+        << with_locks;
+  }
+}
+
+TEST(RunnerTest, ClockedFinishesExpiredIsDisabledPausedIsSkipped) {
+  World world;
+  v1::ScheduleEntry once;
+  once.set_id("once");
+  once.set_task_name("t");
+  *once.mutable_spec()->mutable_clocked()->mutable_run_at() =
+      ToProtoTime(kStart + absl::Minutes(1));
+  world.Apply(once, kStart);
+  v1::ScheduleEntry expiring = Every("expiring", absl::Minutes(1), kStart);
+  *expiring.mutable_expire_at() =
+      ToProtoTime(kStart + absl::Minutes(2) + absl::Seconds(30));
+  world.Apply(expiring, kStart - absl::Seconds(1));
+  v1::ScheduleEntry paused = Every("paused", absl::Minutes(1), kStart);
+  paused.set_enabled(false);
+  world.Apply(paused, kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  for (absl::Time t = kStart; t <= kStart + absl::Minutes(10);
+       t += absl::Seconds(10)) {
+    ASSERT_TRUE(runner.Tick(t).ok());
+  }
+  std::map<std::string, int> by_entry;
+  for (const v1::TaskEnvelope& envelope : world.Published()) {
+    ++by_entry[envelope.headers().at("schedule-id")];
+  }
+  EXPECT_EQ(by_entry["once"], 1);
+  EXPECT_FALSE(world.store->Get("once")->has_next_run_at());  // finished
+  // 00:00, 00:01, 00:02; the end bound (expire 00:02:30) leaves nothing more.
+  EXPECT_EQ(by_entry["expiring"], 3);
+  EXPECT_EQ(by_entry["paused"], 0);
+}
+
+}  // namespace
+}  // namespace stem::beat::core
