@@ -1,5 +1,7 @@
 #include "beat/cli/commands.h"
 
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,17 +10,20 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/runner.h"
 #include "beat/core/schedule_file.h"
 #include "beat/core/schedule_service.h"
 #include "beat/core/spec_conversion.h"
@@ -326,6 +331,87 @@ int RunPluginsList(const GlobalOptions& options) {
     PrintTable({"KIND", "SCHEMES", "NAME", "VERSION", "ABI", "PATH"}, rows);
   }
   return failures == 0 ? kExitOk : kExitPlugin;
+}
+
+int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
+  plugin::PluginRegistry registry = MakeRegistry(options);
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      registry.OpenStore(ResolveStoreUrl(options));
+  if (!store.ok()) return Fail(store.status());
+  std::string broker_url = flags.broker_url;
+  if (broker_url.empty()) {
+    const char* env = std::getenv("STEM_BROKER_URL");
+    broker_url = env && *env ? env : "log://";
+  }
+  absl::StatusOr<std::unique_ptr<core::Broker>> broker =
+      registry.OpenBroker(broker_url);
+  if (!broker.ok()) return Fail(broker.status());
+  std::string lock_url = flags.lock_url;
+  if (lock_url.empty()) {
+    const char* env = std::getenv("STEM_LOCK_STORE_URL");
+    if (env && *env) lock_url = env;
+  }
+  std::unique_ptr<core::LockStore> locks;
+  if (!lock_url.empty()) {
+    absl::StatusOr<std::unique_ptr<core::LockStore>> opened =
+        registry.OpenLocks(lock_url);
+    if (!opened.ok()) return Fail(opened.status());
+    locks = *std::move(opened);
+  }
+  if (!flags.schedules.empty()) {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+        core::ReadScheduleFile(flags.schedules);
+    if (!entries.ok()) return Fail(entries.status());
+    absl::StatusOr<core::ApplyResult> applied =
+        core::ApplyEntries(**store, *entries, absl::Now(), /*dry_run=*/false);
+    if (!applied.ok()) return Fail(applied.status());
+    std::cerr << "stem beat: applied " << flags.schedules << " ("
+              << applied->created.size() << " created, "
+              << applied->updated.size() << " updated, "
+              << applied->unchanged.size() << " unchanged)\n";
+  }
+  char host[256] = "host";
+  gethostname(host, sizeof(host) - 1);
+  core::RunnerOptions runner_options;
+  runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
+                                      absl::ToUnixNanos(absl::Now()) % 1000000);
+  core::Runner runner(store->get(), locks.get(), broker->get(), runner_options);
+  runner.on_failed = [](const v1::ScheduleEntry& entry,
+                        const absl::Status& status) {
+    std::cerr << "stem beat: " << entry.id() << ": " << status.message()
+              << "\n";
+  };
+  if (flags.once) {
+    absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now());
+    if (!stats.ok()) return Fail(stats.status());
+    std::cerr << "stem beat: " << stats->dispatched << " dispatched, "
+              << stats->duplicates << " duplicates, " << stats->failed
+              << " failed\n";
+    return stats->failed == 0 ? kExitOk : kExitUnavailable;
+  }
+  // SIGINT/SIGTERM: a thread waits for them and stops the runner, which
+  // finishes the firing in hand (its commit) and returns.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  absl::Notification stop;
+  std::thread waiter([&signals, &stop] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    std::cerr << "stem beat: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+              << ", stopping\n";
+    stop.Notify();
+  });
+  waiter.detach();
+  std::cerr << "stem beat: running as " << runner_options.owner << " (store "
+            << plugin::RedactUrl(ResolveStoreUrl(options)) << ", broker "
+            << plugin::RedactUrl(broker_url) << ")\n";
+  absl::Status ran = runner.Run(stop);
+  if (!ran.ok()) return Fail(ran);
+  std::cerr << "stem beat: stopped\n";
+  return kExitOk;
 }
 
 }  // namespace stem::beat::cli

@@ -35,6 +35,15 @@ struct DryRunFlags {
 int RunDryRun(const GlobalOptions& options, const DryRunFlags& flags);
 int RunPluginsList(const GlobalOptions& options);
 
+struct BeatFlags {
+  std::string lock_url;    // --lock; empty: $STEM_LOCK_STORE_URL, else none
+  std::string broker_url;  // --broker; empty: $STEM_BROKER_URL, else log://
+  std::string schedules;   // --schedules FILE applied at start
+  bool once = false;       // dispatch what is due now, then exit
+};
+// Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
+int RunBeat(const GlobalOptions& options, const BeatFlags& flags);
+
 }  // namespace stem::beat::cli
 
 #endif  // STEM_BEAT_CLI_COMMANDS_H_

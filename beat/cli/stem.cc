@@ -92,6 +92,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   dry->fallthrough();
 
+  BeatFlags beat_flags;
+  CLI::App* beat = app.add_subcommand("beat",
+                                      "Run the scheduler until SIGINT/SIGTERM "
+                                      "(default: file store, log:// broker)");
+  beat->add_option("--lock", beat_flags.lock_url,
+                   "lock store URL (default: $STEM_LOCK_STORE_URL, else none)");
+  beat->add_option("--broker", beat_flags.broker_url,
+                   "broker URL (default: $STEM_BROKER_URL, else log://)");
+  beat->add_option("--schedules", beat_flags.schedules,
+                   "apply this schedule file at start");
+  beat->add_flag("--once", beat_flags.once,
+                 "dispatch what is due now, then exit");
+  beat->fallthrough();
+
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");
   plugins->require_subcommand(1);
   plugins->fallthrough();
@@ -114,5 +128,6 @@ int main(int argc, char** argv) {
   if (disable->parsed()) return RunSetEnabled(global, id, false, note);
   if (dry->parsed()) return RunDryRun(global, flags);
   if (plugins_list->parsed()) return RunPluginsList(global);
+  if (beat->parsed()) return RunBeat(global, beat_flags);
   return kExitUsage;
 }
