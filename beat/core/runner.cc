@@ -19,6 +19,9 @@ namespace {
 using internal::ToAbslTime;
 using internal::ToProtoTime;
 
+// Entries published and committed together.
+constexpr size_t kPlansPerGroup = 256;
+
 // Counting missed firings stops here (a 1 ms interval down for a day).
 constexpr int kMaxMissedCounted = 100000;
 
@@ -43,39 +46,35 @@ Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
       broker_(broker),
       options_(std::move(options)) {}
 
-void Runner::Fire(v1::ScheduleEntry entry, absl::Time now, TickStats& stats) {
-  auto fail = [&](const absl::Status& status) {
+std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
+                                             absl::Time now, TickStats& stats) {
+  auto fail = [&](const absl::Status& status) -> std::optional<Plan> {
     ++stats.failed;
     if (on_failed) on_failed(entry, status);
+    return std::nullopt;
   };
+  Plan plan;
   const absl::Time nominal = ToAbslTime(entry.next_run_at());
   if (entry.has_expire_at() && now > ToAbslTime(entry.expire_at())) {
     // Past its expiry: disabled, not fired.
-    entry.set_enabled(false);
-    entry.set_pause_note(absl::StrCat(
+    plan.updated = entry;
+    plan.updated.set_enabled(false);
+    plan.updated.set_pause_note(absl::StrCat(
         "expired at ", FormatIsoTime(ToAbslTime(entry.expire_at()))));
-    entry.clear_next_run_at();
-    *entry.mutable_updated_at() = ToProtoTime(now);
-    absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
-        store_->Upsert({entry});
-    if (written.ok()) {
-      ++stats.finished;
-    } else if (written.status().code() == absl::StatusCode::kAborted) {
-      ++stats.conflicts;
-    } else {
-      fail(written.status());
-    }
-    return;
+    plan.updated.clear_next_run_at();
+    *plan.updated.mutable_updated_at() = ToProtoTime(now);
+    plan.finishes = true;
+    plan.entry = std::move(entry);
+    return plan;
   }
   const absl::Duration grace =
       entry.misfire_grace_ms() > 0
           ? absl::Milliseconds(entry.misfire_grace_ms())
           : options_.default_grace;
   const absl::Duration late = now - (nominal + JitterFor(entry, nominal));
-  std::vector<absl::Time> nominals;
   absl::StatusOr<std::optional<absl::Time>> next;
   if (late <= grace) {
-    nominals.push_back(nominal);
+    plan.nominals.push_back(nominal);
     next = NextRunAfter(entry, nominal);
   } else {
     // Missed while no Beat could fire it: the misfire policy decides.
@@ -95,12 +94,12 @@ void Runner::Fire(v1::ScheduleEntry entry, absl::Time now, TickStats& stats) {
         break;
       case v1::MISFIRE_POLICY_FIRE_ALL: {
         const int sent = std::min<int>(missed.size(), options_.fire_all_cap);
-        nominals.assign(missed.begin(), missed.begin() + sent);
+        plan.nominals.assign(missed.begin(), missed.begin() + sent);
         stats.skipped += static_cast<int>(missed.size()) - sent;
         break;
       }
       default:  // fire_once: one run now, identified by the first missed time
-        nominals.push_back(nominal);
+        plan.nominals.push_back(nominal);
         stats.skipped += static_cast<int>(missed.size()) - 1;
         break;
     }
@@ -108,51 +107,90 @@ void Runner::Fire(v1::ScheduleEntry entry, absl::Time now, TickStats& stats) {
   }
   if (!next.ok()) return fail(next.status());
 
+  plan.updated = entry;
+  if (!plan.nominals.empty()) {
+    const absl::Time last = plan.nominals.back();
+    const absl::Duration jitter = JitterFor(entry, last);
+    *plan.updated.mutable_last_run_at() = ToProtoTime(last);
+    plan.updated.set_last_jitter_ms(absl::ToInt64Milliseconds(jitter));
+    plan.updated.set_drift_ms(absl::ToInt64Milliseconds(now - (last + jitter)));
+    plan.updated.set_total_run_count(
+        entry.total_run_count() + static_cast<int64_t>(plan.nominals.size()));
+    *plan.updated.mutable_last_success_at() = ToProtoTime(now);
+  }
+  if (*next) {
+    *plan.updated.mutable_next_run_at() = ToProtoTime(**next);
+  } else {
+    plan.updated.clear_next_run_at();  // finished (clocked, past end, ...)
+    plan.finishes = true;
+  }
+  *plan.updated.mutable_updated_at() = ToProtoTime(now);
+  plan.entry = std::move(entry);
+  return plan;
+}
+
+void Runner::Execute(std::vector<Plan>& plans, absl::Time now,
+                     TickStats& stats) {
   std::vector<v1::TaskEnvelope> envelopes;
-  envelopes.reserve(nominals.size());
-  for (absl::Time t : nominals) {
-    envelopes.push_back(MakeEnvelope(entry, t, now, options_.namespace_name));
+  for (const Plan& plan : plans) {
+    for (absl::Time t : plan.nominals) {
+      envelopes.push_back(
+          MakeEnvelope(plan.entry, t, now, options_.namespace_name));
+    }
   }
   if (!envelopes.empty()) {
     absl::StatusOr<PublishResult> published = broker_->Publish(envelopes);
-    if (!published.ok()) return fail(published.status());
+    if (!published.ok()) {
+      // Nothing is committed; the next tick republishes (duplicates dropped).
+      for (const Plan& plan : plans) {
+        ++stats.failed;
+        if (on_failed) on_failed(plan.entry, published.status());
+      }
+      return;
+    }
     stats.dispatched += published->published;
     stats.duplicates += published->duplicates;
   }
-
-  v1::ScheduleEntry updated = entry;
-  if (!nominals.empty()) {
-    const absl::Time last = nominals.back();
-    const absl::Duration jitter = JitterFor(entry, last);
-    *updated.mutable_last_run_at() = ToProtoTime(last);
-    updated.set_last_jitter_ms(absl::ToInt64Milliseconds(jitter));
-    updated.set_drift_ms(absl::ToInt64Milliseconds(now - (last + jitter)));
-    updated.set_total_run_count(entry.total_run_count() +
-                                static_cast<int64_t>(nominals.size()));
-    *updated.mutable_last_success_at() = ToProtoTime(now);
-  }
-  if (*next) {
-    *updated.mutable_next_run_at() = ToProtoTime(**next);
-  } else {
-    updated.clear_next_run_at();  // finished (clocked, past end, ...)
-    ++stats.finished;
-  }
-  *updated.mutable_updated_at() = ToProtoTime(now);
+  // Commit: one batch; if any entry conflicts, each on its own.
+  std::vector<bool> committed(plans.size(), false);
+  std::vector<v1::ScheduleEntry> batch;
+  batch.reserve(plans.size());
+  for (const Plan& plan : plans) batch.push_back(plan.updated);
   absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
-      store_->Upsert({updated});
-  if (!written.ok()) {
-    // Aborted: another Beat committed first; our envelopes were duplicates
-    // of its. Anything else: the next tick republishes (dropped) and commits.
-    if (written.status().code() == absl::StatusCode::kAborted) {
-      ++stats.conflicts;
-    } else {
-      fail(written.status());
+      store_->Upsert(batch);
+  if (written.ok()) {
+    std::fill(committed.begin(), committed.end(), true);
+  } else if (written.status().code() == absl::StatusCode::kAborted) {
+    for (size_t i = 0; i < plans.size(); ++i) {
+      absl::StatusOr<std::vector<v1::ScheduleEntry>> one =
+          store_->Upsert({batch[i]});
+      if (one.ok()) {
+        committed[i] = true;
+      } else if (one.status().code() == absl::StatusCode::kAborted) {
+        // Another Beat committed first; our envelopes duplicated its.
+        ++stats.conflicts;
+      } else {
+        ++stats.failed;
+        if (on_failed) on_failed(plans[i].entry, one.status());
+      }
+    }
+  } else {
+    // The next tick republishes (dropped as duplicates) and commits.
+    for (const Plan& plan : plans) {
+      ++stats.failed;
+      if (on_failed) on_failed(plan.entry, written.status());
     }
     return;
   }
-  if (on_dispatched) {
-    for (absl::Time t : nominals)
-      on_dispatched(entry, t, now - (t + JitterFor(entry, t)));
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (!committed[i]) continue;
+    if (plans[i].finishes) ++stats.finished;
+    if (on_dispatched) {
+      for (absl::Time t : plans[i].nominals) {
+        on_dispatched(plans[i].entry, t,
+                      now - (t + JitterFor(plans[i].entry, t)));
+      }
+    }
   }
 }
 
@@ -161,7 +199,23 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
       store_->Due(now, options_.batch_size);
   if (!due.ok()) return due.status();
-  for (const v1::ScheduleEntry& candidate : *due) {
+  std::vector<Plan> plans;
+  std::vector<std::string> leased;
+  int planned = 0;
+  // Publish and commit in groups: fewer calls than one by one, and memory
+  // that stays warm (one group of 10,000 was slower than single entries).
+  auto flush = [&] {
+    if (!plans.empty()) Execute(plans, now, stats);
+    planned += static_cast<int>(plans.size());
+    plans.clear();
+    for (const std::string& key : leased) {
+      // FailedPrecondition: the lease ran out meanwhile; nothing to release.
+      (void)locks_->Release(key, options_.owner);
+    }
+    leased.clear();
+  };
+  for (v1::ScheduleEntry& candidate : *due) {
+    if (plans.size() >= kPlansPerGroup) flush();
     const absl::Time nominal = ToAbslTime(candidate.next_run_at());
     const absl::Time jittered = nominal + JitterFor(candidate, nominal);
     if (jittered > now) {
@@ -182,25 +236,29 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
         ++stats.contended;
         continue;
       }
-    }
-    // Under the lease, the entry as it is now (another Beat may have fired
-    // it since Due read it).
-    absl::StatusOr<v1::ScheduleEntry> fresh = store_->Get(candidate.id());
-    if (fresh.ok() && Enabled(*fresh) && fresh->has_next_run_at()) {
-      const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
-      if (fresh_nominal + JitterFor(*fresh, fresh_nominal) <= now) {
-        Fire(*std::move(fresh), now, stats);
+      leased.push_back(LeaseKey(candidate));
+      // Under the lease, the entry as it is now (another Beat may have
+      // fired it since Due read it).
+      absl::StatusOr<v1::ScheduleEntry> fresh = store_->Get(candidate.id());
+      if (!fresh.ok()) {
+        if (fresh.status().code() != absl::StatusCode::kNotFound) {
+          ++stats.failed;
+          if (on_failed) on_failed(candidate, fresh.status());
+        }
+        continue;
       }
-    } else if (!fresh.ok() &&
-               fresh.status().code() != absl::StatusCode::kNotFound) {
-      ++stats.failed;
-      if (on_failed) on_failed(candidate, fresh.status());
-    }
-    if (locks_ != nullptr) {
-      // FailedPrecondition: the lease ran out meanwhile; nothing to release.
-      (void)locks_->Release(LeaseKey(candidate), options_.owner);
+      if (!Enabled(*fresh) || !fresh->has_next_run_at()) continue;
+      const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
+      if (fresh_nominal + JitterFor(*fresh, fresh_nominal) > now) continue;
+      std::optional<Plan> plan = MakePlan(*std::move(fresh), now, stats);
+      if (plan) plans.push_back(*std::move(plan));
+    } else {
+      // No lock store: the compare-and-set on commit decides.
+      std::optional<Plan> plan = MakePlan(std::move(candidate), now, stats);
+      if (plan) plans.push_back(*std::move(plan));
     }
   }
+  flush();
   // When is the next firing? Look a little ahead.
   absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
       store_->Due(now + options_.idle_poll, options_.batch_size);

@@ -76,12 +76,19 @@ class Runner {
   absl::Status Run(absl::Notification& stop);
 
  private:
-  struct Firing {
-    absl::Time nominal;
-    absl::Time due;  // nominal + jitter
+  // What one leased, freshly read entry will do this tick.
+  struct Plan {
+    v1::ScheduleEntry entry;           // as read
+    v1::ScheduleEntry updated;         // to commit
+    std::vector<absl::Time> nominals;  // firings to publish
+    bool finishes = false;
   };
-  // Handles one leased, freshly read entry.
-  void Fire(v1::ScheduleEntry entry, absl::Time now, TickStats& stats);
+  // Works out an entry's firings and new state; nullopt on error (counted).
+  std::optional<Plan> MakePlan(v1::ScheduleEntry entry, absl::Time now,
+                               TickStats& stats);
+  // Publishes all plans' envelopes in one call and commits all entries in
+  // one compare-and-set batch (one by one if the batch conflicts).
+  void Execute(std::vector<Plan>& plans, absl::Time now, TickStats& stats);
 
   ScheduleStore* store_;
   LockStore* locks_;
