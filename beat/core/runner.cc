@@ -39,6 +39,17 @@ void Earliest(std::optional<absl::Time>& current, absl::Time candidate) {
 
 }  // namespace
 
+void RunnerMetrics::RecordDrift(absl::Duration drift) {
+  static const absl::Duration kBounds[kDriftBuckets - 1] = {
+      absl::Milliseconds(1),   absl::Milliseconds(2),  absl::Milliseconds(5),
+      absl::Milliseconds(10),  absl::Milliseconds(50), absl::Milliseconds(100),
+      absl::Milliseconds(500), absl::Seconds(1)};
+  int bucket = 0;
+  while (bucket < kDriftBuckets - 1 && drift >= kBounds[bucket]) ++bucket;
+  ++drift_histogram[bucket];
+  last_lag = drift;
+}
+
 Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
                RunnerOptions options)
     : store_(store),
@@ -78,6 +89,7 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     next = NextRunAfter(entry, nominal);
   } else {
     // Missed while no Beat could fire it: the misfire policy decides.
+    ++metrics_.overdue;
     std::vector<absl::Time> missed;
     int counted = 0;
     for (std::optional<absl::Time> t = nominal;
@@ -185,11 +197,10 @@ void Runner::Execute(std::vector<Plan>& plans, absl::Time now,
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;
-    if (on_dispatched) {
-      for (absl::Time t : plans[i].nominals) {
-        on_dispatched(plans[i].entry, t,
-                      now - (t + JitterFor(plans[i].entry, t)));
-      }
+    for (absl::Time t : plans[i].nominals) {
+      const absl::Duration drift = now - (t + JitterFor(plans[i].entry, t));
+      metrics_.RecordDrift(drift);
+      if (on_dispatched) on_dispatched(plans[i].entry, t, drift);
     }
   }
 }
@@ -259,6 +270,14 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
     }
   }
   flush();
+  ++metrics_.ticks;
+  metrics_.due += stats.due;
+  metrics_.dispatched += stats.dispatched;
+  metrics_.duplicates += stats.duplicates;
+  metrics_.skipped += stats.skipped;
+  metrics_.failed += stats.failed;
+  metrics_.lock_contended += stats.contended;
+  metrics_.conflicts += stats.conflicts;
   // When is the next firing? Look a little ahead.
   absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
       store_->Due(now + options_.idle_poll, options_.batch_size);

@@ -54,6 +54,25 @@ struct TickStats {
   std::optional<absl::Time> next_due;
 };
 
+// Running totals since the runner started, for logs and metrics endpoints.
+struct RunnerMetrics {
+  int64_t ticks = 0;
+  int64_t due = 0;
+  int64_t overdue = 0;  // fired later than their grace window (misfires)
+  int64_t dispatched = 0;
+  int64_t duplicates = 0;
+  int64_t skipped = 0;
+  int64_t failed = 0;
+  int64_t lock_contended = 0;
+  int64_t conflicts = 0;
+  absl::Duration last_lag;  // how late the latest firing went out
+  // Drift (publish time - due time) histogram: counts of drifts below
+  // 1 ms, 2, 5, 10, 50, 100, 500 ms, 1 s, and above.
+  static constexpr int kDriftBuckets = 9;
+  int64_t drift_histogram[kDriftBuckets] = {};
+  void RecordDrift(absl::Duration drift);
+};
+
 class Runner {
  public:
   // `locks` may be null: then the store's compare-and-set alone keeps one
@@ -75,6 +94,9 @@ class Runner {
   // early by `stop`); backs off while the store or broker is unavailable.
   absl::Status Run(absl::Notification& stop);
 
+  // Totals so far (not thread-safe: read between ticks or after Run).
+  const RunnerMetrics& metrics() const { return metrics_; }
+
  private:
   // What one leased, freshly read entry will do this tick.
   struct Plan {
@@ -94,6 +116,7 @@ class Runner {
   LockStore* locks_;
   Broker* broker_;
   RunnerOptions options_;
+  RunnerMetrics metrics_;
 };
 
 }  // namespace stem::beat::core

@@ -100,6 +100,14 @@ TEST(RunnerTest, IntervalStaysAnchoredOverTenThousandFirings) {
             kStart + 10000 * absl::Seconds(30));
   EXPECT_GE(entry.drift_ms(), 0);
   EXPECT_LT(entry.drift_ms(), 900);
+  const RunnerMetrics& metrics = runner.metrics();
+  EXPECT_EQ(metrics.dispatched, 10000);
+  EXPECT_EQ(metrics.overdue, 0);
+  int64_t histogram_total = 0;
+  for (int64_t count : metrics.drift_histogram) histogram_total += count;
+  EXPECT_EQ(histogram_total, 10000);
+  // Drifts were 0-899 ms: nothing lands in the 1 s-or-more bucket.
+  EXPECT_EQ(metrics.drift_histogram[RunnerMetrics::kDriftBuckets - 1], 0);
 }
 
 class MisfireTest : public ::testing::TestWithParam<v1::MisfirePolicy> {};
