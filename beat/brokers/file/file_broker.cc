@@ -17,30 +17,13 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "beat/core/envelope.h"
+#include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/stem_json.h"
 
 namespace stem::beat::brokers {
 namespace {
 
-absl::Status Errno(absl::string_view what, const std::string& path) {
-  const int error = errno;
-  const std::string message =
-      absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  if (error == EACCES || error == EPERM)
-    return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
-}
-
-absl::Status MakeParentDirectories(const std::string& path) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    const std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Errno("cannot create directory", dir);
-    }
-  }
-  return absl::OkStatus();
-}
+using plugin::ErrnoStatus;
 
 // Holds an fd and, optionally, an flock on it; closes on destruction.
 class Fd {
@@ -64,7 +47,7 @@ absl::StatusOr<std::string> ReadFrom(int fd, int64_t offset,
     const ssize_t n =
         pread(fd, buffer, sizeof(buffer), offset + content.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("cannot read", path);
+    if (n < 0) return ErrnoStatus("cannot read", path);
     if (n == 0) break;
     content.append(buffer, n);
   }
@@ -77,7 +60,7 @@ absl::Status WriteAll(int fd, const std::string& bytes,
   while (written < bytes.size()) {
     const ssize_t n = write(fd, bytes.data() + written, bytes.size() - written);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno("cannot append to", path);
+    if (n < 0) return ErrnoStatus("cannot append to", path);
     written += n;
   }
   return absl::OkStatus();
@@ -87,33 +70,10 @@ absl::Status WriteAll(int fd, const std::string& bytes,
 
 absl::StatusOr<std::unique_ptr<FileBroker>> FileBroker::Open(
     absl::string_view url) {
-  absl::string_view path = url;
-  if (!absl::ConsumePrefix(&path, "file://") &&
-      !absl::ConsumePrefix(&path, "file:")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected file:///absolute/tasks.jsonl or file:relative.jsonl, got \"",
-        url, "\""));
-  }
-  if (path.empty())
-    return absl::InvalidArgumentError("the file URL names no file");
-  if (absl::StartsWith(url, "file://") && !absl::StartsWith(path, "/")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("file://", path,
-                     " is not absolute: use file:///abs/path or file:", path));
-  }
-  std::string absolute(path);
-  if (!absl::StartsWith(absolute, "/")) {
-    char cwd[4096];
-    if (getcwd(cwd, sizeof(cwd)) == nullptr)
-      return Errno("cannot resolve", absolute);
-    absolute = absl::StrCat(cwd, "/", absolute);
-  }
-  struct stat info;
-  if (stat(absolute.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(absolute, " is a directory"));
-  }
-  return std::unique_ptr<FileBroker>(new FileBroker(std::move(absolute)));
+  absl::StatusOr<std::string> path =
+      plugin::PathFromFileUrl(url, "tasks.jsonl");
+  if (!path.ok()) return path.status();
+  return std::unique_ptr<FileBroker>(new FileBroker(*std::move(path)));
 }
 
 absl::Status FileBroker::CatchUp(int fd) {
@@ -139,16 +99,11 @@ absl::Status FileBroker::CatchUp(int fd) {
 
 absl::StatusOr<core::PublishResult> FileBroker::Publish(
     const std::vector<v1::TaskEnvelope>& envelopes) {
-  absl::Status made = MakeParentDirectories(path_);
-  if (!made.ok()) return made;
-  const std::string lock_path = path_ + ".lock";
-  Fd lock(open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (lock.get() < 0) return Errno("cannot open lock file", lock_path);
-  while (flock(lock.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) return Errno("cannot lock", lock_path);
-  }
+  absl::StatusOr<plugin::FileLock> lock =
+      plugin::FileLock::Take(path_, /*exclusive=*/true);
+  if (!lock.ok()) return lock.status();
   Fd file(open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (file.get() < 0) return Errno("cannot open", path_);
+  if (file.get() < 0) return ErrnoStatus("cannot open", path_);
   absl::Status caught_up = CatchUp(file.get());
   if (!caught_up.ok()) return caught_up;
   core::PublishResult result;
@@ -166,7 +121,7 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
   if (result.published == 0 && ends_with_newline_) return result;
   absl::Status written = WriteAll(file.get(), lines, path_);
   if (written.ok() && fsync(file.get()) != 0)
-    written = Errno("cannot fsync", path_);
+    written = ErrnoStatus("cannot fsync", path_);
   if (!written.ok()) {
     // Part of the batch may have reached the file: forget what we know and
     // rescan it all on the next publish.
@@ -183,7 +138,7 @@ absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {
   Fd file(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (file.get() < 0) {
     if (errno == ENOENT) return std::vector<v1::TaskEnvelope>{};
-    return Errno("cannot open", path_);
+    return ErrnoStatus("cannot open", path_);
   }
   absl::StatusOr<std::string> content = ReadFrom(file.get(), 0, path_);
   if (!content.ok()) return content.status();

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::brokers {
 
@@ -22,18 +23,10 @@ struct MemoryBroker::State {
 
 absl::StatusOr<std::unique_ptr<MemoryBroker>> MemoryBroker::Open(
     absl::string_view url) {
-  absl::string_view name = url;
-  if (!absl::ConsumePrefix(&name, "memory://") &&
-      !absl::ConsumePrefix(&name, "memory:")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected memory://[NAME], got \"", url, "\""));
-  }
-  static auto* mutex = new std::mutex;
-  static auto* brokers = new std::map<std::string, std::shared_ptr<State>>;
-  std::lock_guard<std::mutex> lock(*mutex);
-  std::shared_ptr<State>& state = (*brokers)[std::string(name)];
-  if (state == nullptr) state = std::make_shared<State>();
-  return std::unique_ptr<MemoryBroker>(new MemoryBroker(state));
+  absl::StatusOr<std::shared_ptr<State>> state =
+      plugin::NamedMemoryState<State>(url);
+  if (!state.ok()) return state.status();
+  return std::unique_ptr<MemoryBroker>(new MemoryBroker(*std::move(state)));
 }
 
 absl::StatusOr<core::PublishResult> MemoryBroker::Publish(

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::locks {
 
@@ -47,18 +48,10 @@ absl::Status NotHeld(absl::string_view key, absl::string_view owner) {
 
 absl::StatusOr<std::unique_ptr<MemoryLocks>> MemoryLocks::Open(
     absl::string_view url) {
-  absl::string_view name = url;
-  if (!absl::ConsumePrefix(&name, "memory://") &&
-      !absl::ConsumePrefix(&name, "memory:")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected memory://[NAME], got \"", url, "\""));
-  }
-  static auto* mutex = new std::mutex;
-  static auto* stores = new std::map<std::string, std::shared_ptr<State>>;
-  std::lock_guard<std::mutex> lock(*mutex);
-  std::shared_ptr<State>& state = (*stores)[std::string(name)];
-  if (state == nullptr) state = std::make_shared<State>();
-  return std::unique_ptr<MemoryLocks>(new MemoryLocks(state));
+  absl::StatusOr<std::shared_ptr<State>> state =
+      plugin::NamedMemoryState<State>(url);
+  if (!state.ok()) return state.status();
+  return std::unique_ptr<MemoryLocks>(new MemoryLocks(*std::move(state)));
 }
 
 absl::StatusOr<core::Lease> MemoryLocks::Acquire(absl::string_view key,

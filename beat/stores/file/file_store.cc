@@ -17,65 +17,15 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/stem_json.h"
 
 namespace stem::beat::stores {
 namespace {
 
-absl::Status Errno(absl::string_view what, const std::string& path) {
-  const int error = errno;
-  const std::string message =
-      absl::StrCat(what, " ", path, ": ", std::strerror(error));
-  if (error == EACCES || error == EPERM)
-    return absl::PermissionDeniedError(message);
-  return absl::UnavailableError(message);
-}
-
-absl::Status MakeParentDirectories(const std::string& path) {
-  for (size_t slash = path.find('/', 1); slash != std::string::npos;
-       slash = path.find('/', slash + 1)) {
-    const std::string dir = path.substr(0, slash);
-    if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Errno("cannot create directory", dir);
-    }
-  }
-  return absl::OkStatus();
-}
-
-// An flock on `<path>.lock`, released when destroyed.
-class FileLock {
- public:
-  static absl::StatusOr<FileLock> Take(const std::string& path,
-                                       bool exclusive) {
-    const std::string lock_path = path + ".lock";
-    if (exclusive) {
-      absl::Status made = MakeParentDirectories(path);
-      if (!made.ok()) return made;
-    }
-    const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    // A reader of a store whose directory does not exist yet reads nothing
-    // and needs no lock.
-    if (fd < 0 && errno == ENOENT && !exclusive) return FileLock(-1);
-    if (fd < 0) return Errno("cannot open lock file", lock_path);
-    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-      if (errno != EINTR) {
-        const absl::Status status = Errno("cannot lock", lock_path);
-        close(fd);
-        return status;
-      }
-    }
-    return FileLock(fd);
-  }
-  FileLock(FileLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  FileLock& operator=(FileLock&&) = delete;
-  ~FileLock() {
-    if (fd_ >= 0) close(fd_);  // closing releases the flock
-  }
-
- private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
-};
+using plugin::ErrnoStatus;
+using plugin::FileLock;
+using plugin::MakeParentDirectories;
 
 bool IsDue(const v1::ScheduleEntry& entry, int64_t now_ms) {
   if (entry.has_enabled() && !entry.enabled()) return false;
@@ -94,34 +44,10 @@ int64_t DueKey(const v1::ScheduleEntry& entry) {
 
 absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(
     absl::string_view url) {
-  absl::string_view path = url;
-  if (!absl::ConsumePrefix(&path, "file://") &&
-      !absl::ConsumePrefix(&path, "file:")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "expected file:///absolute/path.json or file:relative.json, got \"",
-        url, "\""));
-  }
-  if (path.empty()) {
-    return absl::InvalidArgumentError("the file URL names no file");
-  }
-  if (absl::StartsWith(url, "file://") && !absl::StartsWith(path, "/")) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "file://", path,
-        " is not absolute: use file:///abs/path.json or file:", path));
-  }
-  std::string absolute(path);
-  if (!absl::StartsWith(absolute, "/")) {
-    char cwd[4096];
-    if (getcwd(cwd, sizeof(cwd)) == nullptr)
-      return Errno("cannot resolve", absolute);
-    absolute = absl::StrCat(cwd, "/", absolute);
-  }
-  struct stat info;
-  if (stat(absolute.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(absolute, " is a directory"));
-  }
-  return std::unique_ptr<FileStore>(new FileStore(std::move(absolute)));
+  absl::StatusOr<std::string> path =
+      plugin::PathFromFileUrl(url, "schedules.json");
+  if (!path.ok()) return path.status();
+  return std::unique_ptr<FileStore>(new FileStore(*std::move(path)));
 }
 
 absl::StatusOr<FileStore::Entries> FileStore::Read() const {
@@ -129,7 +55,7 @@ absl::StatusOr<FileStore::Entries> FileStore::Read() const {
   const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return entries;
-    return Errno("cannot open", path_);
+    return ErrnoStatus("cannot open", path_);
   }
   std::string content;
   char buffer[1 << 16];
@@ -137,7 +63,7 @@ absl::StatusOr<FileStore::Entries> FileStore::Read() const {
     const ssize_t n = read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const absl::Status status = Errno("cannot read", path_);
+      const absl::Status status = ErrnoStatus("cannot read", path_);
       close(fd);
       return status;
     }
@@ -175,14 +101,14 @@ absl::Status FileStore::Write(const Entries& entries) const {
   const std::string temporary = absl::StrCat(path_, ".tmp.", getpid());
   const int fd =
       open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("cannot create", temporary);
+  if (fd < 0) return ErrnoStatus("cannot create", temporary);
   size_t written = 0;
   while (written < content.size()) {
     const ssize_t n =
         write(fd, content.data() + written, content.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const absl::Status status = Errno("cannot write", temporary);
+      const absl::Status status = ErrnoStatus("cannot write", temporary);
       close(fd);
       unlink(temporary.c_str());
       return status;
@@ -190,14 +116,14 @@ absl::Status FileStore::Write(const Entries& entries) const {
     written += n;
   }
   if (fsync(fd) != 0) {
-    const absl::Status status = Errno("cannot fsync", temporary);
+    const absl::Status status = ErrnoStatus("cannot fsync", temporary);
     close(fd);
     unlink(temporary.c_str());
     return status;
   }
   close(fd);
   if (rename(temporary.c_str(), path_.c_str()) != 0) {
-    const absl::Status status = Errno("cannot replace", path_);
+    const absl::Status status = ErrnoStatus("cannot replace", path_);
     unlink(temporary.c_str());
     return status;
   }

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::stores {
 
@@ -46,18 +47,10 @@ void Unindex(MemoryStore::State& state, const v1::ScheduleEntry& entry) {
 
 absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(
     absl::string_view url) {
-  absl::string_view name = url;
-  if (!absl::ConsumePrefix(&name, "memory://") &&
-      !absl::ConsumePrefix(&name, "memory:")) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("expected memory://[NAME], got \"", url, "\""));
-  }
-  static auto* stores_mutex = new std::mutex;
-  static auto* stores = new std::map<std::string, std::shared_ptr<State>>;
-  std::lock_guard<std::mutex> lock(*stores_mutex);
-  std::shared_ptr<State>& state = (*stores)[std::string(name)];
-  if (state == nullptr) state = std::make_shared<State>();
-  return std::unique_ptr<MemoryStore>(new MemoryStore(state));
+  absl::StatusOr<std::shared_ptr<State>> state =
+      plugin::NamedMemoryState<State>(url);
+  if (!state.ok()) return state.status();
+  return std::unique_ptr<MemoryStore>(new MemoryStore(*std::move(state)));
 }
 
 absl::StatusOr<v1::ScheduleEntry> MemoryStore::Get(absl::string_view id) {
