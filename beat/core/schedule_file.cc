@@ -170,17 +170,10 @@ absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
   if (jitter) entry.set_jitter_ms(*jitter);
   if (grace) entry.set_misfire_grace_ms(*grace);
   if (policy) {
-    if (*policy == "fire_once") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ONCE);
-    } else if (*policy == "fire_all") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ALL);
-    } else if (*policy == "skip") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
-    } else {
-      return object.Error(
-          object.last_key(),
-          absl::StrCat("\"", *policy, "\" is not fire_once, fire_all or skip"));
-    }
+    absl::StatusOr<v1::MisfirePolicy> parsed = ParseMisfirePolicy(*policy);
+    if (!parsed.ok())
+      return object.Error(object.last_key(), parsed.status().message());
+    entry.set_misfire_policy(*parsed);
   }
   if (start_at) *entry.mutable_start_at() = ToProtoTime(*start_at);
   if (end_at) *entry.mutable_end_at() = ToProtoTime(*end_at);

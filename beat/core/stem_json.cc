@@ -124,6 +124,14 @@ absl::StatusOr<std::optional<int64_t>> EveryMs(JsonObject& object) {
 
 }  // namespace
 
+absl::StatusOr<v1::MisfirePolicy> ParseMisfirePolicy(absl::string_view name) {
+  if (name == "fire_once") return v1::MISFIRE_POLICY_FIRE_ONCE;
+  if (name == "fire_all") return v1::MISFIRE_POLICY_FIRE_ALL;
+  if (name == "skip") return v1::MISFIRE_POLICY_SKIP;
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", name, "\" is not fire_once, fire_all or skip"));
+}
+
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   JsonValue value;
   google::protobuf::util::JsonParseOptions options;
@@ -473,17 +481,10 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
   READ_OR_RETURN(std::optional<std::string> policy,
                  object.String({"misfirePolicy"}));
   if (policy) {
-    if (*policy == "fire_once") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ONCE);
-    } else if (*policy == "fire_all") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ALL);
-    } else if (*policy == "skip") {
-      entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
-    } else {
-      return object.Error(
-          "misfirePolicy",
-          absl::StrCat("\"", *policy, "\" is not fire_once, fire_all or skip"));
-    }
+    absl::StatusOr<v1::MisfirePolicy> parsed = ParseMisfirePolicy(*policy);
+    if (!parsed.ok())
+      return object.Error("misfirePolicy", parsed.status().message());
+    entry.set_misfire_policy(*parsed);
   }
   return entry;
 }

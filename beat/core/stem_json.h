@@ -43,6 +43,9 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
     absl::string_view json);
 std::string FormatStemEntries(const std::vector<v1::ScheduleEntry>& entries);
 
+// fire_once, fire_all, skip (the names schedule files and Stem JSON use).
+absl::StatusOr<v1::MisfirePolicy> ParseMisfirePolicy(absl::string_view name);
+
 // ISO-8601 / RFC 3339 times as Stem writes and reads them: `Z` or an offset,
 // or none (read as UTC); written as `2026-01-01T00:00:00.000Z`.
 absl::StatusOr<absl::Time> ParseIsoTime(absl::string_view text);

@@ -1,7 +1,6 @@
 #include "beat/brokers/file/file_broker.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +24,7 @@ namespace {
 
 using plugin::ErrnoStatus;
 
-// Holds an fd and, optionally, an flock on it; closes on destruction.
+// Holds an fd; closes it on destruction.
 class Fd {
  public:
   explicit Fd(int fd) : fd_(fd) {}

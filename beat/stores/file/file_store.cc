@@ -1,7 +1,6 @@
 #include "beat/stores/file/file_store.h"
 
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
