@@ -12,12 +12,16 @@
 #include "beat/core/envelope.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/schedule_service.h"
+#include "beat/core/spec_conversion.h"
 
 namespace stem::beat::core {
 namespace {
 
 using internal::ToAbslTime;
 using internal::ToProtoTime;
+
+// Built schedules kept between ticks (about 300 bytes each).
+constexpr size_t kMaxCachedSchedules = 100000;
 
 // Entries published and committed together.
 constexpr size_t kPlansPerGroup = 256;
@@ -57,6 +61,23 @@ Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
       broker_(broker),
       options_(std::move(options)) {}
 
+absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
+    const v1::ScheduleEntry& entry) {
+  std::string fingerprint = entry.spec().SerializeAsString();
+  absl::StrAppend(&fingerprint, std::string(1, '\0'), entry.timezone());
+  // Bounded: a Beat over millions of entries rebuilds rather than hoards.
+  if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
+  CachedSchedule& cached = schedules_[entry.id()];
+  if (cached.schedule == nullptr || cached.fingerprint != fingerprint) {
+    absl::StatusOr<std::unique_ptr<specs::Schedule>> built =
+        BuildSchedule(entry);
+    if (!built.ok()) return built.status();
+    cached.schedule = *std::move(built);
+    cached.fingerprint = std::move(fingerprint);
+  }
+  return cached.schedule.get();
+}
+
 std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
                                              absl::Time now, TickStats& stats) {
   auto fail = [&](const absl::Status& status) -> std::optional<Plan> {
@@ -83,10 +104,12 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
           ? absl::Milliseconds(entry.misfire_grace_ms())
           : options_.default_grace;
   const absl::Duration late = now - (nominal + JitterFor(entry, nominal));
-  absl::StatusOr<std::optional<absl::Time>> next;
+  absl::StatusOr<const specs::Schedule*> schedule = ScheduleOf(entry);
+  if (!schedule.ok()) return fail(schedule.status());
+  std::optional<absl::Time> next;
   if (late <= grace) {
     plan.nominals.push_back(nominal);
-    next = NextRunAfter(entry, nominal);
+    next = NextRunAfter(entry, **schedule, nominal);
   } else {
     // Missed while no Beat could fire it: the misfire policy decides.
     ++metrics_.overdue;
@@ -115,9 +138,8 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
         stats.skipped += static_cast<int>(missed.size()) - 1;
         break;
     }
-    next = NextRunAfter(entry, now);
+    next = NextRunAfter(entry, **schedule, now);
   }
-  if (!next.ok()) return fail(next.status());
 
   plan.updated = entry;
   if (!plan.nominals.empty()) {
@@ -130,8 +152,8 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
         entry.total_run_count() + static_cast<int64_t>(plan.nominals.size()));
     *plan.updated.mutable_last_success_at() = ToProtoTime(now);
   }
-  if (*next) {
-    *plan.updated.mutable_next_run_at() = ToProtoTime(**next);
+  if (next) {
+    *plan.updated.mutable_next_run_at() = ToProtoTime(*next);
   } else {
     plan.updated.clear_next_run_at();  // finished (clocked, past end, ...)
     plan.finishes = true;

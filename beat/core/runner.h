@@ -16,16 +16,19 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "beat/core/schedule.pb.h"
 #include "beat/core/store.h"
+#include "beat/specs/schedule.h"
 
 namespace stem::beat::core {
 
@@ -111,6 +114,17 @@ class Runner {
   // Publishes all plans' envelopes in one call and commits all entries in
   // one compare-and-set batch (one by one if the batch conflicts).
   void Execute(std::vector<Plan>& plans, absl::Time now, TickStats& stats);
+
+  // The entry's schedule, built once and reused while its spec, zone and id
+  // stay the same (building parses the spec).
+  absl::StatusOr<const specs::Schedule*> ScheduleOf(
+      const v1::ScheduleEntry& entry);
+
+  struct CachedSchedule {
+    std::string fingerprint;
+    std::unique_ptr<specs::Schedule> schedule;
+  };
+  absl::flat_hash_map<std::string, CachedSchedule> schedules_;
 
   ScheduleStore* store_;
   LockStore* locks_;

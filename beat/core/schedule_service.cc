@@ -85,12 +85,18 @@ absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
   absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
       BuildSchedule(entry);
   if (!schedule.ok()) return schedule.status();
+  return NextRunAfter(entry, **schedule, t);
+}
+
+std::optional<absl::Time> NextRunAfter(const v1::ScheduleEntry& entry,
+                                       const specs::Schedule& schedule,
+                                       absl::Time t) {
   absl::Time from = t;
   if (entry.has_start_at()) {
     // A fire exactly at start_at counts.
     from = std::max(from, ToAbslTime(entry.start_at()) - absl::Nanoseconds(1));
   }
-  std::optional<absl::Time> next = (*schedule)->Next(from);
+  std::optional<absl::Time> next = schedule.Next(from);
   if (!next) return next;
   if (entry.has_end_at() && *next > ToAbslTime(entry.end_at()))
     return std::nullopt;

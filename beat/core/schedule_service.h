@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "beat/core/schedule.pb.h"
 #include "beat/core/store.h"
+#include "beat/specs/schedule.h"
 
 namespace stem::beat::core {
 
@@ -29,6 +30,10 @@ absl::Duration JitterFor(const v1::ScheduleEntry& entry, absl::Time nominal);
 // (start_at, end_at, expire_at); nullopt when it will never fire again.
 absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
     const v1::ScheduleEntry& entry, absl::Time t);
+// The same with the entry's schedule already built (BuildSchedule).
+std::optional<absl::Time> NextRunAfter(const v1::ScheduleEntry& entry,
+                                       const specs::Schedule& schedule,
+                                       absl::Time t);
 
 struct UpcomingRun {
   absl::Time nominal;
