@@ -49,12 +49,41 @@ absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(
   return std::unique_ptr<FileStore>(new FileStore(*std::move(path)));
 }
 
-absl::StatusOr<FileStore::Entries> FileStore::Read() const {
-  Entries entries;
+namespace {
+
+// What identifies the file's current contents; inode 0 when it is missing.
+absl::StatusOr<FileStore::FileIdentity> IdentityOf(int fd,
+                                                   const std::string& path) {
+  struct stat info;
+  if (fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
+  FileStore::FileIdentity identity;
+  identity.device = info.st_dev;
+  identity.inode = info.st_ino;
+  identity.size = info.st_size;
+  identity.mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
+                      info.st_mtim.tv_nsec;
+  return identity;
+}
+
+}  // namespace
+
+absl::StatusOr<FileStore::Entries*> FileStore::Load() {
   const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return entries;
-    return ErrnoStatus("cannot open", path_);
+    if (errno != ENOENT) return ErrnoStatus("cannot open", path_);
+    cache_.clear();
+    cached_identity_ = FileIdentity();
+    cached_ = true;
+    return &cache_;
+  }
+  absl::StatusOr<FileIdentity> identity = IdentityOf(fd, path_);
+  if (!identity.ok()) {
+    close(fd);
+    return identity.status();
+  }
+  if (cached_ && *identity == cached_identity_) {
+    close(fd);
+    return &cache_;
   }
   std::string content;
   char buffer[1 << 16];
@@ -70,22 +99,28 @@ absl::StatusOr<FileStore::Entries> FileStore::Read() const {
     content.append(buffer, n);
   }
   close(fd);
-  if (absl::StripAsciiWhitespace(content).empty()) return entries;
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
-      core::ParseStemEntries(content);
-  if (!parsed.ok()) {
-    return absl::DataLossError(absl::StrCat(
-        path_, ": cannot read the schedule file (", parsed.status().message(),
-        "); it is left untouched — fix or move it"));
+  cached_ = false;
+  cache_.clear();
+  if (!absl::StripAsciiWhitespace(content).empty()) {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
+        core::ParseStemEntries(content);
+    if (!parsed.ok()) {
+      return absl::DataLossError(absl::StrCat(
+          path_, ": cannot read the schedule file (", parsed.status().message(),
+          "); it is left untouched — fix or move it"));
+    }
+    for (v1::ScheduleEntry& entry : *parsed) {
+      std::string id = entry.id();
+      cache_.emplace(std::move(id), std::move(entry));
+    }
   }
-  for (v1::ScheduleEntry& entry : *parsed) {
-    std::string id = entry.id();
-    entries.emplace(std::move(id), std::move(entry));
-  }
-  return entries;
+  cached_identity_ = *identity;
+  cached_ = true;
+  return &cache_;
 }
 
-absl::Status FileStore::Write(const Entries& entries) const {
+absl::Status FileStore::Write(const Entries& entries) {
+  cached_ = false;  // until the new file is known
   absl::Status made = MakeParentDirectories(path_);
   if (!made.ok()) return made;
   // One entry per line, so that the file diffs and greps well.
@@ -133,16 +168,28 @@ absl::Status FileStore::Write(const Entries& entries) const {
     fsync(dir_fd);
     close(dir_fd);
   }
+  // The cache now matches the file just written (`entries` is the cache or
+  // a copy of what was written).
+  if (const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    absl::StatusOr<FileIdentity> identity = IdentityOf(fd, path_);
+    close(fd);
+    if (identity.ok()) {
+      if (&entries != &cache_) cache_ = entries;
+      cached_identity_ = *identity;
+      cached_ = true;
+    }
+  }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
   if (!lock.ok()) return lock.status();
-  absl::StatusOr<Entries> entries = Read();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> entries = Load();
   if (!entries.ok()) return entries.status();
-  auto it = entries->find(std::string(id));
-  if (it == entries->end()) {
+  auto it = (*entries)->find(std::string(id));
+  if (it == (*entries)->end()) {
     return absl::NotFoundError(
         absl::StrCat("no entry \"", id, "\" in ", path_));
   }
@@ -152,11 +199,12 @@ absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::List() {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
   if (!lock.ok()) return lock.status();
-  absl::StatusOr<Entries> entries = Read();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> entries = Load();
   if (!entries.ok()) return entries.status();
   std::vector<v1::ScheduleEntry> list;
-  list.reserve(entries->size());
-  for (auto& [id, entry] : *entries) list.push_back(std::move(entry));
+  list.reserve((*entries)->size());
+  for (const auto& [id, entry] : **entries) list.push_back(entry);
   return list;
 }
 
@@ -164,8 +212,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
     const std::vector<v1::ScheduleEntry>& written) {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
-  absl::StatusOr<Entries> entries = Read();
-  if (!entries.ok()) return entries.status();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> loaded = Load();
+  if (!loaded.ok()) return loaded.status();
+  Entries* entries = *loaded;
   std::set<std::string> ids;
   for (const v1::ScheduleEntry& entry : written) {
     if (!ids.insert(entry.id()).second) {
@@ -196,8 +246,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
 absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
-  absl::StatusOr<Entries> entries = Read();
-  if (!entries.ok()) return entries.status();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> loaded = Load();
+  if (!loaded.ok()) return loaded.status();
+  Entries* entries = *loaded;
   auto it = entries->find(std::string(id));
   if (it == entries->end()) {
     return absl::NotFoundError(
@@ -216,12 +268,13 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
                                                               int limit) {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
   if (!lock.ok()) return lock.status();
-  absl::StatusOr<Entries> entries = Read();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> entries = Load();
   if (!entries.ok()) return entries.status();
   const int64_t now_ms = absl::ToUnixMillis(now);
   std::vector<v1::ScheduleEntry> due;
-  for (auto& [id, entry] : *entries) {
-    if (IsDue(entry, now_ms)) due.push_back(std::move(entry));
+  for (const auto& [id, entry] : **entries) {
+    if (IsDue(entry, now_ms)) due.push_back(entry);
   }
   std::sort(due.begin(), due.end(),
             [](const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,16 +36,35 @@ class FileStore final : public core::ScheduleStore {
 
   const std::string& path() const { return path_; }
 
+  // What identifies a version of the file on disk (inode 0: no file).
+  struct FileIdentity {
+    uint64_t device = 0;
+    uint64_t inode = 0;  // 0: the file did not exist
+    int64_t size = 0;
+    int64_t mtime_ns = 0;
+    bool operator==(const FileIdentity& other) const {
+      return device == other.device && inode == other.inode &&
+             size == other.size && mtime_ns == other.mtime_ns;
+    }
+  };
+
  private:
   explicit FileStore(std::string path) : path_(std::move(path)) {}
 
   using Entries = std::map<std::string, v1::ScheduleEntry>;
-  // Reads the whole file (missing = empty) under a held lock.
-  absl::StatusOr<Entries> Read() const;
-  // Replaces the file atomically under a held exclusive lock.
-  absl::Status Write(const Entries& entries) const;
+  // The file's entries (missing = empty), under a held lock. Parsed again
+  // only when the file changed (device, inode, size or mtime differ):
+  // a running Beat asks several times a second.
+  absl::StatusOr<Entries*> Load();
+  // Replaces the file atomically under a held exclusive lock, then makes
+  // the cache describe the new file (or forgets it, on failure).
+  absl::Status Write(const Entries& entries);
 
   std::string path_;
+  std::mutex mutex_;  // guards the cache
+  bool cached_ = false;
+  FileIdentity cached_identity_;
+  Entries cache_;
 };
 
 }  // namespace stem::beat::stores

@@ -124,6 +124,27 @@ TEST(FileStoreTest, ConcurrentWritersLoseNothing) {
   EXPECT_EQ((*store)->List()->size(), 100u);
 }
 
+TEST(FileStoreTest, SeesChangesMadeBehindItsBack) {
+  // A handle keeps the parsed file between calls; a change on disk by
+  // anyone else (another process, an editor) must still be seen.
+  const std::string path = TempDir() + "/changing.json";
+  auto store = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Upsert({Entry("a")}).ok());
+  ASSERT_EQ((*store)->List()->size(), 1u);
+  // Rewritten in place (same inode) with other content.
+  std::ofstream(path, std::ios::trunc)
+      << R"([{"id":"b","taskName":"t","queue":"default","spec":"every:1m","version":4}])";
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> listed = (*store)->List();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id(), "b");
+  EXPECT_EQ((*store)->Get("a").status().code(), absl::StatusCode::kNotFound);
+  // And its own writes build on the new content.
+  ASSERT_TRUE((*store)->Upsert({Entry("c")}).ok());
+  EXPECT_EQ((*store)->List()->size(), 2u);
+}
+
 TEST(FileStoreTest, RefusesBadUrls) {
   EXPECT_FALSE(Registry().OpenStore("file://relative.json").ok());
   EXPECT_FALSE(Registry().OpenStore("file:").ok());
