@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "beat/core/internal/apply_shape.pb.h"
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
@@ -186,6 +187,112 @@ absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
   absl::Status keys = object.CheckAllKeysKnown();
   if (!keys.ok()) return keys;
   return entry;
+}
+
+// ---- The typed fast path for JSON lists ----
+
+// The generic form of a typed entry: only the keys it had.
+JsonValue ShapeToJson(::stem::beat::internal::ApplyEntryShape& shape) {
+  JsonValue value;
+  auto& fields = *value.mutable_struct_value()->mutable_fields();
+  auto text = [&](const char* key, std::string* field) {
+    if (!field->empty()) fields[key].set_string_value(std::move(*field));
+  };
+  text("id", shape.mutable_id());
+  text("name", shape.mutable_name());
+  text("task", shape.mutable_task());
+  text("taskName", shape.mutable_task_name());
+  text("queue", shape.mutable_queue());
+  text("timezone", shape.mutable_timezone());
+  text("tz", shape.mutable_tz());
+  text("misfirePolicy", shape.mutable_misfire_policy());
+  text("startAt", shape.mutable_start_at());
+  text("endAt", shape.mutable_end_at());
+  text("expireAt", shape.mutable_expire_at());
+  // (has_* before mutable_*: mutable_* creates the field.)
+  if (shape.has_spec()) fields["spec"] = std::move(*shape.mutable_spec());
+  if (shape.has_schedule())
+    fields["schedule"] = std::move(*shape.mutable_schedule());
+  if (shape.has_enabled())
+    fields["enabled"] = std::move(*shape.mutable_enabled());
+  if (shape.has_args())
+    *fields["args"].mutable_struct_value() = std::move(*shape.mutable_args());
+  if (shape.has_kwargs()) {
+    *fields["kwargs"].mutable_struct_value() =
+        std::move(*shape.mutable_kwargs());
+  }
+  if (shape.has_meta())
+    *fields["meta"].mutable_struct_value() = std::move(*shape.mutable_meta());
+  if (shape.has_jitter_ms())
+    fields["jitterMs"] = std::move(*shape.mutable_jitter_ms());
+  if (shape.has_jitter()) fields["jitter"] = std::move(*shape.mutable_jitter());
+  if (shape.has_misfire_grace_ms()) {
+    fields["misfireGraceMs"] = std::move(*shape.mutable_misfire_grace_ms());
+  }
+  if (shape.has_misfire_grace()) {
+    fields["misfireGrace"] = std::move(*shape.mutable_misfire_grace());
+  }
+  return value;
+}
+
+// Decodes a JSON list of apply entries with protobuf's typed parser, on
+// every core. nullopt when the text does not fit the typed shape (an
+// unknown key, a wrong type, bad JSON): the generic path then decodes it
+// and words the error.
+std::optional<absl::StatusOr<std::vector<v1::ScheduleEntry>>>
+FastDecodeApplyList(absl::string_view content, const EntryErrors& errors) {
+  std::optional<std::vector<internal::JsonArrayChunk>> chunks =
+      internal::SplitJsonArray(content, internal::Workers());
+  if (!chunks) return std::nullopt;
+  struct Result {
+    std::vector<v1::ScheduleEntry> entries;
+    absl::Status status;
+    bool misfit = false;
+  };
+  std::vector<Result> results(chunks->size());
+  internal::ParallelFor(static_cast<int>(chunks->size()), [&](int begin,
+                                                              int end) {
+    for (int c = begin; c < end; ++c) {
+      const internal::JsonArrayChunk& chunk = (*chunks)[c];
+      google::protobuf::Arena arena;
+      auto* file = google::protobuf::Arena::CreateMessage<
+          ::stem::beat::internal::ApplyFileShape>(&arena);
+      const std::string wrapped =
+          absl::StrCat("{\"schedules\":[", chunk.elements, "]}");
+      google::protobuf::util::JsonParseOptions options;
+      options.ignore_unknown_fields = false;
+      if (!google::protobuf::util::JsonStringToMessage(wrapped, file, options)
+               .ok()) {
+        results[c].misfit = true;
+        continue;
+      }
+      results[c].entries.reserve(file->schedules_size());
+      int index = chunk.first_index;
+      for (::stem::beat::internal::ApplyEntryShape& shape :
+           *file->mutable_schedules()) {
+        const JsonValue item = ShapeToJson(shape);
+        absl::StatusOr<v1::ScheduleEntry> entry = DecodeApplyEntry(item);
+        if (!entry.ok()) {
+          results[c].status = errors.At(index, IdOf(item), entry.status());
+          break;
+        }
+        results[c].entries.push_back(*std::move(entry));
+        ++index;
+      }
+    }
+  });
+  for (const Result& result : results) {
+    if (result.misfit) return std::nullopt;
+  }
+  std::vector<v1::ScheduleEntry> entries;
+  for (Result& result : results) {
+    if (!result.status.ok()) {
+      return absl::StatusOr<std::vector<v1::ScheduleEntry>>(result.status);
+    }
+    std::move(result.entries.begin(), result.entries.end(),
+              std::back_inserter(entries));
+  }
+  return absl::StatusOr<std::vector<v1::ScheduleEntry>>(std::move(entries));
 }
 
 // The entry list of a decoded file: a list, or {schedules: [...]}.
@@ -411,17 +518,22 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
       const absl::string_view trimmed =
           absl::StripLeadingAsciiWhitespace(content);
       if (!trimmed.empty() && trimmed[0] == '[') {
-        // A list: decoded in parallel pieces.
+        // A list: decoded in parallel pieces, typed when it fits.
         const EntryErrors errors(filename, nullptr);
-        entries = internal::DecodeJsonArray<v1::ScheduleEntry>(
-            content,
-            [&](const JsonValue& item,
-                int index) -> absl::StatusOr<v1::ScheduleEntry> {
-              absl::StatusOr<v1::ScheduleEntry> entry = DecodeApplyEntry(item);
-              if (!entry.ok())
-                return errors.At(index, IdOf(item), entry.status());
-              return entry;
-            });
+        if (auto fast = FastDecodeApplyList(content, errors)) {
+          entries = *std::move(fast);
+        } else {
+          entries = internal::DecodeJsonArray<v1::ScheduleEntry>(
+              content,
+              [&](const JsonValue& item,
+                  int index) -> absl::StatusOr<v1::ScheduleEntry> {
+                absl::StatusOr<v1::ScheduleEntry> entry =
+                    DecodeApplyEntry(item);
+                if (!entry.ok())
+                  return errors.At(index, IdOf(item), entry.status());
+                return entry;
+              });
+        }
         if (!entries.ok() &&
             absl::StartsWith(entries.status().message(), "not valid JSON")) {
           return absl::InvalidArgumentError(

@@ -200,3 +200,58 @@ TEST(ScheduleFileParallelTest, FirstErrorByIndex) {
 
 }  // namespace
 }  // namespace stem::beat::core
+
+namespace stem::beat::core {
+namespace {
+
+// A JSON list takes the typed fast path; the {schedules: [...]} form the
+// generic one. Both must read every key the same way.
+TEST(ScheduleFileFastPathTest, SameEntriesAsTheGenericPath) {
+  const std::string items = R"([
+    {"id": "a", "task": "t", "spec": "every:30s", "queue": "q", "enabled": false,
+     "args": {"n": 1, "s": "x", "l": [1, 2]}, "kwargs": {"k": true}, "meta": {"m": null},
+     "jitter": "500ms", "timezone": "Europe/London", "misfirePolicy": "fire_all",
+     "misfireGrace": "5m", "startAt": "2026-01-01T00:00:00Z",
+     "endAt": "2027-01-01T00:00:00Z", "expireAt": "2027-06-01T00:00:00Z"},
+    {"name": "b", "taskName": "u", "schedule": {"kind": "cron", "expression": "0 9 * * *"},
+     "jitterMs": 250, "tz": "Asia/Tokyo", "misfireGraceMs": 1000},
+    {"id": "c", "task_name": "v", "spec": {"kind": "solar", "event": "sunset",
+     "latitude": 51.5, "longitude": -0.12, "offset": "-15m"}},
+    {"id": "d", "task": "w", "spec": {"kind": "calendar", "hours": [9], "minutes": [0]}}
+  ])";
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> fast =
+      ParseScheduleFile(items, "f.json");
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> generic =
+      ParseScheduleFile(absl::StrCat("{\"schedules\": ", items, "}"), "g.json");
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(generic.ok()) << generic.status();
+  ASSERT_EQ(fast->size(), 4u);
+  ASSERT_EQ(generic->size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+        (*fast)[i], (*generic)[i]))
+        << (*fast)[i].DebugString() << "\nvs\n"
+        << (*generic)[i].DebugString();
+  }
+  EXPECT_FALSE((*fast)[0].enabled());
+  EXPECT_EQ((*fast)[0].jitter_ms(), 500);
+  EXPECT_EQ((*fast)[1].id(), "b");
+  EXPECT_EQ((*fast)[1].timezone(), "Asia/Tokyo");
+}
+
+TEST(ScheduleFileFastPathTest, WhatDoesNotFitIsWordedByTheGenericPath) {
+  EXPECT_THAT(
+      Error(R"([{"id":"a","task":"t","spec":"every:1m","tsak":1}])", "u.json"),
+      HasSubstr("u.json: schedules[0] (id \"a\"): tsak: unknown key"));
+  EXPECT_THAT(
+      Error(R"([{"id":"a","task":"t","spec":"every:1m","enabled":"yes"}])",
+            "e.json"),
+      HasSubstr(
+          "e.json: schedules[0] (id \"a\"): enabled: must be true or false"));
+  EXPECT_THAT(
+      Error(R"([{"id":7,"task":"t","spec":"every:1m"}])", "i.json"),
+      HasSubstr("i.json: schedules[0]: id: must be a string, not a number"));
+}
+
+}  // namespace
+}  // namespace stem::beat::core
