@@ -43,6 +43,12 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
 // The entries as a text-format ScheduleFile.
 std::string FormatTextproto(const std::vector<v1::ScheduleEntry>& entries);
 
+// The entries' definitions (no run state) as a schedule file that
+// ParseScheduleFile reads back to the same definitions: Stem's apply format
+// in JSON or YAML (specs as {kind: ...} maps), or text format.
+std::string FormatScheduleFile(const std::vector<v1::ScheduleEntry>& entries,
+                               ScheduleFileFormat format);
+
 }  // namespace stem::beat::core
 
 #endif  // STEM_BEAT_CORE_SCHEDULE_FILE_H_

@@ -255,3 +255,35 @@ TEST(ScheduleFileFastPathTest, WhatDoesNotFitIsWordedByTheGenericPath) {
 
 }  // namespace
 }  // namespace stem::beat::core
+
+namespace stem::beat::core {
+namespace {
+
+TEST(ScheduleFileRoundTripTest, JsonYamlAndTextFormat) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> original =
+      ReadScheduleFile("examples/schedules.yaml");
+  ASSERT_TRUE(original.ok()) << original.status();
+  (*original)[0].set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  (*original)[0].mutable_end_at()->set_seconds(1830297600);
+  for (const auto& [format, name] :
+       std::vector<std::pair<ScheduleFileFormat, std::string>>{
+           {ScheduleFileFormat::kJson, "again.json"},
+           {ScheduleFileFormat::kYaml, "again.yaml"},
+           {ScheduleFileFormat::kTextproto, "again.textproto"}}) {
+    const std::string text = FormatScheduleFile(*original, format);
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> again =
+        ParseScheduleFile(text, name);
+    ASSERT_TRUE(again.ok()) << name << ": " << again.status() << "\n" << text;
+    ASSERT_EQ(again->size(), original->size());
+    for (size_t i = 0; i < original->size(); ++i) {
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(
+          (*original)[i], (*again)[i]))
+          << name << "\n"
+          << (*original)[i].DebugString() << "\nvs\n"
+          << (*again)[i].DebugString();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace stem::beat::core
