@@ -300,9 +300,13 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
   metrics_.failed += stats.failed;
   metrics_.lock_contended += stats.contended;
   metrics_.conflicts += stats.conflicts;
-  // When is the next firing? Look a little ahead.
+  // When is the next firing? Look a little ahead — past the entries still
+  // due now (held by another Beat, or waiting for their jitter), and no
+  // further: when the batch was full, the next pass comes at once anyway.
+  if (stats.due >= options_.batch_size) return stats;
+  const int still_due = static_cast<int>(due->size()) - planned;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
-      store_->Due(now + options_.idle_poll, options_.batch_size);
+      store_->Due(now + options_.idle_poll, still_due + 16);
   if (upcoming.ok()) {
     for (const v1::ScheduleEntry& entry : *upcoming) {
       const absl::Time nominal = ToAbslTime(entry.next_run_at());
