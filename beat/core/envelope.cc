@@ -29,10 +29,13 @@ std::string FiringId(absl::string_view namespace_name,
   digest[6] =
       static_cast<unsigned char>((digest[6] & 0x0f) | 0x80);  // version 8
   digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // variant
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
+  hex.reserve(36);
   for (int i = 0; i < 16; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) hex.push_back('-');
-    absl::StrAppend(&hex, absl::StrFormat("%02x", digest[i]));
+    hex.push_back(kHex[digest[i] >> 4]);
+    hex.push_back(kHex[digest[i] & 0xf]);
   }
   return hex;
 }

@@ -227,36 +227,23 @@ void Runner::Execute(std::vector<Plan>& plans, absl::Time now,
   }
 }
 
-absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
-  TickStats stats;
+absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
+    absl::Time due_at) {
+  auto prepared = std::make_unique<Prepared>();
+  prepared->due_at = due_at;
+  TickStats& stats = prepared->stats;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
-      store_->Due(now, options_.batch_size);
+      store_->Due(due_at, options_.batch_size);
   if (!due.ok()) return due.status();
-  std::vector<Plan> plans;
-  std::vector<std::string> leased;
-  int planned = 0;
-  // Publish and commit in groups: fewer calls than one by one, and memory
-  // that stays warm (one group of 10,000 was slower than single entries).
-  auto flush = [&] {
-    if (!plans.empty()) Execute(plans, now, stats);
-    planned += static_cast<int>(plans.size());
-    plans.clear();
-    for (const std::string& key : leased) {
-      // FailedPrecondition: the lease ran out meanwhile; nothing to release.
-      (void)locks_->Release(key, options_.owner);
-    }
-    leased.clear();
-  };
+  prepared->candidates = static_cast<int>(due->size());
   for (v1::ScheduleEntry& candidate : *due) {
-    if (plans.size() >= kPlansPerGroup) flush();
     const absl::Time nominal = ToAbslTime(candidate.next_run_at());
     const absl::Time jittered = nominal + JitterFor(candidate, nominal);
-    if (jittered > now) {
+    if (jittered > due_at) {
       Earliest(stats.next_due, jittered);
       continue;
     }
     ++stats.due;
-    if (on_due) on_due(candidate, nominal);
     if (locks_ != nullptr) {
       absl::StatusOr<Lease> lease = locks_->Acquire(
           LeaseKey(candidate), options_.owner, options_.lease_ttl);
@@ -269,7 +256,7 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
         ++stats.contended;
         continue;
       }
-      leased.push_back(LeaseKey(candidate));
+      prepared->leased.push_back(LeaseKey(candidate));
       // Under the lease, the entry as it is now (another Beat may have
       // fired it since Due read it).
       absl::StatusOr<v1::ScheduleEntry> fresh = store_->Get(candidate.id());
@@ -282,16 +269,46 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
       }
       if (!Enabled(*fresh) || !fresh->has_next_run_at()) continue;
       const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
-      if (fresh_nominal + JitterFor(*fresh, fresh_nominal) > now) continue;
-      std::optional<Plan> plan = MakePlan(*std::move(fresh), now, stats);
-      if (plan) plans.push_back(*std::move(plan));
+      if (fresh_nominal + JitterFor(*fresh, fresh_nominal) > due_at) continue;
+      std::optional<Plan> plan = MakePlan(*std::move(fresh), due_at, stats);
+      if (plan) prepared->plans.push_back(*std::move(plan));
     } else {
       // No lock store: the compare-and-set on commit decides.
-      std::optional<Plan> plan = MakePlan(std::move(candidate), now, stats);
-      if (plan) plans.push_back(*std::move(plan));
+      std::optional<Plan> plan = MakePlan(std::move(candidate), due_at, stats);
+      if (plan) prepared->plans.push_back(*std::move(plan));
     }
   }
-  flush();
+  return prepared;
+}
+
+TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
+  TickStats stats = prepared.stats;
+  // Planned for due_at; dispatched now.
+  for (Plan& plan : prepared.plans) {
+    if (on_due && !plan.nominals.empty())
+      on_due(plan.entry, plan.nominals.front());
+    if (!plan.nominals.empty()) {
+      const absl::Time last = plan.nominals.back();
+      plan.updated.set_drift_ms(absl::ToInt64Milliseconds(
+          now - (last + JitterFor(plan.entry, last))));
+      *plan.updated.mutable_last_success_at() = ToProtoTime(now);
+    }
+    *plan.updated.mutable_updated_at() = ToProtoTime(now);
+  }
+  // Publish and commit in groups: fewer calls than one by one, and memory
+  // that stays warm (one group of 10,000 was slower than single entries).
+  for (size_t begin = 0; begin < prepared.plans.size();
+       begin += kPlansPerGroup) {
+    const size_t end = std::min(prepared.plans.size(), begin + kPlansPerGroup);
+    std::vector<Plan> group(
+        std::make_move_iterator(prepared.plans.begin() + begin),
+        std::make_move_iterator(prepared.plans.begin() + end));
+    Execute(group, now, stats);
+  }
+  for (const std::string& key : prepared.leased) {
+    // FailedPrecondition: the lease ran out meanwhile; nothing to release.
+    (void)locks_->Release(key, options_.owner);
+  }
   ++metrics_.ticks;
   metrics_.due += stats.due;
   metrics_.dispatched += stats.dispatched;
@@ -300,36 +317,57 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
   metrics_.failed += stats.failed;
   metrics_.lock_contended += stats.contended;
   metrics_.conflicts += stats.conflicts;
-  // When is the next firing? Look a little ahead — past the entries still
-  // due now (held by another Beat, or waiting for their jitter), and no
-  // further: when the batch was full, the next pass comes at once anyway.
-  if (stats.due >= options_.batch_size) return stats;
-  const int still_due = static_cast<int>(due->size()) - planned;
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
-      store_->Due(now + options_.idle_poll, still_due + 16);
-  if (upcoming.ok()) {
-    for (const v1::ScheduleEntry& entry : *upcoming) {
-      const absl::Time nominal = ToAbslTime(entry.next_run_at());
-      const absl::Time jittered = nominal + JitterFor(entry, nominal);
-      if (jittered > now) Earliest(stats.next_due, jittered);
+  // When is the next firing? Not needed when the batch was full: the next
+  // pass comes at once anyway.
+  if (stats.due < options_.batch_size) {
+    const int still_due =
+        prepared.candidates - static_cast<int>(prepared.plans.size());
+    if (std::optional<absl::Time> next = NextDue(now, still_due)) {
+      Earliest(stats.next_due, *next);
     }
   }
   return stats;
 }
 
+std::optional<absl::Time> Runner::NextDue(absl::Time now, int still_due) {
+  // Look a little ahead, past the entries still due now (held by another
+  // Beat, or waiting for their jitter).
+  std::optional<absl::Time> next;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
+      store_->Due(now + options_.idle_poll, std::max(still_due, 0) + 16);
+  if (upcoming.ok()) {
+    for (const v1::ScheduleEntry& entry : *upcoming) {
+      const absl::Time nominal = ToAbslTime(entry.next_run_at());
+      const absl::Time jittered = nominal + JitterFor(entry, nominal);
+      if (jittered > now) Earliest(next, jittered);
+    }
+  }
+  return next;
+}
+
+absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
+  absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(now);
+  if (!prepared.ok()) return prepared.status();
+  return Commit(**prepared, now);
+}
+
 absl::Status Runner::Run(absl::Notification& stop) {
   absl::Duration backoff = absl::Milliseconds(100);
+  // Plan this long before a firing is due, so that at the due time only
+  // publishing and committing remain.
+  constexpr absl::Duration kPlanAhead = absl::Milliseconds(50);
+  absl::StatusOr<TickStats> stats = Tick(absl::Now());
   while (!stop.HasBeenNotified()) {
-    const absl::Time now = absl::Now();
-    absl::StatusOr<TickStats> stats = Tick(now);
     if (!stats.ok()) {
       std::cerr << "stem beat: " << stats.status().message() << " (retrying in "
                 << absl::FormatDuration(backoff) << ")\n";
       stop.WaitForNotificationWithTimeout(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(30));
+      stats = Tick(absl::Now());
       continue;
     }
     backoff = absl::Milliseconds(100);
+    const absl::Time now = absl::Now();
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
     if (stats->due >= options_.batch_size) wake = now;  // more waiting
@@ -337,8 +375,34 @@ absl::Status Runner::Run(absl::Notification& stop) {
     if (stats->contended > 0 || stats->failed > 0) {
       wake = std::max(wake, now + absl::Milliseconds(10));
     }
-    stop.WaitForNotificationWithTimeout(
-        std::max(wake - absl::Now(), absl::ZeroDuration()));
+    if (stats->next_due && wake == *stats->next_due &&
+        wake - now > kPlanAhead) {
+      // Plan ahead, then wait for the due time and dispatch.
+      const absl::Time due_at = wake;
+      if (stop.WaitForNotificationWithTimeout(due_at - kPlanAhead -
+                                              absl::Now()))
+        break;
+      absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(due_at);
+      if (!prepared.ok()) {
+        stats = prepared.status();
+        continue;
+      }
+      if (stop.WaitForNotificationWithTimeout(
+              std::max(due_at - absl::Now(), absl::ZeroDuration()))) {
+        // Nothing was published: hand the leases back and stop.
+        for (const std::string& key : (*prepared)->leased) {
+          (void)locks_->Release(key, options_.owner);
+        }
+        break;
+      }
+      stats = Commit(**prepared, absl::Now());
+      continue;
+    }
+    if (stop.WaitForNotificationWithTimeout(
+            std::max(wake - absl::Now(), absl::ZeroDuration()))) {
+      break;
+    }
+    stats = Tick(absl::Now());
   }
   return absl::OkStatus();
 }

@@ -44,6 +44,8 @@ struct RunnerOptions {
   absl::Duration idle_poll = absl::Seconds(1);
 };
 
+struct TickStats;
+
 struct TickStats {
   int due = 0;         // entries due (jitter included) at this tick
   int dispatched = 0;  // envelopes the broker accepted
@@ -93,6 +95,14 @@ class Runner {
   // Dispatches every firing due at or before `now`.
   absl::StatusOr<TickStats> Tick(absl::Time now);
 
+  // Tick in two steps, so that the work of planning is done before the
+  // firings are due: Prepare leases and plans every firing due at or before
+  // `due_at` (publishing nothing); Commit, at or after `due_at`, publishes
+  // and commits them (with `now` as their dispatch time).
+  struct Prepared;
+  absl::StatusOr<std::unique_ptr<Prepared>> Prepare(absl::Time due_at);
+  TickStats Commit(Prepared& prepared, absl::Time now);
+
   // Ticks until `stop` is notified, sleeping until the next firing (woken
   // early by `stop`); backs off while the store or broker is unavailable.
   absl::Status Run(absl::Notification& stop);
@@ -108,6 +118,9 @@ class Runner {
     std::vector<absl::Time> nominals;  // firings to publish
     bool finishes = false;
   };
+  // When the earliest firing after `now` is due, looking past `still_due`
+  // entries that are due but were not fired.
+  std::optional<absl::Time> NextDue(absl::Time now, int still_due);
   // Works out an entry's firings and new state; nullopt on error (counted).
   std::optional<Plan> MakePlan(v1::ScheduleEntry entry, absl::Time now,
                                TickStats& stats);
@@ -131,6 +144,14 @@ class Runner {
   Broker* broker_;
   RunnerOptions options_;
   RunnerMetrics metrics_;
+};
+
+struct Runner::Prepared {
+  absl::Time due_at;
+  std::vector<Plan> plans;
+  std::vector<std::string> leased;
+  TickStats stats;
+  int candidates = 0;  // entries Due returned
 };
 
 }  // namespace stem::beat::core

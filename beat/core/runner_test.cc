@@ -319,6 +319,39 @@ TEST(RunnerTest, TwoBeatsOnOneStoreFireEachFiringExactlyOnce) {
   }
 }
 
+TEST(RunnerTest, PreparedAheadThenCommittedAtTheDueTime) {
+  World world;
+  world.Apply(Cron("p", "*/5 * * * *"), kStart - absl::Seconds(1));
+  world.Apply(Every("later", absl::Hours(1), kStart + absl::Milliseconds(500)),
+              kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), world.locks.get(), world.broker.get(),
+                Options());
+  // Planned 50 ms early: nothing is published yet, and only what is due at
+  // the planned time is in the plan.
+  absl::StatusOr<std::unique_ptr<Runner::Prepared>> prepared =
+      runner.Prepare(kStart);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_TRUE(world.Published().empty());
+  EXPECT_EQ((*prepared)->plans.size(), 1u);
+  // Another Beat cannot take the entry meanwhile.
+  EXPECT_FALSE(world.locks->Acquire("beat:entry:p", "beat-2", absl::Seconds(1))
+                   ->acquired);
+  const TickStats stats =
+      runner.Commit(**prepared, kStart + absl::Milliseconds(3));
+  EXPECT_EQ(stats.dispatched, 1);
+  ASSERT_EQ(world.Published().size(), 1u);
+  EXPECT_EQ(ToAbslTime(world.Published()[0].enqueued_at()),
+            kStart + absl::Milliseconds(3));
+  const v1::ScheduleEntry entry = *world.store->Get("p");
+  EXPECT_EQ(entry.drift_ms(), 3);
+  EXPECT_EQ(ToAbslTime(entry.next_run_at()), kStart + absl::Minutes(5));
+  ASSERT_TRUE(stats.next_due.has_value());
+  EXPECT_EQ(*stats.next_due, kStart + absl::Milliseconds(500));  // "later"
+  // The lease is released after the commit.
+  EXPECT_TRUE(world.locks->Acquire("beat:entry:p", "beat-2", absl::Seconds(1))
+                  ->acquired);
+}
+
 TEST(RunnerTest, ClockedFinishesExpiredIsDisabledPausedIsSkipped) {
   World world;
   v1::ScheduleEntry once;

@@ -14,6 +14,7 @@
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/spec_conversion.h"
+#include "beat/specs/internal/civil.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -254,7 +255,30 @@ absl::StatusOr<absl::Time> ParseIsoTime(absl::string_view text) {
 }
 
 std::string FormatIsoTime(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  // The hot path (every envelope id, every stored time) without FormatTime:
+  // integer calendar arithmetic, same text for years 0000-9999.
+  const int64_t millis = absl::ToUnixMillis(time);  // rounds down
+  const int64_t days = specs::internal::FloorDiv(millis, 86400000);
+  const int64_t of_day = millis - days * 86400000;
+  const specs::internal::CivilDate date = specs::internal::CivilFromDays(days);
+  if (date.year < 0 || date.year > 9999) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", time, absl::UTCTimeZone());
+  }
+  char text[] = "YYYY-MM-DDThh:mm:ss.sssZ";
+  auto put = [&text](int at, int64_t value, int digits) {
+    for (int i = digits - 1; i >= 0; --i) {
+      text[at + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, date.year, 4);
+  put(5, date.month, 2);
+  put(8, date.day, 2);
+  put(11, of_day / 3600000, 2);
+  put(14, of_day / 60000 % 60, 2);
+  put(17, of_day / 1000 % 60, 2);
+  put(20, of_day % 1000, 3);
+  return std::string(text, sizeof(text) - 1);
 }
 
 absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value) {

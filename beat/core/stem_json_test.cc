@@ -158,6 +158,25 @@ TEST(StemJsonTest, Times) {
   EXPECT_EQ(FormatIsoTime(*ParseIsoTime("2026-01-01T09:00:00.5")),
             "2026-01-01T09:00:00.500Z");
   EXPECT_FALSE(ParseIsoTime("01/01/2026").ok());
+  // The fast formatter agrees with absl::FormatTime everywhere it is used,
+  // including before 1970 and on leap days.
+  for (int64_t ms :
+       {int64_t{0}, int64_t{-1}, int64_t{951782400123}, int64_t{1767225599999},
+        int64_t{253402300799999}, int64_t{1709164800001}}) {
+    const absl::Time t = absl::FromUnixMillis(ms);
+    EXPECT_EQ(FormatIsoTime(t),
+              absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()))
+        << ms;
+  }
+  // Below year 1000 ISO-8601 (and Dart) pad the year; absl does not.
+  EXPECT_EQ(FormatIsoTime(absl::FromUnixMillis(-62135596800000)),
+            "0001-01-01T00:00:00.000Z");
+  for (int64_t ms = -86400000LL * 800; ms < 86400000LL * 800 * 40;
+       ms += 86400000LL * 7 + 3601001) {
+    const absl::Time t = absl::FromUnixMillis(ms);
+    ASSERT_EQ(FormatIsoTime(t),
+              absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()));
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -74,7 +75,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Upsert(
     const std::vector<v1::ScheduleEntry>& entries) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   // Check every version first: all or nothing.
-  std::set<std::string> ids;
+  absl::flat_hash_set<absl::string_view> ids;
+  ids.reserve(entries.size());
   for (const v1::ScheduleEntry& entry : entries) {
     if (!ids.insert(entry.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat(
