@@ -44,8 +44,6 @@ struct RunnerOptions {
   absl::Duration idle_poll = absl::Seconds(1);
 };
 
-struct TickStats;
-
 struct TickStats {
   int due = 0;         // entries due (jitter included) at this tick
   int dispatched = 0;  // envelopes the broker accepted

@@ -110,7 +110,7 @@ absl::StatusOr<v1::ScheduleSpec> SpecFromShorthand(absl::string_view text) {
   if (!parsed.ok()) return parsed.status();
   v1::ScheduleSpec spec;
   const specs::Schedule* schedule = parsed->get();
-  if (auto* cron = dynamic_cast<const specs::CronSchedule*>(schedule)) {
+  if (dynamic_cast<const specs::CronSchedule*>(schedule) != nullptr) {
     spec.mutable_cron()->set_expression(
         std::string(absl::StripAsciiWhitespace(text)));
   } else if (auto* interval =

@@ -32,7 +32,8 @@ static int32_t Remove(void* s, stem_string_view id, int64_t v, stem_buffer* err)
   (void)s; (void)id; (void)v; (void)err;
   return STEM_OK;
 }
-static int32_t Due(void* s, int64_t now, int32_t limit, stem_buffer* e, stem_buffer* err) {
+__attribute__((unused)) static int32_t Due(void* s, int64_t now, int32_t limit,
+                                           stem_buffer* e, stem_buffer* err) {
   (void)s; (void)now; (void)limit; (void)e; (void)err;
   return STEM_OK;
 }
