@@ -192,16 +192,6 @@ absl::StatusOr<SolarSchedule> SolarSchedule::Create(SolarEvent event,
   return schedule;
 }
 
-std::optional<absl::Time> SolarSchedule::EventOnSolarDay(
-    int64_t days_since_epoch) const {
-  double event_days = 0;
-  if (FindEvent(days_since_epoch, -std::numeric_limits<double>::infinity(),
-                &event_days) != FindResult::kFound) {
-    return std::nullopt;
-  }
-  return FromJ2000Days(event_days);
-}
-
 absl::Time SolarSchedule::FromJ2000Days(double days) {
   // Whole seconds: the model is good to seconds, not milliseconds.
   return absl::FromUnixSeconds(
@@ -211,13 +201,6 @@ absl::Time SolarSchedule::FromJ2000Days(double days) {
 double SolarSchedule::ApproximateTransit(int64_t days_since_epoch) const {
   return static_cast<double>(days_since_epoch) - kJ2000UnixSeconds / 86400.0 +
          0.5 - longitude_ / 360.0;
-}
-
-SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,
-                                                   double not_before,
-                                                   double* event_days) const {
-  return FindEvent(days_since_epoch, not_before,
-                   SlowTermsForBlock(BlockOf(days_since_epoch)), event_days);
 }
 
 SolarSchedule::FindResult SolarSchedule::FindEvent(int64_t days_since_epoch,

@@ -52,11 +52,6 @@ class SolarSchedule final : public Schedule {
   std::optional<absl::Time> Next(absl::Time after) const override;
   std::string Describe() const override;
 
-  // The event on the solar day whose transit falls on UTC day
-  // `days_since_epoch` (approximately; exactly one event per solar day), or
-  // nullopt when it does not happen that day. Without the offset.
-  std::optional<absl::Time> EventOnSolarDay(int64_t days_since_epoch) const;
-
   SolarEvent event() const { return event_; }
   double latitude() const { return latitude_; }
   double longitude() const { return longitude_; }
@@ -66,10 +61,9 @@ class SolarSchedule final : public Schedule {
   SolarSchedule() = default;
 
   enum class FindResult { kFound, kNone, kTooEarly };
-  // Finds the event of solar day `days_since_epoch` in days since J2000.0;
-  // kTooEarly when it is surely before `not_before` (same unit).
-  FindResult FindEvent(int64_t days_since_epoch, double not_before,
-                       double* event_days) const;
+  // Finds the event of solar day `days_since_epoch` in days since J2000.0,
+  // with the slow terms of that day's block; kTooEarly when it is surely
+  // before `not_before` (same unit).
   FindResult FindEvent(int64_t days_since_epoch, double not_before,
                        const internal::SolarSlowTerms& slow,
                        double* event_days) const;
