@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "beat/core/envelope.h"
 #include "beat/core/internal/proto_time.h"
+#include "beat/core/internal/worker_pool.h"
 #include "beat/core/schedule_service.h"
 #include "beat/core/spec_conversion.h"
 
@@ -54,6 +55,64 @@ void RunnerMetrics::RecordDrift(absl::Duration drift) {
   last_lag = drift;
 }
 
+RunnerMetrics Runner::metrics() const {
+  absl::MutexLock lock(&mutex_);
+  return metrics_;
+}
+
+void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
+  absl::MutexLock lock(&mutex_);
+  if (count_tick) ++metrics_.ticks;
+  metrics_.due += stats.due;
+  metrics_.overdue += stats.overdue;
+  metrics_.dispatched += stats.dispatched;
+  metrics_.duplicates += stats.duplicates;
+  metrics_.skipped += stats.skipped;
+  metrics_.failed += stats.failed;
+  metrics_.lock_contended += stats.contended;
+  metrics_.conflicts += stats.conflicts;
+}
+
+void Runner::NotifyFailed(const v1::ScheduleEntry& entry,
+                          const absl::Status& status) {
+  if (!on_failed) return;
+  absl::MutexLock lock(&hooks_mutex_);
+  on_failed(entry, status);
+}
+
+void Runner::NotifyDispatched(const v1::ScheduleEntry& entry,
+                              absl::Time nominal, absl::Duration drift) {
+  if (!on_dispatched) return;
+  absl::MutexLock lock(&hooks_mutex_);
+  on_dispatched(entry, nominal, drift);
+}
+
+void Runner::EndDispatch(const Group& group) {
+  AddToMetrics(group.stats, /*count_tick=*/false);
+  absl::MutexLock lock(&mutex_);
+  for (const Plan& plan : group.plans) in_flight_.erase(plan.entry.id());
+}
+
+TickStats& operator+=(TickStats& total, const TickStats& more) {
+  total.due += more.due;
+  total.overdue += more.overdue;
+  total.dispatched += more.dispatched;
+  total.duplicates += more.duplicates;
+  total.skipped += more.skipped;
+  total.contended += more.contended;
+  total.conflicts += more.conflicts;
+  total.failed += more.failed;
+  total.finished += more.finished;
+  total.in_flight += more.in_flight;
+  if (more.next_due) Earliest(total.next_due, *more.next_due);
+  return total;
+}
+
+bool Runner::InFlight(const std::string& id) {
+  absl::MutexLock lock(&mutex_);
+  return in_flight_.contains(id);
+}
+
 Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
                RunnerOptions options)
     : store_(store),
@@ -82,7 +141,7 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
                                              absl::Time now, TickStats& stats) {
   auto fail = [&](const absl::Status& status) -> std::optional<Plan> {
     ++stats.failed;
-    if (on_failed) on_failed(entry, status);
+    NotifyFailed(entry, status);
     return std::nullopt;
   };
   Plan plan;
@@ -112,7 +171,7 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     next = NextRunAfter(entry, **schedule, nominal);
   } else {
     // Missed while no Beat could fire it: the misfire policy decides.
-    ++metrics_.overdue;
+    ++stats.overdue;
     std::vector<absl::Time> missed;
     int counted = 0;
     for (std::optional<absl::Time> t = nominal;
@@ -144,13 +203,16 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   plan.updated = entry;
   if (!plan.nominals.empty()) {
     const absl::Time last = plan.nominals.back();
-    const absl::Duration jitter = JitterFor(entry, last);
     *plan.updated.mutable_last_run_at() = ToProtoTime(last);
-    plan.updated.set_last_jitter_ms(absl::ToInt64Milliseconds(jitter));
-    plan.updated.set_drift_ms(absl::ToInt64Milliseconds(now - (last + jitter)));
+    plan.updated.set_last_jitter_ms(
+        absl::ToInt64Milliseconds(JitterFor(entry, last)));
     plan.updated.set_total_run_count(
         entry.total_run_count() + static_cast<int64_t>(plan.nominals.size()));
-    *plan.updated.mutable_last_success_at() = ToProtoTime(now);
+    plan.envelopes.reserve(plan.nominals.size());
+    for (absl::Time t : plan.nominals) {
+      plan.envelopes.push_back(
+          MakeEnvelope(entry, t, now, options_.namespace_name));
+    }
   }
   if (next) {
     *plan.updated.mutable_next_run_at() = ToProtoTime(*next);
@@ -163,33 +225,81 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   return plan;
 }
 
-void Runner::Execute(std::vector<Plan>& plans, absl::Time now,
-                     TickStats& stats) {
-  std::vector<v1::TaskEnvelope> envelopes;
+void Runner::ReleaseClaims(const std::vector<std::string>& ids) {
+  // Best effort: a claim not given back runs out after the lease TTL.
+  if (!ids.empty()) (void)store_->ReleaseClaims(ids, options_.owner);
+}
+
+void Runner::Abandon(std::vector<Plan>& plans) {
+  std::vector<std::string> claims;
   for (const Plan& plan : plans) {
-    for (absl::Time t : plan.nominals) {
-      envelopes.push_back(
-          MakeEnvelope(plan.entry, t, now, options_.namespace_name));
+    if (!plan.lease_key.empty())
+      (void)locks_->Release(plan.lease_key, options_.owner);
+    if (plan.claimed) claims.push_back(plan.entry.id());
+  }
+  ReleaseClaims(claims);
+}
+
+void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
+  // Leases go back; claims end with the commit, or go back without one.
+  std::vector<std::string> claims;
+  for (size_t i = 0; i < group.plans.size(); ++i) {
+    const Plan& plan = group.plans[i];
+    if (!plan.lease_key.empty())
+      (void)locks_->Release(plan.lease_key, options_.owner);
+    if (plan.claimed && !committed[i]) claims.push_back(plan.entry.id());
+  }
+  ReleaseClaims(claims);
+}
+
+bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
+  // Planned ahead; enqueued now.
+  const google::protobuf::Timestamp now_proto = ToProtoTime(now);
+  std::vector<v1::TaskEnvelope> envelopes;
+  for (Plan& plan : group.plans) {
+    for (v1::TaskEnvelope& envelope : plan.envelopes) {
+      *envelope.mutable_enqueued_at() = now_proto;
+      envelopes.push_back(std::move(envelope));
     }
   }
-  if (!envelopes.empty()) {
-    absl::StatusOr<PublishResult> published = broker_->Publish(envelopes);
-    if (!published.ok()) {
-      // Nothing is committed; the next tick republishes (duplicates dropped).
-      for (const Plan& plan : plans) {
-        ++stats.failed;
-        if (on_failed) on_failed(plan.entry, published.status());
-      }
-      return;
+  group.published_at = now;
+  if (envelopes.empty()) return true;
+  absl::StatusOr<PublishResult> published =
+      broker_->Publish(std::move(envelopes));
+  if (!published.ok()) {
+    // Nothing is committed; the next pass republishes (duplicates dropped).
+    for (const Plan& plan : group.plans) {
+      ++group.stats.failed;
+      NotifyFailed(plan.entry, published.status());
     }
-    stats.dispatched += published->published;
-    stats.duplicates += published->duplicates;
+    FinishGroup(group, std::vector<bool>(group.plans.size(), false));
+    return false;
   }
+  if (real_clock) group.published_at = absl::Now();
+  group.stats.dispatched += published->published;
+  group.stats.duplicates += published->duplicates;
+  return true;
+}
+
+void Runner::CommitGroup(Group& group) {
+  std::vector<Plan>& plans = group.plans;
+  TickStats& stats = group.stats;
+  const absl::Time published_at = group.published_at;
+  const google::protobuf::Timestamp published_proto = ToProtoTime(published_at);
   // Commit: one batch; if any entry conflicts, each on its own.
-  std::vector<bool> committed(plans.size(), false);
   std::vector<v1::ScheduleEntry> batch;
   batch.reserve(plans.size());
-  for (const Plan& plan : plans) batch.push_back(plan.updated);
+  for (Plan& plan : plans) {
+    if (!plan.nominals.empty()) {
+      const absl::Time last = plan.nominals.back();
+      plan.updated.set_drift_ms(absl::ToInt64Milliseconds(
+          published_at - (last + JitterFor(plan.entry, last))));
+      *plan.updated.mutable_last_success_at() = published_proto;
+    }
+    *plan.updated.mutable_updated_at() = published_proto;
+    batch.push_back(std::move(plan.updated));
+  }
+  std::vector<bool> committed(plans.size(), false);
   absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
       store_->Upsert(batch);
   if (written.ok()) {
@@ -205,24 +315,28 @@ void Runner::Execute(std::vector<Plan>& plans, absl::Time now,
         ++stats.conflicts;
       } else {
         ++stats.failed;
-        if (on_failed) on_failed(plans[i].entry, one.status());
+        NotifyFailed(plans[i].entry, one.status());
       }
     }
   } else {
-    // The next tick republishes (dropped as duplicates) and commits.
+    // The next pass republishes (dropped as duplicates) and commits.
     for (const Plan& plan : plans) {
       ++stats.failed;
-      if (on_failed) on_failed(plan.entry, written.status());
+      NotifyFailed(plan.entry, written.status());
     }
-    return;
   }
+  FinishGroup(group, committed);
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;
     for (absl::Time t : plans[i].nominals) {
-      const absl::Duration drift = now - (t + JitterFor(plans[i].entry, t));
-      metrics_.RecordDrift(drift);
-      if (on_dispatched) on_dispatched(plans[i].entry, t, drift);
+      const absl::Duration drift =
+          published_at - (t + JitterFor(plans[i].entry, t));
+      {
+        absl::MutexLock lock(&mutex_);
+        metrics_.RecordDrift(drift);
+      }
+      NotifyDispatched(plans[i].entry, t, drift);
     }
   }
 }
@@ -232,91 +346,112 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   auto prepared = std::make_unique<Prepared>();
   prepared->due_at = due_at;
   TickStats& stats = prepared->stats;
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
-      store_->Due(due_at, options_.batch_size);
+  int in_flight;
+  {
+    absl::MutexLock lock(&mutex_);
+    in_flight = static_cast<int>(in_flight_.size());
+  }
+  // Look past the entries being dispatched: they are still due until their
+  // commit lands.
+  const int limit = options_.batch_size + in_flight;
+  Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
+  if (hold == Hold::kNone && store_claims_.value_or(true)) {
+    due = store_->ClaimDue(due_at, limit, options_.owner, options_.lease_ttl);
+    if (due.ok()) {
+      store_claims_ = true;
+      hold = Hold::kClaim;
+    } else if (due.status().code() == absl::StatusCode::kUnimplemented) {
+      store_claims_ = false;
+    } else {
+      return due.status();
+    }
+  }
+  if (hold != Hold::kClaim) due = store_->Due(due_at, limit);
   if (!due.ok()) return due.status();
   prepared->candidates = static_cast<int>(due->size());
+  std::vector<std::string> unused_claims;
   for (v1::ScheduleEntry& candidate : *due) {
+    if (in_flight > 0 && InFlight(candidate.id())) {
+      ++stats.in_flight;
+      continue;
+    }
     const absl::Time nominal = ToAbslTime(candidate.next_run_at());
     const absl::Time jittered = nominal + JitterFor(candidate, nominal);
     if (jittered > due_at) {
       Earliest(stats.next_due, jittered);
+      if (hold == Hold::kClaim) unused_claims.push_back(candidate.id());
       continue;
     }
     ++stats.due;
-    if (locks_ != nullptr) {
-      absl::StatusOr<Lease> lease = locks_->Acquire(
-          LeaseKey(candidate), options_.owner, options_.lease_ttl);
+    if (hold == Hold::kLease) {
+      const std::string key = LeaseKey(candidate);
+      absl::StatusOr<Lease> lease =
+          locks_->Acquire(key, options_.owner, options_.lease_ttl);
       if (!lease.ok()) {
         ++stats.failed;
-        if (on_failed) on_failed(candidate, lease.status());
+        NotifyFailed(candidate, lease.status());
         continue;
       }
       if (!lease->acquired) {
         ++stats.contended;
         continue;
       }
-      prepared->leased.push_back(LeaseKey(candidate));
       // Under the lease, the entry as it is now (another Beat may have
       // fired it since Due read it).
       absl::StatusOr<v1::ScheduleEntry> fresh = store_->Get(candidate.id());
+      std::optional<Plan> plan;
       if (!fresh.ok()) {
         if (fresh.status().code() != absl::StatusCode::kNotFound) {
           ++stats.failed;
-          if (on_failed) on_failed(candidate, fresh.status());
+          NotifyFailed(candidate, fresh.status());
         }
+      } else if (Enabled(*fresh) && fresh->has_next_run_at()) {
+        const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
+        if (fresh_nominal + JitterFor(*fresh, fresh_nominal) <= due_at)
+          plan = MakePlan(*std::move(fresh), due_at, stats);
+      }
+      if (!plan) {
+        (void)locks_->Release(key, options_.owner);
         continue;
       }
-      if (!Enabled(*fresh) || !fresh->has_next_run_at()) continue;
-      const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
-      if (fresh_nominal + JitterFor(*fresh, fresh_nominal) > due_at) continue;
-      std::optional<Plan> plan = MakePlan(*std::move(fresh), due_at, stats);
-      if (plan) prepared->plans.push_back(*std::move(plan));
+      plan->lease_key = key;
+      prepared->plans.push_back(*std::move(plan));
     } else {
-      // No lock store: the compare-and-set on commit decides.
+      // A claim, read as it was claimed; or nothing, and then the
+      // compare-and-set on commit decides.
+      std::string id = candidate.id();
       std::optional<Plan> plan = MakePlan(std::move(candidate), due_at, stats);
-      if (plan) prepared->plans.push_back(*std::move(plan));
+      if (!plan) {
+        if (hold == Hold::kClaim) unused_claims.push_back(std::move(id));
+        continue;
+      }
+      plan->claimed = hold == Hold::kClaim;
+      prepared->plans.push_back(*std::move(plan));
     }
   }
+  ReleaseClaims(unused_claims);
   return prepared;
 }
 
 TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
   TickStats stats = prepared.stats;
-  // Planned for due_at; dispatched now.
   for (Plan& plan : prepared.plans) {
     if (on_due && !plan.nominals.empty())
       on_due(plan.entry, plan.nominals.front());
-    if (!plan.nominals.empty()) {
-      const absl::Time last = plan.nominals.back();
-      plan.updated.set_drift_ms(absl::ToInt64Milliseconds(
-          now - (last + JitterFor(plan.entry, last))));
-      *plan.updated.mutable_last_success_at() = ToProtoTime(now);
-    }
-    *plan.updated.mutable_updated_at() = ToProtoTime(now);
   }
   // Publish and commit in groups: fewer calls than one by one, and memory
   // that stays warm (one group of 10,000 was slower than single entries).
   for (size_t begin = 0; begin < prepared.plans.size();
        begin += kPlansPerGroup) {
     const size_t end = std::min(prepared.plans.size(), begin + kPlansPerGroup);
-    std::vector<Plan> group(
-        std::make_move_iterator(prepared.plans.begin() + begin),
-        std::make_move_iterator(prepared.plans.begin() + end));
-    Execute(group, now, stats);
+    Group group;
+    group.plans.assign(std::make_move_iterator(prepared.plans.begin() + begin),
+                       std::make_move_iterator(prepared.plans.begin() + end));
+    if (PublishGroup(group, now, /*real_clock=*/false)) CommitGroup(group);
+    stats += group.stats;
   }
-  for (const std::string& key : prepared.leased) {
-    // FailedPrecondition: the lease ran out meanwhile; nothing to release.
-    (void)locks_->Release(key, options_.owner);
-  }
-  ++metrics_.ticks;
-  metrics_.due += stats.due;
-  metrics_.dispatched += stats.dispatched;
-  metrics_.duplicates += stats.duplicates;
-  metrics_.skipped += stats.skipped;
-  metrics_.failed += stats.failed;
-  metrics_.lock_contended += stats.contended;
-  metrics_.conflicts += stats.conflicts;
+  AddToMetrics(stats, /*count_tick=*/true);
   // When is the next firing? Not needed when the batch was full: the next
   // pass comes at once anyway.
   if (stats.due < options_.batch_size) {
@@ -329,12 +464,74 @@ TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
   return stats;
 }
 
+TickStats Runner::Dispatch(std::unique_ptr<Prepared> prepared,
+                           internal::WorkerPool& pool) {
+  TickStats stats = prepared->stats;
+  std::vector<Plan>& plans = prepared->plans;
+  // The loop must wake for the next firing of entries still in flight (the
+  // store has their old, past, next_run_at until they commit).
+  for (const Plan& plan : plans) {
+    if (plan.updated.has_next_run_at()) {
+      const absl::Time next = ToAbslTime(plan.updated.next_run_at());
+      Earliest(stats.next_due, next + JitterFor(plan.entry, next));
+    }
+  }
+  // Small groups, so that the threads share the work of one instant.
+  const size_t per_group = std::min<size_t>(
+      kPlansPerGroup,
+      std::max<size_t>(16, plans.size() / (2 * options_.dispatch_threads)));
+  for (size_t begin = 0; begin < plans.size(); begin += per_group) {
+    const size_t end = std::min(plans.size(), begin + per_group);
+    auto group = std::make_shared<Group>();
+    group->plans.assign(std::make_move_iterator(plans.begin() + begin),
+                        std::make_move_iterator(plans.begin() + end));
+    {
+      absl::MutexLock lock(&mutex_);
+      for (const Plan& plan : group->plans) in_flight_.insert(plan.entry.id());
+    }
+    // Publish every group first; each group's commit queues behind them.
+    pool.Submit([this, group, &pool] {
+      if (on_due) {
+        absl::MutexLock lock(&hooks_mutex_);
+        for (const Plan& plan : group->plans) {
+          if (!plan.nominals.empty()) on_due(plan.entry, plan.nominals.front());
+        }
+      }
+      if (PublishGroup(*group, absl::Now(), /*real_clock=*/true)) {
+        pool.Submit([this, group] {
+          CommitGroup(*group);
+          EndDispatch(*group);
+        });
+      } else {
+        EndDispatch(*group);
+      }
+    });
+  }
+  AddToMetrics(stats, /*count_tick=*/true);
+  return stats;
+}
+
+void Runner::FindNextWake(Prepared& prepared) {
+  // Not needed when the batch was full: the next pass comes at once anyway.
+  if (prepared.stats.due >= options_.batch_size) return;
+  // The planned entries are still at their old, due, times in the store.
+  const int still_due = prepared.candidates;
+  if (std::optional<absl::Time> next = NextDue(prepared.due_at, still_due)) {
+    Earliest(prepared.stats.next_due, *next);
+  }
+}
+
 std::optional<absl::Time> Runner::NextDue(absl::Time now, int still_due) {
   // Look a little ahead, past the entries still due now (held by another
-  // Beat, or waiting for their jitter).
+  // Beat, waiting for their jitter, or being dispatched).
+  int in_flight;
+  {
+    absl::MutexLock lock(&mutex_);
+    in_flight = static_cast<int>(in_flight_.size());
+  }
   std::optional<absl::Time> next;
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming =
-      store_->Due(now + options_.idle_poll, std::max(still_due, 0) + 16);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> upcoming = store_->Due(
+      now + options_.idle_poll, std::max(still_due, 0) + in_flight + 16);
   if (upcoming.ok()) {
     for (const v1::ScheduleEntry& entry : *upcoming) {
       const absl::Time nominal = ToAbslTime(entry.next_run_at());
@@ -352,18 +549,25 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
 }
 
 absl::Status Runner::Run(absl::Notification& stop) {
+  internal::WorkerPool pool(options_.dispatch_threads);
   absl::Duration backoff = absl::Milliseconds(100);
   // Plan this long before a firing is due, so that at the due time only
   // publishing and committing remain.
   constexpr absl::Duration kPlanAhead = absl::Milliseconds(50);
-  absl::StatusOr<TickStats> stats = Tick(absl::Now());
+  auto dispatch_due_now = [&]() -> absl::StatusOr<TickStats> {
+    absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(absl::Now());
+    if (!prepared.ok()) return prepared.status();
+    FindNextWake(**prepared);
+    return Dispatch(*std::move(prepared), pool);
+  };
+  absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {
     if (!stats.ok()) {
       std::cerr << "stem beat: " << stats.status().message() << " (retrying in "
                 << absl::FormatDuration(backoff) << ")\n";
       stop.WaitForNotificationWithTimeout(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(30));
-      stats = Tick(absl::Now());
+      stats = dispatch_due_now();
       continue;
     }
     backoff = absl::Milliseconds(100);
@@ -371,8 +575,9 @@ absl::Status Runner::Run(absl::Notification& stop) {
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
     if (stats->due >= options_.batch_size) wake = now;  // more waiting
-    // Entries another Beat holds: look again shortly, not in a spin.
-    if (stats->contended > 0 || stats->failed > 0) {
+    // Entries another Beat holds, or still being dispatched: look again
+    // shortly, not in a spin.
+    if (stats->contended > 0 || stats->failed > 0 || stats->in_flight > 0) {
       wake = std::max(wake, now + absl::Milliseconds(10));
     }
     if (stats->next_due && wake == *stats->next_due &&
@@ -387,23 +592,24 @@ absl::Status Runner::Run(absl::Notification& stop) {
         stats = prepared.status();
         continue;
       }
+      FindNextWake(**prepared);  // now, while there is time
       if (stop.WaitForNotificationWithTimeout(
               std::max(due_at - absl::Now(), absl::ZeroDuration()))) {
-        // Nothing was published: hand the leases back and stop.
-        for (const std::string& key : (*prepared)->leased) {
-          (void)locks_->Release(key, options_.owner);
-        }
+        // Nothing of this pass was published: give it all back.
+        Abandon((*prepared)->plans);
         break;
       }
-      stats = Commit(**prepared, absl::Now());
+      stats = Dispatch(*std::move(prepared), pool);
       continue;
     }
     if (stop.WaitForNotificationWithTimeout(
             std::max(wake - absl::Now(), absl::ZeroDuration()))) {
       break;
     }
-    stats = Tick(absl::Now());
+    stats = dispatch_due_now();
   }
+  // Finish what is being dispatched (the pool's destructor would too).
+  pool.Wait();
   return absl::OkStatus();
 }
 

@@ -1,16 +1,20 @@
 // The Beat runner: turns due schedule entries into task envelopes, exactly
 // once per firing (DESIGN.md §4-§5, docs/semantics.md).
 //
-// Per entry: take its lease (the lock store, when there is one) -> re-read
-// it -> work out its firings (misfire policy, grace, jitter, bounds) ->
-// publish the envelopes (deterministic ids: a republished firing is dropped
-// by the broker) -> commit the entry's new state with a compare-and-set on
-// its version -> release. A Beat that dies anywhere in between loses
-// nothing: the next lease holder republishes the same ids and commits. A
-// Beat whose lease ran out fails its compare-and-set and changes nothing.
+// Per entry: take its lease (the lock store, when there is one; else the
+// store's claim, where it has claims) -> re-read it -> work out its firings
+// (misfire policy, grace, jitter, bounds) -> publish the envelopes
+// (deterministic ids: a republished firing is dropped by the broker) -> commit
+// the entry's new state with a compare-and-set on its version -> release. A
+// Beat that dies anywhere in between loses nothing: the next lease holder
+// republishes the same ids and commits. A Beat whose lease ran out fails its
+// compare-and-set and changes nothing.
 //
 // Tick(now) does one pass at an injected time (tests use a fake clock);
-// Run() ticks on the real clock and sleeps precisely until the next firing.
+// Run() ticks on the real clock, sleeps precisely until the next firing, and
+// hands publishing and committing to a few dispatch threads, so that a slow
+// broker or store call holds up only its own group of firings, never the
+// loop.
 #ifndef STEM_BEAT_CORE_RUNNER_H_
 #define STEM_BEAT_CORE_RUNNER_H_
 
@@ -21,9 +25,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "beat/core/schedule.pb.h"
@@ -31,6 +38,9 @@
 #include "beat/specs/schedule.h"
 
 namespace stem::beat::core {
+namespace internal {
+class WorkerPool;
+}  // namespace internal
 
 struct RunnerOptions {
   std::string owner;                    // lease owner, unique per Beat process
@@ -42,10 +52,13 @@ struct RunnerOptions {
   int fire_all_cap = 100;  // most missed firings one fire_all catch-up sends
   // Longest sleep when nothing is due soon (picks up entries added later).
   absl::Duration idle_poll = absl::Seconds(1);
+  // Threads that publish and commit in Run (Tick does it inline).
+  int dispatch_threads = 2;
 };
 
 struct TickStats {
   int due = 0;         // entries due (jitter included) at this tick
+  int overdue = 0;     // entries fired later than their grace window
   int dispatched = 0;  // envelopes the broker accepted
   int duplicates = 0;  // envelopes the broker already had (a retry)
   int skipped = 0;     // missed firings not sent (skip policy, fire_all cap)
@@ -53,9 +66,12 @@ struct TickStats {
   int conflicts = 0;   // commits that lost the compare-and-set
   int failed = 0;      // entries that hit an error (retried next tick)
   int finished = 0;    // entries that will never fire again
+  int in_flight = 0;   // due entries still being dispatched (Run only)
   // When the earliest known firing is due (jitter included), if known.
   std::optional<absl::Time> next_due;
 };
+
+TickStats& operator+=(TickStats& total, const TickStats& more);
 
 // Running totals since the runner started, for logs and metrics endpoints.
 struct RunnerMetrics {
@@ -83,7 +99,8 @@ class Runner {
   Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
          RunnerOptions options);
 
-  // Hooks for Stem's three signals; may be left empty.
+  // Hooks for Stem's three signals; may be left empty. In Run, on_dispatched
+  // and on_failed are called from the dispatch threads (one at a time).
   std::function<void(const v1::ScheduleEntry&, absl::Time nominal)> on_due;
   std::function<void(const v1::ScheduleEntry&, absl::Time nominal,
                      absl::Duration drift)>
@@ -103,10 +120,12 @@ class Runner {
 
   // Ticks until `stop` is notified, sleeping until the next firing (woken
   // early by `stop`); backs off while the store or broker is unavailable.
+  // On stop it takes no new firing, finishes those being dispatched, and
+  // gives back leases and claims of those only planned.
   absl::Status Run(absl::Notification& stop);
 
-  // Totals so far (not thread-safe: read between ticks or after Run).
-  const RunnerMetrics& metrics() const { return metrics_; }
+  // Totals so far; safe to call from any thread.
+  RunnerMetrics metrics() const;
 
  private:
   // What one leased, freshly read entry will do this tick.
@@ -114,17 +133,52 @@ class Runner {
     v1::ScheduleEntry entry;           // as read
     v1::ScheduleEntry updated;         // to commit
     std::vector<absl::Time> nominals;  // firings to publish
+    // One per nominal, built ahead; enqueued_at is set when published.
+    std::vector<v1::TaskEnvelope> envelopes;
+    std::string lease_key;  // held in the lock store, when there is one
+    bool claimed = false;   // held as a claim in the store
     bool finishes = false;
   };
+  // How the entries of a pass are held against other Beats.
+  enum class Hold { kLease, kClaim, kNone };
   // When the earliest firing after `now` is due, looking past `still_due`
   // entries that are due but were not fired.
   std::optional<absl::Time> NextDue(absl::Time now, int still_due);
   // Works out an entry's firings and new state; nullopt on error (counted).
   std::optional<Plan> MakePlan(v1::ScheduleEntry entry, absl::Time now,
                                TickStats& stats);
-  // Publishes all plans' envelopes in one call and commits all entries in
-  // one compare-and-set batch (one by one if the batch conflicts).
-  void Execute(std::vector<Plan>& plans, absl::Time now, TickStats& stats);
+  // A group of plans published and committed together.
+  struct Group {
+    std::vector<Plan> plans;
+    absl::Time published_at;
+    TickStats stats;
+  };
+  // Publishes the group's envelopes in one call, enqueued at `now`; false
+  // (everything given back) when the broker failed. published_at is `now`,
+  // or with `real_clock` the time the broker returned.
+  bool PublishGroup(Group& group, absl::Time now, bool real_clock);
+  // Commits the published group's entries in one compare-and-set batch
+  // (one by one if the batch conflicts), gives back leases and claims, and
+  // records drift (publish time - due time).
+  void CommitGroup(Group& group);
+  void FinishGroup(Group& group, const std::vector<bool>& committed);
+  // A dispatched group is done: its counts go to the metrics.
+  void EndDispatch(const Group& group);
+  // Gives back what Prepare took for plans that will not be executed.
+  void Abandon(std::vector<Plan>& plans);
+  void ReleaseClaims(const std::vector<std::string>& ids);
+  // Hands a prepared pass to the dispatch threads; returns the pass's
+  // counts and when the next firing is due.
+  TickStats Dispatch(std::unique_ptr<Prepared> prepared,
+                     internal::WorkerPool& pool);
+  // Sets prepared.stats.next_due to the earliest firing after its pass.
+  void FindNextWake(Prepared& prepared);
+  void AddToMetrics(const TickStats& stats, bool count_tick);
+  bool InFlight(const std::string& id);
+  // Call the hooks, one at a time.
+  void NotifyFailed(const v1::ScheduleEntry& entry, const absl::Status& status);
+  void NotifyDispatched(const v1::ScheduleEntry& entry, absl::Time nominal,
+                        absl::Duration drift);
 
   // The entry's schedule, built once and reused while its spec, zone and id
   // stay the same (building parses the spec).
@@ -141,13 +195,20 @@ class Runner {
   LockStore* locks_;
   Broker* broker_;
   RunnerOptions options_;
-  RunnerMetrics metrics_;
+  // Whether the store has claims; learnt on the first pass without locks.
+  std::optional<bool> store_claims_;
+
+  mutable absl::Mutex mutex_;
+  RunnerMetrics metrics_ ABSL_GUARDED_BY(mutex_);
+  // Entries handed to the dispatch threads and not yet committed.
+  absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mutex_);
+  // Serialises the hooks called from the dispatch threads.
+  absl::Mutex hooks_mutex_;
 };
 
 struct Runner::Prepared {
   absl::Time due_at;
   std::vector<Plan> plans;
-  std::vector<std::string> leased;
   TickStats stats;
   int candidates = 0;  // entries Due returned
 };

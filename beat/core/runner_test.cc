@@ -100,7 +100,7 @@ TEST(RunnerTest, IntervalStaysAnchoredOverTenThousandFirings) {
             kStart + 10000 * absl::Seconds(30));
   EXPECT_GE(entry.drift_ms(), 0);
   EXPECT_LT(entry.drift_ms(), 900);
-  const RunnerMetrics& metrics = runner.metrics();
+  const RunnerMetrics metrics = runner.metrics();
   EXPECT_EQ(metrics.dispatched, 10000);
   EXPECT_EQ(metrics.overdue, 0);
   int64_t histogram_total = 0;
@@ -250,7 +250,19 @@ class FailingOnce final : public ScheduleStore {
                                                      int limit) override {
     return inner_->Due(now, limit);
   }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override {
+    if (!claims) return ScheduleStore::ClaimDue(now, limit, owner, ttl);
+    return inner_->ClaimDue(now, limit, owner, ttl);
+  }
+  absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                             absl::string_view owner) override {
+    if (!claims) return ScheduleStore::ReleaseClaims(ids, owner);
+    return inner_->ReleaseClaims(ids, owner);
+  }
   bool fail_next = false;
+  bool claims = true;  // false: behave as a store without claims
 
  private:
   ScheduleStore* inner_;
@@ -317,6 +329,79 @@ TEST(RunnerTest, TwoBeatsOnOneStoreFireEachFiringExactlyOnce) {
     EXPECT_EQ(static_cast<int>(world.Published().size()), expected)
         << with_locks;
   }
+}
+
+// Without a lock store, Beats keep out of each other's way through the
+// store's claims: overlapping passes never publish a firing twice. A store
+// without claims leaves it to the broker, which drops the duplicates.
+TEST(RunnerTest, OverlappingBeatsWithoutLocksUseTheStoreClaims) {
+  for (bool claims : {true, false}) {
+    World world;
+    for (int i = 0; i < 20; ++i) {
+      world.Apply(Every(absl::StrCat("e", i), absl::Seconds(5 + i), kStart),
+                  kStart - absl::Seconds(1));
+    }
+    FailingOnce store(world.store.get());
+    store.claims = claims;
+    Runner a(&store, nullptr, world.broker.get(), Options("beat-a"));
+    Runner b(&store, nullptr, world.broker.get(), Options("beat-b"));
+    int duplicates = 0;
+    bool a_first = true;
+    for (absl::Time t = kStart; t < kStart + absl::Minutes(10);
+         t += absl::Seconds(1), a_first = !a_first) {
+      // Both plan the same instant before either publishes; who comes
+      // first alternates.
+      Runner& first = a_first ? a : b;
+      Runner& second = a_first ? b : a;
+      auto planned_first = first.Prepare(t);
+      auto planned_second = second.Prepare(t);
+      ASSERT_TRUE(planned_first.ok() && planned_second.ok());
+      duplicates += first.Commit(**planned_first, t).duplicates;
+      duplicates += second.Commit(**planned_second, t).duplicates;
+    }
+    std::map<std::string, int> seen;
+    for (const v1::TaskEnvelope& envelope : world.Published())
+      ++seen[envelope.id()];
+    int expected = 0;
+    for (int i = 0; i < 20; ++i) {
+      const v1::ScheduleEntry entry = *world.store->Get(absl::StrCat("e", i));
+      for (absl::Time t = kStart; t < ToAbslTime(entry.next_run_at());
+           t += absl::Seconds(5 + i)) {
+        ++expected;
+        EXPECT_EQ(seen[FiringId("stem", entry.id(), t)], 1) << entry.id();
+      }
+    }
+    EXPECT_EQ(static_cast<int>(world.Published().size()), expected);
+    if (claims) {
+      EXPECT_EQ(duplicates, 0);  // nobody even tried twice
+      EXPECT_GT(a.metrics().dispatched, 0);
+      EXPECT_GT(b.metrics().dispatched, 0);  // the load is shared
+    } else {
+      EXPECT_GT(duplicates, 0);  // the broker dropped them
+    }
+  }
+}
+
+TEST(RunnerTest, ClaimsOfABeatThatDiedRunOutAfterTheLeaseTtl) {
+  World world;
+  world.Apply(Cron("c", "*/5 * * * *"), kStart - absl::Seconds(1));
+  RunnerOptions options = Options("beat-dies");
+  options.lease_ttl = absl::Seconds(30);
+  Runner dies(world.store.get(), nullptr, world.broker.get(), options);
+  // Claims and plans, then dies before publishing anything.
+  auto planned = dies.Prepare(kStart);
+  ASSERT_TRUE(planned.ok());
+  ASSERT_EQ((*planned)->plans.size(), 1u);
+  Runner next(world.store.get(), nullptr, world.broker.get(),
+              Options("beat-next"));
+  EXPECT_EQ(next.Tick(kStart + absl::Seconds(1))->dispatched, 0);
+  EXPECT_EQ(next.Tick(kStart + absl::Seconds(29))->dispatched, 0);
+  // Run out: the late firing goes out once, with the id of its due time.
+  absl::StatusOr<TickStats> late = next.Tick(kStart + absl::Seconds(31));
+  ASSERT_TRUE(late.ok());
+  EXPECT_EQ(late->dispatched, 1);
+  ASSERT_EQ(world.Published().size(), 1u);
+  EXPECT_EQ(world.Published()[0].id(), FiringId("stem", "c", kStart));
 }
 
 TEST(RunnerTest, PreparedAheadThenCommittedAtTheDueTime) {

@@ -38,6 +38,24 @@ class ScheduleStore {
   // never due.
   virtual absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
                                                              int limit) = 0;
+
+  // Claims (optional): how Beats that share a store but no lock store keep
+  // out of each other's way. Like Due, but leaves out entries that another
+  // owner claimed less than `ttl` ago and has not given back, and claims the
+  // entries it returns for `owner` until now + ttl (renewing its own). A
+  // write (Upsert) or Remove of an entry ends its claim. Unimplemented, the
+  // default, when the store has no claims: then Beats rely on Due, the
+  // compare-and-set and the broker's dropping of duplicate ids.
+  virtual absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
+    return absl::UnimplementedError("this store has no claims");
+  }
+  // Gives back the claims `owner` holds on `ids` (entries it will not fire
+  // after all); claims held by other owners are left alone.
+  virtual absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                                     absl::string_view owner) {
+    return absl::UnimplementedError("this store has no claims");
+  }
 };
 
 struct Lease {
@@ -73,9 +91,10 @@ class Broker {
   virtual ~Broker() = default;
 
   // Publishes in order, dropping envelopes whose id the broker already holds
-  // (so a Beat that republishes after a crash publishes nothing twice).
+  // (so a Beat that republishes after a crash publishes nothing twice). The
+  // envelopes are handed over: a broker may keep them without copying.
   virtual absl::StatusOr<PublishResult> Publish(
-      const std::vector<v1::TaskEnvelope>& envelopes) = 0;
+      std::vector<v1::TaskEnvelope> envelopes) = 0;
   // Every envelope held, oldest first; Unimplemented where impossible.
   virtual absl::StatusOr<std::vector<v1::TaskEnvelope>> List() = 0;
 };

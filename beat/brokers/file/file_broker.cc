@@ -97,7 +97,7 @@ absl::Status FileBroker::CatchUp(int fd) {
 }
 
 absl::StatusOr<core::PublishResult> FileBroker::Publish(
-    const std::vector<v1::TaskEnvelope>& envelopes) {
+    std::vector<v1::TaskEnvelope> envelopes) {
   absl::StatusOr<plugin::FileLock> lock =
       plugin::FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();

@@ -26,7 +26,7 @@ class FileBroker final : public core::Broker {
       absl::string_view url);
 
   absl::StatusOr<core::PublishResult> Publish(
-      const std::vector<v1::TaskEnvelope>& envelopes) override;
+      std::vector<v1::TaskEnvelope> envelopes) override;
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
 
  private:

@@ -31,7 +31,7 @@ absl::StatusOr<std::unique_ptr<LogBroker>> LogBroker::Open(
 }
 
 absl::StatusOr<core::PublishResult> LogBroker::Publish(
-    const std::vector<v1::TaskEnvelope>& envelopes) {
+    std::vector<v1::TaskEnvelope> envelopes) {
   std::lock_guard<std::mutex> lock(mutex_);
   core::PublishResult result;
   std::string lines;

@@ -23,7 +23,7 @@ class LogBroker final : public core::Broker {
   static absl::StatusOr<std::unique_ptr<LogBroker>> Open(absl::string_view url);
 
   absl::StatusOr<core::PublishResult> Publish(
-      const std::vector<v1::TaskEnvelope>& envelopes) override;
+      std::vector<v1::TaskEnvelope> envelopes) override;
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
 
  private:

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -30,15 +31,15 @@ absl::StatusOr<std::unique_ptr<MemoryBroker>> MemoryBroker::Open(
 }
 
 absl::StatusOr<core::PublishResult> MemoryBroker::Publish(
-    const std::vector<v1::TaskEnvelope>& envelopes) {
+    std::vector<v1::TaskEnvelope> envelopes) {
   std::lock_guard<std::mutex> lock(state_->mutex);
   core::PublishResult result;
-  for (const v1::TaskEnvelope& envelope : envelopes) {
+  for (v1::TaskEnvelope& envelope : envelopes) {
     if (!state_->ids.insert(envelope.id()).second) {
       ++result.duplicates;
       continue;
     }
-    state_->envelopes.push_back(envelope);
+    state_->envelopes.push_back(std::move(envelope));
     ++result.published;
   }
   return result;

@@ -19,7 +19,7 @@ class MemoryBroker final : public core::Broker {
       absl::string_view url);
 
   absl::StatusOr<core::PublishResult> Publish(
-      const std::vector<v1::TaskEnvelope>& envelopes) override;
+      std::vector<v1::TaskEnvelope> envelopes) override;
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
 
   struct State;

@@ -161,6 +161,72 @@ TEST_P(StoreConformanceTest, DueOrderLimitsAndExclusions) {
               ::testing::ElementsAre("disabled", "late", "exactly.now"));
 }
 
+// Claims are optional: a store without them reports Unimplemented and
+// these tests are skipped for it.
+TEST_P(StoreConformanceTest, ClaimsKeepOtherOwnersOutUntilEndedOrExpired) {
+  const absl::Duration ttl = absl::Seconds(30);
+  absl::StatusOr<std::vector<ScheduleEntry>> probe =
+      store_->ClaimDue(kNow, 10, "a", ttl);
+  if (probe.status().code() == absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this store has no claims";
+  }
+  ASSERT_TRUE(probe.ok()) << probe.status();
+  EXPECT_TRUE(probe->empty());
+  ASSERT_TRUE(store_
+                  ->Upsert({Entry("first", kNow - absl::Minutes(2)),
+                            Entry("second", kNow - absl::Minutes(1)),
+                            Entry("future", kNow + absl::Hours(1)),
+                            Entry("disabled", kNow - absl::Hours(1), false)})
+                  .ok());
+  absl::StatusOr<std::vector<ScheduleEntry>> claimed_by_a =
+      store_->ClaimDue(kNow, 10, "a", ttl);
+  ASSERT_TRUE(claimed_by_a.ok()) << claimed_by_a.status();
+  EXPECT_THAT(Ids(*claimed_by_a), ::testing::ElementsAre("first", "second"));
+  // Another owner gets nothing; the owner renews its own.
+  EXPECT_TRUE(store_->ClaimDue(kNow, 10, "b", ttl)->empty());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow + absl::Seconds(1), 10, "a", ttl)),
+              ::testing::ElementsAre("first", "second"));
+  // Claims are invisible to Due.
+  EXPECT_THAT(Ids(*store_->Due(kNow, 10)),
+              ::testing::ElementsAre("first", "second"));
+  // Only the holder gives a claim back.
+  ASSERT_TRUE(store_->ReleaseClaims({"first"}, "b").ok());
+  EXPECT_TRUE(store_->ClaimDue(kNow, 10, "b", ttl)->empty());
+  ASSERT_TRUE(store_->ReleaseClaims({"first", "no.such.entry"}, "a").ok());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow, 10, "b", ttl)),
+              ::testing::ElementsAre("first"));
+  // A write ends the entry's claim ("second" stays due).
+  ASSERT_TRUE(store_->Upsert({(*claimed_by_a)[1]}).ok());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow, 10, "c", ttl)),
+              ::testing::ElementsAre("second"));
+  // Every claim runs out after its ttl.
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow + absl::Seconds(32), 10, "d", ttl)),
+              ::testing::ElementsAre("first", "second"));
+}
+
+TEST_P(StoreConformanceTest, ClaimLimitCountsOnlyWhatItClaims) {
+  const absl::Duration ttl = absl::Seconds(30);
+  if (store_->ClaimDue(kNow, 1, "probe", ttl).status().code() ==
+      absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this store has no claims";
+  }
+  std::vector<ScheduleEntry> entries;
+  for (int i = 0; i < 5; ++i) {
+    entries.push_back(
+        Entry(absl::StrCat("e", i), kNow - absl::Minutes(10 - i)));
+  }
+  ASSERT_TRUE(store_->Upsert(entries).ok());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow, 2, "a", ttl)),
+              ::testing::ElementsAre("e0", "e1"));
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow, 2, "b", ttl)),
+              ::testing::ElementsAre("e2", "e3"));
+  // Removing an entry ends its claim too.
+  ASSERT_TRUE(store_->Remove("e0", -1).ok());
+  ASSERT_TRUE(store_->Upsert({Entry("e0", kNow - absl::Minutes(20))}).ok());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow, 5, "c", ttl)),
+              ::testing::ElementsAre("e0", "e4"));
+}
+
 TEST_P(StoreConformanceTest, TenThousandEntries) {
   std::vector<ScheduleEntry> entries;
   for (int i = 0; i < 10000; ++i) {

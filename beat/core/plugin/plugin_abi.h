@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 0
+#define STEM_BEAT_PLUGIN_ABI_MINOR 1
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -100,6 +100,19 @@ typedef struct stem_store_table {
    * finished ones (no next_run_at) are never due. */
   int32_t (*due)(void* store, int64_t now_unix_ms, int32_t limit,
                  stem_buffer* entries, stem_buffer* error);
+  /* ---- Since ABI 1.1; optional: NULL, or UNIMPLEMENTED, when the store
+   * has no claims. ----
+   * Like `due`, but leaves out entries that another owner claimed and has
+   * neither given back nor let run out, and claims every entry it returns
+   * for `owner` until now + ttl_ms (renewing the owner's own claims). A
+   * write (upsert) or removal of an entry ends its claim. */
+  int32_t (*claim_due)(void* store, int64_t now_unix_ms, int32_t limit,
+                       stem_string_view owner, int64_t ttl_ms,
+                       stem_buffer* entries, stem_buffer* error);
+  /* Gives back the claims `owner` holds on the entries named in `ids` (a
+   * ScheduleFile whose entries carry only their id); others' are kept. */
+  int32_t (*release_claims)(void* store, const uint8_t* ids, size_t size,
+                            stem_string_view owner, stem_buffer* error);
 } stem_store_table;
 
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -108,18 +109,21 @@ std::mutex& CacheMutex() {
   return *mutex;
 }
 
+// `required_size`: the table up to its last required function (later,
+// optional, entries are checked against `size` before each call).
 template <typename Table>
 absl::Status CheckTable(
     const Table* table, const std::string& path, absl::string_view kind,
+    size_t required_size,
     std::initializer_list<std::pair<const char*, bool>> functions) {
   if (table == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": plugin has no ", kind, " function table"));
   }
-  if (table->size < sizeof(Table)) {
+  if (table->size < required_size) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": ", kind, " function table is ", table->size,
-                     " bytes; this stem-beat needs ", sizeof(Table)));
+                     " bytes; this stem-beat needs ", required_size));
   }
   for (const auto& [name, present] : functions) {
     if (!present) {
@@ -150,8 +154,8 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
   switch (d->kind) {
     case STEM_PLUGIN_KIND_STORE: {
       const auto* t = static_cast<const stem_store_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "store", {});
-      return CheckTable(t, path, "store",
+      if (t == nullptr) return CheckTable(t, path, "store", 0, {});
+      return CheckTable(t, path, "store", offsetof(stem_store_table, claim_due),
                         {{"open", t->open != nullptr},
                          {"close", t->close != nullptr},
                          {"get", t->get != nullptr},
@@ -162,8 +166,8 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
     }
     case STEM_PLUGIN_KIND_LOCK: {
       const auto* t = static_cast<const stem_lock_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "lock", {});
-      return CheckTable(t, path, "lock",
+      if (t == nullptr) return CheckTable(t, path, "lock", 0, {});
+      return CheckTable(t, path, "lock", sizeof(stem_lock_table),
                         {{"open", t->open != nullptr},
                          {"close", t->close != nullptr},
                          {"acquire", t->acquire != nullptr},
@@ -173,8 +177,8 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
     }
     case STEM_PLUGIN_KIND_BROKER: {
       const auto* t = static_cast<const stem_broker_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "broker", {});
-      return CheckTable(t, path, "broker",
+      if (t == nullptr) return CheckTable(t, path, "broker", 0, {});
+      return CheckTable(t, path, "broker", sizeof(stem_broker_table),
                         {{"open", t->open != nullptr},
                          {"close", t->close != nullptr},
                          {"publish", t->publish != nullptr},
@@ -278,8 +282,38 @@ class LoadedStore final : public core::ScheduleStore {
         table_->due(store_, absl::ToUnixMillis(now), limit, &entries, &error);
     return Entries(code, &entries, &error, "due");
   }
+  absl::StatusOr<std::vector<ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override {
+    if (!HasClaims())
+      return core::ScheduleStore::ClaimDue(now, limit, owner, ttl);
+    stem_buffer entries = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->claim_due(store_, absl::ToUnixMillis(now), limit, View(owner),
+                          absl::ToInt64Milliseconds(ttl), &entries, &error);
+    return Entries(code, &entries, &error, "claim_due");
+  }
+  absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                             absl::string_view owner) override {
+    if (!HasClaims()) return core::ScheduleStore::ReleaseClaims(ids, owner);
+    v1::ScheduleFile file;
+    for (const std::string& id : ids) file.add_schedules()->set_id(id);
+    const std::string bytes = file.SerializeAsString();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->release_claims(
+        store_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+        View(owner), &error);
+    return StatusFrom(code, &error, context_);
+  }
 
  private:
+  // Plugins built against ABI 1.0 end their table before the claims.
+  bool HasClaims() const {
+    return table_->size >= offsetof(stem_store_table, release_claims) +
+                               sizeof(table_->release_claims) &&
+           table_->claim_due != nullptr && table_->release_claims != nullptr;
+  }
   absl::Status Corrupt(absl::string_view call) const {
     return absl::DataLossError(absl::StrCat(
         context_, ": ", call, " returned bytes that are not an entry"));
@@ -360,10 +394,11 @@ class LoadedBroker final : public core::Broker {
   ~LoadedBroker() override { table_->close(broker_); }
 
   absl::StatusOr<core::PublishResult> Publish(
-      const std::vector<v1::TaskEnvelope>& envelopes) override {
+      std::vector<v1::TaskEnvelope> envelopes) override {
     v1::EnvelopeBatch batch;
-    for (const v1::TaskEnvelope& envelope : envelopes)
-      *batch.add_envelopes() = envelope;
+    batch.mutable_envelopes()->Reserve(static_cast<int>(envelopes.size()));
+    for (v1::TaskEnvelope& envelope : envelopes)
+      batch.add_envelopes()->Swap(&envelope);
     const std::string bytes = batch.SerializeAsString();
     int32_t published = 0;
     int32_t duplicates = 0;

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -62,8 +64,9 @@ TEST(RegistryTest, FourDistinctFailures) {
   // ABI mismatch.
   EXPECT_THAT(
       OpenError("wrongabi://x"),
-      HasSubstr(
-          "plugin built for plugin ABI 2.0; this stem-beat speaks ABI 1.0"));
+      HasSubstr(absl::StrCat(
+          "plugin built for plugin ABI 2.", STEM_BEAT_PLUGIN_ABI_MINOR,
+          "; this stem-beat speaks ABI 1.", STEM_BEAT_PLUGIN_ABI_MINOR)));
   // Not a plugin: no descriptor symbol.
   EXPECT_THAT(
       OpenError("nodescriptor://x"),
@@ -92,6 +95,24 @@ TEST(RegistryTest, UnreachableBackendIsNotALoadFailure) {
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("user:***@"));
 }
 
+TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNone) {
+  PluginRegistry registry = TestRegistry();
+  absl::StatusOr<PluginInfo> info =
+      registry.Find(STEM_PLUGIN_KIND_STORE, "abi10");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->abi_minor, 0u);
+  auto store = registry.OpenStore("abi10://x");
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE((*store)->Due(absl::Now(), 10).ok());
+  EXPECT_EQ((*store)
+                ->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5))
+                .status()
+                .code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ((*store)->ReleaseClaims({"a"}, "beat-1").code(),
+            absl::StatusCode::kUnimplemented);
+}
+
 TEST(RegistryTest, ExceptionsStopAtTheBoundary) {
   PluginRegistry registry = TestRegistry();
   auto store = registry.OpenStore("picky://ok");
@@ -109,7 +130,7 @@ TEST(RegistryTest, ListsEveryPluginAndTheBrokenOnes) {
   for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
     plugin.ok() ? ++good : ++bad;
   }
-  EXPECT_EQ(good, 2);  // fine, picky
+  EXPECT_EQ(good, 3);  // fine, abi10, picky
   EXPECT_EQ(bad, 3);
 }
 

@@ -1,6 +1,7 @@
 // The C++ SDK for plugin authors: implement core::ScheduleStore (or
-// core::LockStore) with a static Open(url), then one macro exports it
-// through the C ABI of plugin_abi.h:
+// core::LockStore, core::Broker) with a static Open(url), then one macro
+// exports it through the C ABI of plugin_abi.h (a store's ClaimDue and
+// ReleaseClaims are optional: the defaults report UNIMPLEMENTED):
 //
 //   class MyStore : public stem::beat::core::ScheduleStore {
 //    public:
@@ -130,6 +131,30 @@ struct StoreThunks {
     });
   }
 
+  static int32_t ClaimDue(void* store, int64_t now_unix_ms, int32_t limit,
+                          stem_string_view owner, int64_t ttl_ms,
+                          stem_buffer* entries, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto due =
+          Self(store)->ClaimDue(absl::FromUnixMillis(now_unix_ms), limit,
+                                FromView(owner), absl::Milliseconds(ttl_ms));
+      if (!due.ok()) return due.status();
+      *entries = SerializeEntries(*due);
+      return absl::OkStatus();
+    });
+  }
+  static int32_t ReleaseClaims(void* store, const uint8_t* data, size_t size,
+                               stem_string_view owner, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto entries = ParseEntries(data, size);
+      if (!entries.ok()) return entries.status();
+      std::vector<std::string> ids;
+      ids.reserve(entries->size());
+      for (const v1::ScheduleEntry& entry : *entries) ids.push_back(entry.id());
+      return Self(store)->ReleaseClaims(ids, FromView(owner));
+    });
+  }
+
   static const stem_store_table* Table() {
     static const stem_store_table table = {
         sizeof(stem_store_table),
@@ -140,6 +165,8 @@ struct StoreThunks {
         &Upsert,
         &Remove,
         &Due,
+        &ClaimDue,
+        &ReleaseClaims,
     };
     return &table;
   }
@@ -244,7 +271,8 @@ struct BrokerThunks {
             "envelopes are not a serialised EnvelopeBatch");
       }
       auto result = Self(broker)->Publish(std::vector<v1::TaskEnvelope>(
-          batch.envelopes().begin(), batch.envelopes().end()));
+          std::make_move_iterator(batch.mutable_envelopes()->begin()),
+          std::make_move_iterator(batch.mutable_envelopes()->end())));
       if (!result.ok()) return result.status();
       *published = result->published;
       *duplicates = result->duplicates;

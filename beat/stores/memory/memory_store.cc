@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
@@ -23,6 +24,11 @@ struct MemoryStore::State {
   std::map<std::string, v1::ScheduleEntry> entries;  // by id
   // (next_run_at in ms, id) of the entries that can be due.
   std::set<std::pair<int64_t, std::string>> due_index;
+  struct Claim {
+    std::string owner;
+    int64_t until_ms;
+  };
+  absl::flat_hash_map<std::string, Claim> claims;  // by entry id
 };
 
 namespace {
@@ -96,6 +102,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Upsert(
   for (const v1::ScheduleEntry& entry : entries) {
     auto it = state_->entries.find(entry.id());
     if (it != state_->entries.end()) Unindex(*state_, it->second);
+    state_->claims.erase(entry.id());  // a write ends the entry's claim
     v1::ScheduleEntry& slot = state_->entries[entry.id()];
     slot = entry;
     slot.set_version(entry.version() + 1);
@@ -118,6 +125,7 @@ absl::Status MemoryStore::Remove(absl::string_view id,
         ", stored version is ", it->second.version()));
   }
   Unindex(*state_, it->second);
+  state_->claims.erase(it->first);
   state_->entries.erase(it);
   return absl::OkStatus();
 }
@@ -134,6 +142,40 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Due(absl::Time now,
     due.push_back(state_->entries.at(it->second));
   }
   return due;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::ClaimDue(
+    absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  const int64_t until_ms = now_ms + absl::ToInt64Milliseconds(ttl);
+  std::vector<v1::ScheduleEntry> due;
+  for (auto it = state_->due_index.begin();
+       it != state_->due_index.end() && it->first <= now_ms &&
+       static_cast<int>(due.size()) < limit;
+       ++it) {
+    auto [claim, unclaimed] =
+        state_->claims.try_emplace(it->second, State::Claim{});
+    if (!unclaimed && claim->second.owner != owner &&
+        claim->second.until_ms > now_ms) {
+      continue;  // another owner's, still running
+    }
+    claim->second.owner = std::string(owner);
+    claim->second.until_ms = until_ms;
+    due.push_back(state_->entries.at(it->second));
+  }
+  return due;
+}
+
+absl::Status MemoryStore::ReleaseClaims(const std::vector<std::string>& ids,
+                                        absl::string_view owner) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  for (const std::string& id : ids) {
+    auto it = state_->claims.find(id);
+    if (it != state_->claims.end() && it->second.owner == owner)
+      state_->claims.erase(it);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace stem::beat::stores

@@ -2,7 +2,8 @@
 //
 // `memory://NAME` names a store shared by everyone in the process who opens
 // the same NAME (`memory://` alone is the store named ""). Nothing survives
-// the process; use it for tests and for embedding.
+// the process; use it for tests and for embedding. It has claims, so Beats
+// sharing one need no lock store.
 #ifndef STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 #define STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 
@@ -29,6 +30,11 @@ class MemoryStore final : public core::ScheduleStore {
   absl::Status Remove(absl::string_view id, int64_t expected_version) override;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
                                                      int limit) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override;
+  absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                             absl::string_view owner) override;
 
   struct State;
 

@@ -39,7 +39,13 @@ __attribute__((unused)) static int32_t Due(void* s, int64_t now, int32_t limit,
 }
 
 static const stem_store_table kTable = {
-    sizeof(stem_store_table), Open, Close, Get, List, Upsert, Remove,
+#if defined(OLD_ABI_1_0)
+    /* Built before ABI 1.1: the table ends after `due` (no claims). */
+    offsetof(stem_store_table, claim_due),
+#else
+    sizeof(stem_store_table),
+#endif
+    Open, Close, Get, List, Upsert, Remove,
 #if defined(BROKEN_MISSING_FUNCTION)
     NULL, /* no due */
 #else
@@ -56,8 +62,12 @@ static const stem_plugin_descriptor kDescriptor = {
 #else
     STEM_BEAT_PLUGIN_ABI_MAJOR,
 #endif
-    STEM_BEAT_PLUGIN_ABI_MINOR, STEM_PLUGIN_KIND_STORE, SCHEME, "0.0.1", kSchemes,
-    &kTable};
+#if defined(OLD_ABI_1_0)
+    0,
+#else
+    STEM_BEAT_PLUGIN_ABI_MINOR,
+#endif
+    STEM_PLUGIN_KIND_STORE, SCHEME, "0.0.1", kSchemes, &kTable};
 
 __attribute__((visibility("default"))) const stem_plugin_descriptor*
 stem_beat_plugin_descriptor(void) {
