@@ -104,6 +104,7 @@ TickStats& operator+=(TickStats& total, const TickStats& more) {
   total.failed += more.failed;
   total.finished += more.finished;
   total.in_flight += more.in_flight;
+  total.more_due = total.more_due || more.more_due;
   if (more.next_due) Earliest(total.next_due, *more.next_due);
   return total;
 }
@@ -353,7 +354,8 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   }
   // Look past the entries being dispatched: they are still due until their
   // commit lands.
-  const int limit = options_.batch_size + in_flight;
+  // One more than a batch: a full answer means more are waiting.
+  const int limit = options_.batch_size + in_flight + 1;
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
@@ -370,6 +372,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   if (hold != Hold::kClaim) due = store_->Due(due_at, limit);
   if (!due.ok()) return due.status();
   prepared->candidates = static_cast<int>(due->size());
+  stats.more_due = prepared->candidates >= limit;
   std::vector<std::string> unused_claims;
   for (v1::ScheduleEntry& candidate : *due) {
     if (in_flight > 0 && InFlight(candidate.id())) {
@@ -454,7 +457,7 @@ TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
   AddToMetrics(stats, /*count_tick=*/true);
   // When is the next firing? Not needed when the batch was full: the next
   // pass comes at once anyway.
-  if (stats.due < options_.batch_size) {
+  if (!stats.more_due) {
     const int still_due =
         prepared.candidates - static_cast<int>(prepared.plans.size());
     if (std::optional<absl::Time> next = NextDue(now, still_due)) {
@@ -464,31 +467,43 @@ TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
   return stats;
 }
 
-TickStats Runner::Dispatch(std::unique_ptr<Prepared> prepared,
-                           internal::WorkerPool& pool) {
-  TickStats stats = prepared->stats;
-  std::vector<Plan>& plans = prepared->plans;
+void Runner::Stage(Prepared& prepared) {
+  std::vector<Plan>& plans = prepared.plans;
   // The loop must wake for the next firing of entries still in flight (the
   // store has their old, past, next_run_at until they commit).
   for (const Plan& plan : plans) {
     if (plan.updated.has_next_run_at()) {
       const absl::Time next = ToAbslTime(plan.updated.next_run_at());
-      Earliest(stats.next_due, next + JitterFor(plan.entry, next));
+      Earliest(prepared.stats.next_due, next + JitterFor(plan.entry, next));
     }
   }
   // Small groups, so that the threads share the work of one instant.
   const size_t per_group = std::min<size_t>(
       kPlansPerGroup,
       std::max<size_t>(16, plans.size() / (2 * options_.dispatch_threads)));
+  absl::MutexLock lock(&mutex_);
   for (size_t begin = 0; begin < plans.size(); begin += per_group) {
     const size_t end = std::min(plans.size(), begin + per_group);
     auto group = std::make_shared<Group>();
     group->plans.assign(std::make_move_iterator(plans.begin() + begin),
                         std::make_move_iterator(plans.begin() + end));
-    {
-      absl::MutexLock lock(&mutex_);
-      for (const Plan& plan : group->plans) in_flight_.insert(plan.entry.id());
-    }
+    for (const Plan& plan : group->plans) in_flight_.insert(plan.entry.id());
+    prepared.groups.push_back(std::move(group));
+  }
+  plans.clear();
+}
+
+void Runner::Unstage(Prepared& prepared) {
+  for (const std::shared_ptr<Group>& group : prepared.groups) {
+    Abandon(group->plans);
+    absl::MutexLock lock(&mutex_);
+    for (const Plan& plan : group->plans) in_flight_.erase(plan.entry.id());
+  }
+  prepared.groups.clear();
+}
+
+TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
+  for (std::shared_ptr<Group>& group : prepared.groups) {
     // Publish every group first; each group's commit queues behind them.
     pool.Submit([this, group, &pool] {
       if (on_due) {
@@ -507,13 +522,14 @@ TickStats Runner::Dispatch(std::unique_ptr<Prepared> prepared,
       }
     });
   }
-  AddToMetrics(stats, /*count_tick=*/true);
-  return stats;
+  prepared.groups.clear();
+  AddToMetrics(prepared.stats, /*count_tick=*/true);
+  return prepared.stats;
 }
 
 void Runner::FindNextWake(Prepared& prepared) {
   // Not needed when the batch was full: the next pass comes at once anyway.
-  if (prepared.stats.due >= options_.batch_size) return;
+  if (prepared.stats.more_due) return;
   // The planned entries are still at their old, due, times in the store.
   const int still_due = prepared.candidates;
   if (std::optional<absl::Time> next = NextDue(prepared.due_at, still_due)) {
@@ -558,7 +574,8 @@ absl::Status Runner::Run(absl::Notification& stop) {
     absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(absl::Now());
     if (!prepared.ok()) return prepared.status();
     FindNextWake(**prepared);
-    return Dispatch(*std::move(prepared), pool);
+    Stage(**prepared);
+    return Dispatch(**prepared, pool);
   };
   absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {
@@ -574,7 +591,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
     const absl::Time now = absl::Now();
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
-    if (stats->due >= options_.batch_size) wake = now;  // more waiting
+    if (stats->more_due) wake = now;
     // Entries another Beat holds, or still being dispatched: look again
     // shortly, not in a spin.
     if (stats->contended > 0 || stats->failed > 0 || stats->in_flight > 0) {
@@ -592,14 +609,16 @@ absl::Status Runner::Run(absl::Notification& stop) {
         stats = prepared.status();
         continue;
       }
-      FindNextWake(**prepared);  // now, while there is time
+      // Now, while there is time.
+      FindNextWake(**prepared);
+      Stage(**prepared);
       if (stop.WaitForNotificationWithTimeout(
               std::max(due_at - absl::Now(), absl::ZeroDuration()))) {
         // Nothing of this pass was published: give it all back.
-        Abandon((*prepared)->plans);
+        Unstage(**prepared);
         break;
       }
-      stats = Dispatch(*std::move(prepared), pool);
+      stats = Dispatch(**prepared, pool);
       continue;
     }
     if (stop.WaitForNotificationWithTimeout(

@@ -57,16 +57,17 @@ struct RunnerOptions {
 };
 
 struct TickStats {
-  int due = 0;         // entries due (jitter included) at this tick
-  int overdue = 0;     // entries fired later than their grace window
-  int dispatched = 0;  // envelopes the broker accepted
-  int duplicates = 0;  // envelopes the broker already had (a retry)
-  int skipped = 0;     // missed firings not sent (skip policy, fire_all cap)
-  int contended = 0;   // entries another Beat held
-  int conflicts = 0;   // commits that lost the compare-and-set
-  int failed = 0;      // entries that hit an error (retried next tick)
-  int finished = 0;    // entries that will never fire again
-  int in_flight = 0;   // due entries still being dispatched (Run only)
+  int due = 0;            // entries due (jitter included) at this tick
+  int overdue = 0;        // entries fired later than their grace window
+  int dispatched = 0;     // envelopes the broker accepted
+  int duplicates = 0;     // envelopes the broker already had (a retry)
+  int skipped = 0;        // missed firings not sent (skip policy, fire_all cap)
+  int contended = 0;      // entries another Beat held
+  int conflicts = 0;      // commits that lost the compare-and-set
+  int failed = 0;         // entries that hit an error (retried next tick)
+  int finished = 0;       // entries that will never fire again
+  int in_flight = 0;      // due entries still being dispatched (Run only)
+  bool more_due = false;  // more were due than one pass takes
   // When the earliest known firing is due (jitter included), if known.
   std::optional<absl::Time> next_due;
 };
@@ -167,10 +168,13 @@ class Runner {
   // Gives back what Prepare took for plans that will not be executed.
   void Abandon(std::vector<Plan>& plans);
   void ReleaseClaims(const std::vector<std::string>& ids);
-  // Hands a prepared pass to the dispatch threads; returns the pass's
+  // Splits a prepared pass into groups for the dispatch threads and marks
+  // its entries in flight; Unstage undoes it (gives everything back).
+  void Stage(Prepared& prepared);
+  void Unstage(Prepared& prepared);
+  // Hands the staged groups to the dispatch threads; returns the pass's
   // counts and when the next firing is due.
-  TickStats Dispatch(std::unique_ptr<Prepared> prepared,
-                     internal::WorkerPool& pool);
+  TickStats Dispatch(Prepared& prepared, internal::WorkerPool& pool);
   // Sets prepared.stats.next_due to the earliest firing after its pass.
   void FindNextWake(Prepared& prepared);
   void AddToMetrics(const TickStats& stats, bool count_tick);
@@ -209,6 +213,7 @@ class Runner {
 struct Runner::Prepared {
   absl::Time due_at;
   std::vector<Plan> plans;
+  std::vector<std::shared_ptr<Group>> groups;  // once staged (Run only)
   TickStats stats;
   int candidates = 0;  // entries Due returned
 };
