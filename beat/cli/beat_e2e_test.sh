@@ -2,6 +2,7 @@
 # End to end: the real `stem beat` with the file store and the file broker
 # on second-granularity schedules for a few seconds, then SIGTERM. The
 # envelopes must be there once each and the store's counters must match.
+# Then two Beats on one store with no lock store: still once each.
 set -u
 stem="$(pwd)/$1"
 work="${TEST_TMPDIR:-$(mktemp -d)}/beat"
@@ -57,6 +58,39 @@ after=$(wc -l < tasks.jsonl)
 unique=$(grep -o '"id":"[^"]*"' tasks.jsonl | sort -u | wc -l)
 [[ $after -gt $total && $after -eq $unique ]] && echo "ok   --once dispatched, still unique" \
   || fail "--once: $total -> $after lines, $unique ids"
+
+# Two Beats on one file store, no lock store, printing to stdout (the log
+# broker drops no duplicates): the store's claims keep every firing to one.
+cat > two.yaml <<'YAML'
+- id: shared-tick
+  task: demo.shared
+  spec: "* * * * * *"
+- id: shared-half
+  task: demo.half
+  spec: every:500ms
+YAML
+"$stem" schedule apply -f two.yaml --store file:two.json --yes >/dev/null 2>apply.err \
+  || fail "apply two.yaml: $(cat apply.err)"
+"$stem" beat --store file:two.json >one.out 2>one.err &
+one=$!
+"$stem" beat --store file:two.json >two.out 2>two.err &
+two=$!
+sleep 4
+kill -TERM $one $two
+wait $one; s1=$?
+wait $two; s2=$?
+[[ $s1 -eq 0 && $s2 -eq 0 ]] && echo "ok   both beats exit 0" || fail "beats exited $s1 $s2"
+cat one.out two.out > both.out
+total=$(grep -c '"id"' both.out)
+unique=$(grep -o '"id":"[^"]*"' both.out | sort -u | wc -l)
+[[ $total -ge 8 ]] && echo "ok   two beats published $total envelopes" || fail "only $total envelopes"
+[[ $total -eq $unique ]] && echo "ok   no firing printed twice" || fail "$total envelopes, $unique ids"
+for id in shared-tick shared-half; do
+  published=$(grep -c "\"schedule-id\":\"$id\"" both.out)
+  counted=$("$stem" schedule show "$id" --store file:two.json --output json | grep -o '"totalRunCount":[0-9]*' | cut -d: -f2)
+  [[ "$published" == "$counted" ]] && echo "ok   $id: $published printed = totalRunCount" \
+    || fail "$id: $published printed, store counts $counted"
+done
 
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all checks passed"

@@ -65,6 +65,68 @@ absl::Status MakeParentDirectories(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no ", path));
+    return ErrnoStatus("cannot open", path);
+  }
+  std::string content;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const absl::Status status = ErrnoStatus("cannot read", path);
+      close(fd);
+      return status;
+    }
+    if (n == 0) break;
+    content.append(buffer, n);
+  }
+  close(fd);
+  return content;
+}
+
+absl::Status ReplaceFile(const std::string& path, absl::string_view content,
+                         bool sync) {
+  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
+  const int fd =
+      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus("cannot create", temporary);
+  auto fail = [&](absl::string_view what) {
+    const absl::Status status = ErrnoStatus(what, temporary);
+    close(fd);
+    unlink(temporary.c_str());
+    return status;
+  };
+  size_t written = 0;
+  while (written < content.size()) {
+    const ssize_t n =
+        write(fd, content.data() + written, content.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot write");
+    written += n;
+  }
+  if (sync && fsync(fd) != 0) return fail("cannot fsync");
+  close(fd);
+  if (rename(temporary.c_str(), path.c_str()) != 0) {
+    const absl::Status status = ErrnoStatus("cannot replace", path);
+    unlink(temporary.c_str());
+    return status;
+  }
+  if (sync) {
+    const std::string dir = path.substr(0, path.rfind('/'));
+    if (const int dir_fd = open(dir.empty() ? "/" : dir.c_str(),
+                                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        dir_fd >= 0) {
+      fsync(dir_fd);
+      close(dir_fd);
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
                                         bool exclusive) {
   const std::string lock_path = path + ".lock";

@@ -29,6 +29,15 @@ absl::Status MakeParentDirectories(const std::string& path);
 // Unavailable, with "what path: strerror".
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path);
 
+// The whole file; NotFound when it does not exist.
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
+
+// Replaces `path` with `content` atomically: written to a temporary file
+// beside it, then renamed over it. With `sync`, the data and then the
+// directory are fsync'd, so the new content survives a power cut.
+absl::Status ReplaceFile(const std::string& path, absl::string_view content,
+                         bool sync);
+
 // An exclusive or shared flock on `<path>.lock`, released on destruction.
 // An exclusive lock creates the directories; a shared lock of a store whose
 // directory does not exist yet holds nothing (there is nothing to read).

@@ -13,8 +13,12 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/stem_json.h"
@@ -132,42 +136,8 @@ absl::Status FileStore::Write(const Entries& entries) {
     core::AppendStemJson(entry, &content);
   }
   content += "\n]\n";
-  const std::string temporary = absl::StrCat(path_, ".tmp.", getpid());
-  const int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create", temporary);
-  size_t written = 0;
-  while (written < content.size()) {
-    const ssize_t n =
-        write(fd, content.data() + written, content.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const absl::Status status = ErrnoStatus("cannot write", temporary);
-      close(fd);
-      unlink(temporary.c_str());
-      return status;
-    }
-    written += n;
-  }
-  if (fsync(fd) != 0) {
-    const absl::Status status = ErrnoStatus("cannot fsync", temporary);
-    close(fd);
-    unlink(temporary.c_str());
-    return status;
-  }
-  close(fd);
-  if (rename(temporary.c_str(), path_.c_str()) != 0) {
-    const absl::Status status = ErrnoStatus("cannot replace", path_);
-    unlink(temporary.c_str());
-    return status;
-  }
-  const std::string dir = path_.substr(0, path_.rfind('/'));
-  if (const int dir_fd = open(dir.empty() ? "/" : dir.c_str(),
-                              O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      dir_fd >= 0) {
-    fsync(dir_fd);
-    close(dir_fd);
-  }
+  absl::Status replaced = plugin::ReplaceFile(path_, content, /*sync=*/true);
+  if (!replaced.ok()) return replaced;
   // The cache now matches the file just written (`entries` is the cache or
   // a copy of what was written).
   if (const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
@@ -240,6 +210,9 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
   }
   absl::Status status = Write(*entries);
   if (!status.ok()) return status;
+  // A write ends the entries' claims.
+  status = EndClaims(std::vector<std::string>(ids.begin(), ids.end()));
+  if (!status.ok()) return status;
   return stored;
 }
 
@@ -261,7 +234,23 @@ absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
         ", stored version is ", it->second.version()));
   }
   entries->erase(it);
-  return Write(*entries);
+  absl::Status status = Write(*entries);
+  if (!status.ok()) return status;
+  return EndClaims({std::string(id)});
+}
+
+std::vector<const v1::ScheduleEntry*> FileStore::DueUnder(
+    const Entries& entries, int64_t now_ms) const {
+  std::vector<const v1::ScheduleEntry*> due;
+  for (const auto& [id, entry] : entries) {
+    if (IsDue(entry, now_ms)) due.push_back(&entry);
+  }
+  std::sort(due.begin(), due.end(),
+            [](const v1::ScheduleEntry* a, const v1::ScheduleEntry* b) {
+              return std::make_pair(DueKey(*a), a->id()) <
+                     std::make_pair(DueKey(*b), b->id());
+            });
+  return due;
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
@@ -271,18 +260,109 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
   std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<Entries*> entries = Load();
   if (!entries.ok()) return entries.status();
-  const int64_t now_ms = absl::ToUnixMillis(now);
   std::vector<v1::ScheduleEntry> due;
-  for (const auto& [id, entry] : **entries) {
-    if (IsDue(entry, now_ms)) due.push_back(entry);
+  for (const v1::ScheduleEntry* entry :
+       DueUnder(**entries, absl::ToUnixMillis(now))) {
+    if (static_cast<int>(due.size()) >= limit) break;
+    due.push_back(*entry);
   }
-  std::sort(due.begin(), due.end(),
-            [](const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
-              return std::make_pair(DueKey(a), a.id()) <
-                     std::make_pair(DueKey(b), b.id());
-            });
-  if (static_cast<int>(due.size()) > limit) due.resize(std::max(limit, 0));
   return due;
+}
+
+FileStore::Claims FileStore::LoadClaims() const {
+  Claims claims;
+  absl::StatusOr<std::string> content = plugin::ReadWholeFile(claims_path_);
+  if (!content.ok()) return claims;  // missing or unreadable: none
+  for (absl::string_view line :
+       absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ' ');
+    Claim claim;
+    std::string id;
+    if (fields.size() != 3 || !absl::SimpleAtoi(fields[0], &claim.until_ms) ||
+        !absl::CUnescape(fields[1], &claim.owner) ||
+        !absl::CUnescape(fields[2], &id)) {
+      continue;  // a torn or foreign line: no claim
+    }
+    claims[std::move(id)] = std::move(claim);
+  }
+  return claims;
+}
+
+absl::Status FileStore::WriteClaims(const Claims& claims) const {
+  if (claims.empty()) {
+    if (unlink(claims_path_.c_str()) != 0 && errno != ENOENT)
+      return ErrnoStatus("cannot remove", claims_path_);
+    return absl::OkStatus();
+  }
+  std::string content;
+  for (const auto& [id, claim] : claims) {
+    // Escaped, so that no field holds a space or a newline.
+    absl::StrAppend(
+        &content, claim.until_ms, " ",
+        absl::StrReplaceAll(absl::CEscape(claim.owner), {{" ", "\\040"}}), " ",
+        absl::StrReplaceAll(absl::CEscape(id), {{" ", "\\040"}}), "\n");
+  }
+  // Soft state: replaced atomically, not fsync'd.
+  return plugin::ReplaceFile(claims_path_, content, /*sync=*/false);
+}
+
+absl::Status FileStore::EndClaims(const std::vector<std::string>& ids) const {
+  Claims claims = LoadClaims();
+  bool changed = false;
+  for (const std::string& id : ids) changed |= claims.erase(id) > 0;
+  return changed ? WriteClaims(claims) : absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
+    absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  if (!lock.ok()) return lock.status();
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Entries*> entries = Load();
+  if (!entries.ok()) return entries.status();
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  Claims claims = LoadClaims();
+  const size_t loaded_claims = claims.size();
+  // Claims that ran out, or whose entry is gone, are dropped as we go.
+  for (auto it = claims.begin(); it != claims.end();) {
+    if (it->second.until_ms <= now_ms || (*entries)->count(it->first) == 0) {
+      it = claims.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool changed = claims.size() != loaded_claims;
+  std::vector<v1::ScheduleEntry> due;
+  for (const v1::ScheduleEntry* entry : DueUnder(**entries, now_ms)) {
+    if (static_cast<int>(due.size()) >= limit) break;
+    auto [claim, unclaimed] = claims.try_emplace(entry->id());
+    if (!unclaimed && claim->second.owner != owner) continue;  // another's
+    claim->second.owner = std::string(owner);
+    claim->second.until_ms = now_ms + absl::ToInt64Milliseconds(ttl);
+    changed = true;
+    due.push_back(*entry);
+  }
+  if (changed) {
+    absl::Status written = WriteClaims(claims);
+    if (!written.ok()) return written;
+  }
+  return due;
+}
+
+absl::Status FileStore::ReleaseClaims(const std::vector<std::string>& ids,
+                                      absl::string_view owner) {
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  if (!lock.ok()) return lock.status();
+  Claims claims = LoadClaims();
+  bool changed = false;
+  for (const std::string& id : ids) {
+    auto it = claims.find(id);
+    if (it != claims.end() && it->second.owner == owner) {
+      claims.erase(it);
+      changed = true;
+    }
+  }
+  return changed ? WriteClaims(claims) : absl::OkStatus();
 }
 
 }  // namespace stem::beat::stores

@@ -6,6 +6,12 @@
 // (`<path>.lock`, flock) serialises every reader and writer — the CLI and a
 // running Beat — so neither loses the other's writes. A file that cannot be
 // parsed is reported (DataLoss) and never overwritten.
+//
+// Claims (for Beats that share the file without a lock store) live beside
+// it in `<path>.claims`, one `until_ms owner id` line each (escaped), taken
+// and changed under the same lock. They are soft state: a claims file that
+// is lost or unreadable only lets two Beats plan the same firing, which
+// the compare-and-set and the broker's dropping of duplicates still catch.
 #ifndef STEM_BEAT_STORES_FILE_FILE_STORE_H_
 #define STEM_BEAT_STORES_FILE_FILE_STORE_H_
 
@@ -33,6 +39,11 @@ class FileStore final : public core::ScheduleStore {
   absl::Status Remove(absl::string_view id, int64_t expected_version) override;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
                                                      int limit) override;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override;
+  absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                             absl::string_view owner) override;
 
   const std::string& path() const { return path_; }
 
@@ -49,7 +60,8 @@ class FileStore final : public core::ScheduleStore {
   };
 
  private:
-  explicit FileStore(std::string path) : path_(std::move(path)) {}
+  explicit FileStore(std::string path)
+      : path_(std::move(path)), claims_path_(path_ + ".claims") {}
 
   using Entries = std::map<std::string, v1::ScheduleEntry>;
   // The file's entries (missing = empty), under a held lock. Parsed again
@@ -59,8 +71,23 @@ class FileStore final : public core::ScheduleStore {
   // Replaces the file atomically under a held exclusive lock, then makes
   // the cache describe the new file (or forgets it, on failure).
   absl::Status Write(const Entries& entries);
+  // The entries due at `now_ms`, earliest first (under a held lock).
+  std::vector<const v1::ScheduleEntry*> DueUnder(const Entries& entries,
+                                                 int64_t now_ms) const;
+
+  struct Claim {
+    std::string owner;
+    int64_t until_ms = 0;
+  };
+  using Claims = std::map<std::string, Claim>;  // by entry id
+  // Under a held lock; a missing or unreadable file has no claims.
+  Claims LoadClaims() const;
+  absl::Status WriteClaims(const Claims& claims) const;
+  // Ends the claims on `ids` (they were written or removed).
+  absl::Status EndClaims(const std::vector<std::string>& ids) const;
 
   std::string path_;
+  std::string claims_path_;
   std::mutex mutex_;  // guards the cache
   bool cached_ = false;
   FileIdentity cached_identity_;

@@ -145,6 +145,37 @@ TEST(FileStoreTest, SeesChangesMadeBehindItsBack) {
   EXPECT_EQ((*store)->List()->size(), 2u);
 }
 
+TEST(FileStoreTest, ClaimsAreSharedThroughTheFileAndSurviveOddOwners) {
+  const std::string path = TempDir() + "/claims/schedules.json";
+  // Two opens share nothing in memory, as two processes would not.
+  auto one = Registry().OpenStore("file://" + path);
+  auto two = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(one.ok() && two.ok());
+  v1::ScheduleEntry due = Entry("due");
+  due.mutable_next_run_at()->set_seconds(1767225600);
+  ASSERT_TRUE((*one)->Upsert({due}).ok());
+  const absl::Time now = absl::FromUnixSeconds(1767225600);
+  const std::string odd_owner = "host a\nb\\c";
+  auto claimed = (*one)->ClaimDue(now, 10, odd_owner, absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(claimed->size(), 1u);
+  EXPECT_TRUE((*two)->ClaimDue(now, 10, "other", absl::Seconds(30))->empty());
+  // The owner's name comes back intact: it renews and releases its claim.
+  EXPECT_EQ((*two)->ClaimDue(now, 10, odd_owner, absl::Seconds(30))->size(),
+            1u);
+  ASSERT_TRUE((*two)->ReleaseClaims({"due"}, odd_owner).ok());
+  // With no claim left, the claims file is gone.
+  EXPECT_NE(access((path + ".claims").c_str(), F_OK), 0);
+  // A claims file with garbage in it holds no claim, and is repaired.
+  std::ofstream(path + ".claims") << "garbage\n12 only-two\n";
+  auto after = (*one)->ClaimDue(now, 10, "other", absl::Seconds(30));
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->size(), 1u);
+  EXPECT_THAT(ReadAll(path + ".claims"), ::testing::Not(HasSubstr("garbage")));
+  // The schedule file itself never mentions claims (Stem's format).
+  EXPECT_THAT(ReadAll(path), ::testing::Not(HasSubstr("other")));
+}
+
 TEST(FileStoreTest, RefusesBadUrls) {
   EXPECT_FALSE(Registry().OpenStore("file://relative.json").ok());
   EXPECT_FALSE(Registry().OpenStore("file:").ok());
