@@ -90,7 +90,7 @@ void Runner::NotifyDispatched(const v1::ScheduleEntry& entry,
 void Runner::EndDispatch(const Group& group) {
   AddToMetrics(group.stats, /*count_tick=*/false);
   absl::MutexLock lock(&mutex_);
-  for (const Plan& plan : group.plans) in_flight_.erase(plan.entry.id());
+  for (const Plan& plan : group.plans) in_flight_.erase(plan.updated.id());
 }
 
 TickStats& operator+=(TickStats& total, const TickStats& more) {
@@ -149,14 +149,13 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   const absl::Time nominal = ToAbslTime(entry.next_run_at());
   if (entry.has_expire_at() && now > ToAbslTime(entry.expire_at())) {
     // Past its expiry: disabled, not fired.
-    plan.updated = entry;
+    plan.updated = std::move(entry);
     plan.updated.set_enabled(false);
     plan.updated.set_pause_note(absl::StrCat(
-        "expired at ", FormatIsoTime(ToAbslTime(entry.expire_at()))));
+        "expired at ", FormatIsoTime(ToAbslTime(plan.updated.expire_at()))));
     plan.updated.clear_next_run_at();
     *plan.updated.mutable_updated_at() = ToProtoTime(now);
     plan.finishes = true;
-    plan.entry = std::move(entry);
     return plan;
   }
   const absl::Duration grace =
@@ -201,19 +200,21 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     next = NextRunAfter(entry, **schedule, now);
   }
 
-  plan.updated = entry;
+  // The envelopes carry the entry as read; then it becomes the new state.
+  plan.envelopes.reserve(plan.nominals.size());
+  for (absl::Time t : plan.nominals) {
+    plan.envelopes.push_back(
+        MakeEnvelope(entry, t, now, options_.namespace_name));
+  }
+  plan.updated = std::move(entry);
   if (!plan.nominals.empty()) {
     const absl::Time last = plan.nominals.back();
     *plan.updated.mutable_last_run_at() = ToProtoTime(last);
     plan.updated.set_last_jitter_ms(
-        absl::ToInt64Milliseconds(JitterFor(entry, last)));
+        absl::ToInt64Milliseconds(JitterFor(plan.updated, last)));
     plan.updated.set_total_run_count(
-        entry.total_run_count() + static_cast<int64_t>(plan.nominals.size()));
-    plan.envelopes.reserve(plan.nominals.size());
-    for (absl::Time t : plan.nominals) {
-      plan.envelopes.push_back(
-          MakeEnvelope(entry, t, now, options_.namespace_name));
-    }
+        plan.updated.total_run_count() +
+        static_cast<int64_t>(plan.nominals.size()));
   }
   if (next) {
     *plan.updated.mutable_next_run_at() = ToProtoTime(*next);
@@ -222,7 +223,6 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     plan.finishes = true;
   }
   *plan.updated.mutable_updated_at() = ToProtoTime(now);
-  plan.entry = std::move(entry);
   return plan;
 }
 
@@ -236,7 +236,7 @@ void Runner::Abandon(std::vector<Plan>& plans) {
   for (const Plan& plan : plans) {
     if (!plan.lease_key.empty())
       (void)locks_->Release(plan.lease_key, options_.owner);
-    if (plan.claimed) claims.push_back(plan.entry.id());
+    if (plan.claimed) claims.push_back(plan.updated.id());
   }
   ReleaseClaims(claims);
 }
@@ -248,7 +248,7 @@ void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
     const Plan& plan = group.plans[i];
     if (!plan.lease_key.empty())
       (void)locks_->Release(plan.lease_key, options_.owner);
-    if (plan.claimed && !committed[i]) claims.push_back(plan.entry.id());
+    if (plan.claimed && !committed[i]) claims.push_back(plan.updated.id());
   }
   ReleaseClaims(claims);
 }
@@ -271,7 +271,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
     // Nothing is committed; the next pass republishes (duplicates dropped).
     for (const Plan& plan : group.plans) {
       ++group.stats.failed;
-      NotifyFailed(plan.entry, published.status());
+      NotifyFailed(plan.updated, published.status());
     }
     FinishGroup(group, std::vector<bool>(group.plans.size(), false));
     return false;
@@ -294,7 +294,7 @@ void Runner::CommitGroup(Group& group) {
     if (!plan.nominals.empty()) {
       const absl::Time last = plan.nominals.back();
       plan.updated.set_drift_ms(absl::ToInt64Milliseconds(
-          published_at - (last + JitterFor(plan.entry, last))));
+          published_at - (last + JitterFor(plan.updated, last))));
       *plan.updated.mutable_last_success_at() = published_proto;
     }
     *plan.updated.mutable_updated_at() = published_proto;
@@ -316,15 +316,18 @@ void Runner::CommitGroup(Group& group) {
         ++stats.conflicts;
       } else {
         ++stats.failed;
-        NotifyFailed(plans[i].entry, one.status());
+        NotifyFailed(batch[i], one.status());
       }
     }
   } else {
     // The next pass republishes (dropped as duplicates) and commits.
-    for (const Plan& plan : plans) {
+    for (const v1::ScheduleEntry& entry : batch) {
       ++stats.failed;
-      NotifyFailed(plan.entry, written.status());
+      NotifyFailed(entry, written.status());
     }
+  }
+  for (size_t i = 0; i < plans.size(); ++i) {
+    plans[i].updated = std::move(batch[i]);
   }
   FinishGroup(group, committed);
   for (size_t i = 0; i < plans.size(); ++i) {
@@ -332,12 +335,12 @@ void Runner::CommitGroup(Group& group) {
     if (plans[i].finishes) ++stats.finished;
     for (absl::Time t : plans[i].nominals) {
       const absl::Duration drift =
-          published_at - (t + JitterFor(plans[i].entry, t));
+          published_at - (t + JitterFor(plans[i].updated, t));
       {
         absl::MutexLock lock(&mutex_);
         metrics_.RecordDrift(drift);
       }
-      NotifyDispatched(plans[i].entry, t, drift);
+      NotifyDispatched(plans[i].updated, t, drift);
     }
   }
 }
@@ -441,7 +444,7 @@ TickStats Runner::Commit(Prepared& prepared, absl::Time now) {
   TickStats stats = prepared.stats;
   for (Plan& plan : prepared.plans) {
     if (on_due && !plan.nominals.empty())
-      on_due(plan.entry, plan.nominals.front());
+      on_due(plan.updated, plan.nominals.front());
   }
   // Publish and commit in groups: fewer calls than one by one, and memory
   // that stays warm (one group of 10,000 was slower than single entries).
@@ -474,7 +477,7 @@ void Runner::Stage(Prepared& prepared) {
   for (const Plan& plan : plans) {
     if (plan.updated.has_next_run_at()) {
       const absl::Time next = ToAbslTime(plan.updated.next_run_at());
-      Earliest(prepared.stats.next_due, next + JitterFor(plan.entry, next));
+      Earliest(prepared.stats.next_due, next + JitterFor(plan.updated, next));
     }
   }
   // Small groups, so that the threads share the work of one instant.
@@ -487,7 +490,7 @@ void Runner::Stage(Prepared& prepared) {
     auto group = std::make_shared<Group>();
     group->plans.assign(std::make_move_iterator(plans.begin() + begin),
                         std::make_move_iterator(plans.begin() + end));
-    for (const Plan& plan : group->plans) in_flight_.insert(plan.entry.id());
+    for (const Plan& plan : group->plans) in_flight_.insert(plan.updated.id());
     prepared.groups.push_back(std::move(group));
   }
   plans.clear();
@@ -497,7 +500,7 @@ void Runner::Unstage(Prepared& prepared) {
   for (const std::shared_ptr<Group>& group : prepared.groups) {
     Abandon(group->plans);
     absl::MutexLock lock(&mutex_);
-    for (const Plan& plan : group->plans) in_flight_.erase(plan.entry.id());
+    for (const Plan& plan : group->plans) in_flight_.erase(plan.updated.id());
   }
   prepared.groups.clear();
 }
@@ -509,7 +512,8 @@ TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
       if (on_due) {
         absl::MutexLock lock(&hooks_mutex_);
         for (const Plan& plan : group->plans) {
-          if (!plan.nominals.empty()) on_due(plan.entry, plan.nominals.front());
+          if (!plan.nominals.empty())
+            on_due(plan.updated, plan.nominals.front());
         }
       }
       if (PublishGroup(*group, absl::Now(), /*real_clock=*/true)) {

@@ -100,8 +100,9 @@ class Runner {
   Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
          RunnerOptions options);
 
-  // Hooks for Stem's three signals; may be left empty. In Run, on_dispatched
-  // and on_failed are called from the dispatch threads (one at a time).
+  // Hooks for Stem's three signals; may be left empty. The entry passed is
+  // its new state (what is committed). In Run the hooks are called from the
+  // dispatch threads, one at a time.
   std::function<void(const v1::ScheduleEntry&, absl::Time nominal)> on_due;
   std::function<void(const v1::ScheduleEntry&, absl::Time nominal,
                      absl::Duration drift)>
@@ -131,8 +132,7 @@ class Runner {
  private:
   // What one leased, freshly read entry will do this tick.
   struct Plan {
-    v1::ScheduleEntry entry;           // as read
-    v1::ScheduleEntry updated;         // to commit
+    v1::ScheduleEntry updated;         // to commit (the hooks see it too)
     std::vector<absl::Time> nominals;  // firings to publish
     // One per nominal, built ahead; enqueued_at is set when published.
     std::vector<v1::TaskEnvelope> envelopes;

@@ -83,6 +83,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Upsert(
   // Check every version first: all or nothing.
   absl::flat_hash_set<absl::string_view> ids;
   ids.reserve(entries.size());
+  std::vector<std::map<std::string, v1::ScheduleEntry>::iterator> slots;
+  slots.reserve(entries.size());
   for (const v1::ScheduleEntry& entry : entries) {
     if (!ids.insert(entry.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -96,14 +98,21 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::Upsert(
           "version conflict on \"", entry.id(), "\": written at version ",
           entry.version(), ", stored version is ", current));
     }
+    slots.push_back(it);
   }
   std::vector<v1::ScheduleEntry> stored;
   stored.reserve(entries.size());
-  for (const v1::ScheduleEntry& entry : entries) {
-    auto it = state_->entries.find(entry.id());
-    if (it != state_->entries.end()) Unindex(*state_, it->second);
-    state_->claims.erase(entry.id());  // a write ends the entry's claim
-    v1::ScheduleEntry& slot = state_->entries[entry.id()];
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const v1::ScheduleEntry& entry = entries[i];
+    auto it = slots[i];
+    if (it != state_->entries.end()) {
+      Unindex(*state_, it->second);
+    } else {
+      it = state_->entries.emplace(entry.id(), v1::ScheduleEntry()).first;
+    }
+    // A write ends the entry's claim.
+    if (!state_->claims.empty()) state_->claims.erase(entry.id());
+    v1::ScheduleEntry& slot = it->second;
     slot = entry;
     slot.set_version(entry.version() + 1);
     Index(*state_, slot);
