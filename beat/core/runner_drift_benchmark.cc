@@ -1,11 +1,16 @@
 // Drift of a real Beat loop: 1,000 entries firing every second for a
 // minute (memory store and broker), drift = time the broker accepted the
-// envelope - its due time. Prints median, p99 and max.
-//   bazel run -c opt //beat/core:runner_drift_benchmark -- [SECONDS]
+// envelope - its due time. Prints median, p99 and max. With `plugins` the
+// store and broker are the memory:// .so files loaded through the C ABI,
+// as `stem beat --store memory:// --broker memory://` runs them; without,
+// they are linked in.
+//   bazel run -c opt //beat/core:runner_drift_benchmark -- [SECONDS [N
+//   [plugins]]]
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -13,6 +18,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "beat/brokers/memory/memory_broker.h"
+#include "beat/core/plugin/registry.h"
 #include "beat/core/runner.h"
 #include "beat/core/schedule_service.h"
 #include "beat/stores/memory/memory_store.h"
@@ -21,8 +27,23 @@ int main(int argc, char** argv) {
   using namespace stem::beat;
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 60;
   const int entries = argc > 2 ? std::atoi(argv[2]) : 1000;
-  auto store = *stores::MemoryStore::Open("memory://drift");
-  auto broker = *brokers::MemoryBroker::Open("memory://drift");
+  const bool plugins = argc > 3 && std::string(argv[3]) == "plugins";
+  std::unique_ptr<core::ScheduleStore> store;
+  std::unique_ptr<core::Broker> broker;
+  plugin::PluginRegistry registry;
+  if (plugins) {
+    auto opened_store = registry.OpenStore("memory://drift");
+    auto opened_broker = registry.OpenBroker("memory://drift");
+    if (!opened_store.ok() || !opened_broker.ok()) {
+      std::fprintf(stderr, "cannot load the memory plugins\n");
+      return 1;
+    }
+    store = *std::move(opened_store);
+    broker = *std::move(opened_broker);
+  } else {
+    store = *stores::MemoryStore::Open("memory://drift");
+    broker = *brokers::MemoryBroker::Open("memory://drift");
+  }
   std::vector<v1::ScheduleEntry> batch;
   for (int i = 0; i < entries; ++i) {
     v1::ScheduleEntry entry;
