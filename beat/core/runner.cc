@@ -140,10 +140,21 @@ absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
 
 std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
                                              absl::Time now, TickStats& stats) {
+  // A spec that cannot be worked out will not improve by retrying: the
+  // entry is paused with the error (rather than failing every pass).
   auto fail = [&](const absl::Status& status) -> std::optional<Plan> {
     ++stats.failed;
     NotifyFailed(entry, status);
-    return std::nullopt;
+    Plan paused;
+    paused.updated = std::move(entry);
+    paused.updated.set_enabled(false);
+    paused.updated.set_pause_note(
+        absl::StrCat("paused by Beat: ", status.message()));
+    paused.updated.set_last_error(std::string(status.message()));
+    *paused.updated.mutable_last_error_at() = ToProtoTime(now);
+    *paused.updated.mutable_updated_at() = ToProtoTime(now);
+    paused.finishes = true;
+    return paused;
   };
   Plan plan;
   const absl::Time nominal = ToAbslTime(entry.next_run_at());
@@ -231,6 +242,19 @@ void Runner::ReleaseClaims(const std::vector<std::string>& ids) {
   if (!ids.empty()) (void)store_->ReleaseClaims(ids, options_.owner);
 }
 
+void Runner::RecordError(const std::vector<Plan>& plans,
+                         const absl::Status& status, absl::Time now) {
+  // Best effort, on the entry as it is now: the firing itself stays due and
+  // is retried by the next pass (its envelope id dropped if it got out).
+  for (const Plan& plan : plans) {
+    absl::StatusOr<v1::ScheduleEntry> current = store_->Get(plan.updated.id());
+    if (!current.ok()) continue;
+    current->set_last_error(std::string(status.message()));
+    *current->mutable_last_error_at() = ToProtoTime(now);
+    (void)store_->Upsert({*std::move(current)});
+  }
+}
+
 void Runner::Abandon(std::vector<Plan>& plans) {
   std::vector<std::string> claims;
   for (const Plan& plan : plans) {
@@ -273,6 +297,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
       ++group.stats.failed;
       NotifyFailed(plan.updated, published.status());
     }
+    RecordError(group.plans, published.status(), now);
     FinishGroup(group, std::vector<bool>(group.plans.size(), false));
     return false;
   }
@@ -328,6 +353,9 @@ void Runner::CommitGroup(Group& group) {
   }
   for (size_t i = 0; i < plans.size(); ++i) {
     plans[i].updated = std::move(batch[i]);
+  }
+  if (!written.ok() && written.status().code() != absl::StatusCode::kAborted) {
+    RecordError(plans, written.status(), published_at);
   }
   FinishGroup(group, committed);
   for (size_t i = 0; i < plans.size(); ++i) {

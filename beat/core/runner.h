@@ -165,6 +165,9 @@ class Runner {
   void FinishGroup(Group& group, const std::vector<bool>& committed);
   // A dispatched group is done: its counts go to the metrics.
   void EndDispatch(const Group& group);
+  // Writes `status` as the last error of the plans' entries (best effort).
+  void RecordError(const std::vector<Plan>& plans, const absl::Status& status,
+                   absl::Time now);
   // Gives back what Prepare took for plans that will not be executed.
   void Abandon(std::vector<Plan>& plans);
   void ReleaseClaims(const std::vector<std::string>& ids);
