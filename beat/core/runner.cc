@@ -242,6 +242,30 @@ void Runner::ReleaseClaims(const std::vector<std::string>& ids) {
   if (!ids.empty()) (void)store_->ReleaseClaims(ids, options_.owner);
 }
 
+void Runner::AddHistory(const Group& group, const absl::Status& status) {
+  if (!store_history_.load(std::memory_order_relaxed)) return;
+  std::vector<v1::RunRecord> records;
+  const google::protobuf::Timestamp executed_at =
+      ToProtoTime(group.published_at);
+  for (const Plan& plan : group.plans) {
+    for (absl::Time nominal : plan.nominals) {
+      v1::RunRecord& record = records.emplace_back();
+      record.set_schedule_id(plan.updated.id());
+      *record.mutable_scheduled_at() = ToProtoTime(nominal);
+      *record.mutable_executed_at() = executed_at;
+      record.set_success(status.ok());
+      record.set_duration_ms(absl::ToInt64Milliseconds(group.publish_took));
+      if (!status.ok()) record.set_error(std::string(status.message()));
+    }
+  }
+  if (records.empty()) return;
+  // Best effort: history is for people reading it, not for firing.
+  const absl::Status appended = store_->AppendHistory(records);
+  if (appended.code() == absl::StatusCode::kUnimplemented) {
+    store_history_.store(false, std::memory_order_relaxed);
+  }
+}
+
 void Runner::RecordError(const std::vector<Plan>& plans,
                          const absl::Status& status, absl::Time now) {
   // Best effort, on the entry as it is now: the firing itself stays due and
@@ -289,8 +313,10 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   }
   group.published_at = now;
   if (envelopes.empty()) return true;
+  const absl::Time publish_began = absl::Now();
   absl::StatusOr<PublishResult> published =
       broker_->Publish(std::move(envelopes));
+  group.publish_took = absl::Now() - publish_began;
   if (!published.ok()) {
     // Nothing is committed; the next pass republishes (duplicates dropped).
     for (const Plan& plan : group.plans) {
@@ -298,6 +324,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
       NotifyFailed(plan.updated, published.status());
     }
     RecordError(group.plans, published.status(), now);
+    AddHistory(group, published.status());
     FinishGroup(group, std::vector<bool>(group.plans.size(), false));
     return false;
   }
@@ -358,6 +385,7 @@ void Runner::CommitGroup(Group& group) {
     RecordError(plans, written.status(), published_at);
   }
   FinishGroup(group, committed);
+  if (written.ok()) AddHistory(group, absl::OkStatus());
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;

@@ -18,6 +18,7 @@
 #ifndef STEM_BEAT_CORE_RUNNER_H_
 #define STEM_BEAT_CORE_RUNNER_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -152,6 +153,7 @@ class Runner {
   struct Group {
     std::vector<Plan> plans;
     absl::Time published_at;
+    absl::Duration publish_took;
     TickStats stats;
   };
   // Publishes the group's envelopes in one call, enqueued at `now`; false
@@ -165,6 +167,9 @@ class Runner {
   void FinishGroup(Group& group, const std::vector<bool>& committed);
   // A dispatched group is done: its counts go to the metrics.
   void EndDispatch(const Group& group);
+  // Appends the group's firings to the store's history, if it keeps one;
+  // `status` is the publish's outcome.
+  void AddHistory(const Group& group, const absl::Status& status);
   // Writes `status` as the last error of the plans' entries (best effort).
   void RecordError(const std::vector<Plan>& plans, const absl::Status& status,
                    absl::Time now);
@@ -204,6 +209,8 @@ class Runner {
   RunnerOptions options_;
   // Whether the store has claims; learnt on the first pass without locks.
   std::optional<bool> store_claims_;
+  // Whether the store keeps history (until it says it does not).
+  std::atomic<bool> store_history_{true};
 
   mutable absl::Mutex mutex_;
   RunnerMetrics metrics_ ABSL_GUARDED_BY(mutex_);

@@ -455,6 +455,18 @@ TEST(RunnerTest, AFailedPublishIsRecordedAsLastErrorAndRetried) {
             kStart + absl::Milliseconds(500));
   ASSERT_EQ(world.Published().size(), 1u);
   EXPECT_EQ(world.Published()[0].id(), FiringId("stem", "c", kStart));
+  // The history has both attempts, newest first.
+  absl::StatusOr<std::vector<v1::RunRecord>> history =
+      world.store->History("c", 10);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_TRUE((*history)[0].success());
+  EXPECT_EQ(ToAbslTime((*history)[0].scheduled_at()), kStart);
+  EXPECT_EQ(ToAbslTime((*history)[0].executed_at()),
+            kStart + absl::Milliseconds(500));
+  EXPECT_FALSE((*history)[1].success());
+  EXPECT_EQ((*history)[1].error(), "broker down");
+  EXPECT_EQ(ToAbslTime((*history)[1].scheduled_at()), kStart);
 }
 
 TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {

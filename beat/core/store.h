@@ -56,6 +56,19 @@ class ScheduleStore {
                                      absl::string_view owner) {
     return absl::UnimplementedError("this store has no claims");
   }
+
+  // History (optional): the outcome of each firing, kept per entry (a store
+  // may keep only the latest ones; at least 100). Unimplemented, the
+  // default, when the store keeps none.
+  virtual absl::Status AppendHistory(
+      const std::vector<v1::RunRecord>& records) {
+    return absl::UnimplementedError("this store keeps no history");
+  }
+  // The entry's latest `limit` records, newest first.
+  virtual absl::StatusOr<std::vector<v1::RunRecord>> History(
+      absl::string_view id, int limit) {
+    return absl::UnimplementedError("this store keeps no history");
+  }
 };
 
 struct Lease {

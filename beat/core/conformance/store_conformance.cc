@@ -227,6 +227,40 @@ TEST_P(StoreConformanceTest, ClaimLimitCountsOnlyWhatItClaims) {
               ::testing::ElementsAre("e0", "e4"));
 }
 
+// History is optional too.
+TEST_P(StoreConformanceTest, HistoryKeepsTheLatestRunsNewestFirst) {
+  if (store_->History("a", 1).status().code() ==
+      absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this store keeps no history";
+  }
+  ASSERT_TRUE(store_->Upsert({Entry("a", kNow), Entry("b", kNow)}).ok());
+  std::vector<v1::RunRecord> records;
+  for (int i = 0; i < 150; ++i) {
+    v1::RunRecord& record = records.emplace_back();
+    record.set_schedule_id(i % 10 == 9 ? "b" : "a");
+    record.mutable_scheduled_at()->set_seconds(absl::ToUnixSeconds(kNow) + i);
+    record.mutable_executed_at()->set_seconds(absl::ToUnixSeconds(kNow) + i);
+    record.set_success(i % 2 == 0);
+    record.set_duration_ms(i);
+    if (i % 2 != 0) record.set_error(absl::StrCat("error ", i));
+  }
+  ASSERT_TRUE(store_->AppendHistory(records).ok());
+  absl::StatusOr<std::vector<v1::RunRecord>> a = store_->History("a", 3);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->size(), 3u);
+  EXPECT_EQ((*a)[0].duration_ms(), 148);
+  EXPECT_EQ((*a)[1].duration_ms(), 147);
+  EXPECT_EQ((*a)[1].error(), "error 147");
+  EXPECT_FALSE((*a)[1].success());
+  EXPECT_EQ((*a)[2].duration_ms(), 146);
+  EXPECT_EQ(store_->History("a", 1000)->size(), 135u);  // at least 100 kept
+  EXPECT_EQ(store_->History("b", 1000)->size(), 15u);
+  EXPECT_TRUE(store_->History("nobody", 10)->empty());
+  // Removing an entry drops its history.
+  ASSERT_TRUE(store_->Remove("b", -1).ok());
+  EXPECT_TRUE(store_->History("b", 10)->empty());
+}
+
 TEST_P(StoreConformanceTest, TenThousandEntries) {
   std::vector<ScheduleEntry> entries;
   for (int i = 0; i < 10000; ++i) {

@@ -113,6 +113,14 @@ typedef struct stem_store_table {
    * ScheduleFile whose entries carry only their id); others' are kept. */
   int32_t (*release_claims)(void* store, const uint8_t* ids, size_t size,
                             stem_string_view owner, stem_buffer* error);
+  /* ---- Since ABI 1.1; optional: NULL, or UNIMPLEMENTED, when the store
+   * keeps no history. ----
+   * Appends firings' outcomes (a serialised RunHistory). */
+  int32_t (*append_history)(void* store, const uint8_t* records, size_t size,
+                            stem_buffer* error);
+  /* The entry's latest `limit` records, newest first (a RunHistory). */
+  int32_t (*history)(void* store, stem_string_view id, int32_t limit,
+                     stem_buffer* records, stem_buffer* error);
 } stem_store_table;
 
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */

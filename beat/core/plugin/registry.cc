@@ -294,6 +294,34 @@ class LoadedStore final : public core::ScheduleStore {
                           absl::ToInt64Milliseconds(ttl), &entries, &error);
     return Entries(code, &entries, &error, "claim_due");
   }
+  absl::Status AppendHistory(
+      const std::vector<v1::RunRecord>& records) override {
+    if (!HasHistory()) return core::ScheduleStore::AppendHistory(records);
+    v1::RunHistory history;
+    for (const v1::RunRecord& record : records) *history.add_records() = record;
+    const std::string bytes = history.SerializeAsString();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->append_history(
+        store_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+        &error);
+    return StatusFrom(code, &error, context_);
+  }
+  absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
+                                                     int limit) override {
+    if (!HasHistory()) return core::ScheduleStore::History(id, limit);
+    stem_buffer records = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->history(store_, View(id), limit, &records, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    std::string bytes = TakeBuffer(&records);
+    if (!status.ok()) return status;
+    v1::RunHistory history;
+    if (!history.ParseFromString(bytes)) return Corrupt("history");
+    return std::vector<v1::RunRecord>(
+        std::make_move_iterator(history.mutable_records()->begin()),
+        std::make_move_iterator(history.mutable_records()->end()));
+  }
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override {
     if (!HasClaims()) return core::ScheduleStore::ReleaseClaims(ids, owner);
@@ -308,6 +336,11 @@ class LoadedStore final : public core::ScheduleStore {
   }
 
  private:
+  bool HasHistory() const {
+    return table_->size >=
+               offsetof(stem_store_table, history) + sizeof(table_->history) &&
+           table_->append_history != nullptr && table_->history != nullptr;
+  }
   // Plugins built against ABI 1.0 end their table before the claims.
   bool HasClaims() const {
     return table_->size >= offsetof(stem_store_table, release_claims) +

@@ -95,7 +95,7 @@ TEST(RegistryTest, UnreachableBackendIsNotALoadFailure) {
   EXPECT_THAT(std::string(store.status().message()), HasSubstr("user:***@"));
 }
 
-TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNone) {
+TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNoClaimsOrHistory) {
   PluginRegistry registry = TestRegistry();
   absl::StatusOr<PluginInfo> info =
       registry.Find(STEM_PLUGIN_KIND_STORE, "abi10");
@@ -110,6 +110,10 @@ TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNone) {
                 .code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ((*store)->ReleaseClaims({"a"}, "beat-1").code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ((*store)->History("a", 10).status().code(),
+            absl::StatusCode::kUnimplemented);
+  EXPECT_EQ((*store)->AppendHistory({}).code(),
             absl::StatusCode::kUnimplemented);
 }
 

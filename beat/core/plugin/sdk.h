@@ -1,7 +1,7 @@
 // The C++ SDK for plugin authors: implement core::ScheduleStore (or
 // core::LockStore, core::Broker) with a static Open(url), then one macro
-// exports it through the C ABI of plugin_abi.h (a store's ClaimDue and
-// ReleaseClaims are optional: the defaults report UNIMPLEMENTED):
+// exports it through the C ABI of plugin_abi.h (a store's claims and
+// history are optional: the defaults report UNIMPLEMENTED):
 //
 //   class MyStore : public stem::beat::core::ScheduleStore {
 //    public:
@@ -155,6 +155,31 @@ struct StoreThunks {
     });
   }
 
+  static int32_t AppendHistory(void* store, const uint8_t* data, size_t size,
+                               stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      v1::RunHistory history;
+      if (!history.ParseFromArray(data, static_cast<int>(size))) {
+        return absl::InvalidArgumentError(
+            "records are not a serialised RunHistory");
+      }
+      return Self(store)->AppendHistory(std::vector<v1::RunRecord>(
+          std::make_move_iterator(history.mutable_records()->begin()),
+          std::make_move_iterator(history.mutable_records()->end())));
+    });
+  }
+  static int32_t History(void* store, stem_string_view id, int32_t limit,
+                         stem_buffer* records, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto found = Self(store)->History(FromView(id), limit);
+      if (!found.ok()) return found.status();
+      v1::RunHistory history;
+      for (v1::RunRecord& record : *found) history.add_records()->Swap(&record);
+      *records = MakeBuffer(history.SerializeAsString());
+      return absl::OkStatus();
+    });
+  }
+
   static const stem_store_table* Table() {
     static const stem_store_table table = {
         sizeof(stem_store_table),
@@ -167,6 +192,8 @@ struct StoreThunks {
         &Due,
         &ClaimDue,
         &ReleaseClaims,
+        &AppendHistory,
+        &History,
     };
     return &table;
   }

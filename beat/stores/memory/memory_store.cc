@@ -1,5 +1,6 @@
 #include "beat/stores/memory/memory_store.h"
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,6 +30,8 @@ struct MemoryStore::State {
     int64_t until_ms;
   };
   absl::flat_hash_map<std::string, Claim> claims;  // by entry id
+  // Oldest first, at most kHistoryKept each.
+  absl::flat_hash_map<std::string, std::deque<v1::RunRecord>> history;
 };
 
 namespace {
@@ -135,6 +138,7 @@ absl::Status MemoryStore::Remove(absl::string_view id,
   }
   Unindex(*state_, it->second);
   state_->claims.erase(it->first);
+  state_->history.erase(it->first);
   state_->entries.erase(it);
   return absl::OkStatus();
 }
@@ -185,6 +189,32 @@ absl::Status MemoryStore::ReleaseClaims(const std::vector<std::string>& ids,
       state_->claims.erase(it);
   }
   return absl::OkStatus();
+}
+
+absl::Status MemoryStore::AppendHistory(
+    const std::vector<v1::RunRecord>& records) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  for (const v1::RunRecord& record : records) {
+    std::deque<v1::RunRecord>& kept = state_->history[record.schedule_id()];
+    kept.push_back(record);
+    if (kept.size() > kHistoryKept) kept.pop_front();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RunRecord>> MemoryStore::History(
+    absl::string_view id, int limit) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<v1::RunRecord> newest_first;
+  auto it = state_->history.find(std::string(id));
+  if (it == state_->history.end()) return newest_first;
+  for (auto record = it->second.rbegin();
+       record != it->second.rend() &&
+       static_cast<int>(newest_first.size()) < limit;
+       ++record) {
+    newest_first.push_back(*record);
+  }
+  return newest_first;
 }
 
 }  // namespace stem::beat::stores

@@ -3,7 +3,7 @@
 // `memory://NAME` names a store shared by everyone in the process who opens
 // the same NAME (`memory://` alone is the store named ""). Nothing survives
 // the process; use it for tests and for embedding. It has claims, so Beats
-// sharing one need no lock store.
+// sharing one need no lock store, and keeps each entry's last 1,000 runs.
 #ifndef STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 #define STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 
@@ -35,6 +35,13 @@ class MemoryStore final : public core::ScheduleStore {
       absl::Duration ttl) override;
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override;
+  absl::Status AppendHistory(
+      const std::vector<v1::RunRecord>& records) override;
+  absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
+                                                     int limit) override;
+
+  // Records kept per entry; older ones are dropped.
+  static constexpr size_t kHistoryKept = 1000;
 
   struct State;
 
