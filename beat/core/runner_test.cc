@@ -293,6 +293,28 @@ TEST(RunnerTest, CrashBetweenPublishAndCommitRepublishesTheSameId) {
   EXPECT_EQ(ToAbslTime(entry.next_run_at()), kStart + absl::Minutes(5));
 }
 
+// Entries e0..e<count - 1>, every `shortest` + i seconds from kStart: each
+// firing up to the entry's next run was published exactly once and counted.
+void ExpectEveryFiringOnce(World& world, int count, absl::Duration shortest) {
+  std::map<std::string, int> seen;
+  for (const v1::TaskEnvelope& envelope : world.Published())
+    ++seen[envelope.id()];
+  int expected = 0;
+  for (int i = 0; i < count; ++i) {
+    const absl::Duration every = shortest + absl::Seconds(i);
+    const v1::ScheduleEntry entry = *world.store->Get(absl::StrCat("e", i));
+    for (absl::Time t = kStart; t < ToAbslTime(entry.next_run_at());
+         t += every) {
+      ++expected;
+      EXPECT_EQ(seen[FiringId("stem", entry.id(), t)], 1)
+          << entry.id() << " at " << t;
+    }
+    EXPECT_EQ(entry.total_run_count(),
+              (ToAbslTime(entry.next_run_at()) - kStart) / every);
+  }
+  EXPECT_EQ(static_cast<int>(world.Published().size()), expected);
+}
+
 TEST(RunnerTest, TwoBeatsOnOneStoreFireEachFiringExactlyOnce) {
   for (bool with_locks : {true, false}) {
     World world;
@@ -310,24 +332,7 @@ TEST(RunnerTest, TwoBeatsOnOneStoreFireEachFiringExactlyOnce) {
       ASSERT_TRUE(a.Tick(t).ok());
       ASSERT_TRUE(b.Tick(t + absl::Milliseconds(250)).ok());
     }
-    std::map<std::string, int> seen;
-    for (const v1::TaskEnvelope& envelope : world.Published())
-      ++seen[envelope.id()];
-    int expected = 0;
-    for (int i = 0; i < 20; ++i) {
-      const v1::ScheduleEntry entry = *world.store->Get(absl::StrCat("e", i));
-      for (absl::Time t = kStart; t < ToAbslTime(entry.next_run_at());
-           t += absl::Seconds(7 + i)) {
-        ++expected;
-        EXPECT_EQ(seen[FiringId("stem", entry.id(), t)], 1)
-            << entry.id() << " at " << t;
-      }
-      EXPECT_EQ(
-          entry.total_run_count(),
-          (ToAbslTime(entry.next_run_at()) - kStart) / absl::Seconds(7 + i));
-    }
-    EXPECT_EQ(static_cast<int>(world.Published().size()), expected)
-        << with_locks;
+    ExpectEveryFiringOnce(world, 20, absl::Seconds(7));
   }
 }
 
@@ -359,19 +364,7 @@ TEST(RunnerTest, OverlappingBeatsWithoutLocksUseTheStoreClaims) {
       duplicates += first.Commit(**planned_first, t).duplicates;
       duplicates += second.Commit(**planned_second, t).duplicates;
     }
-    std::map<std::string, int> seen;
-    for (const v1::TaskEnvelope& envelope : world.Published())
-      ++seen[envelope.id()];
-    int expected = 0;
-    for (int i = 0; i < 20; ++i) {
-      const v1::ScheduleEntry entry = *world.store->Get(absl::StrCat("e", i));
-      for (absl::Time t = kStart; t < ToAbslTime(entry.next_run_at());
-           t += absl::Seconds(5 + i)) {
-        ++expected;
-        EXPECT_EQ(seen[FiringId("stem", entry.id(), t)], 1) << entry.id();
-      }
-    }
-    EXPECT_EQ(static_cast<int>(world.Published().size()), expected);
+    ExpectEveryFiringOnce(world, 20, absl::Seconds(5));
     if (claims) {
       EXPECT_EQ(duplicates, 0);  // nobody even tried twice
       EXPECT_GT(a.metrics().dispatched, 0);

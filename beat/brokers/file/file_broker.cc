@@ -98,6 +98,7 @@ absl::Status FileBroker::CatchUp(int fd) {
 
 absl::StatusOr<core::PublishResult> FileBroker::Publish(
     std::vector<v1::TaskEnvelope> envelopes) {
+  std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<plugin::FileLock> lock =
       plugin::FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();

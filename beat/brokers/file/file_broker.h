@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ class FileBroker final : public core::Broker {
   absl::Status CatchUp(int fd);
 
   std::string path_;
+  // Guards what follows between this process's threads (the flock on
+  // `<path>.lock` orders them against other processes).
+  std::mutex mutex_;
   int64_t scanned_ = 0;
   bool ends_with_newline_ = true;
   absl::flat_hash_set<std::string> ids_;

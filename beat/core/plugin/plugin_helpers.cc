@@ -65,25 +65,26 @@ absl::Status MakeParentDirectories(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path) {
+  std::string content;
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus("cannot read", path);
+    if (n == 0) break;
+    content.append(buffer, n);
+  }
+  return content;
+}
+
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no ", path));
     return ErrnoStatus("cannot open", path);
   }
-  std::string content;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const absl::Status status = ErrnoStatus("cannot read", path);
-      close(fd);
-      return status;
-    }
-    if (n == 0) break;
-    content.append(buffer, n);
-  }
+  absl::StatusOr<std::string> content = ReadAllFrom(fd, path);
   close(fd);
   return content;
 }

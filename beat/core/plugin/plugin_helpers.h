@@ -29,6 +29,9 @@ absl::Status MakeParentDirectories(const std::string& path);
 // Unavailable, with "what path: strerror".
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path);
 
+// Everything left to read from `fd` (named `path` in errors).
+absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path);
+
 // The whole file; NotFound when it does not exist.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 

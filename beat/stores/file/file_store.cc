@@ -89,25 +89,14 @@ absl::StatusOr<FileStore::Entries*> FileStore::Load() {
     close(fd);
     return &cache_;
   }
-  std::string content;
-  char buffer[1 << 16];
-  for (;;) {
-    const ssize_t n = read(fd, buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const absl::Status status = ErrnoStatus("cannot read", path_);
-      close(fd);
-      return status;
-    }
-    if (n == 0) break;
-    content.append(buffer, n);
-  }
+  absl::StatusOr<std::string> content = plugin::ReadAllFrom(fd, path_);
   close(fd);
+  if (!content.ok()) return content.status();
   cached_ = false;
   cache_.clear();
-  if (!absl::StripAsciiWhitespace(content).empty()) {
+  if (!absl::StripAsciiWhitespace(*content).empty()) {
     absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
-        core::ParseStemEntries(content);
+        core::ParseStemEntries(*content);
     if (!parsed.ok()) {
       return absl::DataLossError(absl::StrCat(
           path_, ": cannot read the schedule file (", parsed.status().message(),
