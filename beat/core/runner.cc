@@ -109,11 +109,6 @@ TickStats& operator+=(TickStats& total, const TickStats& more) {
   return total;
 }
 
-bool Runner::InFlight(const std::string& id) {
-  absl::MutexLock lock(&mutex_);
-  return in_flight_.contains(id);
-}
-
 Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
                RunnerOptions options)
     : store_(store),
@@ -406,15 +401,18 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   auto prepared = std::make_unique<Prepared>();
   prepared->due_at = due_at;
   TickStats& stats = prepared->stats;
-  int in_flight;
+  // The entries being dispatched, taken before reading the store: one whose
+  // commit lands after this is read fresh; one in this set is left alone
+  // even if the store still showed it as it was before its commit.
+  absl::flat_hash_set<std::string> in_flight;
   {
     absl::MutexLock lock(&mutex_);
-    in_flight = static_cast<int>(in_flight_.size());
+    if (!in_flight_.empty()) in_flight = in_flight_;
   }
   // Look past the entries being dispatched: they are still due until their
-  // commit lands.
-  // One more than a batch: a full answer means more are waiting.
-  const int limit = options_.batch_size + in_flight + 1;
+  // commit lands. One more than a batch: a full answer means more wait.
+  const int limit =
+      options_.batch_size + static_cast<int>(in_flight.size()) + 1;
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
@@ -434,7 +432,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   stats.more_due = prepared->candidates >= limit;
   std::vector<std::string> unused_claims;
   for (v1::ScheduleEntry& candidate : *due) {
-    if (in_flight > 0 && InFlight(candidate.id())) {
+    if (!in_flight.empty() && in_flight.contains(candidate.id())) {
       ++stats.in_flight;
       continue;
     }

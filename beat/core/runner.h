@@ -186,7 +186,6 @@ class Runner {
   // Sets prepared.stats.next_due to the earliest firing after its pass.
   void FindNextWake(Prepared& prepared);
   void AddToMetrics(const TickStats& stats, bool count_tick);
-  bool InFlight(const std::string& id);
   // Call the hooks, one at a time.
   void NotifyFailed(const v1::ScheduleEntry& entry, const absl::Status& status);
   void NotifyDispatched(const v1::ScheduleEntry& entry, absl::Time nominal,
