@@ -1,10 +1,15 @@
 #include "beat/core/schedule_file.h"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -23,6 +28,7 @@
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
+#include "beat/core/limits.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
 #include "google/protobuf/arena.h"
@@ -91,19 +97,109 @@ std::optional<int> LineOfField(const std::map<std::string, int>& lines,
   return std::nullopt;
 }
 
+// Where each entry, and each key inside it, starts in JSON text: found by
+// one scan of the text (no parse), only when an error needs a line.
+LineIndex IndexJsonLines(absl::string_view text) {
+  LineIndex index;
+  struct Frame {
+    char type;        // '{' or '['
+    std::string key;  // the key whose value this container is
+  };
+  std::vector<Frame> stack;
+  size_t list_depth = 0;  // stack size at which entries are elements
+  bool expect_element = false;
+  std::string pending_key;
+  int line = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      continue;
+    }
+    if (absl::ascii_isspace(c)) continue;
+    const bool at_list = list_depth > 0 && stack.size() == list_depth;
+    if (at_list && expect_element && c != ']') {
+      expect_element = false;
+      index.entry_lines.push_back(line);
+      index.key_lines.emplace_back();
+    }
+    if (c == '"') {
+      const int key_line = line;
+      std::string raw;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') {
+          ++i;
+          if (i < text.size()) raw.push_back(text[i]);
+          continue;
+        }
+        if (text[i] == '\n') ++line;
+        raw.push_back(text[i]);
+      }
+      size_t next = i + 1;
+      while (next < text.size() && absl::ascii_isspace(text[next])) {
+        if (text[next] == '\n') ++line;
+        ++next;
+      }
+      if (next < text.size() && text[next] == ':') {
+        i = next;
+        pending_key = raw;
+        if (list_depth > 0 && !index.key_lines.empty() &&
+            stack.back().type == '{') {
+          if (stack.size() == list_depth + 1) {
+            index.key_lines.back()[raw] = key_line;
+          } else if (stack.size() == list_depth + 2) {
+            index.key_lines.back()[absl::StrCat(stack.back().key, ".", raw)] =
+                key_line;
+          }
+        }
+      } else {
+        i = next - 1;
+      }
+      continue;
+    }
+    if (c == '{' || c == '[') {
+      stack.push_back(Frame{c, pending_key});
+      pending_key.clear();
+      if (list_depth == 0 && c == '[' &&
+          (stack.size() == 1 ||
+           (stack.size() == 2 && stack[0].type == '{' &&
+            stack[1].key == "schedules"))) {
+        list_depth = stack.size();
+        expect_element = true;
+      }
+      continue;
+    }
+    if (c == '}' || c == ']') {
+      if (!stack.empty()) stack.pop_back();
+      continue;
+    }
+    if (c == ',' && at_list) expect_element = true;
+  }
+  return index;
+}
+
 class EntryErrors {
  public:
   EntryErrors(absl::string_view filename, const LineIndex* lines)
       : filename_(filename), lines_(lines) {}
+  // For JSON: the lines are found in `content` when the first error needs
+  // them (errors may come from several threads).
+  EntryErrors(absl::string_view filename, absl::string_view json)
+      : filename_(filename), lines_(nullptr), json_(json), has_json_(true) {}
 
   absl::Status At(int index, absl::string_view id,
                   const absl::Status& error) const {
+    const LineIndex* lines = lines_;
+    if (has_json_) {
+      std::call_once(json_once_, [this] { json_lines_ = IndexJsonLines(json_); });
+      lines = &json_lines_;
+    }
     std::string where(filename_);
-    if (lines_ != nullptr &&
-        index < static_cast<int>(lines_->entry_lines.size())) {
+    if (lines != nullptr &&
+        index < static_cast<int>(lines->entry_lines.size())) {
       const std::optional<int> line =
-          LineOfField(lines_->key_lines[index], FieldOf(error.message()));
-      absl::StrAppend(&where, ":", line.value_or(lines_->entry_lines[index]));
+          LineOfField(lines->key_lines[index], FieldOf(error.message()));
+      absl::StrAppend(&where, ":", line.value_or(lines->entry_lines[index]));
     }
     absl::StrAppend(&where, ": schedules[", index, "]");
     if (!id.empty()) absl::StrAppend(&where, " (id \"", id, "\")");
@@ -114,7 +210,28 @@ class EntryErrors {
  private:
   absl::string_view filename_;
   const LineIndex* lines_;
+  absl::string_view json_;
+  bool has_json_ = false;
+  mutable std::once_flag json_once_;
+  mutable LineIndex json_lines_;
 };
+
+// protobuf's JSON errors run over three lines (message, excerpt, caret):
+// keep the message, and find the line with yaml-cpp, which reads JSON and
+// says where it breaks.
+std::string JsonSyntaxError(absl::string_view filename,
+                            absl::string_view content,
+                            absl::string_view protobuf_message) {
+  std::string message(protobuf_message.substr(0, protobuf_message.find('\n')));
+  std::string where(filename);
+  try {
+    (void)YAML::Load(std::string(content));
+  } catch (const YAML::Exception& error) {
+    if (error.mark.line >= 0) absl::StrAppend(&where, ":", error.mark.line + 1);
+  } catch (...) {
+  }
+  return absl::StrCat(where, ": not valid JSON: ", message);
+}
 
 // ---- Stem's apply format, from a JSON value ----
 
@@ -321,13 +438,13 @@ absl::StatusOr<const google::protobuf::ListValue*> EntryList(
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeApplyFile(
-    const JsonValue& root, absl::string_view filename, const LineIndex* lines) {
+    const JsonValue& root, absl::string_view filename,
+    const EntryErrors& errors) {
   absl::StatusOr<const google::protobuf::ListValue*> list = EntryList(root);
   if (!list.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat(filename, ": ", list.status().message()));
   }
-  const EntryErrors errors(filename, lines);
   std::vector<v1::ScheduleEntry> entries;
   entries.reserve((*list)->values_size());
   for (int i = 0; i < (*list)->values_size(); ++i) {
@@ -366,7 +483,24 @@ JsonValue YamlScalar(const YAML::Node& node) {
   return value;
 }
 
-absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node) {
+// How far a YAML document may expand (aliases repeat nodes) and nest.
+struct YamlBudget {
+  int64_t nodes_left = 0;
+};
+
+absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node, int depth,
+                                     YamlBudget& budget) {
+  if (--budget.nodes_left < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        node.Mark().line + 1,
+        ": the document expands to too many nodes (aliases that repeat "
+        "aliases?)"));
+  }
+  if (depth > kMaxDocumentDepth) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        node.Mark().line + 1, ": nested deeper than ", kMaxDocumentDepth,
+        " levels (args, kwargs and meta may nest ", kMaxValueDepth, " deep)"));
+  }
   JsonValue value;
   switch (node.Type()) {
     case YAML::NodeType::Null:
@@ -377,7 +511,8 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node) {
       return YamlScalar(node);
     case YAML::NodeType::Sequence:
       for (const YAML::Node& item : node) {
-        absl::StatusOr<JsonValue> converted = YamlToJson(item);
+        absl::StatusOr<JsonValue> converted =
+            YamlToJson(item, depth + 1, budget);
         if (!converted.ok()) return converted.status();
         *value.mutable_list_value()->add_values() = *std::move(converted);
       }
@@ -387,10 +522,11 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node) {
       for (const auto& pair : node) {
         if (!pair.first.IsScalar()) {
           return absl::InvalidArgumentError(
-              absl::StrCat("line ", pair.first.Mark().line + 1,
+              absl::StrCat(pair.first.Mark().line + 1,
                            ": map keys must be plain strings"));
         }
-        absl::StatusOr<JsonValue> converted = YamlToJson(pair.second);
+        absl::StatusOr<JsonValue> converted =
+            YamlToJson(pair.second, depth + 1, budget);
         if (!converted.ok()) return converted.status();
         (*fields)[pair.first.Scalar()] = *std::move(converted);
       }
@@ -416,10 +552,13 @@ absl::StatusOr<Decoded> DecodeYaml(absl::string_view content,
   // yaml-cpp reports errors by throwing; they stop here.
   try {
     const YAML::Node root = YAML::Load(std::string(content));
-    absl::StatusOr<JsonValue> json = YamlToJson(root);
+    YamlBudget budget;
+    budget.nodes_left =
+        kMaxYamlNodesBase + static_cast<int64_t>(content.size()) / 2;
+    absl::StatusOr<JsonValue> json = YamlToJson(root, 0, budget);
     if (!json.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(filename, ": ", json.status().message()));
+          absl::StrCat(filename, ":", json.status().message()));
     }
     Decoded decoded;
     decoded.has_lines = true;
@@ -433,13 +572,17 @@ absl::StatusOr<Decoded> DecodeYaml(absl::string_view content,
       }
     }
     absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-        DecodeApplyFile(*json, filename, &decoded.lines);
+        DecodeApplyFile(*json, filename, EntryErrors(filename, &decoded.lines));
     if (!entries.ok()) return entries.status();
     decoded.entries = *std::move(entries);
     return decoded;
   } catch (const YAML::Exception& error) {
     return absl::InvalidArgumentError(absl::StrCat(
         filename, ":", error.mark.line + 1, ": not valid YAML: ", error.msg));
+  } catch (const std::exception& error) {
+    // yaml-cpp may also throw std::bad_alloc and the like: never escapes.
+    return absl::InvalidArgumentError(absl::StrCat(
+        filename, ": cannot read this YAML: ", error.what()));
   }
 }
 
@@ -515,12 +658,21 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   absl::StatusOr<Decoded> decoded;
   switch (*format) {
     case ScheduleFileFormat::kJson: {
+      // Nesting is bounded before any parser recurses into it.
+      const internal::JsonDepth depth =
+          internal::ScanJsonDepth(content, kMaxDocumentDepth);
+      if (depth.line_too_deep > 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            filename, ":", depth.line_too_deep, ": nested deeper than ",
+            kMaxDocumentDepth, " levels (args, kwargs and meta may nest ",
+            kMaxValueDepth, " deep)"));
+      }
+      const EntryErrors errors(filename, content);
       absl::StatusOr<std::vector<v1::ScheduleEntry>> entries;
       const absl::string_view trimmed =
           absl::StripLeadingAsciiWhitespace(content);
       if (!trimmed.empty() && trimmed[0] == '[') {
         // A list: decoded in parallel pieces, typed when it fits.
-        const EntryErrors errors(filename, nullptr);
         if (auto fast = FastDecodeApplyList(content, errors)) {
           entries = *std::move(fast);
         } else {
@@ -536,9 +688,11 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
               });
         }
         if (!entries.ok() &&
-            absl::StartsWith(entries.status().message(), "not valid JSON")) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(filename, ": ", entries.status().message()));
+            absl::StartsWith(entries.status().message(), "not valid JSON: ")) {
+          return absl::InvalidArgumentError(JsonSyntaxError(
+              filename, content,
+              entries.status().message().substr(
+                  std::strlen("not valid JSON: "))));
         }
       } else {
         google::protobuf::Arena arena;  // the parse tree, freed at once
@@ -548,10 +702,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
             google::protobuf::StringPiece(content.data(), content.size()),
             json);
         if (!parsed.ok()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              filename, ": not valid JSON: ", std::string(parsed.message())));
+          return absl::InvalidArgumentError(JsonSyntaxError(
+              filename, content, std::string(parsed.message())));
         }
-        entries = DecodeApplyFile(*json, filename, nullptr);
+        entries = DecodeApplyFile(*json, filename, errors);
       }
       if (!entries.ok()) return entries.status();
       decoded.emplace();
@@ -567,8 +721,9 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   }
   if (!decoded.ok()) return decoded.status();
   std::vector<v1::ScheduleEntry>* entries = &decoded->entries;
-  const LineIndex* line_index = decoded->has_lines ? &decoded->lines : nullptr;
-  const EntryErrors errors(filename, line_index);
+  const EntryErrors errors = decoded->has_lines
+                                 ? EntryErrors(filename, &decoded->lines)
+                                 : EntryErrors(filename, content);
   // Validate on every core; the first invalid entry (by index) is reported.
   const int count = static_cast<int>(entries->size());
   std::vector<absl::Status> invalid(count);
@@ -595,17 +750,49 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
     const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
     const int error = errno;
     const std::string message = absl::StrCat(path, ": ", std::strerror(error));
     if (error == ENOENT) return absl::NotFoundError(message);
     if (error == EACCES) return absl::PermissionDeniedError(message);
     return absl::UnavailableError(message);
   }
-  std::ostringstream content;
-  content << file.rdbuf();
-  return ParseScheduleFile(content.str(), path);
+  struct stat info;
+  if (fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a regular file"));
+  }
+  if (info.st_size > kMaxScheduleFileBytes) {
+    close(fd);
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", info.st_size, " bytes is more than the ",
+                     kMaxScheduleFileBytes, " a schedule file may hold"));
+  }
+  std::string content;
+  content.reserve(static_cast<size_t>(info.st_size));
+  char buffer[1 << 16];
+  for (;;) {
+    const ssize_t n = read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string message =
+          absl::StrCat(path, ": ", std::strerror(errno));
+      close(fd);
+      return absl::UnavailableError(message);
+    }
+    if (n == 0) break;
+    content.append(buffer, n);
+    if (static_cast<int64_t>(content.size()) > kMaxScheduleFileBytes) {
+      close(fd);
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": more than the ", kMaxScheduleFileBytes,
+          " bytes a schedule file may hold"));
+    }
+  }
+  close(fd);
+  return ParseScheduleFile(content, path);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "beat/core/limits.h"
 #include "beat/core/spec_conversion.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -102,7 +103,8 @@ TEST(ScheduleFileTest, YamlErrorsNameFileLineEntryAndField) {
       Error("- id: x\n  task: t\n  spec: every:1m\n  timezone: Mars/Base\n",
             "z.yaml"),
       "z.yaml:4: schedules[0] (id \"x\"): timezone: unknown time zone "
-      "\"Mars/Base\" (use an IANA name like Europe/London)");
+      "\"Mars/Base\": this host cannot load it (misspelt, or tzdata "
+      "missing or old here)");
   EXPECT_THAT(
       Error("- id: x\n  tsak: t\n  spec: every:1m\n", "k.yaml"),
       HasSubstr("k.yaml:1: schedules[0] (id \"x\"): taskName: is missing"));
@@ -132,21 +134,21 @@ TEST(ScheduleFileTest, JsonErrorsNameEntryAndField) {
   EXPECT_EQ(Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
                   R"({"id":"b c","task":"t","spec":"every:1m"}])",
                   "s.json"),
-            "s.json: schedules[1] (id \"b c\"): id: \"b c\" may only contain "
+            "s.json:1: schedules[1] (id \"b c\"): id: \"b c\" may only contain "
             "letters, digits, '.', '_' and '-' (it becomes part of Redis keys "
             "and file names)");
   EXPECT_THAT(
       Error(R"([{"id":"a","task":"t","spec":"every:1m","jitter":"soon"}])",
             "s.json"),
-      HasSubstr("s.json: schedules[0] (id \"a\"): jitter: duration \"soon\""));
-  EXPECT_THAT(Error("[{", "s.json"), HasSubstr("s.json: not valid JSON"));
+      HasSubstr("s.json:1: schedules[0] (id \"a\"): jitter: duration \"soon\""));
+  EXPECT_THAT(Error("[{", "s.json"), HasSubstr("s.json:1: not valid JSON"));
 }
 
 TEST(ScheduleFileTest, DuplicateIdsAndUnknownTypes) {
   EXPECT_EQ(Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
                   R"({"id":"a","task":"u","spec":"every:2m"}])",
                   "d.json"),
-            "d.json: schedules[1] (id \"a\"): id: \"a\" is also schedules[0]");
+            "d.json:1: schedules[1] (id \"a\"): id: \"a\" is also schedules[0]");
   EXPECT_THAT(Error("", "schedules.toml"),
               HasSubstr("unknown schedule file type"));
   absl::StatusOr<std::vector<v1::ScheduleEntry>> missing =
@@ -192,10 +194,10 @@ TEST(ScheduleFileParallelTest, SameEntriesInTheSameOrder) {
 TEST(ScheduleFileParallelTest, FirstErrorByIndex) {
   EXPECT_THAT(
       Error(BigFile(20000, 15000), "big.json"),
-      HasSubstr("big.json: schedules[15000] (id \"job-15000\"): spec: cron"));
+      HasSubstr("big.json:15002: schedules[15000] (id \"job-15000\"): spec: cron"));
   std::string broken = BigFile(20000, -1);
   broken.insert(broken.find(",\n", broken.size() / 2) + 2, "}");
-  EXPECT_THAT(Error(broken, "big.json"), HasSubstr("big.json: not valid JSON"));
+  EXPECT_THAT(Error(broken, "big.json"), HasSubstr("big.json:10061: not valid JSON"));
 }
 
 }  // namespace
@@ -242,15 +244,15 @@ TEST(ScheduleFileFastPathTest, SameEntriesAsTheGenericPath) {
 TEST(ScheduleFileFastPathTest, WhatDoesNotFitIsWordedByTheGenericPath) {
   EXPECT_THAT(
       Error(R"([{"id":"a","task":"t","spec":"every:1m","tsak":1}])", "u.json"),
-      HasSubstr("u.json: schedules[0] (id \"a\"): tsak: unknown key"));
+      HasSubstr("u.json:1: schedules[0] (id \"a\"): tsak: unknown key"));
   EXPECT_THAT(
       Error(R"([{"id":"a","task":"t","spec":"every:1m","enabled":"yes"}])",
             "e.json"),
       HasSubstr(
-          "e.json: schedules[0] (id \"a\"): enabled: must be true or false"));
+          "e.json:1: schedules[0] (id \"a\"): enabled: must be true or false"));
   EXPECT_THAT(
       Error(R"([{"id":7,"task":"t","spec":"every:1m"}])", "i.json"),
-      HasSubstr("i.json: schedules[0]: id: must be a string, not a number"));
+      HasSubstr("i.json:1: schedules[0]: id: must be a string, not a number"));
 }
 
 }  // namespace
@@ -283,6 +285,124 @@ TEST(ScheduleFileRoundTripTest, JsonYamlAndTextFormat) {
           << (*again)[i].DebugString();
     }
   }
+}
+
+}  // namespace
+}  // namespace stem::beat::core
+
+namespace stem::beat::core {
+namespace {
+
+// Issue 8, defect 6: an alias bomb of a few hundred bytes is an error, not
+// gigabytes of memory and an abort.
+TEST(ScheduleFileLimitsTest, YamlAliasBombIsRefused) {
+  std::string bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  char previous = 'a';
+  for (char name = 'b'; name <= 'j'; ++name) {
+    absl::StrAppend(&bomb, std::string(1, name), ": &", std::string(1, name),
+                    " [");
+    for (int i = 0; i < 10; ++i) {
+      absl::StrAppend(&bomb, i ? ", " : "", "*", std::string(1, previous));
+    }
+    absl::StrAppend(&bomb, "]\n");
+    previous = name;
+  }
+  absl::StrAppend(&bomb, "schedules: *j\n");
+  ASSERT_LT(bomb.size(), 1000u);
+  EXPECT_THAT(Error(bomb, "bomb.yaml"), HasSubstr("too many nodes"));
+}
+
+// Defects 1 and 6: nesting is bounded at the door, with the file and line.
+TEST(ScheduleFileLimitsTest, NestingIsBoundedWithALine) {
+  auto nested = [](int depth) {
+    std::string args = "1";
+    for (int i = 0; i < depth; ++i) args = absl::StrCat("{\"a\":", args, "}");
+    return absl::StrCat("[\n{\"id\":\"deep\",\"task\":\"t\",\"spec\":",
+                        "\"every:1m\",\n\"args\":", args, "}\n]\n");
+  };
+  // Maps kMaxValueDepth deep inside args: accepted.
+  EXPECT_TRUE(ParseScheduleFile(nested(kMaxValueDepth + 1), "ok.json").ok());
+  // One more: refused, naming the field.
+  EXPECT_THAT(Error(nested(kMaxValueDepth + 2), "deep.json"),
+              HasSubstr("deep.json:3: schedules[0] (id \"deep\"): args.a.a"));
+  // Far more: refused before any parser recurses, naming the line.
+  EXPECT_THAT(Error(nested(1000), "deeper.json"),
+              HasSubstr("deeper.json:3: nested deeper than"));
+  std::string yaml = "- id: deep\n  task: t\n  spec: every:1m\n  args: ";
+  for (int i = 0; i < 100; ++i) yaml += "[";
+  for (int i = 0; i < 100; ++i) yaml += "]";
+  EXPECT_THAT(Error(yaml, "deep.yaml"), HasSubstr("nested deeper than"));
+}
+
+// Defect 15: a JSON syntax error is one line, with the file and the line.
+TEST(ScheduleFileLimitsTest, JsonSyntaxErrorsAreOneLineWithTheLine) {
+  const std::string error =
+      Error("[\n{\"id\": \"a\",\n \"task\": \"t\"\n \"spec\": \"every:1m\"}\n]\n",
+            "bad.json");
+  EXPECT_THAT(error, HasSubstr("bad.json:4: not valid JSON: Expected , or }"));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_THAT(Error("{\"schedules\": [\n{\"id\":\n", "map.json"),
+              HasSubstr("map.json:"));
+}
+
+// Defect 6: huge numbers are errors, whatever the format.
+TEST(ScheduleFileLimitsTest, HugeNumbersAreErrors) {
+  EXPECT_THAT(
+      Error(R"([{"id":"a","task":"t","spec":{"kind":"interval","every":"99999999999999999999"}}])",
+            "n.json"),
+      HasSubstr("n.json:1: schedules[0] (id \"a\"): spec.every"));
+  EXPECT_THAT(Error("- id: a\n  task: t\n  spec: {kind: interval, everyMs: "
+                    "99999999999999999999}\n",
+                    "n.yaml"),
+              HasSubstr("n.yaml:3: schedules[0] (id \"a\"): spec.everyMs"));
+  EXPECT_THAT(Error("- id: a\n  task: t\n  spec: every:1m\n  jitter: "
+                    "999999999999d999999999999d\n",
+                    "j.yaml"),
+              HasSubstr("j.yaml:4: schedules[0] (id \"a\"): jitter"));
+  EXPECT_THAT(Error("- id: a\n  task: t\n  spec: at:99999-01-01T00:00:00Z\n",
+                    "t.yaml"),
+              HasSubstr("t.yaml:3"));
+}
+
+// Defect 14: zones are IANA names, never paths.
+TEST(ScheduleFileLimitsTest, ZonesAreNamesNotPaths) {
+  for (const char* zone : {"/etc/localtime", "../../usr/share/zoneinfo/Asia/Tokyo",
+                           "localtime"}) {
+    EXPECT_THAT(Error(absl::StrCat("- id: a\n  task: t\n  spec: \"0 9 * * *\"\n"
+                                   "  timezone: \"",
+                                   zone, "\"\n"),
+                      "z.yaml"),
+                HasSubstr("z.yaml:4: schedules[0] (id \"a\"): timezone:"))
+        << zone;
+    EXPECT_THAT(Error(absl::StrCat("- id: a\n  task: t\n  spec: \"CRON_TZ=", zone,
+                                   " 0 9 * * *\"\n"),
+                      "c.yaml"),
+                HasSubstr("is not an IANA time zone name"))
+        << zone;
+  }
+}
+
+// Files that are not regular files are refused before any read (a FIFO or
+// /dev/zero would never end).
+TEST(ScheduleFileLimitsTest, OnlyRegularFiles) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      ReadScheduleFile("/dev/zero");
+  EXPECT_THAT(entries.status().message(), HasSubstr("not a regular file"));
+}
+
+// Whatever apply accepts, every reader reads: text and values that pass
+// validation survive a round trip through protobuf's binary form (the
+// plugin ABI) and Stem's JSON (the stores).
+TEST(ScheduleFileLimitsTest, TextprotoCannotSmuggleWhatReadersRefuse) {
+  EXPECT_THAT(Error("schedules { id: \"a\" task_name: \"t\" spec { interval { "
+                    "every_ms: 60000 } } args { fields { key: \"k\" value { "
+                    "number_value: nan } } } }\n",
+                    "nan.textproto"),
+              HasSubstr("args.k: must be a finite number"));
+  EXPECT_THAT(Error("schedules { id: \"a\" task_name: \"t\" spec { interval { "
+                    "every_ms: 60000 } } pause_note: \"\\xff\" }\n",
+                    "utf8.textproto"),
+              HasSubstr("pause_note: is not valid UTF-8 text"));
 }
 
 }  // namespace

@@ -10,7 +10,6 @@
 #include "absl/strings/str_cat.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/spec_conversion.h"
-#include "beat/specs/internal/stable_hash.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace stem::beat::core {
@@ -70,15 +69,6 @@ absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
 }
 
 }  // namespace
-
-absl::Duration JitterFor(const v1::ScheduleEntry& entry, absl::Time nominal) {
-  if (entry.jitter_ms() <= 0) return absl::ZeroDuration();
-  const uint64_t hash = specs::internal::MixHash(
-      specs::internal::StableHash(entry.id()),
-      static_cast<uint64_t>(absl::ToUnixMillis(nominal)));
-  return absl::Milliseconds(
-      static_cast<int64_t>(hash % static_cast<uint64_t>(entry.jitter_ms())));
-}
 
 absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
     const v1::ScheduleEntry& entry, absl::Time t) {

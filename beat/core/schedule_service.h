@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "beat/core/firing.h"
 #include "beat/core/schedule.pb.h"
 #include "beat/core/store.h"
 #include "beat/specs/schedule.h"
@@ -21,10 +22,6 @@ namespace stem::beat::core {
 // How many times a write that hit a version conflict is re-read and retried
 // before giving up with Aborted (the CLI's exit 70).
 inline constexpr int kMaxConflictAttempts = 5;
-
-// The deterministic jitter of the fire at `nominal`: a stable hash of
-// (entry id, nominal time) in [0, jitter_ms). Every Beat agrees.
-absl::Duration JitterFor(const v1::ScheduleEntry& entry, absl::Time nominal);
 
 // The entry's first nominal fire time strictly after `t`, within its bounds
 // (start_at, end_at, expire_at); nullopt when it will never fire again.

@@ -8,11 +8,18 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/container/flat_hash_map.h"
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
+#include "beat/core/limits.h"
+#include "beat/core/validation.h"
+#include "beat/specs/schedule.h"
 #include "beat/core/spec_conversion.h"
 #include "beat/specs/internal/civil.h"
 #include "google/protobuf/arena.h"
@@ -117,7 +124,15 @@ absl::StatusOr<std::optional<int64_t>> EveryMs(JsonObject& object) {
     if (!text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
           return absl::ascii_isdigit(c);
         })) {
-      return std::optional<int64_t>(std::stoll(text) * 1000);
+      int64_t seconds = 0;
+      if (!absl::SimpleAtoi(text, &seconds) ||
+          seconds > kMaxDurationMs / 1000) {
+        return object.Error(
+            object.last_key(),
+            absl::StrCat("\"", text.substr(0, 40),
+                         "\" seconds is longer than 100 years"));
+      }
+      return std::optional<int64_t>(seconds * 1000);
     }
   }
   return object.DurationMs({"everyMs", "every_ms", "every"});
@@ -244,14 +259,20 @@ std::string FormatJson(const JsonValue& value) {
 absl::StatusOr<absl::Time> ParseIsoTime(absl::string_view text) {
   absl::Time time;
   std::string error;
-  if (absl::ParseTime(absl::RFC3339_full, text, &time, &error)) return time;
   // Dart's toIso8601String() of a local time has no offset: read as UTC.
-  if (absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", text, absl::UTCTimeZone(), &time,
-                      &error)) {
+  if ((absl::ParseTime(absl::RFC3339_full, text, &time, &error) ||
+       absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", text, absl::UTCTimeZone(), &time,
+                       &error))) {
+    if (!specs::InTimeRange(time)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("\"", text.substr(0, 64),
+                       "\" is outside the years 0001-9999"));
+    }
     return time;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "\"", text, "\" is not an ISO-8601 time like 2026-01-01T09:00:00Z"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("\"", absl::CHexEscape(text.substr(0, 64)),
+                   "\" is not an ISO-8601 time like 2026-01-01T09:00:00Z"));
 }
 
 std::string FormatIsoTime(absl::Time time) {
@@ -281,7 +302,8 @@ std::string FormatIsoTime(absl::Time time) {
   return std::string(text, sizeof(text) - 1);
 }
 
-absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value) {
+absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value,
+                                              SpecKeys keys) {
   if (value.kind_case() == JsonValue::kStringValue) {
     absl::StatusOr<v1::ScheduleSpec> spec =
         SpecFromShorthand(value.string_value());
@@ -371,8 +393,10 @@ absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value) {
                                              "\" (known: interval, cron, "
                                              "solar, clocked, calendar)"));
   }
-  absl::Status keys = object.CheckAllKeysKnown();
-  if (!keys.ok()) return keys;
+  if (keys == SpecKeys::kOnlyKnown) {
+    absl::Status known = object.CheckAllKeysKnown();
+    if (!known.ok()) return known;
+  }
   return spec;
 }
 
@@ -404,8 +428,10 @@ JsonValue SpecToJson(const v1::ScheduleSpec& spec) {
       fields["latitude"] = Number(spec.solar().latitude());
       fields["longitude"] = Number(spec.solar().longitude());
       if (spec.solar().offset_ms() != 0) {
+        // Stem reads `offset` and writes `offsetMs`: write both.
         fields["offsetMs"] =
             Number(static_cast<double>(spec.solar().offset_ms()));
+        fields["offset"] = fields["offsetMs"];
       }
       break;
     case v1::ScheduleSpec::kClocked:
@@ -443,7 +469,9 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
   if (task) entry.set_task_name(*task);
   if (queue) entry.set_queue(*queue);
   if (const JsonValue* spec = object.Find({"spec"})) {
-    absl::StatusOr<v1::ScheduleSpec> parsed = SpecFromJson(*spec);
+    // Stem ignores keys it does not know; so does a stored entry's reader.
+    absl::StatusOr<v1::ScheduleSpec> parsed =
+        SpecFromJson(*spec, SpecKeys::kIgnoreUnknown);
     if (!parsed.ok()) return parsed.status();
     *entry.mutable_spec() = *std::move(parsed);
   }
@@ -451,6 +479,14 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
   READ_OR_RETURN(std::optional<Struct> kwargs, object.Map({"kwargs"}));
   READ_OR_RETURN(std::optional<Struct> meta, object.Map({"meta"}));
   // An empty map and no map mean the same (Stem writes `{}`).
+  for (const auto& [key, map] : {std::pair<const char*, std::optional<Struct>*>{
+                                     "args", &args},
+                                 {"kwargs", &kwargs},
+                                 {"meta", &meta}}) {
+    if (!map->has_value()) continue;
+    absl::Status limits = ValidatePayload(key, **map);
+    if (!limits.ok()) return limits;
+  }
   if (args && args->fields_size() > 0) *entry.mutable_args() = *args;
   if (kwargs && kwargs->fields_size() > 0) *entry.mutable_kwargs() = *kwargs;
   if (meta && meta->fields_size() > 0) *entry.mutable_meta() = *meta;
@@ -498,6 +534,8 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
            TimeField{"updatedAt", &v1::ScheduleEntry::mutable_updated_at},
            TimeField{"startAt", &v1::ScheduleEntry::mutable_start_at},
            TimeField{"endAt", &v1::ScheduleEntry::mutable_end_at},
+           TimeField{"lastScheduledAt",
+                     &v1::ScheduleEntry::mutable_last_scheduled_at},
        }) {
     READ_OR_RETURN(std::optional<absl::Time> time, object.Time({field.key}));
     if (time) *(entry.*field.mutable_field)() = ToProtoTime(*time);
@@ -586,28 +624,177 @@ void FillStemJson(const v1::ScheduleEntry& entry, JsonValue* out) {
   }
   if (entry.has_start_at()) fields["startAt"] = Time(entry.start_at());
   if (entry.has_end_at()) fields["endAt"] = Time(entry.end_at());
+  if (entry.has_last_scheduled_at())
+    fields["lastScheduledAt"] = Time(entry.last_scheduled_at());
   if (!entry.pause_note().empty())
     fields["pauseNote"] = String(entry.pause_note());
 }
 
-absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
-    absl::string_view json) {
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-      internal::DecodeJsonArray<v1::ScheduleEntry>(
-          json,
-          [](const JsonValue& item,
-             int index) -> absl::StatusOr<v1::ScheduleEntry> {
-            absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(item);
-            if (!entry.ok()) {
-              return absl::InvalidArgumentError(absl::StrCat(
-                  "entry ", index, ": ", entry.status().message()));
-            }
-            return entry;
-          });
-  if (!entries.ok() && entries.status().message() == "expected a JSON array") {
+namespace {
+
+// Decodes one parsed element; on failure, why (without the `entry N` part).
+absl::StatusOr<v1::ScheduleEntry> DecodeStoredEntry(const JsonValue& item) {
+  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(item);
+  if (!entry.ok()) return entry.status();
+  if (entry->id().empty()) return absl::InvalidArgumentError("id: is missing");
+  return entry;
+}
+
+absl::StatusOr<JsonValue*> ParseJsonOn(absl::string_view text,
+                                       google::protobuf::Arena* arena) {
+  auto* value = google::protobuf::Arena::CreateMessage<JsonValue>(arena);
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), value);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not valid JSON: ", std::string(status.message())));
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
+  std::optional<std::vector<internal::JsonElement>> elements =
+      internal::JsonArrayElements(json);
+  if (!elements) {
+    // Not an array whose brackets balance: let the parser word it.
+    google::protobuf::Arena arena;
+    absl::StatusOr<JsonValue*> root = ParseJsonOn(json, &arena);
+    if (!root.ok()) return root.status();
     return absl::InvalidArgumentError("expected a JSON array of entries");
   }
-  return entries;
+  const int count = static_cast<int>(elements->size());
+  // Per element: the entry, or why it cannot be read.
+  std::vector<absl::StatusOr<v1::ScheduleEntry>> decoded(
+      count, absl::UnknownError("not decoded"));
+  auto decode_one = [&](int i, google::protobuf::Arena* arena) {
+    const absl::string_view text = (*elements)[i].text;
+    if (text.empty()) {
+      decoded[i] = absl::InvalidArgumentError("is empty (a stray comma)");
+      return;
+    }
+    absl::StatusOr<JsonValue*> value = ParseJsonOn(text, arena);
+    if (!value.ok()) {
+      decoded[i] = value.status();
+      return;
+    }
+    decoded[i] = DecodeStoredEntry(**value);
+  };
+  // Pieces of elements parsed together (one parse per piece is much faster
+  // than one per element); a piece that does not parse is read element by
+  // element, so that one broken entry costs only itself.
+  constexpr size_t kParallelBytes = 1 << 20;
+  const int pieces = json.size() >= kParallelBytes ? 4 * internal::Workers()
+                                                   : 1;
+  internal::ParallelFor(pieces, [&](int begin_piece, int end_piece) {
+    for (int piece = begin_piece; piece < end_piece; ++piece) {
+      const int first = static_cast<int>(int64_t{count} * piece / pieces);
+      const int last = static_cast<int>(int64_t{count} * (piece + 1) / pieces);
+      if (first == last) continue;
+      google::protobuf::Arena arena;
+      const internal::JsonElement& head = (*elements)[first];
+      const internal::JsonElement& tail = (*elements)[last - 1];
+      const absl::string_view span = json.substr(
+          head.offset, tail.offset + tail.text.size() - head.offset);
+      absl::StatusOr<JsonValue*> root =
+          ParseJsonOn(absl::StrCat("[", span, "]"), &arena);
+      if (root.ok() && (*root)->kind_case() == JsonValue::kListValue &&
+          (*root)->list_value().values_size() == last - first) {
+        for (int i = first; i < last; ++i) {
+          decoded[i] =
+              DecodeStoredEntry((*root)->list_value().values(i - first));
+        }
+        continue;
+      }
+      for (int i = first; i < last; ++i) {
+        google::protobuf::Arena one;
+        decode_one(i, &one);
+      }
+    }
+  });
+  // The id of each element: decoded, or read from an element that failed
+  // to decode (so that it can be named and deleted); "" when none.
+  std::vector<std::string> ids(count);
+  for (int i = 0; i < count; ++i) {
+    if (decoded[i].ok()) {
+      ids[i] = decoded[i]->id();
+      continue;
+    }
+    google::protobuf::Arena arena;
+    absl::StatusOr<JsonValue*> value = ParseJsonOn((*elements)[i].text, &arena);
+    if (!value.ok() || (*value)->kind_case() != JsonValue::kStructValue) {
+      continue;
+    }
+    auto found = (*value)->struct_value().fields().find("id");
+    if (found != (*value)->struct_value().fields().end() &&
+        found->second.kind_case() == JsonValue::kStringValue &&
+        ValidateId(found->second.string_value()).ok()) {
+      ids[i] = found->second.string_value();
+    }
+  }
+  // An id used twice is ambiguous: every copy is set aside.
+  absl::flat_hash_map<absl::string_view, std::vector<int>> uses;
+  for (int i = 0; i < count; ++i) {
+    if (!ids[i].empty()) uses[ids[i]].push_back(i);
+  }
+  // Lines only for the entries reported (found by binary search).
+  std::vector<size_t> newlines;
+  bool newlines_found = false;
+  auto line_of = [&](int element) {
+    if (!newlines_found) {
+      newlines_found = true;
+      for (size_t at = json.find('\n'); at != absl::string_view::npos;
+           at = json.find('\n', at + 1)) {
+        newlines.push_back(at);
+      }
+    }
+    const size_t offset = (*elements)[element].offset;
+    return 1 + static_cast<int>(std::lower_bound(newlines.begin(),
+                                                 newlines.end(), offset) -
+                                newlines.begin());
+  };
+  StemEntries result;
+  result.entries.reserve(count);
+  for (int i = 0; i < count; ++i) {
+    const std::vector<int>* copies = nullptr;
+    if (!ids[i].empty()) {
+      auto it = uses.find(ids[i]);
+      if (it->second.size() > 1) copies = &it->second;
+    }
+    if (decoded[i].ok() && copies == nullptr) {
+      result.entries.push_back(*std::move(decoded[i]));
+      continue;
+    }
+    std::string why;
+    if (!decoded[i].ok()) {
+      why = std::string(decoded[i].status().message());
+    } else {
+      std::vector<std::string> where;
+      for (int copy : *copies) {
+        where.push_back(absl::StrCat(copy, " (line ", line_of(copy), ")"));
+      }
+      why = absl::StrCat("id \"", ids[i], "\" is used by entries ",
+                         absl::StrJoin(where, " and "));
+    }
+    StemEntries::Unreadable& unreadable = result.unreadable.emplace_back();
+    unreadable.error = absl::StrCat(
+        "entry ", i, " (line ", line_of(i),
+        ids[i].empty() ? "" : absl::StrCat(", id \"", ids[i], "\""), "): ", why);
+    unreadable.id = ids[i];
+    unreadable.text = std::string((*elements)[i].text);
+  }
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
+    absl::string_view json) {
+  absl::StatusOr<StemEntries> read = ReadStemEntries(json);
+  if (!read.ok()) return read.status();
+  if (!read->unreadable.empty()) {
+    return absl::InvalidArgumentError(read->unreadable.front().error);
+  }
+  return std::move(read->entries);
 }
 
 std::string FormatStemEntries(const std::vector<v1::ScheduleEntry>& entries) {

@@ -1,5 +1,8 @@
 #include "beat/core/stem_json.h"
 
+#include "absl/strings/str_cat.h"
+#include "beat/core/limits.h"
+
 #include <string>
 #include <vector>
 
@@ -145,11 +148,111 @@ TEST(StemJsonTest, ErrorsNameTheKey) {
   EXPECT_THAT(spec_error(R"("every:soon")"),
               HasSubstr("spec: interval: duration"));
   EXPECT_THAT(std::string(ParseStemEntries("[1]").status().message()),
-              HasSubstr("entry 0: an entry must be a map"));
+              HasSubstr("entry 0 (line 1): an entry must be a map"));
   EXPECT_THAT(std::string(ParseStemEntries("[{").status().message()),
               HasSubstr("not valid JSON"));
   EXPECT_THAT(std::string(ParseStemEntries("{}").status().message()),
               HasSubstr("expected a JSON array"));
+}
+
+// Issue 8, defect 1: one entry the reader cannot take must not make the
+// whole store unreadable; it is set aside with its text and the reason.
+TEST(StemJsonTest, OneUnreadableEntryDoesNotHideTheOthers) {
+  const std::string file = R"([
+{"id":"good","taskName":"t","queue":"default","spec":"every:1m"},
+{"id":"bad-kind","taskName":"t","queue":"default","spec":{"kind":"hourly"}},
+{"id":"broken", "taskName": tru},
+{"taskName":"t","queue":"default","spec":"every:1m"},
+{"id":"twice","taskName":"t","queue":"default","spec":"every:1m"},
+{"id":"twice","taskName":"u","queue":"default","spec":"every:2m"},
+,
+{"id":"also-good","taskName":"t","queue":"default","spec":"every:1m"}
+])";
+  absl::StatusOr<StemEntries> read = ReadStemEntries(file);
+  ASSERT_TRUE(read.ok()) << read.status();
+  std::vector<std::string> ids;
+  for (const v1::ScheduleEntry& entry : read->entries) ids.push_back(entry.id());
+  EXPECT_THAT(ids, ::testing::UnorderedElementsAre("good", "also-good"));
+  ASSERT_EQ(read->unreadable.size(), 6u);
+  EXPECT_EQ(read->unreadable[0].id, "bad-kind");
+  EXPECT_THAT(read->unreadable[0].error,
+              HasSubstr("entry 1 (line 3, id \"bad-kind\"): spec.kind"));
+  EXPECT_EQ(read->unreadable[0].text,
+            R"({"id":"bad-kind","taskName":"t","queue":"default","spec":{"kind":"hourly"}})");
+  EXPECT_EQ(read->unreadable[1].id, "");  // not valid JSON: no id to name
+  EXPECT_THAT(read->unreadable[1].error, HasSubstr("entry 2 (line 4)"));
+  EXPECT_THAT(read->unreadable[2].error,
+              HasSubstr("entry 3 (line 5): id: is missing"));
+  EXPECT_EQ(read->unreadable[3].id, "twice");
+  EXPECT_THAT(read->unreadable[3].error,
+              HasSubstr("id \"twice\" is used by entries 4 (line 6) and 5 "
+                        "(line 7)"));
+  EXPECT_EQ(read->unreadable[4].id, "twice");
+  EXPECT_THAT(read->unreadable[5].error, HasSubstr("a stray comma"));
+  // All or nothing, for callers that want it.
+  EXPECT_FALSE(ParseStemEntries(file).ok());
+}
+
+// Stem's readers ignore keys they do not know; so does ours for stored
+// entries (a schedule file still refuses them: a typo there is an error).
+TEST(StemJsonTest, StoredSpecsMayHoldUnknownKeys) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = ParseStemEntries(
+      R"([{"id":"x","taskName":"t","queue":"q","spec":{"kind":"interval","everyMs":60000,"future":1}}])");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ((*entries)[0].spec().interval().every_ms(), 60000);
+}
+
+// Defect 6: numbers out of range are errors, never exceptions.
+TEST(StemJsonTest, HugeNumbersAreErrors) {
+  for (const char* every : {R"("99999999999999999999")", R"("9999999999999")",
+                            "1e300", R"("99999999999999d")"}) {
+    absl::StatusOr<JsonValue> json = ParseJson(
+        absl::StrCat(R"({"kind":"interval","every":)", every, "}"));
+    ASSERT_TRUE(json.ok());
+    absl::StatusOr<v1::ScheduleSpec> spec = SpecFromJson(*json);
+    EXPECT_FALSE(spec.ok()) << every;
+  }
+  EXPECT_FALSE(ParseIsoTime("10000-01-01T00:00:00Z").ok());
+  EXPECT_FALSE(ParseIsoTime("0000-12-31T00:00:00Z").ok());
+}
+
+// Defect 1: args nested beyond limits.h make that entry unreadable (it
+// could not cross the plugin boundary), not the file.
+TEST(StemJsonTest, TooDeepArgsMakeOnlyThatEntryUnreadable) {
+  std::string args = "1";
+  // The args map holds maps kMaxValueDepth + 1 deep.
+  for (int i = 0; i < kMaxValueDepth + 2; ++i) {
+    args = absl::StrCat("{\"a\":", args, "}");
+  }
+  const std::string file = absl::StrCat(
+      R"([{"id":"deep","taskName":"t","queue":"q","spec":"every:1m","args":)",
+      args,
+      R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])");
+  absl::StatusOr<StemEntries> read = ReadStemEntries(file);
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_EQ(read->entries.size(), 1u);
+  ASSERT_EQ(read->unreadable.size(), 1u);
+  EXPECT_THAT(read->unreadable[0].error, HasSubstr("nested deeper than"));
+}
+
+// Stem reads a solar offset from `offset` and writes `offsetMs`: we write
+// both, and read either.
+TEST(StemJsonTest, SolarOffsetUnderBothKeys) {
+  v1::ScheduleSpec spec;
+  spec.mutable_solar()->set_event("sunset");
+  spec.mutable_solar()->set_latitude(51.5);
+  spec.mutable_solar()->set_longitude(-0.12);
+  spec.mutable_solar()->set_offset_ms(-900000);
+  const std::string text = FormatJson(SpecToJson(spec));
+  EXPECT_THAT(text, HasSubstr(R"("offset":-900000)"));
+  EXPECT_THAT(text, HasSubstr(R"("offsetMs":-900000)"));
+  for (const char* key : {"offset", "offsetMs"}) {
+    absl::StatusOr<JsonValue> json = ParseJson(absl::StrCat(
+        R"({"kind":"solar","event":"sunset","latitude":51.5,"longitude":-0.12,")",
+        key, R"(":-900000})"));
+    ASSERT_TRUE(json.ok());
+    EXPECT_EQ(SpecFromJson(*json)->solar().offset_ms(), -900000) << key;
+  }
 }
 
 TEST(StemJsonTest, Times) {

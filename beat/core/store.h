@@ -17,14 +17,30 @@
 
 namespace stem::beat::core {
 
+// What a store holds: the entries it can read, and those it cannot.
+struct StoreListing {
+  std::vector<v1::ScheduleEntry> entries;  // ordered by id
+  // Held but unreadable (written behind the store's back): reported, never
+  // due; Get of one is DataLoss, an Upsert of its id is DataLoss until it is
+  // removed, and Remove of its id removes it.
+  std::vector<v1::UnreadableEntry> unreadable;
+};
+
 class ScheduleStore {
  public:
   virtual ~ScheduleStore() = default;
 
   // NotFound when absent.
   virtual absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) = 0;
-  // Every entry, ordered by id.
+  // Every entry it can read, ordered by id.
   virtual absl::StatusOr<std::vector<v1::ScheduleEntry>> List() = 0;
+  // List, plus the entries it holds but cannot read. The default: List and
+  // none unreadable (stores whose every entry is readable).
+  virtual absl::StatusOr<StoreListing> ListAll() {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = List();
+    if (!entries.ok()) return entries.status();
+    return StoreListing{*std::move(entries), {}};
+  }
   // Writes all of `entries` or none. Each entry's `version` is the version
   // its writer read (0: must not exist yet); any mismatch is Aborted and
   // writes nothing. Returns the stored entries, each at version + 1.
@@ -33,9 +49,10 @@ class ScheduleStore {
   // expected_version < 0: whatever the version. NotFound, Aborted.
   virtual absl::Status Remove(absl::string_view id,
                               int64_t expected_version) = 0;
-  // Up to `limit` enabled entries whose next_run_at is at or before `now`,
-  // earliest first. Disabled entries and finished ones (no next_run_at) are
-  // never due.
+  // Up to `limit` enabled entries whose due time (firing.h's DueTime:
+  // next_run_at plus its jitter) is at or before `now`, earliest due time
+  // first. Disabled entries, finished ones (no next_run_at) and unreadable
+  // ones are never due.
   virtual absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
                                                              int limit) = 0;
 
@@ -110,6 +127,12 @@ class Broker {
       std::vector<v1::TaskEnvelope> envelopes) = 0;
   // Every envelope held, oldest first; Unimplemented where impossible.
   virtual absl::StatusOr<std::vector<v1::TaskEnvelope>> List() = 0;
+  // Optional: whether the broker holds an envelope with this id (so a Beat
+  // can count a firing a crashed Beat published). Unimplemented, the
+  // default, when the broker cannot tell.
+  virtual absl::StatusOr<bool> Contains(absl::string_view envelope_id) {
+    return absl::UnimplementedError("this broker cannot look up envelopes");
+  }
 };
 
 }  // namespace stem::beat::core

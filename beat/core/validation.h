@@ -4,20 +4,32 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "beat/core/limits.h"
 #include "beat/core/schedule.pb.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace stem::beat::core {
-
-inline constexpr int kMaxIdLength = 200;
 
 // OK, or InvalidArgument with `FIELD: what is wrong`:
 // - id: 1-200 of [A-Za-z0-9._-], starting with a letter or digit (it becomes
 //   part of Redis keys and file names, so no `:`, `/` or spaces);
 // - task_name: present, printable, no spaces; queue: [A-Za-z0-9._-] or empty;
-// - spec: present and valid (through beat/specs), time zone known;
+//   both at most kMaxNameLength;
+// - spec: present and valid (through beat/specs); the time zone an IANA name
+//   this host knows;
 // - jitter_ms: not negative and not longer than the shortest gap between two
-//   fires; misfire_grace_ms not negative; start_at not after end_at.
+//   fires; misfire_grace_ms not negative; durations at most kMaxDurationMs;
+//   start_at not after end_at; every time within years 0001-9999;
+// - args, kwargs, meta: nested at most kMaxValueDepth deep, kMaxPayloadBytes
+//   together, finite numbers and UTF-8 text; the pause note at most
+//   kMaxNoteLength.
+// Whatever passes reads back through every reader (limits.h).
 absl::Status ValidateEntry(const v1::ScheduleEntry& entry);
+
+// The limits of limits.h on one JSON-like value (args, kwargs or meta):
+// InvalidArgument naming `field` and the path inside it.
+absl::Status ValidatePayload(absl::string_view field,
+                             const google::protobuf::Struct& value);
 
 // Just the id rule above.
 absl::Status ValidateId(absl::string_view id);

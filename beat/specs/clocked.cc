@@ -17,6 +17,10 @@ absl::StatusOr<ClockedSchedule> ClockedSchedule::Parse(
         "clocked: \"", run_at,
         "\" is not an RFC 3339 time like 2026-12-01T09:00:00Z (", error, ")"));
   }
+  if (!InTimeRange(time)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "clocked: \"", run_at, "\" is outside the years 0001-9999"));
+  }
   return ClockedSchedule(time);
 }
 

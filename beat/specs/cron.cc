@@ -18,6 +18,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "beat/specs/internal/civil.h"
+#include "beat/specs/time_zone.h"
 #include "beat/specs/internal/stable_hash.h"
 
 namespace stem::beat::specs {
@@ -320,10 +321,12 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(absl::string_view expression,
       break;
     }
   }
-  if (!absl::LoadTimeZone(zone_name, &schedule.time_zone_)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "cron: unknown time zone \"", zone_name, "\" in \"", expression, "\""));
+  absl::StatusOr<absl::TimeZone> zone = LoadTimeZone(zone_name);
+  if (!zone.ok()) {
+    return absl::Status(zone.status().code(),
+                        absl::StrCat("cron: ", zone.status().message()));
   }
+  schedule.time_zone_ = *zone;
   if (absl::StartsWith(text, "@")) {
     const std::string lower = absl::AsciiStrToLower(text);
     bool found = false;

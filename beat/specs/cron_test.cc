@@ -79,7 +79,13 @@ TEST(CronParseTest, ErrorsSayWhatAndWhere) {
   EXPECT_THAT(ParseError("@reboot"), HasSubstr("unknown macro \"@reboot\""));
   EXPECT_THAT(ParseError("0 0 * * 1#6"), HasSubstr("must be 1-5"));
   EXPECT_THAT(ParseError("0 ? * * *"), HasSubstr("only allowed in the day"));
-  EXPECT_THAT(ParseError("CRON_TZ=Mars/Olympus 0 0 * * *"),
+  EXPECT_THAT(ParseError("CRON_TZ=/etc/localtime 0 0 * * *"),
+              HasSubstr("\"/etc/localtime\" is not an IANA time zone name"));
+  // A well-formed name this host cannot load is the host's problem.
+  absl::StatusOr<CronSchedule> unknown =
+      CronSchedule::Parse("CRON_TZ=Mars/Olympus 0 0 * * *");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(unknown.status().message(),
               HasSubstr("unknown time zone \"Mars/Olympus\""));
   EXPECT_THAT(ParseError("0 0 0 * * * *"), HasSubstr("got 7"));
   // Six fields: numbering starts at seconds.

@@ -110,6 +110,10 @@ absl::StatusOr<absl::Duration> ParseScheduleDuration(absl::string_view text) {
     } else {
       return error(absl::StrCat("unknown unit \"", unit, "\""));
     }
+    if (total > kMaxScheduleDuration) {
+      return error(absl::StrCat("is longer than ",
+                                FormatScheduleDuration(kMaxScheduleDuration)));
+    }
   }
   return negative ? -total : total;
 }

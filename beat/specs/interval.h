@@ -43,8 +43,11 @@ class IntervalSchedule final : public Schedule {
   std::optional<absl::Time> end_at_;
 };
 
+// The longest duration ParseScheduleDuration accepts (36,600 days).
+inline constexpr absl::Duration kMaxScheduleDuration = absl::Hours(24 * 36600);
+
 // Parses a duration such as `500ms`, `30s`, `5m`, `2h`, `1d` or a compound
-// `1h30m`. Errors name the text.
+// `1h30m`, at most kMaxScheduleDuration either way. Errors name the text.
 absl::StatusOr<absl::Duration> ParseScheduleDuration(absl::string_view text);
 
 // Formats a duration in the largest exact units: `30s`, `1h30m`, `250ms`.

@@ -14,6 +14,14 @@
 
 namespace stem::beat::specs {
 
+// The times specs and stored entries may hold: years 0001-9999, the range
+// of google.protobuf.Timestamp and of RFC 3339.
+inline constexpr absl::Time kEarliestTime = absl::FromUnixSeconds(-62135596800);
+inline constexpr absl::Time kLatestTime = absl::FromUnixSeconds(253402300799);
+inline bool InTimeRange(absl::Time time) {
+  return time >= kEarliestTime && time < kLatestTime + absl::Seconds(1);
+}
+
 class Schedule {
  public:
   virtual ~Schedule() = default;

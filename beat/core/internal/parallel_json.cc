@@ -1,5 +1,6 @@
 #include "beat/core/internal/parallel_json.h"
 
+#include <algorithm>
 #include <functional>
 #include <optional>
 #include <thread>
@@ -9,8 +10,17 @@
 
 namespace stem::beat::core::internal {
 
-std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
-    absl::string_view text, int parts) {
+namespace {
+
+// The array's inside [begin, end) (without its brackets) and the offsets of
+// the commas between its top-level elements.
+struct ArrayScan {
+  size_t begin = 0;
+  size_t end = 0;
+  std::vector<size_t> commas;
+};
+
+std::optional<ArrayScan> ScanArray(absl::string_view text) {
   size_t begin = 0;
   while (begin < text.size() && absl::ascii_isspace(text[begin])) ++begin;
   size_t end = text.size();
@@ -18,11 +28,12 @@ std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
   if (end - begin < 2 || text[begin] != '[' || text[end - 1] != ']') {
     return std::nullopt;
   }
-  // Offsets of the commas that separate top-level elements.
-  std::vector<size_t> commas;
+  ArrayScan scan;
+  scan.begin = begin + 1;
+  scan.end = end - 1;
   int depth = 0;
   bool in_string = false;
-  for (size_t i = begin + 1; i + 1 < end; ++i) {
+  for (size_t i = scan.begin; i < scan.end; ++i) {
     const char c = text[i];
     if (in_string) {
       if (c == '\\') {
@@ -45,27 +56,104 @@ std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
         if (--depth < 0) return std::nullopt;
         break;
       case ',':
-        if (depth == 0) commas.push_back(i);
+        if (depth == 0) scan.commas.push_back(i);
         break;
       default:
         break;
     }
   }
   if (depth != 0 || in_string) return std::nullopt;
+  return scan;
+}
+
+bool OnlySpace(absl::string_view text) {
+  for (char c : text) {
+    if (!absl::ascii_isspace(c)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
+    absl::string_view text, int parts) {
+  std::optional<ArrayScan> scan = ScanArray(text);
+  if (!scan) return std::nullopt;
+  const std::vector<size_t>& commas = scan->commas;
   const int elements = static_cast<int>(commas.size()) + 1;
   parts = std::max(1, std::min(parts, elements));
   std::vector<JsonArrayChunk> chunks;
-  size_t start = begin + 1;
+  size_t start = scan->begin;
   int first = 0;
   for (int p = 0; p < parts; ++p) {
     const int last = (p + 1 == parts) ? elements : elements * (p + 1) / parts;
-    const size_t stop = last == elements ? end - 1 : commas[last - 1];
+    const size_t stop = last == elements ? scan->end : commas[last - 1];
     chunks.push_back(
         JsonArrayChunk{text.substr(start, stop - start), first, last - first});
     start = stop + 1;
     first = last;
   }
   return chunks;
+}
+
+std::optional<std::vector<JsonElement>> JsonArrayElements(
+    absl::string_view text) {
+  std::optional<ArrayScan> scan = ScanArray(text);
+  if (!scan) return std::nullopt;
+  std::vector<JsonElement> elements;
+  if (scan->commas.empty() &&
+      OnlySpace(text.substr(scan->begin, scan->end - scan->begin))) {
+    return elements;  // []
+  }
+  elements.reserve(scan->commas.size() + 1);
+  size_t start = scan->begin;
+  for (size_t i = 0; i <= scan->commas.size(); ++i) {
+    const size_t stop = i < scan->commas.size() ? scan->commas[i] : scan->end;
+    size_t from = start;
+    size_t to = stop;
+    while (from < to && absl::ascii_isspace(text[from])) ++from;
+    while (to > from && absl::ascii_isspace(text[to - 1])) --to;
+    elements.push_back(JsonElement{text.substr(from, to - from), from});
+    start = stop + 1;
+  }
+  return elements;
+}
+
+JsonDepth ScanJsonDepth(absl::string_view text, int max_depth) {
+  JsonDepth result;
+  int depth = 0;
+  int line = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') ++line;
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      if (depth > result.depth) result.depth = depth;
+      if (depth > max_depth && result.line_too_deep == 0) {
+        result.line_too_deep = line;
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return result;
+}
+
+int LineOf(absl::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  return 1 + static_cast<int>(
+                 std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
 void ParallelFor(int n, const std::function<void(int, int)>& fn) {

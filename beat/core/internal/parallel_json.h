@@ -35,6 +35,29 @@ struct JsonArrayChunk {
 std::optional<std::vector<JsonArrayChunk>> SplitJsonArray(
     absl::string_view text, int parts);
 
+// One top-level element of an array: its text, trimmed of whitespace, and
+// where it starts in the array's text.
+struct JsonElement {
+  absl::string_view text;
+  size_t offset = 0;
+};
+// The elements of the top-level array in `text`; nullopt as for
+// SplitJsonArray. `[]` has none; `[1,,2]` has an empty one.
+std::optional<std::vector<JsonElement>> JsonArrayElements(
+    absl::string_view text);
+
+// The deepest nesting of brackets and braces in JSON text (strings
+// skipped), and the 1-based line where it first goes deeper than
+// `max_depth` (0 when it never does). Cheap: one pass, no parse.
+struct JsonDepth {
+  int depth = 0;
+  int line_too_deep = 0;
+};
+JsonDepth ScanJsonDepth(absl::string_view text, int max_depth);
+
+// The 1-based line of `offset` in `text`.
+int LineOf(absl::string_view text, size_t offset);
+
 // Runs fn(begin, end) over [0, n) split into one range per core.
 void ParallelFor(int n, const std::function<void(int, int)>& fn);
 

@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 1
+#define STEM_BEAT_PLUGIN_ABI_MINOR 2
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -84,7 +84,9 @@ typedef struct stem_store_table {
   /* One entry by id; NOT_FOUND when absent. */
   int32_t (*get)(void* store, stem_string_view id, stem_buffer* entry,
                  stem_buffer* error);
-  /* Every entry, ordered by id. */
+  /* Every entry, ordered by id (a ScheduleFile). Since ABI 1.2 it may be an
+   * EntryList, which adds the entries the store holds but cannot read
+   * (field 2; hosts before 1.2 skip it). */
   int32_t (*list)(void* store, stem_buffer* entries, stem_buffer* error);
   /* Writes a ScheduleFile of entries atomically (all or none). Each entry's
    * `version` is the version its writer read: 0 means "must not exist yet".
@@ -95,9 +97,11 @@ typedef struct stem_store_table {
   /* Removes an entry; expected_version < 0 means any. NOT_FOUND, ABORTED. */
   int32_t (*remove)(void* store, stem_string_view id, int64_t expected_version,
                     stem_buffer* error);
-  /* Up to `limit` enabled entries with a next_run_at at or before `now`
-   * (Unix ms), earliest first (a ScheduleFile). Disabled entries and
-   * finished ones (no next_run_at) are never due. */
+  /* Up to `limit` enabled entries whose due time is at or before `now`
+   * (Unix ms), earliest due time first (a ScheduleFile). The due time is
+   * next_run_at plus the entry's jitter for it (beat/core/firing.h,
+   * DueTime). Disabled, finished (no next_run_at) and unreadable entries
+   * are never due. */
   int32_t (*due)(void* store, int64_t now_unix_ms, int32_t limit,
                  stem_buffer* entries, stem_buffer* error);
   /* ---- Since ABI 1.1; optional: NULL, or UNIMPLEMENTED, when the store
@@ -163,6 +167,11 @@ typedef struct stem_broker_table {
   /* Every envelope the broker holds, oldest first (an EnvelopeBatch), for
    * inspection and tests; UNIMPLEMENTED where the broker cannot read back. */
   int32_t (*list)(void* broker, stem_buffer* envelopes, stem_buffer* error);
+  /* ---- Since ABI 1.2; optional: NULL, or UNIMPLEMENTED, when the broker
+   * cannot look envelopes up. ----
+   * *held = 1 when the broker holds an envelope with this id, else 0. */
+  int32_t (*contains)(void* broker, stem_string_view envelope_id,
+                      int32_t* held, stem_buffer* error);
 } stem_broker_table;
 
 typedef struct stem_plugin_descriptor {

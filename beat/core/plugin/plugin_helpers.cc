@@ -1,21 +1,32 @@
 #include "beat/core/plugin/plugin_helpers.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/time/clock.h"
 
 namespace stem::beat::plugin {
 
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path) {
   const int error = errno;
+  if (error == ELOOP) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        what, " ", path,
+        ": it is a symbolic link, which stem-beat does not follow (point the "
+        "URL at the file itself)"));
+  }
   const std::string message =
       absl::StrCat(what, " ", path, ": ", std::strerror(error));
   if (error == EACCES || error == EPERM)
@@ -78,23 +89,80 @@ absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path) {
   return content;
 }
 
-absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no ", path));
+absl::StatusOr<int> OpenNoFollow(const std::string& path, int flags,
+                                 int create_mode) {
+  for (;;) {
+    const int fd =
+        open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, create_mode);
+    if (fd >= 0) return fd;
+    if (errno == EINTR) continue;
+    if (errno == ENOENT && (flags & O_CREAT) == 0) return -1;
     return ErrnoStatus("cannot open", path);
   }
-  absl::StatusOr<std::string> content = ReadAllFrom(fd, path);
-  close(fd);
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  absl::StatusOr<int> fd = OpenNoFollow(path, O_RDONLY);
+  if (!fd.ok()) return fd.status();
+  if (*fd < 0) return absl::NotFoundError(absl::StrCat("no ", path));
+  absl::StatusOr<std::string> content = ReadAllFrom(*fd, path);
+  close(*fd);
   return content;
 }
 
+int ModeFor(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
+    return static_cast<int>(info.st_mode & 07777);
+  }
+  return 0600;
+}
+
+namespace {
+
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+// Temporary files `.<name>.tmp-XXXXXX` that a writer who died before its
+// rename left; only lock holders write them, so under the lock every one
+// is stale.
+void RemoveStaleTemporaries(const std::string& dir, const std::string& name) {
+  const std::string prefix = absl::StrCat(".", name, ".tmp-");
+  DIR* listing = opendir(dir.c_str());
+  if (listing == nullptr) return;
+  while (const dirent* entry = readdir(listing)) {
+    const absl::string_view file = entry->d_name;
+    if (absl::StartsWith(file, prefix) && file.size() == prefix.size() + 6) {
+      unlinkat(dirfd(listing), entry->d_name, 0);
+    }
+  }
+  closedir(listing);
+}
+
+}  // namespace
+
 absl::Status ReplaceFile(const std::string& path, absl::string_view content,
                          bool sync) {
-  const std::string temporary = absl::StrCat(path, ".tmp.", getpid());
-  const int fd =
-      open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoStatus("cannot create", temporary);
+  const auto [dir, name] = SplitPath(path);
+  struct stat existing;
+  const bool exists = lstat(path.c_str(), &existing) == 0;
+  if (exists && S_ISLNK(existing.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot replace ", path,
+        ": it is a symbolic link, which stem-beat does not write through "
+        "(point the URL at the file itself)"));
+  }
+  if (exists && !S_ISREG(existing.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot replace ", path, ": it is not a regular file"));
+  }
+  RemoveStaleTemporaries(dir, name);
+  std::string temporary = absl::StrCat(dir, "/.", name, ".tmp-XXXXXX");
+  const int fd = mkostemp(temporary.data(), O_CLOEXEC);  // O_EXCL, mode 0600
+  if (fd < 0) return ErrnoStatus("cannot create a temporary file in", dir);
   auto fail = [&](absl::string_view what) {
     const absl::Status status = ErrnoStatus(what, temporary);
     close(fd);
@@ -109,17 +177,28 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view content,
     if (n < 0) return fail("cannot write");
     written += n;
   }
+  // The mode and owner of the file it replaces (a new one stays 0600).
+  if (exists) {
+    if (fchmod(fd, existing.st_mode & 07777) != 0) return fail("cannot chmod");
+    if ((existing.st_uid != geteuid() || existing.st_gid != getegid()) &&
+        fchown(fd, existing.st_uid, existing.st_gid) != 0 && errno != EPERM) {
+      return fail("cannot chown");
+    }
+  }
   if (sync && fsync(fd) != 0) return fail("cannot fsync");
-  close(fd);
+  if (close(fd) != 0) {
+    const absl::Status status = ErrnoStatus("cannot write", temporary);
+    unlink(temporary.c_str());
+    return status;
+  }
   if (rename(temporary.c_str(), path.c_str()) != 0) {
     const absl::Status status = ErrnoStatus("cannot replace", path);
     unlink(temporary.c_str());
     return status;
   }
   if (sync) {
-    const std::string dir = path.substr(0, path.rfind('/'));
-    if (const int dir_fd = open(dir.empty() ? "/" : dir.c_str(),
-                                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (const int dir_fd =
+            open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         dir_fd >= 0) {
       fsync(dir_fd);
       close(dir_fd);
@@ -128,21 +207,79 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view content,
   return absl::OkStatus();
 }
 
+std::string DescribeLockHolder(const std::string& path) {
+  absl::StatusOr<std::string> content = ReadWholeFile(path + ".lock");
+  int pid = 0;
+  if (!content.ok() ||
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(*content), &pid) ||
+      pid <= 0) {
+    return "another process";
+  }
+  std::string description = absl::StrCat("pid ", pid);
+  absl::StatusOr<std::string> stat =
+      ReadWholeFile(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return description;
+  // "pid (comm) state ...": comm may hold spaces and parentheses.
+  const size_t open = stat->find('(');
+  const size_t close = stat->rfind(')');
+  if (open == std::string::npos || close == std::string::npos ||
+      close + 2 >= stat->size()) {
+    return description;
+  }
+  const std::string comm = stat->substr(open + 1, close - open - 1);
+  const char state = (*stat)[close + 2];
+  absl::StrAppend(&description, " (", comm,
+                  state == 'T' || state == 't' ? ", stopped" : "", ")");
+  return description;
+}
+
 absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
-                                        bool exclusive) {
+                                        bool exclusive,
+                                        absl::Duration timeout) {
   const std::string lock_path = path + ".lock";
   if (exclusive) {
     absl::Status made = MakeParentDirectories(path);
     if (!made.ok()) return made;
   }
-  const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0 && errno == ENOENT && !exclusive) return FileLock(-1);
-  if (fd < 0) return ErrnoStatus("cannot open lock file", lock_path);
-  while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-    if (errno != EINTR) {
+  absl::StatusOr<int> opened =
+      OpenNoFollow(lock_path, O_RDWR | O_CREAT, ModeFor(path));
+  if (!opened.ok()) {
+    if (!exclusive && errno == ENOENT) return FileLock(-1);
+    return opened.status();
+  }
+  const int fd = *opened;
+  const absl::Time start = absl::Now();
+  absl::Duration pause = absl::Milliseconds(1);
+  bool said = false;
+  while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK && errno != EINTR) {
       const absl::Status status = ErrnoStatus("cannot lock", lock_path);
       close(fd);
       return status;
+    }
+    const absl::Duration waited = absl::Now() - start;
+    if (waited >= timeout) {
+      close(fd);
+      return absl::UnavailableError(absl::StrCat(
+          "gave up after ", absl::FormatDuration(timeout),
+          " waiting for the lock on ", path, ", held by ",
+          DescribeLockHolder(path),
+          " (a stopped or hung process holds it; the shared backends do "
+          "not have this limit)"));
+    }
+    if (!said && waited >= absl::Seconds(1)) {
+      said = true;
+      std::fprintf(stderr, "stem: waiting for the lock on %s, held by %s\n",
+                   path.c_str(), DescribeLockHolder(path).c_str());
+    }
+    absl::SleepFor(std::min(pause, timeout - waited));
+    pause = std::min(pause * 2, absl::Milliseconds(50));
+  }
+  if (exclusive) {
+    // Who holds it, for the message of anyone who has to wait.
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    if (ftruncate(fd, 0) == 0) {
+      (void)!pwrite(fd, pid.data(), pid.size(), 0);
     }
   }
   return FileLock(fd);

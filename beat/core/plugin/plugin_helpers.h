@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 
 namespace stem::beat::plugin {
 
@@ -26,27 +27,55 @@ absl::StatusOr<std::string> PathFromFileUrl(absl::string_view url,
 absl::Status MakeParentDirectories(const std::string& path);
 
 // errno after a failed call on `path`, as a status: PermissionDenied or
-// Unavailable, with "what path: strerror".
+// Unavailable, with "what path: strerror" (FailedPrecondition for a
+// symbolic link where none is allowed).
 absl::Status ErrnoStatus(absl::string_view what, const std::string& path);
 
 // Everything left to read from `fd` (named `path` in errors).
 absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path);
 
-// The whole file; NotFound when it does not exist.
+// Opens `path` for reading without following a symbolic link in its last
+// part (a planted link is refused, never read through). -1 and ENOENT when
+// it does not exist; any other failure is the status.
+absl::StatusOr<int> OpenNoFollow(const std::string& path, int flags,
+                                 int create_mode = 0600);
+
+// The whole file (no symbolic link followed); NotFound when it does not
+// exist.
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path);
 
-// Replaces `path` with `content` atomically: written to a temporary file
-// beside it, then renamed over it. With `sync`, the data and then the
-// directory are fsync'd, so the new content survives a power cut.
+// The mode a new file beside `path` gets: the mode of `path` when it
+// exists (so a lock or claims file is shared as the store is), else 0600
+// (stores and brokers may hold secrets in args).
+int ModeFor(const std::string& path);
+
+// Replaces `path` with `content` atomically, keeping its mode and owner
+// (a new file gets mode 0600): written to a fresh temporary file beside it
+// (`.<name>.tmp-XXXXXX`, created with O_EXCL, so a planted file or link is
+// never written through), then renamed over it. A symbolic link at `path`
+// is refused. With `sync`, the data and then the directory are fsync'd, so
+// the new content survives a power cut. Call it under the file's exclusive
+// FileLock: it first removes temporary files that writers who died before
+// their rename left behind.
 absl::Status ReplaceFile(const std::string& path, absl::string_view content,
                          bool sync);
 
 // An exclusive or shared flock on `<path>.lock`, released on destruction.
 // An exclusive lock creates the directories; a shared lock of a store whose
 // directory does not exist yet holds nothing (there is nothing to read).
+//
+// The wait is bounded: after a second it says on stderr what it waits for
+// (the holder's pid, and whether that process is stopped), and after
+// `timeout` it gives up with Unavailable naming the holder. The exclusive
+// holder writes its pid into the lock file for that message. The lock file
+// is never a symbolic link and gets the mode of `path`.
 class FileLock {
  public:
-  static absl::StatusOr<FileLock> Take(const std::string& path, bool exclusive);
+  static constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
+
+  static absl::StatusOr<FileLock> Take(
+      const std::string& path, bool exclusive,
+      absl::Duration timeout = kDefaultTimeout);
   FileLock(FileLock&& other) noexcept;
   FileLock& operator=(FileLock&&) = delete;
   ~FileLock();
@@ -55,6 +84,10 @@ class FileLock {
   explicit FileLock(int fd) : fd_(fd) {}
   int fd_;
 };
+
+// Who holds the lock of `path` as its lock file says: `pid 123 (stem,
+// stopped)`, or "another process" when it does not say.
+std::string DescribeLockHolder(const std::string& path);
 
 // The state that `memory://NAME` names: one per NAME in the process, shared
 // by everyone who opens it. InvalidArgument unless `url` is memory:...

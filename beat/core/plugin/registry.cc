@@ -178,7 +178,7 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
     case STEM_PLUGIN_KIND_BROKER: {
       const auto* t = static_cast<const stem_broker_table*>(d->table);
       if (t == nullptr) return CheckTable(t, path, "broker", 0, {});
-      return CheckTable(t, path, "broker", sizeof(stem_broker_table),
+      return CheckTable(t, path, "broker", offsetof(stem_broker_table, contains),
                         {{"open", t->open != nullptr},
                          {"close", t->close != nullptr},
                          {"publish", t->publish != nullptr},
@@ -251,10 +251,28 @@ class LoadedStore final : public core::ScheduleStore {
     return parsed;
   }
   absl::StatusOr<std::vector<ScheduleEntry>> List() override {
+    absl::StatusOr<core::StoreListing> listed = ListAll();
+    if (!listed.ok()) return listed.status();
+    return std::move(listed->entries);
+  }
+  absl::StatusOr<core::StoreListing> ListAll() override {
     stem_buffer entries = EmptyBuffer();
     stem_buffer error = EmptyBuffer();
     const int32_t code = table_->list(store_, &entries, &error);
-    return Entries(code, &entries, &error, "list");
+    absl::Status status = StatusFrom(code, &error, context_);
+    std::string bytes = TakeBuffer(&entries);
+    if (!status.ok()) return status;
+    // A ScheduleFile, or (ABI 1.2) an EntryList with unreadable entries.
+    v1::EntryList list;
+    if (!list.ParseFromString(bytes)) return Corrupt("list");
+    core::StoreListing listing;
+    listing.entries.assign(
+        std::make_move_iterator(list.mutable_schedules()->begin()),
+        std::make_move_iterator(list.mutable_schedules()->end()));
+    listing.unreadable.assign(
+        std::make_move_iterator(list.mutable_unreadable()->begin()),
+        std::make_move_iterator(list.mutable_unreadable()->end()));
+    return listing;
   }
   absl::StatusOr<std::vector<ScheduleEntry>> Upsert(
       const std::vector<ScheduleEntry>& entries) override {
@@ -442,6 +460,21 @@ class LoadedBroker final : public core::Broker {
     absl::Status status = StatusFrom(code, &error, context_);
     if (!status.ok()) return status;
     return core::PublishResult{published, duplicates};
+  }
+  absl::StatusOr<bool> Contains(absl::string_view envelope_id) override {
+    // Plugins built against ABI 1.1 end their table before `contains`.
+    if (table_->size < offsetof(stem_broker_table, contains) +
+                           sizeof(table_->contains) ||
+        table_->contains == nullptr) {
+      return core::Broker::Contains(envelope_id);
+    }
+    int32_t held = 0;
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->contains(broker_, View(envelope_id), &held, &error);
+    absl::Status status = StatusFrom(code, &error, context_);
+    if (!status.ok()) return status;
+    return held != 0;
   }
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
     stem_buffer envelopes = EmptyBuffer();

@@ -98,9 +98,16 @@ struct StoreThunks {
   }
   static int32_t List(void* store, stem_buffer* entries, stem_buffer* error) {
     return Guard(error, [&]() -> absl::Status {
-      auto listed = Self(store)->List();
+      auto listed = Self(store)->ListAll();
       if (!listed.ok()) return listed.status();
-      *entries = SerializeEntries(*listed);
+      v1::EntryList list;
+      list.mutable_schedules()->Reserve(
+          static_cast<int>(listed->entries.size()));
+      for (v1::ScheduleEntry& entry : listed->entries)
+        list.add_schedules()->Swap(&entry);
+      for (v1::UnreadableEntry& unreadable : listed->unreadable)
+        list.add_unreadable()->Swap(&unreadable);
+      *entries = MakeBuffer(list.SerializeAsString());
       return absl::OkStatus();
     });
   }
@@ -319,9 +326,19 @@ struct BrokerThunks {
     });
   }
 
+  static int32_t Contains(void* broker, stem_string_view id, int32_t* held,
+                          stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<bool> found = Self(broker)->Contains(FromView(id));
+      if (!found.ok()) return found.status();
+      *held = *found ? 1 : 0;
+      return absl::OkStatus();
+    });
+  }
+
   static const stem_broker_table* Table() {
     static const stem_broker_table table = {
-        sizeof(stem_broker_table), &Open, &Close, &Publish, &List,
+        sizeof(stem_broker_table), &Open, &Close, &Publish, &List, &Contains,
     };
     return &table;
   }

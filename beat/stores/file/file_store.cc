@@ -20,6 +20,8 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "beat/core/firing.h"
+#include "beat/core/limits.h"
 #include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/stem_json.h"
 
@@ -28,19 +30,31 @@ namespace {
 
 using plugin::ErrnoStatus;
 using plugin::FileLock;
-using plugin::MakeParentDirectories;
 
-bool IsDue(const v1::ScheduleEntry& entry, int64_t now_ms) {
-  if (entry.has_enabled() && !entry.enabled()) return false;
-  if (!entry.has_next_run_at()) return false;
-  return entry.next_run_at().seconds() * 1000 +
-             entry.next_run_at().nanos() / 1000000 <=
-         now_ms;
+absl::Status UnreadableError(const std::string& path,
+                             const core::StemEntries::Unreadable& unreadable) {
+  return absl::DataLossError(absl::StrCat(
+      path, ": ", unreadable.error, " — it cannot be read; `stem schedule "
+      "delete ", unreadable.id, " --yes` removes it"));
 }
 
-int64_t DueKey(const v1::ScheduleEntry& entry) {
-  return entry.next_run_at().seconds() * 1000 +
-         entry.next_run_at().nanos() / 1000000;
+absl::StatusOr<FileStore::FileIdentity> IdentityOf(int fd,
+                                                   const std::string& path) {
+  struct stat info;
+  if (fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
+  if (!S_ISREG(info.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, " is not a regular file"));
+  }
+  FileStore::FileIdentity identity;
+  identity.device = info.st_dev;
+  identity.inode = info.st_ino;
+  identity.size = info.st_size;
+  identity.mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
+                      info.st_mtim.tv_nsec;
+  identity.ctime_ns = static_cast<int64_t>(info.st_ctim.tv_sec) * 1000000000 +
+                      info.st_ctim.tv_nsec;
+  return identity;
 }
 
 }  // namespace
@@ -53,29 +67,30 @@ absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(
   return std::unique_ptr<FileStore>(new FileStore(*std::move(path)));
 }
 
-namespace {
+FileStore::~FileStore() { Forget(); }
 
-// What identifies the file's current contents; inode 0 when it is missing.
-absl::StatusOr<FileStore::FileIdentity> IdentityOf(int fd,
-                                                   const std::string& path) {
-  struct stat info;
-  if (fstat(fd, &info) != 0) return ErrnoStatus("cannot stat", path);
-  FileStore::FileIdentity identity;
-  identity.device = info.st_dev;
-  identity.inode = info.st_ino;
-  identity.size = info.st_size;
-  identity.mtime_ns = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000000000 +
-                      info.st_mtim.tv_nsec;
-  return identity;
+void FileStore::Forget() {
+  cached_ = false;
+  if (cached_fd_ >= 0) close(cached_fd_);
+  cached_fd_ = -1;
 }
 
-}  // namespace
+const core::StemEntries::Unreadable* FileStore::Contents::FindUnreadable(
+    absl::string_view id) const {
+  if (id.empty()) return nullptr;
+  for (const core::StemEntries::Unreadable& entry : unreadable) {
+    if (entry.id == id) return &entry;
+  }
+  return nullptr;
+}
 
-absl::StatusOr<FileStore::Entries*> FileStore::Load() {
-  const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno != ENOENT) return ErrnoStatus("cannot open", path_);
-    cache_.clear();
+absl::StatusOr<FileStore::Contents*> FileStore::Load() {
+  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
+  if (!opened.ok()) return opened.status();
+  const int fd = *opened;
+  if (fd < 0) {  // no file yet: no entries
+    Forget();
+    cache_ = Contents();
     cached_identity_ = FileIdentity();
     cached_ = true;
     return &cache_;
@@ -85,70 +100,95 @@ absl::StatusOr<FileStore::Entries*> FileStore::Load() {
     close(fd);
     return identity.status();
   }
-  if (cached_ && *identity == cached_identity_) {
+  // The cached file is still open, so its inode cannot have been reused: the
+  // same inode, size and times mean the same file.
+  if (cached_ && cached_fd_ >= 0 && *identity == cached_identity_) {
     close(fd);
     return &cache_;
   }
+  Forget();
+  if (identity->size > core::kMaxStoreFileBytes) {
+    close(fd);
+    return absl::DataLossError(absl::StrCat(
+        path_, " is ", identity->size, " bytes, more than the ",
+        core::kMaxStoreFileBytes, " a store file may hold; it is left "
+        "untouched"));
+  }
   absl::StatusOr<std::string> content = plugin::ReadAllFrom(fd, path_);
-  close(fd);
-  if (!content.ok()) return content.status();
-  cached_ = false;
-  cache_.clear();
+  if (!content.ok()) {
+    close(fd);
+    return content.status();
+  }
+  cache_ = Contents();
   if (!absl::StripAsciiWhitespace(*content).empty()) {
-    absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
-        core::ParseStemEntries(*content);
+    absl::StatusOr<core::StemEntries> parsed =
+        core::ReadStemEntries(*content);
     if (!parsed.ok()) {
+      close(fd);
       return absl::DataLossError(absl::StrCat(
           path_, ": cannot read the schedule file (", parsed.status().message(),
           "); it is left untouched — fix or move it"));
     }
-    for (v1::ScheduleEntry& entry : *parsed) {
+    for (v1::ScheduleEntry& entry : parsed->entries) {
       std::string id = entry.id();
-      cache_.emplace(std::move(id), std::move(entry));
+      cache_.entries.emplace(std::move(id), std::move(entry));
     }
+    cache_.unreadable = std::move(parsed->unreadable);
   }
+  cached_fd_ = fd;
   cached_identity_ = *identity;
   cached_ = true;
   return &cache_;
 }
 
-absl::Status FileStore::Write(const Entries& entries) {
-  cached_ = false;  // until the new file is known
-  absl::Status made = MakeParentDirectories(path_);
+absl::Status FileStore::Write(const Contents& contents) {
+  Forget();  // until the new file is known
+  absl::Status made = plugin::MakeParentDirectories(path_);
   if (!made.ok()) return made;
-  // One entry per line, so that the file diffs and greps well.
+  // One entry per line, so that the file diffs and greps well; entries it
+  // cannot read go back as they were.
   std::string content = "[\n";
   bool first = true;
-  for (const auto& [id, entry] : entries) {
+  for (const auto& [id, entry] : contents.entries) {
     if (!first) content += ",\n";
     first = false;
     core::AppendStemJson(entry, &content);
   }
+  for (const core::StemEntries::Unreadable& unreadable : contents.unreadable) {
+    if (unreadable.text.empty()) continue;  // a stray comma: nothing to keep
+    if (!first) content += ",\n";
+    first = false;
+    content += unreadable.text;
+  }
   content += "\n]\n";
   absl::Status replaced = plugin::ReplaceFile(path_, content, /*sync=*/true);
   if (!replaced.ok()) return replaced;
-  // The cache now matches the file just written (`entries` is the cache or
-  // a copy of what was written).
-  if (const int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
-    absl::StatusOr<FileIdentity> identity = IdentityOf(fd, path_);
-    close(fd);
+  // The cache now describes the file just written (`contents` is the cache
+  // or a copy of what was written).
+  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
+  if (opened.ok() && *opened >= 0) {
+    absl::StatusOr<FileIdentity> identity = IdentityOf(*opened, path_);
     if (identity.ok()) {
-      if (&entries != &cache_) cache_ = entries;
+      if (&contents != &cache_) cache_ = contents;
+      cached_fd_ = *opened;
       cached_identity_ = *identity;
       cached_ = true;
+    } else {
+      close(*opened);
     }
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
-  if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> entries = Load();
-  if (!entries.ok()) return entries.status();
-  auto it = (*entries)->find(std::string(id));
-  if (it == (*entries)->end()) {
+  absl::StatusOr<Contents*> contents = Load();
+  if (!contents.ok()) return contents.status();
+  if (const auto* unreadable = (*contents)->FindUnreadable(id)) {
+    return UnreadableError(path_, *unreadable);
+  }
+  auto it = (*contents)->entries.find(std::string(id));
+  if (it == (*contents)->entries.end()) {
     return absl::NotFoundError(
         absl::StrCat("no entry \"", id, "\" in ", path_));
   }
@@ -156,15 +196,30 @@ absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::List() {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
-  if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> entries = Load();
-  if (!entries.ok()) return entries.status();
+  absl::StatusOr<Contents*> contents = Load();
+  if (!contents.ok()) return contents.status();
   std::vector<v1::ScheduleEntry> list;
-  list.reserve((*entries)->size());
-  for (const auto& [id, entry] : **entries) list.push_back(entry);
+  list.reserve((*contents)->entries.size());
+  for (const auto& [id, entry] : (*contents)->entries) list.push_back(entry);
   return list;
+}
+
+absl::StatusOr<core::StoreListing> FileStore::ListAll() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<Contents*> contents = Load();
+  if (!contents.ok()) return contents.status();
+  core::StoreListing listing;
+  listing.entries.reserve((*contents)->entries.size());
+  for (const auto& [id, entry] : (*contents)->entries)
+    listing.entries.push_back(entry);
+  for (const core::StemEntries::Unreadable& unreadable :
+       (*contents)->unreadable) {
+    v1::UnreadableEntry& out = listing.unreadable.emplace_back();
+    out.set_id(unreadable.id);
+    out.set_error(absl::StrCat(path_, ": ", unreadable.error));
+  }
+  return listing;
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
@@ -172,32 +227,38 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> loaded = Load();
+  absl::StatusOr<Contents*> loaded = Load();
   if (!loaded.ok()) return loaded.status();
-  Entries* entries = *loaded;
+  Contents* contents = *loaded;
   std::set<std::string> ids;
   for (const v1::ScheduleEntry& entry : written) {
     if (!ids.insert(entry.id()).second) {
       return absl::InvalidArgumentError(absl::StrCat(
           "entry \"", entry.id(), "\" appears twice in one write"));
     }
-    auto it = entries->find(entry.id());
-    const int64_t current = it == entries->end() ? 0 : it->second.version();
+    if (const auto* unreadable = contents->FindUnreadable(entry.id())) {
+      return UnreadableError(path_, *unreadable);
+    }
+    auto it = contents->entries.find(entry.id());
+    const int64_t current =
+        it == contents->entries.end() ? 0 : it->second.version();
     if (entry.version() != current) {
       return absl::AbortedError(absl::StrCat(
           "version conflict on \"", entry.id(), "\": written at version ",
           entry.version(), ", stored version is ", current));
     }
   }
+  // Changed in place: if the write fails, Write forgets the cache, and the
+  // next read takes the file as it is on disk.
   std::vector<v1::ScheduleEntry> stored;
   stored.reserve(written.size());
   for (const v1::ScheduleEntry& entry : written) {
-    v1::ScheduleEntry& slot = (*entries)[entry.id()];
+    v1::ScheduleEntry& slot = contents->entries[entry.id()];
     slot = entry;
     slot.set_version(entry.version() + 1);
     stored.push_back(slot);
   }
-  absl::Status status = Write(*entries);
+  absl::Status status = Write(*contents);
   if (!status.ok()) return status;
   // A write ends the entries' claims.
   status = EndClaims(std::vector<std::string>(ids.begin(), ids.end()));
@@ -209,49 +270,61 @@ absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> loaded = Load();
+  absl::StatusOr<Contents*> loaded = Load();
   if (!loaded.ok()) return loaded.status();
-  Entries* entries = *loaded;
-  auto it = entries->find(std::string(id));
-  if (it == entries->end()) {
+  Contents& next = **loaded;  // changed in place, as in Upsert
+  auto it = next.entries.find(std::string(id));
+  if (it != next.entries.end() && expected_version >= 0 &&
+      it->second.version() != expected_version) {
+    return absl::AbortedError(absl::StrCat(
+        "version conflict on \"", id, "\": removing version ",
+        expected_version, ", stored version is ", it->second.version()));
+  }
+  // An entry it cannot read goes by id whatever its version (every copy,
+  // when the id was used twice).
+  const size_t unreadable = next.unreadable.size();
+  next.unreadable.erase(
+      std::remove_if(next.unreadable.begin(), next.unreadable.end(),
+                     [&](const core::StemEntries::Unreadable& entry) {
+                       return !id.empty() && entry.id == id;
+                     }),
+      next.unreadable.end());
+  if (it == next.entries.end() && next.unreadable.size() == unreadable) {
     return absl::NotFoundError(
         absl::StrCat("no entry \"", id, "\" in ", path_));
   }
-  if (expected_version >= 0 && it->second.version() != expected_version) {
-    return absl::AbortedError(absl::StrCat(
-        "version conflict on \"", id, "\": removing version ", expected_version,
-        ", stored version is ", it->second.version()));
-  }
-  entries->erase(it);
-  absl::Status status = Write(*entries);
+  if (it != next.entries.end()) next.entries.erase(it);
+  absl::Status status = Write(next);
   if (!status.ok()) return status;
   return EndClaims({std::string(id)});
 }
 
 std::vector<const v1::ScheduleEntry*> FileStore::DueUnder(
     const Entries& entries, int64_t now_ms) const {
-  std::vector<const v1::ScheduleEntry*> due;
+  std::vector<std::pair<int64_t, const v1::ScheduleEntry*>> due;
   for (const auto& [id, entry] : entries) {
-    if (IsDue(entry, now_ms)) due.push_back(&entry);
+    std::optional<int64_t> at = core::DueTimeMs(entry);
+    if (at && *at <= now_ms) due.emplace_back(*at, &entry);
   }
   std::sort(due.begin(), due.end(),
-            [](const v1::ScheduleEntry* a, const v1::ScheduleEntry* b) {
-              return std::make_pair(DueKey(*a), a->id()) <
-                     std::make_pair(DueKey(*b), b->id());
+            [](const auto& a, const auto& b) {
+              return a.first != b.first ? a.first < b.first
+                                        : a.second->id() < b.second->id();
             });
-  return due;
+  std::vector<const v1::ScheduleEntry*> ordered;
+  ordered.reserve(due.size());
+  for (const auto& [at, entry] : due) ordered.push_back(entry);
+  return ordered;
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
                                                               int limit) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/false);
-  if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> entries = Load();
-  if (!entries.ok()) return entries.status();
+  absl::StatusOr<Contents*> contents = Load();
+  if (!contents.ok()) return contents.status();
   std::vector<v1::ScheduleEntry> due;
   for (const v1::ScheduleEntry* entry :
-       DueUnder(**entries, absl::ToUnixMillis(now))) {
+       DueUnder((*contents)->entries, absl::ToUnixMillis(now))) {
     if (static_cast<int>(due.size()) >= limit) break;
     due.push_back(*entry);
   }
@@ -307,14 +380,15 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
   absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Entries*> entries = Load();
-  if (!entries.ok()) return entries.status();
+  absl::StatusOr<Contents*> contents = Load();
+  if (!contents.ok()) return contents.status();
+  const Entries& entries = (*contents)->entries;
   const int64_t now_ms = absl::ToUnixMillis(now);
   Claims claims = LoadClaims();
   const size_t loaded_claims = claims.size();
   // Claims that ran out, or whose entry is gone, are dropped as we go.
   for (auto it = claims.begin(); it != claims.end();) {
-    if (it->second.until_ms <= now_ms || (*entries)->count(it->first) == 0) {
+    if (it->second.until_ms <= now_ms || entries.count(it->first) == 0) {
       it = claims.erase(it);
     } else {
       ++it;
@@ -322,7 +396,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
   }
   bool changed = claims.size() != loaded_claims;
   std::vector<v1::ScheduleEntry> due;
-  for (const v1::ScheduleEntry* entry : DueUnder(**entries, now_ms)) {
+  for (const v1::ScheduleEntry* entry : DueUnder(entries, now_ms)) {
     if (static_cast<int>(due.size()) >= limit) break;
     auto [claim, unclaimed] = claims.try_emplace(entry->id());
     if (!unclaimed && claim->second.owner != owner) continue;  // another's

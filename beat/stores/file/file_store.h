@@ -1,17 +1,37 @@
 // The file:// schedule store: Stem's file format, a JSON array of Stem
 // entries (`file:///abs/path.json` or `file:relative.json`).
 //
-// Never corrupts: every write goes to a temporary file that is fsync'd and
-// renamed over the old one (then the directory is fsync'd); a lock file
-// (`<path>.lock`, flock) serialises every reader and writer — the CLI and a
-// running Beat — so neither loses the other's writes. A file that cannot be
-// parsed is reported (DataLoss) and never overwritten.
+// Never corrupts, never loses an entry:
+// - Every write goes to a fresh temporary file beside the store (created
+//   with O_EXCL, so a planted file or link is never written through) that
+//   is fsync'd and renamed over it, keeping its mode and owner (a new store
+//   is created 0600: args may hold secrets); then the directory is fsync'd.
+//   A symbolic link in place of the store, its lock or claims file is
+//   refused.
+// - A lock file (`<path>.lock`, flock) serialises writers — the CLI and
+//   running Beats — for the short time of one read-modify-write; readers
+//   take no lock (a rename is atomic). The wait is bounded and says whom it
+//   waits for (plugin_helpers.h, FileLock).
+// - A file that is not a JSON array is reported (DataLoss) and never
+//   overwritten. An entry that cannot be read (broken JSON in it, a wrong
+//   type, no id, an id used twice, beyond limits.h) is reported by ListAll,
+//   never due, kept as it is on every write, and removable by id; the
+//   other entries are served.
+// - The parsed file is cached while the file is unchanged: the store keeps
+//   the file it read open (so its inode cannot be reused) and compares
+//   inode, size, mtime and ctime.
 //
 // Claims (for Beats that share the file without a lock store) live beside
 // it in `<path>.claims`, one `until_ms owner id` line each (escaped), taken
 // and changed under the same lock. They are soft state: a claims file that
 // is lost or unreadable only lets two Beats plan the same firing, which
 // the compare-and-set and the broker's dropping of duplicates still catch.
+//
+// What it cannot protect against: a writer that is stopped (SIGSTOP) or
+// hung while it holds the lock blocks every other writer — and so every
+// firing — until it resumes or dies; the others give up after the lock
+// timeout, say who holds it, and retry. The Redis and PostgreSQL stores do
+// not have this limit.
 #ifndef STEM_BEAT_STORES_FILE_FILE_STORE_H_
 #define STEM_BEAT_STORES_FILE_FILE_STORE_H_
 
@@ -24,6 +44,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "beat/core/stem_json.h"
 #include "beat/core/store.h"
 
 namespace stem::beat::stores {
@@ -31,9 +52,11 @@ namespace stem::beat::stores {
 class FileStore final : public core::ScheduleStore {
  public:
   static absl::StatusOr<std::unique_ptr<FileStore>> Open(absl::string_view url);
+  ~FileStore() override;
 
   absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override;
+  absl::StatusOr<core::StoreListing> ListAll() override;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
       const std::vector<v1::ScheduleEntry>& entries) override;
   absl::Status Remove(absl::string_view id, int64_t expected_version) override;
@@ -53,9 +76,11 @@ class FileStore final : public core::ScheduleStore {
     uint64_t inode = 0;  // 0: the file did not exist
     int64_t size = 0;
     int64_t mtime_ns = 0;
+    int64_t ctime_ns = 0;
     bool operator==(const FileIdentity& other) const {
       return device == other.device && inode == other.inode &&
-             size == other.size && mtime_ns == other.mtime_ns;
+             size == other.size && mtime_ns == other.mtime_ns &&
+             ctime_ns == other.ctime_ns;
     }
   };
 
@@ -64,14 +89,23 @@ class FileStore final : public core::ScheduleStore {
       : path_(std::move(path)), claims_path_(path_ + ".claims") {}
 
   using Entries = std::map<std::string, v1::ScheduleEntry>;
-  // The file's entries (missing = empty), under a held lock. Parsed again
-  // only when the file changed (device, inode, size or mtime differ):
-  // a running Beat asks several times a second.
-  absl::StatusOr<Entries*> Load();
-  // Replaces the file atomically under a held exclusive lock, then makes
-  // the cache describe the new file (or forgets it, on failure).
-  absl::Status Write(const Entries& entries);
-  // The entries due at `now_ms`, earliest first (under a held lock).
+  // The file as last read: its readable entries by id, and the others.
+  struct Contents {
+    Entries entries;
+    std::vector<core::StemEntries::Unreadable> unreadable;
+    const core::StemEntries::Unreadable* FindUnreadable(
+        absl::string_view id) const;
+  };
+  // The file's contents (missing = empty), parsed again only when the file
+  // changed. Under mutex_.
+  absl::StatusOr<Contents*> Load();
+  // Replaces the file atomically under a held exclusive lock (unreadable
+  // entries written back as they were), then makes the cache describe the
+  // new file (or forgets it, on failure).
+  absl::Status Write(const Contents& contents);
+  // Forgets the cache (and closes the file it kept open).
+  void Forget();
+  // The entries due at `now_ms`, earliest due time first.
   std::vector<const v1::ScheduleEntry*> DueUnder(const Entries& entries,
                                                  int64_t now_ms) const;
 
@@ -90,8 +124,9 @@ class FileStore final : public core::ScheduleStore {
   std::string claims_path_;
   std::mutex mutex_;  // guards the cache
   bool cached_ = false;
+  int cached_fd_ = -1;  // the file the cache was read from, kept open
   FileIdentity cached_identity_;
-  Entries cache_;
+  Contents cache_;
 };
 
 }  // namespace stem::beat::stores

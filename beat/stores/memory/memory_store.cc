@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/core/firing.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::stores {
@@ -23,7 +24,7 @@ namespace stem::beat::stores {
 struct MemoryStore::State {
   std::mutex mutex;
   std::map<std::string, v1::ScheduleEntry> entries;  // by id
-  // (next_run_at in ms, id) of the entries that can be due.
+  // (due time in ms, id) of the entries that can be due.
   std::set<std::pair<int64_t, std::string>> due_index;
   struct Claim {
     std::string owner;
@@ -36,11 +37,9 @@ struct MemoryStore::State {
 
 namespace {
 
+// Due time (nominal + jitter) in ms, when the entry can be due.
 std::optional<int64_t> DueKey(const v1::ScheduleEntry& entry) {
-  if (entry.has_enabled() && !entry.enabled()) return std::nullopt;
-  if (!entry.has_next_run_at()) return std::nullopt;  // finished
-  return entry.next_run_at().seconds() * 1000 +
-         entry.next_run_at().nanos() / 1000000;
+  return core::DueTimeMs(entry);
 }
 
 void Index(MemoryStore::State& state, const v1::ScheduleEntry& entry) {
