@@ -154,8 +154,10 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   auto result = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(text.data(), text.size()), &value, options);
   if (!result.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", std::string(result.message())));
+    const absl::string_view message(result.message().data(),
+                                    result.message().size());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not valid JSON: ", message.substr(0, message.find('\n'))));
   }
   return value;
 }
@@ -646,8 +648,11 @@ absl::StatusOr<JsonValue*> ParseJsonOn(absl::string_view text,
   const auto status = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(text.data(), text.size()), value);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not valid JSON: ", std::string(status.message())));
+    // protobuf's message runs on with an excerpt and a caret: one line.
+    const absl::string_view message(status.message().data(),
+                                    status.message().size());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not valid JSON: ", message.substr(0, message.find('\n'))));
   }
   return value;
 }
@@ -721,17 +726,9 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
       ids[i] = decoded[i]->id();
       continue;
     }
-    google::protobuf::Arena arena;
-    absl::StatusOr<JsonValue*> value = ParseJsonOn((*elements)[i].text, &arena);
-    if (!value.ok() || (*value)->kind_case() != JsonValue::kStructValue) {
-      continue;
-    }
-    auto found = (*value)->struct_value().fields().find("id");
-    if (found != (*value)->struct_value().fields().end() &&
-        found->second.kind_case() == JsonValue::kStringValue &&
-        ValidateId(found->second.string_value()).ok()) {
-      ids[i] = found->second.string_value();
-    }
+    std::optional<std::string> id =
+        internal::ScanTopLevelString((*elements)[i].text, "id");
+    if (id && ValidateId(*id).ok()) ids[i] = *std::move(id);
   }
   // An id used twice is ambiguous: every copy is set aside.
   absl::flat_hash_map<absl::string_view, std::vector<int>> uses;

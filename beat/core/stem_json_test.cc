@@ -179,8 +179,11 @@ TEST(StemJsonTest, OneUnreadableEntryDoesNotHideTheOthers) {
               HasSubstr("entry 1 (line 3, id \"bad-kind\"): spec.kind"));
   EXPECT_EQ(read->unreadable[0].text,
             R"({"id":"bad-kind","taskName":"t","queue":"default","spec":{"kind":"hourly"}})");
-  EXPECT_EQ(read->unreadable[1].id, "");  // not valid JSON: no id to name
-  EXPECT_THAT(read->unreadable[1].error, HasSubstr("entry 2 (line 4)"));
+  // Not valid JSON, but its id can still be found (so it can be deleted).
+  EXPECT_EQ(read->unreadable[1].id, "broken");
+  EXPECT_EQ(read->unreadable[1].error,
+            "entry 2 (line 4, id \"broken\"): not valid JSON: Unexpected "
+            "token.");
   EXPECT_THAT(read->unreadable[2].error,
               HasSubstr("entry 3 (line 5): id: is missing"));
   EXPECT_EQ(read->unreadable[3].id, "twice");

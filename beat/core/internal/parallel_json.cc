@@ -150,6 +150,48 @@ JsonDepth ScanJsonDepth(absl::string_view text, int max_depth) {
   return result;
 }
 
+std::optional<std::string> ScanTopLevelString(absl::string_view text,
+                                              absl::string_view key) {
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '{' || c == '[') {
+      ++depth;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    } else if (c == '"') {
+      // A string: a key when it is followed by ':' at depth 1.
+      const size_t start = i + 1;
+      bool escaped = false;
+      for (++i; i < text.size() && text[i] != '"'; ++i) {
+        if (text[i] == '\\') {
+          escaped = true;
+          ++i;
+        }
+      }
+      if (i >= text.size()) return std::nullopt;
+      const absl::string_view name = text.substr(start, i - start);
+      size_t next = i + 1;
+      while (next < text.size() && absl::ascii_isspace(text[next])) ++next;
+      if (depth != 1 || escaped || name != key || next >= text.size() ||
+          text[next] != ':') {
+        continue;
+      }
+      ++next;
+      while (next < text.size() && absl::ascii_isspace(text[next])) ++next;
+      if (next >= text.size() || text[next] != '"') return std::nullopt;
+      const size_t value_start = next + 1;
+      const size_t value_end = text.find('"', value_start);
+      if (value_end == absl::string_view::npos) return std::nullopt;
+      const absl::string_view value =
+          text.substr(value_start, value_end - value_start);
+      if (value.find('\\') != absl::string_view::npos) return std::nullopt;
+      return std::string(value);
+    }
+  }
+  return std::nullopt;
+}
+
 int LineOf(absl::string_view text, size_t offset) {
   offset = std::min(offset, text.size());
   return 1 + static_cast<int>(

@@ -55,6 +55,12 @@ struct JsonDepth {
 };
 JsonDepth ScanJsonDepth(absl::string_view text, int max_depth);
 
+// The value of `key` in the JSON object `text` when it is a string without
+// escapes, found by a scan that does not parse (for naming entries whose
+// JSON does not parse); nullopt otherwise.
+std::optional<std::string> ScanTopLevelString(absl::string_view text,
+                                              absl::string_view key);
+
 // The 1-based line of `offset` in `text`.
 int LineOf(absl::string_view text, size_t offset);
 

@@ -1,5 +1,7 @@
 // The file store plugin, loaded through the registry, passes the store
 // conformance suite; plus what only a file store can get wrong.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -174,6 +176,172 @@ TEST(FileStoreTest, ClaimsAreSharedThroughTheFileAndSurviveOddOwners) {
   EXPECT_THAT(ReadAll(path + ".claims"), ::testing::Not(HasSubstr("garbage")));
   // The schedule file itself never mentions claims (Stem's format).
   EXPECT_THAT(ReadAll(path), ::testing::Not(HasSubstr("other")));
+}
+
+// Issue 8, defects 1 and 12: an entry the store cannot read (written behind
+// its back) is reported, never served, kept as it is on every write, and
+// removable by id; the others are served. Ids used twice, or missing, are
+// reported too, and never lost on the next write.
+TEST(FileStoreTest, UnreadableEntriesAreReportedKeptAndDeletable) {
+  const std::string path = TempDir() + "/unreadable.json";
+  const std::string bad_kind =
+      R"({"id":"bad","taskName":"t","queue":"default","spec":{"kind":"hourly"}})";
+  const std::string no_id =
+      R"({"taskName":"t","queue":"default","spec":"every:1m"})";
+  std::ofstream(path) << "[\n"
+                      << R"({"id":"good","taskName":"t","queue":"default","spec":"every:1m","nextRunAt":"2026-01-01T00:00:00.000Z"},)"
+                      << "\n" << bad_kind << ",\n" << no_id << ",\n"
+                      << R"({"id":"twice","taskName":"a","queue":"default","spec":"every:1m"},)"
+                      << "\n"
+                      << R"({"id":"twice","taskName":"b","queue":"default","spec":"every:2m"})"
+                      << "\n]\n";
+  auto store = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(store.ok());
+  // The plugin reports them through the ABI (ListAll).
+  absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->entries.size(), 1u);
+  EXPECT_EQ(listing->entries[0].id(), "good");
+  ASSERT_EQ(listing->unreadable.size(), 4u);
+  EXPECT_EQ(listing->unreadable[0].id(), "bad");
+  EXPECT_THAT(listing->unreadable[0].error(),
+              HasSubstr(path + ": entry 1 (line 3, id \"bad\"): spec.kind"));
+  EXPECT_EQ(listing->unreadable[1].id(), "");
+  EXPECT_THAT(listing->unreadable[1].error(), HasSubstr("id: is missing"));
+  EXPECT_EQ(listing->unreadable[2].id(), "twice");
+  EXPECT_EQ((*store)->List()->size(), 1u);
+  // Never due, never served.
+  EXPECT_EQ((*store)->Due(absl::FromUnixSeconds(1767225600 + 3600), 10)->size(),
+            1u);
+  absl::StatusOr<v1::ScheduleEntry> got = (*store)->Get("bad");
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(got.status().message(),
+              HasSubstr("stem schedule delete bad --yes"));
+  EXPECT_EQ((*store)->Get("twice").status().code(),
+            absl::StatusCode::kDataLoss);
+  // Its id cannot be written over until it is removed.
+  EXPECT_EQ((*store)->Upsert({Entry("bad")}).status().code(),
+            absl::StatusCode::kDataLoss);
+  // A write of another entry keeps every unreadable one as it was.
+  ASSERT_TRUE((*store)->Upsert({Entry("new")}).ok());
+  std::string content = ReadAll(path);
+  EXPECT_THAT(content, HasSubstr(bad_kind));
+  EXPECT_THAT(content, HasSubstr(no_id));
+  EXPECT_THAT(content, HasSubstr(R"("taskName":"a")"));
+  EXPECT_THAT(content, HasSubstr(R"("taskName":"b")"));
+  // Remove takes an unreadable entry by id (every copy of a repeated id).
+  ASSERT_TRUE((*store)->Remove("bad", -1).ok());
+  ASSERT_TRUE((*store)->Remove("twice", 5).ok());
+  content = ReadAll(path);
+  EXPECT_THAT(content, ::testing::Not(HasSubstr("hourly")));
+  EXPECT_THAT(content, ::testing::Not(HasSubstr("twice")));
+  EXPECT_THAT(content, HasSubstr(no_id));  // no id: only a person can fix it
+  ASSERT_TRUE((*store)->Upsert({Entry("bad")}).ok());
+  EXPECT_EQ((*store)->ListAll()->entries.size(), 3u);
+}
+
+// Defect 1: args nested past the limits, written by hand, make only that
+// entry unreadable; the store still crosses the plugin boundary.
+TEST(FileStoreTest, TooDeepArgsWrittenByHandAreOnlyThatEntrysProblem) {
+  const std::string path = TempDir() + "/deep.json";
+  std::string args = "1";
+  for (int i = 0; i < 40; ++i) args = absl::StrCat("{\"a\":", args, "}");
+  std::ofstream(path)
+      << R"([{"id":"deep","taskName":"t","queue":"q","spec":"every:1m","args":)"
+      << args << R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])";
+  auto store = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(store.ok());
+  absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->entries.size(), 1u);
+  ASSERT_EQ(listing->unreadable.size(), 1u);
+  EXPECT_EQ(listing->unreadable[0].id(), "deep");
+}
+
+int ModeOf(const std::string& path) {
+  struct stat info;
+  return stat(path.c_str(), &info) == 0 ? (info.st_mode & 07777) : -1;
+}
+
+// Defect 7: links are refused, never followed; modes are kept; a new store
+// is private (args may hold secrets).
+TEST(FileStoreTest, NeverWritesThroughLinksAndKeepsTheMode) {
+  const std::string dir = TempDir() + "/links";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string victim = dir + "/victim.txt";
+  std::ofstream(victim) << "precious";
+  // The store itself a link: refused, victim untouched.
+  ASSERT_EQ(symlink(victim.c_str(), (dir + "/store.json").c_str()), 0);
+  auto linked = Registry().OpenStore("file://" + dir + "/store.json");
+  ASSERT_TRUE(linked.ok());
+  EXPECT_THAT((*linked)->List().status().message(),
+              HasSubstr("symbolic link"));
+  EXPECT_THAT((*linked)->Upsert({Entry("x")}).status().message(),
+              HasSubstr("symbolic link"));
+  // Its lock and claims files planted as links: refused too.
+  const std::string path = dir + "/real.json";
+  ASSERT_EQ(symlink(victim.c_str(), (path + ".lock").c_str()), 0);
+  auto store = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(store.ok());
+  EXPECT_THAT((*store)->Upsert({Entry("x")}).status().message(),
+              HasSubstr("symbolic link"));
+  ASSERT_EQ(unlink((path + ".lock").c_str()), 0);
+  // The old predictable temporary name, planted: not followed any more.
+  ASSERT_EQ(symlink(victim.c_str(),
+                    absl::StrCat(path, ".tmp.", getpid()).c_str()),
+            0);
+  ASSERT_TRUE((*store)->Upsert({Entry("x")}).ok());
+  EXPECT_EQ(ReadAll(victim), "precious");
+  // A new store is 0600; a store's mode is kept across writes.
+  EXPECT_EQ(ModeOf(path), 0600);
+  ASSERT_EQ(chmod(path.c_str(), 0640), 0);
+  ASSERT_TRUE((*store)->Upsert({Entry("y")}).ok());
+  EXPECT_EQ(ModeOf(path), 0640);
+  // The claims file as a link: ClaimDue refuses it.
+  ASSERT_EQ(symlink(victim.c_str(), (path + ".claims").c_str()), 0);
+  v1::ScheduleEntry due = Entry("due");
+  due.mutable_next_run_at()->set_seconds(1767225600);
+  ASSERT_TRUE((*store)->Upsert({due}).ok() || true);
+  (void)(*store)->ClaimDue(absl::FromUnixSeconds(1767225600), 10, "me",
+                           absl::Seconds(30));
+  EXPECT_EQ(ReadAll(victim), "precious");
+  // Temporary files a writer that died before its rename left behind are
+  // removed by the next write.
+  const std::string stale = dir + "/.real.json.tmp-abc123";
+  std::ofstream(stale) << "half";
+  ASSERT_TRUE((*store)->Upsert({Entry("z")}).ok());
+  EXPECT_NE(access(stale.c_str(), F_OK), 0);
+}
+
+// Defect 11: the read cache cannot resurrect old data, even when a new
+// file has the same size and mtime as the one read before.
+TEST(FileStoreTest, CacheCannotResurrectOldData) {
+  const std::string path = TempDir() + "/cache.json";
+  auto store = Registry().OpenStore("file://" + path);
+  ASSERT_TRUE(store.ok());
+  ASSERT_TRUE((*store)->Upsert({Entry("aaaa")}).ok());
+  ASSERT_EQ((*store)->List()->at(0).id(), "aaaa");
+  struct stat before;
+  ASSERT_EQ(stat(path.c_str(), &before), 0);
+  // Another file, same length, same mtime, renamed into place.
+  std::string other = ReadAll(path);
+  for (size_t at = other.find("aaaa"); at != std::string::npos;
+       at = other.find("aaaa"))
+    other.replace(at, 4, "bbbb");
+  const std::string replacement = path + ".new";
+  std::ofstream(replacement) << other;
+  const struct timespec times[2] = {before.st_atim, before.st_mtim};
+  ASSERT_EQ(utimensat(AT_FDCWD, replacement.c_str(), times, 0), 0);
+  ASSERT_EQ(rename(replacement.c_str(), path.c_str()), 0);
+  ASSERT_EQ((*store)->List()->at(0).id(), "bbbb");
+  // Rewritten in place, same length, mtime put back: still seen (ctime).
+  std::string third = other;
+  for (size_t at = third.find("bbbb"); at != std::string::npos;
+       at = third.find("bbbb"))
+    third.replace(at, 4, "cccc");
+  std::ofstream(path, std::ios::trunc) << third;
+  ASSERT_EQ(utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+  EXPECT_EQ((*store)->List()->at(0).id(), "cccc");
 }
 
 TEST(FileStoreTest, RefusesBadUrls) {

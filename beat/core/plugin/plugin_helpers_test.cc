@@ -1,0 +1,96 @@
+// What file-backed plugins rely on: bounded, talkative locks; files replaced
+// without following links.
+#include "beat/core/plugin/plugin_helpers.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::plugin {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string TempDir() { return std::getenv("TEST_TMPDIR"); }
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  return content.str();
+}
+
+// Issue 8, defects 9 and 17: a lock held by a stopped process is waited for
+// only so long; the error says who holds it and that it is stopped.
+TEST(FileLockTest, GivesUpOnAStoppedHolderAndNamesIt) {
+  const std::string path = TempDir() + "/held.json";
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    absl::StatusOr<FileLock> lock = FileLock::Take(path, /*exclusive=*/true);
+    const char byte = lock.ok() ? 1 : 0;
+    (void)!write(ready[1], &byte, 1);
+    raise(SIGSTOP);
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  ASSERT_EQ(byte, 1);
+  // Wait until the child has stopped itself.
+  for (int i = 0; i < 500; ++i) {
+    if (DescribeLockHolder(path).find("stopped") != std::string::npos) break;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  const absl::Time start = absl::Now();
+  absl::StatusOr<FileLock> lock =
+      FileLock::Take(path, /*exclusive=*/true, absl::Milliseconds(300));
+  const absl::Duration waited = absl::Now() - start;
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(lock.status().message(),
+              HasSubstr(absl::StrCat("held by pid ", child)));
+  EXPECT_THAT(lock.status().message(), HasSubstr("stopped"));
+  EXPECT_GE(waited, absl::Milliseconds(300));
+  // The holder is gone: the lock is free again at once.
+  EXPECT_TRUE(FileLock::Take(path, /*exclusive=*/true, absl::Seconds(5)).ok());
+}
+
+TEST(ReplaceFileTest, FreshTemporaryKeepsModeAndRefusesLinks) {
+  const std::string dir = TempDir() + "/replace";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string path = dir + "/data.json";
+  ASSERT_TRUE(ReplaceFile(path, "one", /*sync=*/true).ok());
+  struct stat info;
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0600u);  // new: private
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  ASSERT_TRUE(ReplaceFile(path, "two", /*sync=*/false).ok());
+  ASSERT_EQ(stat(path.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 07777, 0644u);  // kept
+  EXPECT_EQ(ReadAll(path), "two");
+  const std::string link = dir + "/link.json";
+  ASSERT_EQ(symlink(path.c_str(), link.c_str()), 0);
+  absl::Status refused = ReplaceFile(link, "three", /*sync=*/false);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadAll(path), "two");
+  absl::StatusOr<std::string> read = ReadWholeFile(link);
+  EXPECT_THAT(read.status().message(), HasSubstr("symbolic link"));
+}
+
+}  // namespace
+}  // namespace stem::beat::plugin
