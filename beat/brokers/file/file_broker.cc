@@ -88,11 +88,20 @@ absl::Status FileBroker::CatchUp(int fd) {
     if (!json.ok() || json->kind_case() != core::JsonValue::kStructValue)
       continue;
     auto it = json->struct_value().fields().find("id");
-    if (it != json->struct_value().fields().end())
+    if (it != json->struct_value().fields().end() &&
+        it->second.kind_case() == core::JsonValue::kStringValue) {
       ids_.insert(it->second.string_value());
+    }
   }
   scanned_ += whole;
-  ends_with_newline_ = whole == fresh->size();
+  if (whole != fresh->size()) {
+    // A torn last line: an append that died before its newline (and so
+    // before its fsync and its success). It was never acknowledged: cut it
+    // off, so that its retry is not a second copy once a newline closes it.
+    if (ftruncate(fd, scanned_) != 0) {
+      return ErrnoStatus("cannot cut a torn line off", path_);
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -102,13 +111,14 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
   absl::StatusOr<plugin::FileLock> lock =
       plugin::FileLock::Take(path_, /*exclusive=*/true);
   if (!lock.ok()) return lock.status();
-  Fd file(open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-  if (file.get() < 0) return ErrnoStatus("cannot open", path_);
+  absl::StatusOr<int> opened =
+      plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND);
+  if (!opened.ok()) return opened.status();
+  Fd file(*opened);
   absl::Status caught_up = CatchUp(file.get());
   if (!caught_up.ok()) return caught_up;
   core::PublishResult result;
   std::string lines;
-  if (!ends_with_newline_) lines = "\n";  // close off a torn line
   for (const v1::TaskEnvelope& envelope : envelopes) {
     if (!ids_.insert(envelope.id()).second) {
       ++result.duplicates;
@@ -118,28 +128,50 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
                     core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
     ++result.published;
   }
-  if (result.published == 0 && ends_with_newline_) return result;
+  if (result.published == 0) return result;
   absl::Status written = WriteAll(file.get(), lines, path_);
   if (written.ok() && fsync(file.get()) != 0)
     written = ErrnoStatus("cannot fsync", path_);
   if (!written.ok()) {
     // Part of the batch may have reached the file: forget what we know and
-    // rescan it all on the next publish.
+    // rescan it all on the next publish (which cuts off a torn line).
     scanned_ = 0;
     ids_.clear();
     return written;
   }
   scanned_ += lines.size();
-  ends_with_newline_ = true;
   return result;
 }
 
-absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {
-  Fd file(open(path_.c_str(), O_RDONLY | O_CLOEXEC));
-  if (file.get() < 0) {
-    if (errno == ENOENT) return std::vector<v1::TaskEnvelope>{};
-    return ErrnoStatus("cannot open", path_);
+absl::StatusOr<bool> FileBroker::Contains(absl::string_view envelope_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
+  if (!opened.ok()) return opened.status();
+  if (*opened < 0) return false;
+  Fd file(*opened);
+  // Read-only: a torn line is skipped, not cut (that needs the lock).
+  absl::StatusOr<std::string> fresh = ReadFrom(file.get(), scanned_, path_);
+  if (!fresh.ok()) return fresh.status();
+  if (ids_.contains(envelope_id)) return true;
+  for (absl::string_view line : absl::StrSplit(*fresh, '\n')) {
+    absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
+    if (!json.ok() || json->kind_case() != core::JsonValue::kStructValue)
+      continue;
+    auto it = json->struct_value().fields().find("id");
+    if (it != json->struct_value().fields().end() &&
+        it->second.kind_case() == core::JsonValue::kStringValue &&
+        it->second.string_value() == envelope_id) {
+      return true;
+    }
   }
+  return false;
+}
+
+absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {
+  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
+  if (!opened.ok()) return opened.status();
+  if (*opened < 0) return std::vector<v1::TaskEnvelope>{};
+  Fd file(*opened);
   absl::StatusOr<std::string> content = ReadFrom(file.get(), 0, path_);
   if (!content.ok()) return content.status();
   std::vector<v1::TaskEnvelope> envelopes;

@@ -4,7 +4,9 @@
 // Several Beats may share the file: an flock on `<path>.lock` serialises
 // appends, and before appending a broker reads what others appended since,
 // so an envelope id already in the file is never appended again. A partial
-// last line (a crash mid-write) is closed off and skipped.
+// last line (a crash mid-append, never acknowledged) is cut off under the
+// lock before the next append. The file is created 0600 (envelopes carry
+// args) and never followed through a symbolic link.
 #ifndef STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_
 #define STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_
 
@@ -29,6 +31,7 @@ class FileBroker final : public core::Broker {
   absl::StatusOr<core::PublishResult> Publish(
       std::vector<v1::TaskEnvelope> envelopes) override;
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
+  absl::StatusOr<bool> Contains(absl::string_view envelope_id) override;
 
  private:
   explicit FileBroker(std::string path) : path_(std::move(path)) {}
@@ -39,8 +42,7 @@ class FileBroker final : public core::Broker {
   // Guards what follows between this process's threads (the flock on
   // `<path>.lock` orders them against other processes).
   std::mutex mutex_;
-  int64_t scanned_ = 0;
-  bool ends_with_newline_ = true;
+  int64_t scanned_ = 0;  // bytes of whole lines read into ids_
   absl::flat_hash_set<std::string> ids_;
 };
 

@@ -1,5 +1,7 @@
 // The file broker plugin, loaded through the registry, passes the broker
 // conformance suite; plus sharing the file and surviving a torn line.
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -69,6 +71,50 @@ TEST(FileBrokerTest, TornLastLineIsSkippedAndClosedOff) {
   absl::StatusOr<std::vector<v1::TaskEnvelope>> held = (*broker)->List();
   ASSERT_EQ(held->size(), 2u);
   EXPECT_EQ((*held)[1].id(), Envelope("b").id());
+}
+
+// Issue 8, defect 5: a crash after the JSON of an envelope but before its
+// newline left a whole-looking line that was never acknowledged. The retry
+// must not leave two copies of it once a newline closes the first.
+TEST(FileBrokerTest, ATornLineIsCutOffNotDuplicated) {
+  const std::string path = TempDir() + "/torn-whole.jsonl";
+  std::ofstream(path) << core::FormatJson(
+      core::EnvelopeToStemJson(Envelope("a")));  // no newline: torn
+  auto broker = Registry().OpenBroker("file://" + path);
+  ASSERT_TRUE(broker.ok());
+  absl::StatusOr<core::PublishResult> result =
+      (*broker)->Publish({Envelope("a"), Envelope("b")});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->published, 2);
+  std::ifstream file(path);
+  std::stringstream content;
+  content << file.rdbuf();
+  const std::string text = content.str();
+  const std::string id = Envelope("a").id();
+  size_t copies = 0;
+  for (size_t at = text.find(id); at != std::string::npos;
+       at = text.find(id, at + 1))
+    ++copies;
+  EXPECT_EQ(copies, 1u) << text;
+  EXPECT_EQ((*broker)->List()->size(), 2u);
+  EXPECT_TRUE(*(*broker)->Contains(id));
+  EXPECT_FALSE(*(*broker)->Contains(Envelope("zzz").id()));
+}
+
+TEST(FileBrokerTest, NeverWritesThroughALink) {
+  const std::string victim = TempDir() + "/victim-broker.txt";
+  std::ofstream(victim) << "precious";
+  const std::string path = TempDir() + "/linked.jsonl";
+  ASSERT_EQ(symlink(victim.c_str(), path.c_str()), 0);
+  auto broker = Registry().OpenBroker("file://" + path);
+  ASSERT_TRUE(broker.ok());
+  absl::StatusOr<core::PublishResult> result =
+      (*broker)->Publish({Envelope("a")});
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kFailedPrecondition);
+  std::ifstream file(victim);
+  std::string content;
+  std::getline(file, content);
+  EXPECT_EQ(content, "precious");
 }
 
 }  // namespace

@@ -1,25 +1,88 @@
 // The log broker plugin, loaded through the registry, passes the broker
-// conformance suite (printing to stderr so the test log shows the lines).
+// conformance suite (printing to stderr so the test log shows the lines);
+// plus what only a log broker can get wrong.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "beat/core/conformance/broker_conformance.h"
+#include "beat/core/envelope.h"
 #include "beat/core/plugin/registry.h"
+#include "gtest/gtest.h"
 
 namespace stem::beat::brokers {
 namespace {
 
-absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
+plugin::PluginRegistry& Registry() {
   static plugin::PluginRegistry* registry = new plugin::PluginRegistry;
-  return registry->OpenBroker("log://stderr");
+  return *registry;
+}
+
+absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
+  return Registry().OpenBroker("log://stderr");
 }
 
 STEM_BEAT_BROKER_CONFORMANCE(LogPlugin, FreshBroker);
 
 TEST(LogBrokerTest, RefusesOtherTargets) {
-  plugin::PluginRegistry registry;
-  EXPECT_EQ(registry.OpenBroker("log:///var/log/x").status().code(),
+  EXPECT_EQ(Registry().OpenBroker("log:///var/log/x").status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_TRUE(registry.OpenBroker("log://").ok());
+  EXPECT_TRUE(Registry().OpenBroker("log://").ok());
+}
+
+v1::TaskEnvelope Envelope(int minute) {
+  v1::ScheduleEntry entry;
+  entry.set_id("log-test");
+  entry.set_task_name("t");
+  return core::MakeEnvelope(entry, absl::FromUnixSeconds(60 * minute),
+                            absl::FromUnixSeconds(60 * minute));
+}
+
+// Issue 8, defect 4: a publish whose line could not be written is not
+// published, so its retry is printed (not dropped as "a duplicate").
+TEST(LogBrokerTest, AFailedWriteIsNotAPublish) {
+  auto broker = Registry().OpenBroker("log://stderr");
+  ASSERT_TRUE(broker.ok());
+  const int saved = dup(STDERR_FILENO);
+  const int full = open("/dev/full", O_WRONLY);
+  ASSERT_GE(full, 0);
+  ASSERT_EQ(dup2(full, STDERR_FILENO), STDERR_FILENO);
+  absl::StatusOr<core::PublishResult> failed =
+      (*broker)->Publish({Envelope(1), Envelope(2)});
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(full);
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ((*broker)->Contains(Envelope(1).id()).value_or(true), false);
+  absl::StatusOr<core::PublishResult> retried =
+      (*broker)->Publish({Envelope(1), Envelope(2)});
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->published, 2);
+  EXPECT_EQ(retried->duplicates, 0);
+  EXPECT_TRUE(*(*broker)->Contains(Envelope(1).id()));
+}
+
+// Defect 4: memory is bounded however long Beat runs.
+TEST(LogBrokerTest, MemoryIsBounded) {
+  auto broker = Registry().OpenBroker("log://stderr");
+  ASSERT_TRUE(broker.ok());
+  const int saved = dup(STDERR_FILENO);
+  const int null = open("/dev/null", O_WRONLY);
+  ASSERT_EQ(dup2(null, STDERR_FILENO), STDERR_FILENO);
+  for (int batch = 0; batch < 12; ++batch) {
+    std::vector<v1::TaskEnvelope> envelopes;
+    for (int i = 0; i < 10000; ++i) envelopes.push_back(Envelope(batch * 10000 + i));
+    ASSERT_TRUE((*broker)->Publish(std::move(envelopes)).ok());
+  }
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(null);
+  EXPECT_EQ((*broker)->List()->size(), 10000u);
+  // Recent ids are still dropped; the oldest are forgotten.
+  EXPECT_TRUE(*(*broker)->Contains(Envelope(119999).id()));
+  EXPECT_FALSE(*(*broker)->Contains(Envelope(0).id()));
 }
 
 }  // namespace

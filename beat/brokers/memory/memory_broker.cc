@@ -50,4 +50,9 @@ absl::StatusOr<std::vector<v1::TaskEnvelope>> MemoryBroker::List() {
   return state_->envelopes;
 }
 
+absl::StatusOr<bool> MemoryBroker::Contains(absl::string_view envelope_id) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->ids.contains(envelope_id);
+}
+
 }  // namespace stem::beat::brokers

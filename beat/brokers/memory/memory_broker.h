@@ -21,6 +21,7 @@ class MemoryBroker final : public core::Broker {
   absl::StatusOr<core::PublishResult> Publish(
       std::vector<v1::TaskEnvelope> envelopes) override;
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override;
+  absl::StatusOr<bool> Contains(absl::string_view envelope_id) override;
 
   struct State;
 

@@ -88,4 +88,16 @@ TEST_P(BrokerConformanceTest, ManyEnvelopes) {
   EXPECT_EQ(broker_->Publish(batch)->duplicates, 5000);
 }
 
+TEST_P(BrokerConformanceTest, ContainsWhatItHolds) {
+  absl::StatusOr<bool> before = broker_->Contains(Envelope("a", 0).id());
+  if (before.status().code() == absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this broker cannot look envelopes up";
+  }
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_FALSE(*before);
+  ASSERT_TRUE(broker_->Publish({Envelope("a", 0)}).ok());
+  EXPECT_TRUE(*broker_->Contains(Envelope("a", 0).id()));
+  EXPECT_FALSE(*broker_->Contains(Envelope("a", 1).id()));
+}
+
 }  // namespace stem::beat::conformance
