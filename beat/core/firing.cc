@@ -12,6 +12,10 @@ bool IsEnabled(const v1::ScheduleEntry& entry) {
   return !entry.has_enabled() || entry.enabled();
 }
 
+bool IsFinished(const v1::ScheduleEntry& entry) {
+  return !IsEnabled(entry) && entry.pause_note() == kFinishedNote;
+}
+
 absl::Duration JitterFor(const v1::ScheduleEntry& entry, absl::Time nominal) {
   if (entry.jitter_ms() <= 0) return absl::ZeroDuration();
   const uint64_t hash = specs::internal::MixHash(

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "beat/core/schedule.pb.h"
 
@@ -14,6 +15,14 @@ namespace stem::beat::core {
 
 // Enabled (`enabled` unset counts as true).
 bool IsEnabled(const v1::ScheduleEntry& entry);
+
+// The pause note of an entry that will never fire again (a clocked entry
+// after its run, an interval past its end): Beat disables it, as Stem
+// disables a fired one-off, so that every enabled entry has a next run.
+inline constexpr absl::string_view kFinishedNote =
+    "finished: no fire time left";
+// Disabled because it finished (not paused by someone).
+bool IsFinished(const v1::ScheduleEntry& entry);
 
 // The deterministic jitter of the firing at `nominal`: a stable hash of
 // (entry id, nominal time) in [0, jitter_ms). Every Beat agrees, forever.

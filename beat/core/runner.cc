@@ -10,6 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/core/envelope.h"
+#include "beat/core/firing.h"
+#include "beat/core/limits.h"
+#include "beat/core/validation.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/internal/worker_pool.h"
 #include "beat/core/schedule_service.h"
@@ -30,8 +33,23 @@ constexpr size_t kPlansPerGroup = 256;
 // Counting missed firings stops here (a 1 ms interval down for a day).
 constexpr int kMaxMissedCounted = 100000;
 
-bool Enabled(const v1::ScheduleEntry& entry) {
-  return !entry.has_enabled() || entry.enabled();
+// Host errors: an entry is left alone this long at first, then longer.
+constexpr absl::Duration kFirstHoldBack = absl::Seconds(10);
+constexpr absl::Duration kLongestHoldBack = absl::Minutes(5);
+// The broker: the first wait after a failed publish, and the longest.
+constexpr absl::Duration kFirstBrokerBackoff = absl::Milliseconds(200);
+constexpr absl::Duration kLongestBrokerBackoff = absl::Seconds(30);
+
+// An error that belongs to the entry itself (it would fail on every host):
+// the spec, its bounds or its values. Anything else (a zone this host
+// cannot load, a backend) belongs to the host.
+bool IsEntryError(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kInvalidArgument;
+}
+
+// Errors kept on an entry are cut to the limit.
+std::string Clip(absl::string_view text) {
+  return std::string(text.substr(0, kMaxNoteLength));
 }
 
 std::string LeaseKey(const v1::ScheduleEntry& entry) {
@@ -69,6 +87,8 @@ void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
   metrics_.duplicates += stats.duplicates;
   metrics_.skipped += stats.skipped;
   metrics_.failed += stats.failed;
+  metrics_.paused += stats.paused;
+  metrics_.host_errors += stats.host_errors;
   metrics_.lock_contended += stats.contended;
   metrics_.conflicts += stats.conflicts;
 }
@@ -102,6 +122,8 @@ TickStats& operator+=(TickStats& total, const TickStats& more) {
   total.contended += more.contended;
   total.conflicts += more.conflicts;
   total.failed += more.failed;
+  total.paused += more.paused;
+  total.host_errors += more.host_errors;
   total.finished += more.finished;
   total.in_flight += more.in_flight;
   total.more_due = total.more_due || more.more_due;
@@ -118,34 +140,111 @@ Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
 
 absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
     const v1::ScheduleEntry& entry) {
-  std::string fingerprint = entry.spec().SerializeAsString();
-  absl::StrAppend(&fingerprint, std::string(1, '\0'), entry.timezone());
+  // What validation and the schedule depend on: the entry without its run
+  // state (cheap next to validating again).
+  v1::ScheduleEntry definition = entry;
+  definition.clear_last_run_at();
+  definition.clear_next_run_at();
+  definition.clear_last_jitter_ms();
+  definition.clear_last_error();
+  definition.clear_total_run_count();
+  definition.clear_last_success_at();
+  definition.clear_last_error_at();
+  definition.clear_drift_ms();
+  definition.clear_updated_at();
+  definition.clear_version();
+  definition.clear_last_scheduled_at();
+  std::string fingerprint = definition.SerializeAsString();
   // Bounded: a Beat over millions of entries rebuilds rather than hoards.
   if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
   CachedSchedule& cached = schedules_[entry.id()];
   if (cached.schedule == nullptr || cached.fingerprint != fingerprint) {
+    // Checked as apply checks it (an entry written behind validation's
+    // back), once per change of its spec or zone.
+    absl::Status valid = ValidateEntry(entry);
+    if (!valid.ok()) {
+      schedules_.erase(entry.id());
+      return valid;
+    }
     absl::StatusOr<std::unique_ptr<specs::Schedule>> built =
         BuildSchedule(entry);
-    if (!built.ok()) return built.status();
+    if (!built.ok()) {
+      schedules_.erase(entry.id());
+      return built.status();
+    }
     cached.schedule = *std::move(built);
     cached.fingerprint = std::move(fingerprint);
   }
   return cached.schedule.get();
 }
 
+void Runner::HoldBack(const v1::ScheduleEntry& entry,
+                      const absl::Status& status, absl::Time now,
+                      TickStats& stats) {
+  ++stats.host_errors;
+  HeldBack& held = held_back_[entry.id()];
+  held.backoff = held.backoff == absl::ZeroDuration()
+                     ? kFirstHoldBack
+                     : std::min(held.backoff * 2, kLongestHoldBack);
+  held.until = now + held.backoff;
+  NotifyFailed(entry,
+               absl::Status(status.code(),
+                            absl::StrCat(status.message(),
+                                         " (an error of this host: the entry "
+                                         "is left as it is; trying again in ",
+                                         absl::FormatDuration(held.backoff),
+                                         ")")));
+}
+
+void Runner::BrokerFailed(const absl::Status& status) {
+  absl::Duration backoff;
+  bool first;
+  {
+    absl::MutexLock lock(&mutex_);
+    first = broker_backoff_ == absl::ZeroDuration();
+    broker_backoff_ = first ? kFirstBrokerBackoff
+                            : std::min(broker_backoff_ * 2,
+                                       kLongestBrokerBackoff);
+    broker_retry_at_ = absl::Now() + broker_backoff_;
+    backoff = broker_backoff_;
+    if (first) ++metrics_.broker_outages;
+  }
+  if (on_broker_failed) {
+    absl::MutexLock lock(&hooks_mutex_);
+    on_broker_failed(status, backoff);
+  }
+}
+
+void Runner::BrokerWorked() {
+  absl::MutexLock lock(&mutex_);
+  broker_backoff_ = absl::ZeroDuration();
+  broker_retry_at_ = absl::InfinitePast();
+}
+
+absl::Time Runner::BrokerRetryAt() const {
+  absl::MutexLock lock(&mutex_);
+  return broker_retry_at_;
+}
+
 std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
                                              absl::Time now, TickStats& stats) {
-  // A spec that cannot be worked out will not improve by retrying: the
-  // entry is paused with the error (rather than failing every pass).
+  // An error of the entry itself will not improve by retrying: the entry
+  // is paused with the error (for every Beat, rather than failing every
+  // pass). An error of this host (a zone it cannot load) never changes the
+  // shared entry: another Beat may be able to fire it.
   auto fail = [&](const absl::Status& status) -> std::optional<Plan> {
-    ++stats.failed;
+    if (!IsEntryError(status)) {
+      HoldBack(entry, status, now, stats);
+      return std::nullopt;
+    }
+    ++stats.paused;
     NotifyFailed(entry, status);
     Plan paused;
     paused.updated = std::move(entry);
     paused.updated.set_enabled(false);
     paused.updated.set_pause_note(
-        absl::StrCat("paused by Beat: ", status.message()));
-    paused.updated.set_last_error(std::string(status.message()));
+        Clip(absl::StrCat("paused by Beat: ", status.message())));
+    paused.updated.set_last_error(Clip(status.message()));
     *paused.updated.mutable_last_error_at() = ToProtoTime(now);
     *paused.updated.mutable_updated_at() = ToProtoTime(now);
     paused.finishes = true;
@@ -164,34 +263,58 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     plan.finishes = true;
     return plan;
   }
+  absl::StatusOr<const specs::Schedule*> schedule = ScheduleOf(entry);
+  if (!schedule.ok()) return fail(schedule.status());
   const absl::Duration grace =
       entry.misfire_grace_ms() > 0
           ? absl::Milliseconds(entry.misfire_grace_ms())
           : options_.default_grace;
-  const absl::Duration late = now - (nominal + JitterFor(entry, nominal));
-  absl::StatusOr<const specs::Schedule*> schedule = ScheduleOf(entry);
-  if (!schedule.ok()) return fail(schedule.status());
+  // Every firing is due at its nominal time plus its jitter, never before.
+  auto due = [&entry](absl::Time t) { return t + JitterFor(entry, t); };
+  const absl::Duration late = now - due(nominal);
   std::optional<absl::Time> next;
   if (late <= grace) {
     plan.nominals.push_back(nominal);
     next = NextRunAfter(entry, **schedule, nominal);
   } else {
-    // Missed while no Beat could fire it: the misfire policy decides.
+    // Missed while no Beat could fire it: the misfire policy decides, over
+    // the firings whose due time has come. One whose due time is still
+    // ahead was not missed: it stays next.
     ++stats.overdue;
     std::vector<absl::Time> missed;
-    int counted = 0;
-    for (std::optional<absl::Time> t = nominal;
-         t && *t <= now && counted < kMaxMissedCounted; ++counted) {
+    std::optional<absl::Time> t = nominal;
+    while (t && due(*t) <= now &&
+           static_cast<int>(missed.size()) < kMaxMissedCounted) {
       missed.push_back(*t);
-      absl::StatusOr<std::optional<absl::Time>> following =
-          NextRunAfter(entry, *t);
-      if (!following.ok()) return fail(following.status());
-      t = *following;
+      t = NextRunAfter(entry, **schedule, *t);
     }
+    if (t && due(*t) <= now) {
+      // Too many to count (a 1 ms interval down for days): jump ahead.
+      t = NextRunAfter(entry, **schedule, now - absl::Milliseconds(entry.jitter_ms()));
+      while (t && due(*t) <= now) t = NextRunAfter(entry, **schedule, *t);
+    }
+    next = t;
     switch (entry.misfire_policy()) {
-      case v1::MISFIRE_POLICY_SKIP:
-        stats.skipped += static_cast<int>(missed.size());
+      case v1::MISFIRE_POLICY_SKIP: {
+        // Skip — unless a Beat that died before its commit already
+        // published the first of them: then it is finished and counted
+        // (its republish is dropped as a duplicate).
+        absl::StatusOr<bool> published = broker_->Contains(
+            FiringId(options_.namespace_name, entry.id(), nominal));
+        if (published.ok() && *published) {
+          plan.nominals.push_back(nominal);
+          stats.skipped += static_cast<int>(missed.size()) - 1;
+        } else if (!published.ok() &&
+                   published.status().code() !=
+                       absl::StatusCode::kUnimplemented) {
+          ++stats.failed;
+          NotifyFailed(entry, published.status());
+          return std::nullopt;  // the broker cannot say now: next pass
+        } else {
+          stats.skipped += static_cast<int>(missed.size());
+        }
         break;
+      }
       case v1::MISFIRE_POLICY_FIRE_ALL: {
         const int sent = std::min<int>(missed.size(), options_.fire_all_cap);
         plan.nominals.assign(missed.begin(), missed.begin() + sent);
@@ -203,7 +326,6 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
         stats.skipped += static_cast<int>(missed.size()) - 1;
         break;
     }
-    next = NextRunAfter(entry, **schedule, now);
   }
 
   // The envelopes carry the entry as read; then it becomes the new state.
@@ -214,8 +336,9 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   }
   plan.updated = std::move(entry);
   if (!plan.nominals.empty()) {
+    // last_run_at (when the broker took it) is set on commit.
     const absl::Time last = plan.nominals.back();
-    *plan.updated.mutable_last_run_at() = ToProtoTime(last);
+    *plan.updated.mutable_last_scheduled_at() = ToProtoTime(last);
     plan.updated.set_last_jitter_ms(
         absl::ToInt64Milliseconds(JitterFor(plan.updated, last)));
     plan.updated.set_total_run_count(
@@ -225,7 +348,11 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   if (next) {
     *plan.updated.mutable_next_run_at() = ToProtoTime(*next);
   } else {
-    plan.updated.clear_next_run_at();  // finished (clocked, past end, ...)
+    // Finished (clocked after its run, past its end): disabled, as Stem
+    // disables a fired one-off, so that every enabled entry has a next run.
+    plan.updated.clear_next_run_at();
+    plan.updated.set_enabled(false);
+    plan.updated.set_pause_note(std::string(kFinishedNote));
     plan.finishes = true;
   }
   *plan.updated.mutable_updated_at() = ToProtoTime(now);
@@ -258,19 +385,6 @@ void Runner::AddHistory(const Group& group, const absl::Status& status) {
   const absl::Status appended = store_->AppendHistory(records);
   if (appended.code() == absl::StatusCode::kUnimplemented) {
     store_history_.store(false, std::memory_order_relaxed);
-  }
-}
-
-void Runner::RecordError(const std::vector<Plan>& plans,
-                         const absl::Status& status, absl::Time now) {
-  // Best effort, on the entry as it is now: the firing itself stays due and
-  // is retried by the next pass (its envelope id dropped if it got out).
-  for (const Plan& plan : plans) {
-    absl::StatusOr<v1::ScheduleEntry> current = store_->Get(plan.updated.id());
-    if (!current.ok()) continue;
-    current->set_last_error(std::string(status.message()));
-    *current->mutable_last_error_at() = ToProtoTime(now);
-    (void)store_->Upsert({*std::move(current)});
   }
 }
 
@@ -314,15 +428,15 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   group.publish_took = absl::Now() - publish_began;
   if (!published.ok()) {
     // Nothing is committed; the next pass republishes (duplicates dropped).
-    for (const Plan& plan : group.plans) {
-      ++group.stats.failed;
-      NotifyFailed(plan.updated, published.status());
-    }
-    RecordError(group.plans, published.status(), now);
-    AddHistory(group, published.status());
+    // A broker this Beat cannot reach is this host's problem: the entries
+    // are left as they are (another Beat may reach it), and Run waits out a
+    // backoff before planning again.
+    group.stats.failed += static_cast<int>(group.plans.size());
+    BrokerFailed(published.status());
     FinishGroup(group, std::vector<bool>(group.plans.size(), false));
     return false;
   }
+  BrokerWorked();
   if (real_clock) group.published_at = absl::Now();
   group.stats.dispatched += published->published;
   group.stats.duplicates += published->duplicates;
@@ -342,6 +456,9 @@ void Runner::CommitGroup(Group& group) {
       const absl::Time last = plan.nominals.back();
       plan.updated.set_drift_ms(absl::ToInt64Milliseconds(
           published_at - (last + JitterFor(plan.updated, last))));
+      // As Stem writes it: when the broker took it (the nominal time is in
+      // last_scheduled_at).
+      *plan.updated.mutable_last_run_at() = published_proto;
       *plan.updated.mutable_last_success_at() = published_proto;
     }
     *plan.updated.mutable_updated_at() = published_proto;
@@ -367,17 +484,17 @@ void Runner::CommitGroup(Group& group) {
       }
     }
   } else {
-    // The next pass republishes (dropped as duplicates) and commits.
-    for (const v1::ScheduleEntry& entry : batch) {
-      ++stats.failed;
-      NotifyFailed(entry, written.status());
-    }
+    // The next pass republishes (dropped as duplicates) and commits. (The
+    // store cannot take the error either: it is only logged.)
+    stats.failed += static_cast<int>(batch.size());
+    NotifyFailed(batch.front(),
+                 absl::Status(written.status().code(),
+                              absl::StrCat("commit of ", batch.size(),
+                                           " entries failed: ",
+                                           written.status().message())));
   }
   for (size_t i = 0; i < plans.size(); ++i) {
     plans[i].updated = std::move(batch[i]);
-  }
-  if (!written.ok() && written.status().code() != absl::StatusCode::kAborted) {
-    RecordError(plans, written.status(), published_at);
   }
   FinishGroup(group, committed);
   if (written.ok()) AddHistory(group, absl::OkStatus());
@@ -409,10 +526,20 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     absl::MutexLock lock(&mutex_);
     if (!in_flight_.empty()) in_flight = in_flight_;
   }
-  // Look past the entries being dispatched: they are still due until their
-  // commit lands. One more than a batch: a full answer means more wait.
-  const int limit =
-      options_.batch_size + static_cast<int>(in_flight.size()) + 1;
+  // Entries held back after a host error whose time has come are tried
+  // again; the others are looked past, like those being dispatched.
+  for (auto it = held_back_.begin(); it != held_back_.end();) {
+    if (it->second.until <= due_at) {
+      held_back_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  // Look past the entries being dispatched (still due until their commit
+  // lands) and those held back. One more than a batch: a full answer means
+  // more wait.
+  const int limit = options_.batch_size + static_cast<int>(in_flight.size()) +
+                    static_cast<int>(held_back_.size()) + 1;
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
@@ -436,10 +563,15 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
       ++stats.in_flight;
       continue;
     }
-    const absl::Time nominal = ToAbslTime(candidate.next_run_at());
-    const absl::Time jittered = nominal + JitterFor(candidate, nominal);
-    if (jittered > due_at) {
-      Earliest(stats.next_due, jittered);
+    if (!held_back_.empty() && held_back_.contains(candidate.id())) {
+      if (hold == Hold::kClaim) unused_claims.push_back(candidate.id());
+      continue;
+    }
+    // Stores select by due time; a store that does not is still never
+    // allowed to make a firing go out early.
+    const std::optional<absl::Time> jittered = DueTime(candidate);
+    if (!jittered || *jittered > due_at) {
+      if (jittered) Earliest(stats.next_due, *jittered);
       if (hold == Hold::kClaim) unused_claims.push_back(candidate.id());
       continue;
     }
@@ -466,10 +598,9 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
           ++stats.failed;
           NotifyFailed(candidate, fresh.status());
         }
-      } else if (Enabled(*fresh) && fresh->has_next_run_at()) {
-        const absl::Time fresh_nominal = ToAbslTime(fresh->next_run_at());
-        if (fresh_nominal + JitterFor(*fresh, fresh_nominal) <= due_at)
-          plan = MakePlan(*std::move(fresh), due_at, stats);
+      } else if (std::optional<absl::Time> fresh_due = DueTime(*fresh);
+                 fresh_due && *fresh_due <= due_at) {
+        plan = MakePlan(*std::move(fresh), due_at, stats);
       }
       if (!plan) {
         (void)locks_->Release(key, options_.owner);
@@ -646,13 +777,21 @@ absl::Status Runner::Run(absl::Notification& stop) {
       continue;
     }
     backoff = absl::Milliseconds(100);
+    // A publish failed: plan nothing until the broker's backoff has passed
+    // (the firings stay due; the misfire policy decides if they are late).
+    if (const absl::Time retry_at = BrokerRetryAt(); retry_at > absl::Now()) {
+      if (stop.WaitForNotificationWithTimeout(retry_at - absl::Now())) break;
+      stats = dispatch_due_now();
+      continue;
+    }
     const absl::Time now = absl::Now();
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
     if (stats->more_due) wake = now;
     // Entries another Beat holds, or still being dispatched: look again
     // shortly, not in a spin.
-    if (stats->contended > 0 || stats->failed > 0 || stats->in_flight > 0) {
+    if (stats->contended > 0 || stats->failed > 0 || stats->in_flight > 0 ||
+        stats->host_errors > 0) {
       wake = std::max(wake, now + absl::Milliseconds(10));
     }
     if (stats->next_due && wake == *stats->next_due &&

@@ -65,7 +65,14 @@ struct TickStats {
   int skipped = 0;        // missed firings not sent (skip policy, fire_all cap)
   int contended = 0;      // entries another Beat held
   int conflicts = 0;      // commits that lost the compare-and-set
-  int failed = 0;         // entries that hit an error (retried next tick)
+  int failed = 0;  // entries that hit a backend error (retried next tick)
+  // Entries paused for an error of their own (a spec that cannot be worked
+  // out): written to the store, for every Beat.
+  int paused = 0;
+  // Entries left alone for an error of this host (a time zone it cannot
+  // load): logged and counted, never written, tried again later (another
+  // Beat may fire them meanwhile).
+  int host_errors = 0;
   int finished = 0;       // entries that will never fire again
   int in_flight = 0;      // due entries still being dispatched (Run only)
   bool more_due = false;  // more were due than one pass takes
@@ -84,6 +91,9 @@ struct RunnerMetrics {
   int64_t duplicates = 0;
   int64_t skipped = 0;
   int64_t failed = 0;
+  int64_t paused = 0;
+  int64_t host_errors = 0;
+  int64_t broker_outages = 0;  // times publishing started to fail
   int64_t lock_contended = 0;
   int64_t conflicts = 0;
   absl::Duration last_lag;  // how late the latest firing went out
@@ -109,6 +119,10 @@ class Runner {
                      absl::Duration drift)>
       on_dispatched;
   std::function<void(const v1::ScheduleEntry&, const absl::Status&)> on_failed;
+  // A publish failed: Run plans nothing for `backoff` (doubling while the
+  // broker keeps failing; on_failed is not called for each entry).
+  std::function<void(const absl::Status&, absl::Duration backoff)>
+      on_broker_failed;
 
   // Dispatches every firing due at or before `now`.
   absl::StatusOr<TickStats> Tick(absl::Time now);
@@ -122,7 +136,8 @@ class Runner {
   TickStats Commit(Prepared& prepared, absl::Time now);
 
   // Ticks until `stop` is notified, sleeping until the next firing (woken
-  // early by `stop`); backs off while the store or broker is unavailable.
+  // early by `stop`); backs off while the store or broker is unavailable
+  // (a failed publish stops planning until its backoff has passed).
   // On stop it takes no new firing, finishes those being dispatched, and
   // gives back leases and claims of those only planned.
   absl::Status Run(absl::Notification& stop);
@@ -146,9 +161,19 @@ class Runner {
   // When the earliest firing after `now` is due, looking past `still_due`
   // entries that are due but were not fired.
   std::optional<absl::Time> NextDue(absl::Time now, int still_due);
-  // Works out an entry's firings and new state; nullopt on error (counted).
+  // Works out an entry's firings and new state; nullopt when it does not
+  // fire now (a host error, counted and held back).
   std::optional<Plan> MakePlan(v1::ScheduleEntry entry, absl::Time now,
                                TickStats& stats);
+  // An error of this host about `entry`: logged, counted, and the entry
+  // left alone until a backoff has passed.
+  void HoldBack(const v1::ScheduleEntry& entry, const absl::Status& status,
+                absl::Time now, TickStats& stats);
+  // After a failed publish: Run plans nothing until the backoff passed.
+  void BrokerFailed(const absl::Status& status);
+  void BrokerWorked();
+  // When Run may plan again after a broker failure (InfinitePast: now).
+  absl::Time BrokerRetryAt() const;
   // A group of plans published and committed together.
   struct Group {
     std::vector<Plan> plans;
@@ -170,9 +195,6 @@ class Runner {
   // Appends the group's firings to the store's history, if it keeps one;
   // `status` is the publish's outcome.
   void AddHistory(const Group& group, const absl::Status& status);
-  // Writes `status` as the last error of the plans' entries (best effort).
-  void RecordError(const std::vector<Plan>& plans, const absl::Status& status,
-                   absl::Time now);
   // Gives back what Prepare took for plans that will not be executed.
   void Abandon(std::vector<Plan>& plans);
   void ReleaseClaims(const std::vector<std::string>& ids);
@@ -202,6 +224,13 @@ class Runner {
   };
   absl::flat_hash_map<std::string, CachedSchedule> schedules_;
 
+  // Entries held back after a host error (planning thread only).
+  struct HeldBack {
+    absl::Time until;
+    absl::Duration backoff;
+  };
+  absl::flat_hash_map<std::string, HeldBack> held_back_;
+
   ScheduleStore* store_;
   LockStore* locks_;
   Broker* broker_;
@@ -215,6 +244,9 @@ class Runner {
   RunnerMetrics metrics_ ABSL_GUARDED_BY(mutex_);
   // Entries handed to the dispatch threads and not yet committed.
   absl::flat_hash_set<std::string> in_flight_ ABSL_GUARDED_BY(mutex_);
+  // The broker's backoff after a failed publish.
+  absl::Time broker_retry_at_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
+  absl::Duration broker_backoff_ ABSL_GUARDED_BY(mutex_);
   // Serialises the hooks called from the dispatch threads.
   absl::Mutex hooks_mutex_;
 };

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -139,6 +140,86 @@ TEST(RunnerDispatchTest, StoppingBeforeTheDueTimeGivesBackTheClaims) {
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].id(), "later");
+}
+
+// A broker that is down; counts the attempts.
+class DownBroker final : public Broker {
+ public:
+  absl::StatusOr<PublishResult> Publish(
+      std::vector<v1::TaskEnvelope> envelopes) override {
+    ++attempts;
+    return absl::UnavailableError("connection refused");
+  }
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
+    return std::vector<v1::TaskEnvelope>{};
+  }
+  std::atomic<int> attempts{0};
+};
+
+// Counts writes on the way to a store.
+class CountingStore final : public ScheduleStore {
+ public:
+  explicit CountingStore(ScheduleStore* inner) : inner_(inner) {}
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
+    return inner_->Get(id);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
+    return inner_->List();
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    ++writes;
+    return inner_->Upsert(entries);
+  }
+  absl::Status Remove(absl::string_view id, int64_t version) override {
+    ++writes;
+    return inner_->Remove(id, version);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
+                                                     int limit) override {
+    return inner_->Due(now, limit);
+  }
+  std::atomic<int> writes{0};
+
+ private:
+  ScheduleStore* inner_;
+};
+
+// Issue 8, defect 8: during a broker outage Beat backs off (200 ms, then
+// doubling) instead of retrying on every pass, and does not rewrite the
+// store at all (before, it wrote every entry's last error on every pass).
+TEST(RunnerDispatchTest, ABrokerOutageBacksOffAndWritesNothing) {
+  auto memory = *stores::MemoryStore::Open("memory://dispatch-outage");
+  CountingStore store(memory.get());
+  DownBroker broker;
+  std::vector<v1::ScheduleEntry> entries;
+  for (int i = 0; i < 20; ++i) {
+    v1::ScheduleEntry entry;
+    entry.set_id(absl::StrCat("tick-", i));
+    entry.set_task_name("t");
+    entry.mutable_spec()->mutable_interval()->set_every_ms(100);
+    entries.push_back(entry);
+  }
+  ASSERT_TRUE(ApplyEntries(*memory, entries, absl::Now(), false).ok());
+  RunnerOptions options;
+  options.owner = "outage";
+  Runner runner(&store, nullptr, &broker, options);
+  std::atomic<int> reported{0};
+  runner.on_broker_failed = [&](const absl::Status&, absl::Duration) {
+    ++reported;
+  };
+  absl::Notification stop;
+  std::thread loop([&] { ASSERT_TRUE(runner.Run(stop).ok()); });
+  absl::SleepFor(absl::Milliseconds(1500));
+  stop.Notify();
+  loop.join();
+  // 200 + 400 + 800 ms of backoff fit in 1.5 s: a few passes, each of one
+  // or two groups. Without a backoff there would be one every 10-100 ms.
+  EXPECT_GE(broker.attempts.load(), 1);
+  EXPECT_LE(broker.attempts.load(), 10);
+  EXPECT_GE(reported.load(), 1);
+  EXPECT_EQ(store.writes.load(), 0);
+  EXPECT_GE(runner.metrics().broker_outages, 1);
 }
 
 }  // namespace

@@ -418,24 +418,29 @@ class BrokerDownOnce final : public Broker {
   Broker* inner_;
 };
 
-TEST(RunnerTest, AFailedPublishIsRecordedAsLastErrorAndRetried) {
+// Issue 8, defects 2 and 8: a broker this Beat cannot reach is its own
+// problem. The entry is left as it is (no write to the shared store, let
+// alone one per entry per pass) and the firing stays due.
+TEST(RunnerTest, AFailedPublishLeavesTheEntryAloneAndIsRetried) {
   World world;
   world.Apply(Cron("c", "*/5 * * * *"), kStart - absl::Seconds(1));
+  const v1::ScheduleEntry before = *world.store->Get("c");
   BrokerDownOnce broker(world.broker.get());
   Runner runner(world.store.get(), nullptr, &broker, Options());
-  std::vector<std::string> errors;
-  runner.on_failed = [&](const v1::ScheduleEntry& entry,
-                         const absl::Status& status) {
-    errors.push_back(absl::StrCat(entry.id(), ": ", status.message()));
+  std::vector<std::string> broker_errors;
+  runner.on_broker_failed = [&](const absl::Status& status,
+                                absl::Duration backoff) {
+    broker_errors.push_back(
+        absl::StrCat(status.message(), " ", absl::FormatDuration(backoff)));
   };
   absl::StatusOr<TickStats> first = runner.Tick(kStart);
   ASSERT_TRUE(first.ok());
   EXPECT_EQ(first->failed, 1);
-  EXPECT_THAT(errors, ::testing::ElementsAre("c: broker down"));
+  EXPECT_THAT(broker_errors, ::testing::ElementsAre("broker down 200ms"));
+  EXPECT_EQ(runner.metrics().broker_outages, 1);
   v1::ScheduleEntry entry = *world.store->Get("c");
-  EXPECT_EQ(entry.last_error(), "broker down");
-  EXPECT_EQ(ToAbslTime(entry.last_error_at()), kStart);
-  EXPECT_EQ(entry.total_run_count(), 0);
+  EXPECT_EQ(entry.version(), before.version());  // not written at all
+  EXPECT_TRUE(entry.last_error().empty());
   EXPECT_EQ(ToAbslTime(entry.next_run_at()), kStart);  // still due
   // The next pass, within the grace window, fires it on time.
   absl::StatusOr<TickStats> second =
@@ -444,22 +449,23 @@ TEST(RunnerTest, AFailedPublishIsRecordedAsLastErrorAndRetried) {
   EXPECT_EQ(second->dispatched, 1);
   entry = *world.store->Get("c");
   EXPECT_EQ(entry.total_run_count(), 1);
+  // As Stem writes it: lastRunAt is when the broker took it; the nominal
+  // time is kept in lastScheduledAt.
+  EXPECT_EQ(ToAbslTime(entry.last_run_at()), kStart + absl::Milliseconds(500));
+  EXPECT_EQ(ToAbslTime(entry.last_scheduled_at()), kStart);
   EXPECT_EQ(ToAbslTime(entry.last_success_at()),
             kStart + absl::Milliseconds(500));
   ASSERT_EQ(world.Published().size(), 1u);
   EXPECT_EQ(world.Published()[0].id(), FiringId("stem", "c", kStart));
-  // The history has both attempts, newest first.
+  // History holds the firing that went out.
   absl::StatusOr<std::vector<v1::RunRecord>> history =
       world.store->History("c", 10);
   ASSERT_TRUE(history.ok()) << history.status();
-  ASSERT_EQ(history->size(), 2u);
+  ASSERT_EQ(history->size(), 1u);
   EXPECT_TRUE((*history)[0].success());
   EXPECT_EQ(ToAbslTime((*history)[0].scheduled_at()), kStart);
   EXPECT_EQ(ToAbslTime((*history)[0].executed_at()),
             kStart + absl::Milliseconds(500));
-  EXPECT_FALSE((*history)[1].success());
-  EXPECT_EQ((*history)[1].error(), "broker down");
-  EXPECT_EQ(ToAbslTime((*history)[1].scheduled_at()), kStart);
 }
 
 TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {
@@ -471,7 +477,8 @@ TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {
   Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
   absl::StatusOr<TickStats> first = runner.Tick(kStart);
   ASSERT_TRUE(first.ok());
-  EXPECT_EQ(first->failed, 1);
+  EXPECT_EQ(first->paused, 1);
+  EXPECT_EQ(first->failed, 0);
   EXPECT_EQ(first->dispatched, 0);
   const v1::ScheduleEntry entry = *world.store->Get("broken");
   EXPECT_FALSE(entry.enabled());
@@ -483,6 +490,140 @@ TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {
   EXPECT_EQ(second->due, 0);
   EXPECT_EQ(second->failed, 0);
   EXPECT_TRUE(world.Published().empty());
+}
+
+// Defect 2: an error of this host (here a zone it cannot load) is logged
+// and counted, and never written into the shared store: another Beat, on a
+// host that has the zone, fires the entry.
+TEST(RunnerTest, AHostErrorNeverChangesTheSharedEntry) {
+  World world;
+  v1::ScheduleEntry zoned = Cron("zoned", "0 9 * * *", "Mars/Olympus_Mons");
+  *zoned.mutable_next_run_at() = ToProtoTime(kStart);
+  ASSERT_TRUE(world.store->Upsert({zoned}).ok());
+  world.Apply(Every("plain", absl::Minutes(1), kStart), kStart - absl::Seconds(1));
+  const v1::ScheduleEntry before = *world.store->Get("zoned");
+  Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
+  std::vector<std::string> errors;
+  runner.on_failed = [&](const v1::ScheduleEntry& entry,
+                         const absl::Status& status) {
+    errors.push_back(absl::StrCat(entry.id(), ": ", status.message()));
+  };
+  absl::StatusOr<TickStats> first = runner.Tick(kStart);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->host_errors, 1);
+  EXPECT_EQ(first->paused, 0);
+  EXPECT_EQ(first->dispatched, 1);  // "plain" is not held up
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_THAT(errors[0], ::testing::HasSubstr("zoned: "));
+  EXPECT_THAT(errors[0], ::testing::HasSubstr("an error of this host"));
+  const v1::ScheduleEntry after = *world.store->Get("zoned");
+  EXPECT_EQ(after.version(), before.version());
+  EXPECT_TRUE(IsEnabled(after));
+  // Held back for a while (no log line per pass), then tried again.
+  EXPECT_EQ(runner.Tick(kStart + absl::Seconds(1))->host_errors, 0);
+  EXPECT_EQ(runner.Tick(kStart + absl::Seconds(11))->host_errors, 1);
+  EXPECT_EQ(runner.metrics().host_errors, 2);
+  EXPECT_EQ(errors.size(), 2u);
+}
+
+// Defect 3: more than a batch of entries waiting for their jitter must not
+// hide an entry that is due behind them.
+TEST(RunnerTest, JitterCannotStarveDueEntries) {
+  World world;
+  int waiting = 0;
+  for (int i = 0; waiting < 50; ++i) {
+    v1::ScheduleEntry entry =
+        Every(absl::StrCat("jittered-", i), absl::Hours(1), kStart);
+    entry.set_jitter_ms(absl::ToInt64Milliseconds(absl::Minutes(50)));
+    if (JitterFor(entry, kStart) < absl::Minutes(1)) continue;
+    world.Apply(entry, kStart - absl::Seconds(1));
+    ++waiting;
+  }
+  for (const char* id : {"plain-once", "plain-skip"}) {
+    v1::ScheduleEntry plain = Every(id, absl::Hours(1), kStart + absl::Seconds(1));
+    if (absl::string_view(id) == "plain-skip")
+      plain.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+    world.Apply(plain, kStart - absl::Seconds(1));
+  }
+  RunnerOptions options = Options();
+  options.batch_size = 10;
+  Runner runner(world.store.get(), nullptr, world.broker.get(), options);
+  absl::StatusOr<TickStats> stats = runner.Tick(kStart + absl::Seconds(1));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->dispatched, 2);
+  EXPECT_EQ(stats->overdue, 0);
+  EXPECT_EQ(stats->skipped, 0);
+}
+
+// Defect 16: catching up after an outage at a moment past a firing's
+// nominal time but before its jittered due time: that firing is neither
+// sent early (fire_all) nor dropped (fire_once, skip). It is not a misfire.
+class CatchUpTest : public ::testing::TestWithParam<v1::MisfirePolicy> {};
+
+TEST_P(CatchUpTest, NeverEarlyAndNotMissed) {
+  World world;
+  // An id whose jitter for the last nominal time before `back` is long.
+  const absl::Time last = kStart + absl::Hours(1);
+  v1::ScheduleEntry entry;
+  for (int i = 0;; ++i) {
+    entry = Every(absl::StrCat("j", i), absl::Minutes(10), kStart);
+    entry.set_jitter_ms(absl::ToInt64Milliseconds(absl::Minutes(5)));
+    if (JitterFor(entry, last) > absl::Minutes(2)) break;
+  }
+  entry.set_misfire_policy(GetParam());
+  world.Apply(entry, kStart - absl::Seconds(1));
+  Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
+  // Down from the start; back between `last` and its due time.
+  const absl::Time back = last + JitterFor(entry, last) / 2;
+  ASSERT_TRUE(runner.Tick(back).ok());
+  for (const v1::TaskEnvelope& envelope : world.Published()) {
+    EXPECT_NE(envelope.id(), FiringId("stem", entry.id(), last))
+        << "published before its due time";
+  }
+  EXPECT_EQ(ToAbslTime(world.store->Get(entry.id())->next_run_at()), last);
+  // At its due time it goes out, on time.
+  const size_t before = world.Published().size();
+  absl::StatusOr<TickStats> on_time =
+      runner.Tick(last + JitterFor(entry, last));
+  ASSERT_TRUE(on_time.ok());
+  EXPECT_EQ(on_time->overdue, 0);
+  ASSERT_EQ(world.Published().size(), before + 1);
+  EXPECT_EQ(world.Published().back().id(), FiringId("stem", entry.id(), last));
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, CatchUpTest,
+                         ::testing::Values(v1::MISFIRE_POLICY_FIRE_ONCE,
+                                           v1::MISFIRE_POLICY_FIRE_ALL,
+                                           v1::MISFIRE_POLICY_SKIP));
+
+// Defect 15: under `skip`, a firing that a Beat published just before it
+// was killed (no commit) is counted by the Beat that takes over, not lost
+// from totalRunCount; nothing is published twice.
+TEST(RunnerTest, SkipCountsAFiringACrashedBeatPublished) {
+  World world;
+  v1::ScheduleEntry entry = Every("s", absl::Minutes(10), kStart);
+  entry.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
+  world.Apply(entry, kStart - absl::Seconds(1));
+  // Beat A planned and published the 00:00 firing, then died.
+  {
+    Runner a(world.store.get(), nullptr, world.broker.get(), Options("a"));
+    absl::StatusOr<std::unique_ptr<Runner::Prepared>> prepared =
+        a.Prepare(kStart);
+    ASSERT_TRUE(prepared.ok());
+    std::vector<v1::TaskEnvelope> envelopes = (*prepared)->plans[0].envelopes;
+    ASSERT_TRUE(world.broker->Publish(std::move(envelopes)).ok());
+  }
+  // Beat B takes over after A's claim ran out: late, so `skip` applies.
+  Runner b(world.store.get(), nullptr, world.broker.get(), Options("b"));
+  absl::StatusOr<TickStats> stats = b.Tick(kStart + absl::Minutes(1));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->dispatched, 0);
+  EXPECT_EQ(stats->duplicates, 1);
+  const v1::ScheduleEntry after = *world.store->Get("s");
+  EXPECT_EQ(after.total_run_count(), 1);
+  EXPECT_EQ(ToAbslTime(after.last_scheduled_at()), kStart);
+  EXPECT_EQ(ToAbslTime(after.next_run_at()), kStart + absl::Minutes(10));
+  EXPECT_EQ(world.Published().size(), 1u);
 }
 
 TEST(RunnerTest, PreparedAheadThenCommittedAtTheDueTime) {
@@ -544,7 +685,11 @@ TEST(RunnerTest, ClockedFinishesExpiredIsDisabledPausedIsSkipped) {
     ++by_entry[envelope.headers().at("schedule-id")];
   }
   EXPECT_EQ(by_entry["once"], 1);
-  EXPECT_FALSE(world.store->Get("once")->has_next_run_at());  // finished
+  // Finished, and disabled as Stem disables a fired one-off.
+  const v1::ScheduleEntry once_after = *world.store->Get("once");
+  EXPECT_FALSE(once_after.has_next_run_at());
+  EXPECT_FALSE(once_after.enabled());
+  EXPECT_EQ(once_after.pause_note(), kFinishedNote);
   // 00:00, 00:01, 00:02; the end bound (expire 00:02:30) leaves nothing more.
   EXPECT_EQ(by_entry["expiring"], 3);
   EXPECT_EQ(by_entry["paused"], 0);

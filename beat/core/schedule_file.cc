@@ -29,6 +29,7 @@
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/limits.h"
+#include "beat/core/stem_compat.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
 #include "google/protobuf/arena.h"
@@ -652,7 +653,8 @@ absl::StatusOr<ScheduleFileFormat> ScheduleFileFormatFor(
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
-    absl::string_view content, absl::string_view filename) {
+    absl::string_view content, absl::string_view filename,
+    std::vector<std::string>* stem_issues) {
   absl::StatusOr<ScheduleFileFormat> format = ScheduleFileFormatFor(filename);
   if (!format.ok()) return format.status();
   absl::StatusOr<Decoded> decoded;
@@ -745,11 +747,21 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
               "id: \"", entry.id(), "\" is also schedules[", it->second, "]")));
     }
   }
+  if (stem_issues != nullptr) {
+    for (int i = 0; i < count; ++i) {
+      const v1::ScheduleEntry& entry = (*entries)[i];
+      for (const std::string& issue : StemCompatibilityIssues(entry)) {
+        stem_issues->push_back(std::string(
+            errors.At(i, entry.id(), absl::InvalidArgumentError(issue))
+                .message()));
+      }
+    }
+  }
   return std::move(*entries);
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
-    const std::string& path) {
+    const std::string& path, std::vector<std::string>* stem_issues) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int error = errno;
@@ -792,7 +804,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
     }
   }
   close(fd);
-  return ParseScheduleFile(content, path);
+  return ParseScheduleFile(content, path, stem_issues);
 }
 
 namespace {

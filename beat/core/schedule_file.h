@@ -32,13 +32,18 @@ absl::StatusOr<ScheduleFileFormat> ScheduleFileFormatFor(
     absl::string_view filename);
 
 // Decodes and validates `content`; `filename` names the format and appears
-// in errors. Ids must be unique within the file.
+// in errors. Ids must be unique within the file. With `stem_issues`, it
+// also gets one line per thing Stem's own tools could not evaluate
+// (stem_compat.h), named like an error: `file:line: schedules[i] (id
+// "x"): spec.cron.expression: ...`.
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
-    absl::string_view content, absl::string_view filename);
+    absl::string_view content, absl::string_view filename,
+    std::vector<std::string>* stem_issues = nullptr);
 
-// Reads `path` and parses it. NotFound / PermissionDenied name the path.
+// Reads `path` (a regular file of at most kMaxScheduleFileBytes) and parses
+// it. NotFound / PermissionDenied name the path.
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
-    const std::string& path);
+    const std::string& path, std::vector<std::string>* stem_issues = nullptr);
 
 // The entries as a text-format ScheduleFile.
 std::string FormatTextproto(const std::vector<v1::ScheduleEntry>& entries);

@@ -63,7 +63,13 @@ absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
   if (*next) {
     *entry.mutable_next_run_at() = ToProtoTime(**next);
   } else {
-    entry.clear_next_run_at();  // finished
+    // Finished: disabled (every enabled entry has a next run, as Stem
+    // expects), with a note saying why.
+    entry.clear_next_run_at();
+    if (IsEnabled(entry)) {
+      entry.set_enabled(false);
+      entry.set_pause_note(std::string(kFinishedNote));
+    }
   }
   return absl::OkStatus();
 }
@@ -139,7 +145,7 @@ absl::StatusOr<ApplyResult> ApplyEntries(
       }
       const v1::ScheduleEntry& old = *it->second;
       if (!entry.has_enabled()) {
-        entry.set_enabled(!old.has_enabled() || old.enabled());
+        entry.set_enabled(IsEnabled(old));
         entry.set_pause_note(old.pause_note());
       }
       // Keep the run history.
@@ -158,6 +164,12 @@ absl::StatusOr<ApplyResult> ApplyEntries(
       if (SameDefinition(entry, old)) {
         result.unchanged.push_back(entry.id());
         continue;
+      }
+      if (!incoming.has_enabled() && IsFinished(old)) {
+        // A finished entry whose definition changed (a later end, say)
+        // may fire again.
+        entry.set_enabled(true);
+        entry.clear_pause_note();
       }
       if (SameTiming(entry, old) && old.has_next_run_at()) {
         *entry.mutable_next_run_at() = old.next_run_at();
@@ -187,12 +199,18 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
   for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
     absl::StatusOr<v1::ScheduleEntry> entry = store.Get(id);
     if (!entry.ok()) return entry.status();
-    const bool was_enabled = !entry->has_enabled() || entry->enabled();
+    const bool was_enabled = IsEnabled(*entry);
     entry->set_enabled(enabled);
     entry->set_pause_note(enabled ? "" : std::string(note));
     if (enabled && !was_enabled) {
       absl::Status next = SetNextRun(*entry, now);
       if (!next.ok()) return next;
+      if (!IsEnabled(*entry)) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "\"", id, "\" has finished: its spec has no fire time after ",
+            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()),
+            " (apply a new spec to give it one)"));
+      }
     }
     *entry->mutable_updated_at() = ToProtoTime(now);
     absl::StatusOr<std::vector<v1::ScheduleEntry>> written =

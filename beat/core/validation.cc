@@ -189,7 +189,12 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
   if (!entry.timezone().empty()) {
     absl::StatusOr<absl::TimeZone> zone =
         specs::LoadTimeZone(entry.timezone());
-    if (!zone.ok()) return Invalid("timezone", zone.status().message());
+    if (!zone.ok()) {
+      // FailedPrecondition when this host cannot load a well-formed name:
+      // the host's problem, not the entry's (the runner tells them apart).
+      return absl::Status(zone.status().code(),
+                          absl::StrCat("timezone: ", zone.status().message()));
+    }
   }
   if (entry.spec().has_cron()) {
     absl::Status text = CheckText("spec.cron.expression",

@@ -23,7 +23,9 @@ namespace stem::beat::core {
 // - args, kwargs, meta: nested at most kMaxValueDepth deep, kMaxPayloadBytes
 //   together, finite numbers and UTF-8 text; the pause note at most
 //   kMaxNoteLength.
-// Whatever passes reads back through every reader (limits.h).
+// Whatever passes reads back through every reader (limits.h). The one
+// error that is not InvalidArgument: FailedPrecondition for a well-formed
+// zone name this host cannot load (a problem of the host).
 absl::Status ValidateEntry(const v1::ScheduleEntry& entry);
 
 // The limits of limits.h on one JSON-like value (args, kwargs or meta):
