@@ -34,9 +34,36 @@ namespace {
 
 using core::internal::ToAbslTime;
 
+// Errors are one line on stderr, with credentials redacted wherever they
+// came from (a plugin's own message included).
+std::string OneLine(absl::string_view text) {
+  std::string line = plugin::RedactText(text);
+  for (char& c : line) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return line;
+}
+
 int Fail(const absl::Status& status) {
-  std::cerr << "stem: " << status.message() << "\n";
+  std::cerr << "stem: " << OneLine(status.message()) << "\n";
   return ExitCodeFor(status);
+}
+
+void Warn(absl::string_view text) {
+  std::cerr << "stem: warning: " << OneLine(text) << "\n";
+}
+
+// Reports the entries a store holds but cannot read; true when there are.
+bool ReportUnreadable(const std::vector<v1::UnreadableEntry>& unreadable) {
+  for (const v1::UnreadableEntry& entry : unreadable) {
+    Warn(absl::StrCat(
+        entry.error(),
+        entry.id().empty()
+            ? " (it has no id: fix or remove it in the file by hand)"
+            : absl::StrCat(" (`stem schedule delete ", entry.id(),
+                           " --yes` removes it)")));
+  }
+  return !unreadable.empty();
 }
 
 plugin::PluginRegistry MakeRegistry(const GlobalOptions& options) {
@@ -77,10 +104,6 @@ std::string TimeOrDash(bool present,
   return present ? FormatUtc(ToAbslTime(timestamp)) : "-";
 }
 
-bool Enabled(const v1::ScheduleEntry& entry) {
-  return !entry.has_enabled() || entry.enabled();
-}
-
 }  // namespace
 
 std::string ResolveStoreUrl(const GlobalOptions& options) {
@@ -93,10 +116,26 @@ std::string ResolveStoreUrl(const GlobalOptions& options) {
 }
 
 int RunApply(const GlobalOptions& options, const std::string& file,
-             bool dry_run, bool yes) {
+             bool dry_run, bool yes, bool compat_stem) {
+  std::vector<std::string> stem_issues;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-      core::ReadScheduleFile(file);
+      core::ReadScheduleFile(file, &stem_issues);
   if (!entries.ok()) return Fail(entries.status());
+  // What Stem's own tools could not evaluate: warnings, or with
+  // --compat stem errors (then nothing is applied).
+  for (const std::string& issue : stem_issues) {
+    if (compat_stem) {
+      std::cerr << "stem: " << OneLine(issue) << "\n";
+    } else {
+      Warn(absl::StrCat(issue, " (Stem's tools cannot evaluate this)"));
+    }
+  }
+  if (compat_stem && !stem_issues.empty()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        file, ": ", stem_issues.size(),
+        " thing(s) Stem's own tools cannot evaluate (--compat stem); "
+        "nothing applied")));
+  }
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
@@ -148,11 +187,16 @@ int RunList(const GlobalOptions& options) {
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = (*store)->List();
-  if (!entries.ok()) return Fail(entries.status());
+  absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+  if (!listing.ok()) return Fail(listing.status());
+  const std::vector<v1::ScheduleEntry>* entries = &listing->entries;
+  // Entries it cannot read are reported (and make the exit code 65), after
+  // the ones it can read.
+  const int exit_code = ReportUnreadable(listing->unreadable) ? kExitDataLoss
+                                                              : kExitOk;
   if (options.json) {
     std::cout << core::FormatStemEntries(*entries) << "\n";
-    return kExitOk;
+    return exit_code;
   }
   std::vector<std::vector<std::string>> rows;
   rows.reserve(entries->size());
@@ -160,7 +204,9 @@ int RunList(const GlobalOptions& options) {
     rows.push_back({entry.id(), entry.task_name(), entry.queue(),
                     core::DescribeSpec(entry.spec()),
                     entry.timezone().empty() ? "UTC" : entry.timezone(),
-                    Enabled(entry) ? "yes" : "paused",
+                    core::IsFinished(entry) ? "finished"
+                    : core::IsEnabled(entry) ? "yes"
+                                             : "paused",
                     TimeOrDash(entry.has_next_run_at(), entry.next_run_at()),
                     TimeOrDash(entry.has_last_run_at(), entry.last_run_at()),
                     absl::StrCat(entry.total_run_count())});
@@ -168,7 +214,7 @@ int RunList(const GlobalOptions& options) {
   PrintTable({"ID", "TASK", "QUEUE", "SPEC", "ZONE", "ENABLED",
               "NEXT RUN (UTC)", "LAST RUN (UTC)", "RUNS"},
              rows);
-  return kExitOk;
+  return exit_code;
 }
 
 int RunShow(const GlobalOptions& options, const std::string& id) {
@@ -191,10 +237,14 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
   line("spec", core::DescribeSpec(entry->spec()));
   line("zone", entry->timezone().empty() ? "UTC" : entry->timezone());
   line("enabled",
-       Enabled(*entry) ? "yes" : absl::StrCat("paused ", entry->pause_note()));
+       core::IsEnabled(*entry)    ? "yes"
+       : core::IsFinished(*entry) ? "no (finished: no fire time left)"
+                                  : absl::StrCat("paused ", entry->pause_note()));
   line("jitter", absl::StrCat(entry->jitter_ms(), "ms"));
   line("next run", TimeOrDash(entry->has_next_run_at(), entry->next_run_at()));
   line("last run", TimeOrDash(entry->has_last_run_at(), entry->last_run_at()));
+  line("scheduled for", TimeOrDash(entry->has_last_scheduled_at(),
+                                   entry->last_scheduled_at()));
   line("runs", absl::StrCat(entry->total_run_count()));
   line("last error", entry->last_error().empty() ? "-" : entry->last_error());
   line("args", core::FormatJson([&] {
@@ -370,6 +420,11 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
               << applied->updated.size() << " updated, "
               << applied->unchanged.size() << " unchanged)\n";
   }
+  // Entries the store holds but cannot read never fire: say so once.
+  if (absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+      listing.ok()) {
+    ReportUnreadable(listing->unreadable);
+  }
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);
   core::RunnerOptions runner_options;
@@ -378,31 +433,54 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   core::Runner runner(store->get(), locks.get(), broker->get(), runner_options);
   runner.on_failed = [](const v1::ScheduleEntry& entry,
                         const absl::Status& status) {
-    std::cerr << "stem beat: " << entry.id() << ": " << status.message()
-              << "\n";
+    std::cerr << "stem beat: " << entry.id() << ": "
+              << OneLine(status.message()) << "\n";
   };
+  runner.on_broker_failed = [](const absl::Status& status,
+                               absl::Duration backoff) {
+    std::cerr << "stem beat: broker: " << OneLine(status.message())
+              << " (the firings stay due; retrying in "
+              << absl::FormatDuration(backoff) << ")\n";
+  };
+  // A broker writing to a closed pipe gets EPIPE (an error it reports),
+  // not a signal that kills Beat mid-commit.
+  signal(SIGPIPE, SIG_IGN);
   if (flags.once) {
     absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now());
     if (!stats.ok()) return Fail(stats.status());
     std::cerr << "stem beat: " << stats->dispatched << " dispatched, "
-              << stats->duplicates << " duplicates, " << stats->failed
-              << " failed\n";
-    return stats->failed == 0 ? kExitOk : kExitUnavailable;
+              << stats->duplicates << " duplicates, " << stats->paused
+              << " paused, " << stats->host_errors << " host errors, "
+              << stats->failed << " failed\n";
+    // Pausing an entry for its own error is Beat doing its job; a backend
+    // it could not reach, or this host's error, is not.
+    return stats->failed == 0 && stats->host_errors == 0 ? kExitOk
+                                                         : kExitUnavailable;
   }
-  // SIGINT/SIGTERM: a thread waits for them and stops the runner, which
-  // finishes the firing in hand (its commit) and returns.
+  // SIGINT/SIGTERM: a thread waits for them. The first stops the runner,
+  // which finishes the firings in hand (their commits) and returns; a
+  // second one ends the process at once (a firing cut short is republished
+  // under the same id by the next Beat, and dropped as a duplicate).
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   absl::Notification stop;
-  std::thread waiter([&signals, &stop] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    std::cerr << "stem beat: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
-              << ", stopping\n";
-    stop.Notify();
+  std::thread waiter([signals, &stop] {
+    for (bool first = true;; first = false) {
+      int signal = 0;
+      if (sigwait(&signals, &signal) != 0) continue;
+      const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+      if (first) {
+        std::cerr << "stem beat: " << name
+                  << ", stopping (again to stop at once)\n";
+        stop.Notify();
+        continue;
+      }
+      std::cerr << "stem beat: " << name << " again, stopping at once\n";
+      std::_Exit(128 + signal);
+    }
   });
   waiter.detach();
   std::cerr << "stem beat: running as " << runner_options.owner << " (store "

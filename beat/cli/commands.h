@@ -18,8 +18,10 @@ struct GlobalOptions {
 // STEM_SCHEDULE_FILE or ./.stem/schedules.json.
 std::string ResolveStoreUrl(const GlobalOptions& options);
 
+// With `compat_stem`, an entry Stem's own tools could not evaluate is an
+// error (nothing is applied); without, a warning.
 int RunApply(const GlobalOptions& options, const std::string& file,
-             bool dry_run, bool yes);
+             bool dry_run, bool yes, bool compat_stem);
 int RunList(const GlobalOptions& options);
 int RunShow(const GlobalOptions& options, const std::string& id);
 int RunDelete(const GlobalOptions& options, const std::string& id, bool yes);

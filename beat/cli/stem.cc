@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   apply->add_flag("--dry-run", dry_run,
                   "show what would change, change nothing");
   apply->add_flag("--yes", yes, "do not ask for confirmation");
+  std::string compat;
+  apply->add_option("--compat", compat,
+                    "stem: refuse entries Stem's own tools cannot evaluate "
+                    "(instead of warning)")
+      ->check(CLI::IsMember({"stem"}));
   apply->fallthrough();
 
   CLI::App* list = schedule->add_subcommand("list", "List the entries");
@@ -120,7 +125,8 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   global.json = output == "json";
-  if (apply->parsed()) return RunApply(global, file, dry_run, yes);
+  if (apply->parsed())
+    return RunApply(global, file, dry_run, yes, compat == "stem");
   if (list->parsed()) return RunList(global);
   if (show->parsed()) return RunShow(global, id);
   if (remove->parsed()) return RunDelete(global, id, yes);

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "beat/core/plugin/redact.h"
 
 namespace stem::beat::plugin {
 namespace {
@@ -40,7 +41,8 @@ int32_t ReturnStatus(const absl::Status& status, stem_buffer* error) {
 
 absl::Status StatusFrom(int32_t code, stem_buffer* error,
                         absl::string_view context) {
-  std::string message = TakeBuffer(error);
+  // A plugin's message may quote its URL, credentials and all.
+  std::string message = RedactText(TakeBuffer(error));
   if (code == STEM_OK) return absl::OkStatus();
   if (code < 0 || code > STEM_UNAUTHENTICATED) {
     return absl::InternalError(

@@ -516,26 +516,6 @@ absl::string_view KindName(stem_plugin_kind kind) {
   return "unknown";
 }
 
-std::string RedactUrl(absl::string_view url) {
-  const size_t scheme_end = url.find("://");
-  if (scheme_end == absl::string_view::npos) return std::string(url);
-  const size_t authority = scheme_end + 3;
-  const size_t at = url.find('@', authority);
-  const size_t slash = url.find('/', authority);
-  if (at == absl::string_view::npos ||
-      (slash != absl::string_view::npos && at > slash)) {
-    return std::string(url);
-  }
-  const absl::string_view userinfo = url.substr(authority, at - authority);
-  const size_t colon = userinfo.find(':');
-  const std::string user = colon == absl::string_view::npos
-                               ? ""
-                               : std::string(userinfo.substr(0, colon));
-  return absl::StrCat(url.substr(0, authority), user,
-                      colon == absl::string_view::npos ? "" : ":", "***",
-                      url.substr(at));
-}
-
 absl::StatusOr<std::string> UrlScheme(absl::string_view url) {
   const size_t colon = url.find(':');
   if (colon == absl::string_view::npos || colon == 0) {
@@ -640,6 +620,9 @@ template <typename Table, typename Result, typename Make>
 absl::StatusOr<Result> OpenWith(const PluginRegistry::Loaded& loaded,
                                 absl::string_view url, Make make) {
   const auto* table = static_cast<const Table*>(loaded.descriptor->table);
+  // Its secrets are scrubbed from every message from now on, whatever
+  // quotes them (the plugin's own errors included).
+  RememberSecretsOf(url);
   void* instance = nullptr;
   stem_buffer error = EmptyBuffer();
   const int32_t code = table->open(View(url), &instance, &error);

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "beat/core/plugin/plugin_abi.h"
+#include "beat/core/plugin/redact.h"
 #include "beat/core/store.h"
 
 namespace stem::beat::plugin {
@@ -50,8 +51,6 @@ struct PluginInfo {
 
 absl::string_view KindName(stem_plugin_kind kind);  // store, lock, broker
 
-// "user:secret@host" -> "user:***@host"; credentials never reach output.
-std::string RedactUrl(absl::string_view url);
 
 class PluginRegistry {
  public:
