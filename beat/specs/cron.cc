@@ -176,8 +176,10 @@ class FieldParser {
         return Error("L needs a weekday here, e.g. 5L for the last Friday");
       }
       if (upper.size() > 1 && upper.back() == 'L') {
+        // nL, or croner's spelling n#L: the last weekday n of the month.
+        const size_t suffix = absl::EndsWith(upper, "#L") ? 2 : 1;
         absl::StatusOr<int> n =
-            ParseValue(item.substr(0, item.size() - 1), 0, 7);
+            ParseValue(item.substr(0, item.size() - suffix), 0, 7);
         if (!n.ok()) return n.status();
         fields->last_of_weekday |= 1u << (*n % 7);
         return absl::OkStatus();

@@ -186,6 +186,12 @@ TEST(CronNextTest, LastDayWeekdayAndNth) {
               ElementsAre(Utc(2026, 1, 12), Utc(2026, 2, 9)));
   EXPECT_THAT(Fires(MustParse("0 0 * * SUN#5"), Utc(2026, 1, 1), 2),
               ElementsAre(Utc(2026, 3, 29), Utc(2026, 5, 31)));
+  // croner's n#L means nL (issue 8).
+  for (const char* spelling : {"0 0 * * 5#L", "0 0 * * FRI#l"}) {
+    EXPECT_THAT(Fires(MustParse(spelling), Utc(2026, 1, 1), 2),
+                ElementsAre(Utc(2026, 1, 30), Utc(2026, 2, 27)))
+        << spelling;
+  }
 }
 
 TEST(CronNextTest, LeapDay) {

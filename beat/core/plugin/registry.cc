@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -70,6 +73,50 @@ bool IsFile(const std::string& path) {
   return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
+// Whether `what` (a file or directory) may be trusted with plugin code: not
+// writable by group or others, and owned by root or by whoever runs stem.
+absl::Status CheckTrusted(const std::string& what, const std::string& plugin) {
+  struct stat info;
+  if (stat(what.c_str(), &info) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to load ", plugin, ": cannot stat ", what));
+  }
+  if ((info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "refusing to load %s: %s is writable by %s (mode %04o), so anyone "
+        "there could run code in stem; `chmod go-w %s`",
+        plugin, what, (info.st_mode & S_IWOTH) ? "everyone" : "its group",
+        info.st_mode & 07777, what));
+  }
+  if (info.st_uid != 0 && info.st_uid != geteuid()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "refusing to load ", plugin, ": ", what, " belongs to user ",
+        info.st_uid, ", neither root nor the user running stem"));
+  }
+  return absl::OkStatus();
+}
+
+// The plugin file, the file it links to, and the directories holding them.
+absl::Status CheckPluginTrusted(const std::string& path) {
+  std::vector<std::string> checked = {path,
+                                      path.substr(0, path.rfind('/'))};
+  char real[PATH_MAX];
+  if (realpath(path.c_str(), real) == nullptr) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to load ", path, ": cannot resolve it"));
+  }
+  const std::string resolved(real);
+  if (resolved != path) {
+    checked.push_back(resolved);
+    checked.push_back(resolved.substr(0, resolved.rfind('/')));
+  }
+  for (const std::string& what : checked) {
+    absl::Status trusted = CheckTrusted(what.empty() ? "/" : what, path);
+    if (!trusted.ok()) return trusted;
+  }
+  return absl::OkStatus();
+}
+
 std::vector<std::string> ListDirectory(const std::string& directory) {
   std::vector<std::string> names;
   if (DIR* dir = opendir(directory.c_str())) {
@@ -82,17 +129,11 @@ std::vector<std::string> ListDirectory(const std::string& directory) {
   return names;
 }
 
-std::string Absolute(const std::string& path) {
-  if (absl::StartsWith(path, "/")) return path;
-  char cwd[4096];
-  if (getcwd(cwd, sizeof(cwd)) == nullptr) return path;
-  return absl::StrCat(cwd, "/", path);
-}
-
 std::vector<std::string> RunfilesRoots() {
   std::vector<std::string> roots;
   for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* value = std::getenv(variable); value && *value) {
+    // A relative directory would depend on where stem runs: never searched.
+    if (const char* value = std::getenv(variable); value && *value == '/') {
       roots.emplace_back(value);
     }
   }
@@ -226,8 +267,13 @@ absl::StatusOr<PluginRegistry::Loaded*> LoadFile(const std::string& path) {
   static auto* cache =
       new std::map<std::string, absl::StatusOr<PluginRegistry::Loaded*>>;
   auto it = cache->find(path);
-  if (it == cache->end())
+  if (it == cache->end()) {
+    // Checked before any of its code runs (not cached: fixing the mode
+    // fixes it).
+    absl::Status trusted = CheckPluginTrusted(path);
+    if (!trusted.ok()) return trusted;
     it = cache->emplace(path, LoadFileUncached(path)).first;
+  }
   return it->second;
 }
 
@@ -537,7 +583,17 @@ PluginRegistry::PluginRegistry(Options options) {
   for (const std::string& path : options.plugin_paths) {
     for (absl::string_view part :
          absl::StrSplit(path, ':', absl::SkipEmpty())) {
-      search_path_.push_back(Absolute(std::string(part)));
+      if (!absl::StartsWith(part, "/")) {
+        // Relative to wherever stem happens to run: refused, not guessed.
+        if (configuration_error_.ok()) {
+          configuration_error_ = absl::InvalidArgumentError(absl::StrCat(
+              "--plugin-path \"", part,
+              "\" is not an absolute directory (plugins are never looked "
+              "for relative to where stem runs)"));
+        }
+        continue;
+      }
+      search_path_.emplace_back(part);
     }
   }
   if (options.use_environment) {
@@ -566,6 +622,9 @@ PluginRegistry::PluginRegistry(Options options) {
 
 absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
     stem_plugin_kind kind, absl::string_view scheme) {
+  if (!configuration_error_.ok()) return LoadFailure(configuration_error_);
+  // Only the file named for the scheme is loaded (an alias is a copy or a
+  // link named for it): finding a scheme never runs another plugin's code.
   const std::string file =
       absl::StrCat("libbeat_", KindName(kind), "_", scheme, ".so");
   for (const std::string& dir : search_path_) {
@@ -578,20 +637,13 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
           absl::StrCat(path, ": is a ", KindName((*loaded)->info.kind),
                        " plugin, not a ", KindName(kind), " plugin")));
     }
-    return *loaded;
-  }
-  // No file of its own: an alias of another plugin of this kind?
-  const std::string prefix = absl::StrCat("libbeat_", KindName(kind), "_");
-  for (const std::string& dir : search_path_) {
-    for (const std::string& name : ListDirectory(dir)) {
-      if (!absl::StartsWith(name, prefix) || !absl::EndsWith(name, ".so"))
-        continue;
-      absl::StatusOr<Loaded*> loaded = LoadFile(absl::StrCat(dir, "/", name));
-      if (!loaded.ok() || (*loaded)->info.kind != kind) continue;
-      for (const std::string& alias : (*loaded)->info.schemes) {
-        if (alias == scheme) return *loaded;
-      }
+    const std::vector<std::string>& schemes = (*loaded)->info.schemes;
+    if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
+      return LoadFailure(absl::FailedPreconditionError(absl::StrCat(
+          path, ": is named for \"", scheme, ":\" but serves only ",
+          absl::StrJoin(schemes, ", "))));
     }
+    return *loaded;
   }
   const std::string where = absl::StrJoin(search_path_, ", ");
   if (IsOurScheme(kind, scheme)) {
@@ -603,8 +655,8 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
   }
   return LoadFailure(absl::NotFoundError(
       absl::StrCat("unknown ", KindName(kind), " URL scheme \"", scheme,
-                   ":\": no plugin serves it (looked for ", file,
-                   " and aliases in [", where, "])")));
+                   ":\": no plugin serves it (looked for ", file, " in [",
+                   where, "])")));
 }
 
 absl::StatusOr<PluginInfo> PluginRegistry::Find(stem_plugin_kind kind,

@@ -1,11 +1,16 @@
 // Finds, loads and opens plugins by URL scheme (DESIGN.md §3).
 //
 // (kind, scheme) -> libbeat_<kind>_<scheme>.so, searched in order in:
-// --plugin-path directories, STEM_PLUGIN_PATH (absolute directories only),
-// the running binary's Bazel runfiles, then the install prefix. Never the
-// current directory. Plugins load lazily (RTLD_NOW | RTLD_LOCAL) and are
-// never unloaded. A descriptor may list aliases (rediss, postgresql): a
-// scheme with no file of its own is looked up among the plugins' aliases.
+// --plugin-path directories, STEM_PLUGIN_PATH, the running binary's Bazel
+// runfiles, then the install prefix. Absolute directories only (a relative
+// --plugin-path is an error; relative environment values are ignored);
+// never the current directory. Plugins load lazily (RTLD_NOW |
+// RTLD_LOCAL) and are never unloaded. A descriptor may list aliases
+// (rediss, postgresql); an alias is served by a file named for it (a copy
+// or a link), so finding a scheme never loads, or runs code of, any other
+// file. A plugin file, the file it links to, and their directories must not
+// be writable by group or others and must belong to root or the user
+// running stem; otherwise it is refused, saying why.
 //
 // Failures are distinct and say where the registry looked; each carries the
 // payload kPluginLoadFailure so that callers (the CLI's exit code) can tell
@@ -89,6 +94,8 @@ class PluginRegistry {
                                      absl::string_view scheme);
 
   std::vector<std::string> search_path_;
+  // A refused --plugin-path (relative): every load reports it.
+  absl::Status configuration_error_;
 };
 
 // The scheme of a URL (`memory://`, `file:relative.json` -> memory, file);

@@ -1,6 +1,10 @@
 #include "beat/core/plugin/registry.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -134,8 +138,64 @@ TEST(RegistryTest, ListsEveryPluginAndTheBrokenOnes) {
   for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
     plugin.ok() ? ++good : ++bad;
   }
-  EXPECT_EQ(good, 3);  // fine, abi10, picky
+  EXPECT_EQ(good, 5);  // fine, abi10, noisy, picky and its alias picky+tls
   EXPECT_EQ(bad, 3);
+}
+
+// Issue 8, defect 13: relative directories are refused, and files or
+// directories others may write are never loaded.
+TEST(RegistryTest, RelativeDirectoriesAreRefused) {
+  PluginRegistry::Options options;
+  options.plugin_paths = {"relative/plugins"};
+  options.use_environment = false;
+  options.use_runfiles = false;
+  PluginRegistry registry(options);
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      registry.OpenStore("memory://");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("--plugin-path \"relative/plugins\" is not an "
+                        "absolute directory"));
+  setenv("RUNFILES_DIR", "relative/runfiles", 1);
+  PluginRegistry::Options runfiles;
+  runfiles.use_environment = false;
+  const PluginRegistry with_runfiles(runfiles);
+  for (const std::string& dir : with_runfiles.search_path()) {
+    EXPECT_EQ(dir.front(), '/') << dir;
+  }
+  unsetenv("RUNFILES_DIR");
+}
+
+TEST(RegistryTest, FilesOthersMayWriteAreNeverLoaded) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/perm";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string copy = dir + "/libbeat_store_fine.so";
+  {
+    std::ifstream from(TestPlugins() + "/libbeat_store_fine.so",
+                       std::ios::binary);
+    std::ofstream to(copy, std::ios::binary);
+    to << from.rdbuf();
+  }
+  PluginRegistry::Options options;
+  options.plugin_paths = {dir};
+  options.use_environment = false;
+  options.use_runfiles = false;
+  options.install_prefix = "";
+  ASSERT_EQ(chmod(copy.c_str(), 0775), 0);
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      PluginRegistry(options).OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("is writable by its group (mode 0775)"));
+  EXPECT_THAT(store.status().message(), HasSubstr("chmod go-w"));
+  ASSERT_EQ(chmod(copy.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 01777), 0);
+  store = PluginRegistry(options).OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              HasSubstr(dir + " is writable by everyone"));
+  ASSERT_EQ(chmod(dir.c_str(), 0755), 0);
+  EXPECT_TRUE(PluginRegistry(options).OpenStore("fine://x").ok());
 }
 
 TEST(RegistryTest, SearchPathOrderAndNoCurrentDirectory) {
@@ -160,6 +220,26 @@ TEST(RegistryTest, UrlsAndRedaction) {
   EXPECT_EQ(RedactUrl("postgres://beat:pw@db/stem"),
             "postgres://beat:***@db/stem");
   EXPECT_EQ(RedactUrl("file:///tmp/a@b.json"), "file:///tmp/a@b.json");
+}
+
+// Defect 13: a plugin file named for one scheme but serving others is
+// refused (it would be an alias by accident).
+TEST(RegistryTest, AFileMustServeTheSchemeItIsNamedFor) {
+  const std::string dir = std::string(std::getenv("TEST_TMPDIR")) + "/named";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(symlink((TestPlugins() + "/libbeat_store_fine.so").c_str(),
+                    (dir + "/libbeat_store_other.so").c_str()),
+            0);
+  PluginRegistry::Options options;
+  options.plugin_paths = {dir};
+  options.use_environment = false;
+  options.use_runfiles = false;
+  options.install_prefix = "";
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      PluginRegistry(options).OpenStore("other://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(store.status().message(),
+              HasSubstr("is named for \"other:\" but serves only fine"));
 }
 
 }  // namespace

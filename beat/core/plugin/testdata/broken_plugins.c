@@ -1,6 +1,8 @@
 /* Deliberately broken plugins for registry_test, one per -D flag. Plain C:
  * only the ABI header, as a third-party plugin in C would be. */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "beat/core/plugin/plugin_abi.h"
 
@@ -37,6 +39,18 @@ __attribute__((unused)) static int32_t Due(void* s, int64_t now, int32_t limit,
   (void)s; (void)now; (void)limit; (void)e; (void)err;
   return STEM_OK;
 }
+
+#if defined(NOISY)
+/* Runs as soon as the file is loaded: leaves a mark, so that a test can
+ * tell whether looking up an unrelated scheme ran this plugin's code. */
+__attribute__((constructor)) static void LeaveAMark(void) {
+  const char* marker = getenv("STEM_NOISY_MARKER");
+  if (marker != NULL) {
+    FILE* file = fopen(marker, "w");
+    if (file != NULL) fclose(file);
+  }
+}
+#endif
 
 static const stem_store_table kTable = {
 #if defined(OLD_ABI_1_0)
