@@ -20,6 +20,10 @@ PACKAGES=(
   libyaml-cpp-dev
   libssl-dev
   tzdata
+  # Sanitizers and fuzzers: clang (ThreadSanitizer, libFuzzer) and its
+  # runtimes; gcc's come with g++.
+  clang
+  libclang-rt-14-dev
   # Format checks and the golden-data generators in tools/golden.
   clang-format
   python3

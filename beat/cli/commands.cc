@@ -192,8 +192,8 @@ int RunList(const GlobalOptions& options) {
   const std::vector<v1::ScheduleEntry>* entries = &listing->entries;
   // Entries it cannot read are reported (and make the exit code 65), after
   // the ones it can read.
-  const int exit_code = ReportUnreadable(listing->unreadable) ? kExitDataLoss
-                                                              : kExitOk;
+  const int exit_code =
+      ReportUnreadable(listing->unreadable) ? kExitDataLoss : kExitOk;
   if (options.json) {
     std::cout << core::FormatStemEntries(*entries) << "\n";
     return exit_code;
@@ -204,7 +204,7 @@ int RunList(const GlobalOptions& options) {
     rows.push_back({entry.id(), entry.task_name(), entry.queue(),
                     core::DescribeSpec(entry.spec()),
                     entry.timezone().empty() ? "UTC" : entry.timezone(),
-                    core::IsFinished(entry) ? "finished"
+                    core::IsFinished(entry)  ? "finished"
                     : core::IsEnabled(entry) ? "yes"
                                              : "paused",
                     TimeOrDash(entry.has_next_run_at(), entry.next_run_at()),
@@ -236,15 +236,15 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
   line("queue", entry->queue());
   line("spec", core::DescribeSpec(entry->spec()));
   line("zone", entry->timezone().empty() ? "UTC" : entry->timezone());
-  line("enabled",
-       core::IsEnabled(*entry)    ? "yes"
-       : core::IsFinished(*entry) ? "no (finished: no fire time left)"
-                                  : absl::StrCat("paused ", entry->pause_note()));
+  line("enabled", core::IsEnabled(*entry) ? "yes"
+                  : core::IsFinished(*entry)
+                      ? "no (finished: no fire time left)"
+                      : absl::StrCat("paused ", entry->pause_note()));
   line("jitter", absl::StrCat(entry->jitter_ms(), "ms"));
   line("next run", TimeOrDash(entry->has_next_run_at(), entry->next_run_at()));
   line("last run", TimeOrDash(entry->has_last_run_at(), entry->last_run_at()));
-  line("scheduled for", TimeOrDash(entry->has_last_scheduled_at(),
-                                   entry->last_scheduled_at()));
+  line("scheduled for",
+       TimeOrDash(entry->has_last_scheduled_at(), entry->last_scheduled_at()));
   line("runs", absl::StrCat(entry->total_run_count()));
   line("last error", entry->last_error().empty() ? "-" : entry->last_error());
   line("args", core::FormatJson([&] {

@@ -49,9 +49,10 @@ int main(int argc, char** argv) {
                   "show what would change, change nothing");
   apply->add_flag("--yes", yes, "do not ask for confirmation");
   std::string compat;
-  apply->add_option("--compat", compat,
-                    "stem: refuse entries Stem's own tools cannot evaluate "
-                    "(instead of warning)")
+  apply
+      ->add_option("--compat", compat,
+                   "stem: refuse entries Stem's own tools cannot evaluate "
+                   "(instead of warning)")
       ->check(CLI::IsMember({"stem"}));
   apply->fallthrough();
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,12 +12,12 @@
 #include "absl/time/clock.h"
 #include "beat/core/envelope.h"
 #include "beat/core/firing.h"
-#include "beat/core/limits.h"
-#include "beat/core/validation.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/internal/worker_pool.h"
+#include "beat/core/limits.h"
 #include "beat/core/schedule_service.h"
 #include "beat/core/spec_conversion.h"
+#include "beat/core/validation.h"
 
 namespace stem::beat::core {
 namespace {
@@ -74,12 +75,12 @@ void RunnerMetrics::RecordDrift(absl::Duration drift) {
 }
 
 RunnerMetrics Runner::metrics() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return metrics_;
 }
 
 void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   if (count_tick) ++metrics_.ticks;
   metrics_.due += stats.due;
   metrics_.overdue += stats.overdue;
@@ -96,20 +97,20 @@ void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
 void Runner::NotifyFailed(const v1::ScheduleEntry& entry,
                           const absl::Status& status) {
   if (!on_failed) return;
-  absl::MutexLock lock(&hooks_mutex_);
+  std::lock_guard<std::mutex> lock(hooks_mutex_);
   on_failed(entry, status);
 }
 
 void Runner::NotifyDispatched(const v1::ScheduleEntry& entry,
                               absl::Time nominal, absl::Duration drift) {
   if (!on_dispatched) return;
-  absl::MutexLock lock(&hooks_mutex_);
+  std::lock_guard<std::mutex> lock(hooks_mutex_);
   on_dispatched(entry, nominal, drift);
 }
 
 void Runner::EndDispatch(const Group& group) {
   AddToMetrics(group.stats, /*count_tick=*/false);
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   for (const Plan& plan : group.plans) in_flight_.erase(plan.updated.id());
 }
 
@@ -187,42 +188,42 @@ void Runner::HoldBack(const v1::ScheduleEntry& entry,
                      ? kFirstHoldBack
                      : std::min(held.backoff * 2, kLongestHoldBack);
   held.until = now + held.backoff;
-  NotifyFailed(entry,
-               absl::Status(status.code(),
-                            absl::StrCat(status.message(),
-                                         " (an error of this host: the entry "
-                                         "is left as it is; trying again in ",
-                                         absl::FormatDuration(held.backoff),
-                                         ")")));
+  NotifyFailed(
+      entry,
+      absl::Status(status.code(),
+                   absl::StrCat(status.message(),
+                                " (an error of this host: the entry "
+                                "is left as it is; trying again in ",
+                                absl::FormatDuration(held.backoff), ")")));
 }
 
 void Runner::BrokerFailed(const absl::Status& status) {
   absl::Duration backoff;
   bool first;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     first = broker_backoff_ == absl::ZeroDuration();
-    broker_backoff_ = first ? kFirstBrokerBackoff
-                            : std::min(broker_backoff_ * 2,
-                                       kLongestBrokerBackoff);
+    broker_backoff_ =
+        first ? kFirstBrokerBackoff
+              : std::min(broker_backoff_ * 2, kLongestBrokerBackoff);
     broker_retry_at_ = absl::Now() + broker_backoff_;
     backoff = broker_backoff_;
     if (first) ++metrics_.broker_outages;
   }
   if (on_broker_failed) {
-    absl::MutexLock lock(&hooks_mutex_);
+    std::lock_guard<std::mutex> lock(hooks_mutex_);
     on_broker_failed(status, backoff);
   }
 }
 
 void Runner::BrokerWorked() {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   broker_backoff_ = absl::ZeroDuration();
   broker_retry_at_ = absl::InfinitePast();
 }
 
 absl::Time Runner::BrokerRetryAt() const {
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   return broker_retry_at_;
 }
 
@@ -290,7 +291,8 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     }
     if (t && due(*t) <= now) {
       // Too many to count (a 1 ms interval down for days): jump ahead.
-      t = NextRunAfter(entry, **schedule, now - absl::Milliseconds(entry.jitter_ms()));
+      t = NextRunAfter(entry, **schedule,
+                       now - absl::Milliseconds(entry.jitter_ms()));
       while (t && due(*t) <= now) t = NextRunAfter(entry, **schedule, *t);
     }
     next = t;
@@ -304,9 +306,8 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
         if (published.ok() && *published) {
           plan.nominals.push_back(nominal);
           stats.skipped += static_cast<int>(missed.size()) - 1;
-        } else if (!published.ok() &&
-                   published.status().code() !=
-                       absl::StatusCode::kUnimplemented) {
+        } else if (!published.ok() && published.status().code() !=
+                                          absl::StatusCode::kUnimplemented) {
           ++stats.failed;
           NotifyFailed(entry, published.status());
           return std::nullopt;  // the broker cannot say now: next pass
@@ -505,7 +506,7 @@ void Runner::CommitGroup(Group& group) {
       const absl::Duration drift =
           published_at - (t + JitterFor(plans[i].updated, t));
       {
-        absl::MutexLock lock(&mutex_);
+        std::lock_guard<std::mutex> lock(mutex_);
         metrics_.RecordDrift(drift);
       }
       NotifyDispatched(plans[i].updated, t, drift);
@@ -523,7 +524,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   // even if the store still showed it as it was before its commit.
   absl::flat_hash_set<std::string> in_flight;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     if (!in_flight_.empty()) in_flight = in_flight_;
   }
   // Entries held back after a host error whose time has come are tried
@@ -669,7 +670,7 @@ void Runner::Stage(Prepared& prepared) {
   const size_t per_group = std::min<size_t>(
       kPlansPerGroup,
       std::max<size_t>(16, plans.size() / (2 * options_.dispatch_threads)));
-  absl::MutexLock lock(&mutex_);
+  std::lock_guard<std::mutex> lock(mutex_);
   for (size_t begin = 0; begin < plans.size(); begin += per_group) {
     const size_t end = std::min(plans.size(), begin + per_group);
     auto group = std::make_shared<Group>();
@@ -684,7 +685,7 @@ void Runner::Stage(Prepared& prepared) {
 void Runner::Unstage(Prepared& prepared) {
   for (const std::shared_ptr<Group>& group : prepared.groups) {
     Abandon(group->plans);
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     for (const Plan& plan : group->plans) in_flight_.erase(plan.updated.id());
   }
   prepared.groups.clear();
@@ -695,7 +696,7 @@ TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
     // Publish every group first; each group's commit queues behind them.
     pool.Submit([this, group, &pool] {
       if (on_due) {
-        absl::MutexLock lock(&hooks_mutex_);
+        std::lock_guard<std::mutex> lock(hooks_mutex_);
         for (const Plan& plan : group->plans) {
           if (!plan.nominals.empty())
             on_due(plan.updated, plan.nominals.front());
@@ -731,7 +732,7 @@ std::optional<absl::Time> Runner::NextDue(absl::Time now, int still_due) {
   // Beat, waiting for their jitter, or being dispatched).
   int in_flight;
   {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     in_flight = static_cast<int>(in_flight_.size());
   }
   std::optional<absl::Time> next;

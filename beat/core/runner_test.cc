@@ -500,7 +500,8 @@ TEST(RunnerTest, AHostErrorNeverChangesTheSharedEntry) {
   v1::ScheduleEntry zoned = Cron("zoned", "0 9 * * *", "Mars/Olympus_Mons");
   *zoned.mutable_next_run_at() = ToProtoTime(kStart);
   ASSERT_TRUE(world.store->Upsert({zoned}).ok());
-  world.Apply(Every("plain", absl::Minutes(1), kStart), kStart - absl::Seconds(1));
+  world.Apply(Every("plain", absl::Minutes(1), kStart),
+              kStart - absl::Seconds(1));
   const v1::ScheduleEntry before = *world.store->Get("zoned");
   Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
   std::vector<std::string> errors;
@@ -540,7 +541,8 @@ TEST(RunnerTest, JitterCannotStarveDueEntries) {
     ++waiting;
   }
   for (const char* id : {"plain-once", "plain-skip"}) {
-    v1::ScheduleEntry plain = Every(id, absl::Hours(1), kStart + absl::Seconds(1));
+    v1::ScheduleEntry plain =
+        Every(id, absl::Hours(1), kStart + absl::Seconds(1));
     if (absl::string_view(id) == "plain-skip")
       plain.set_misfire_policy(v1::MISFIRE_POLICY_SKIP);
     world.Apply(plain, kStart - absl::Seconds(1));

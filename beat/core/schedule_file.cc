@@ -1,10 +1,10 @@
 #include "beat/core/schedule_file.h"
 
-#include <algorithm>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -162,9 +163,8 @@ LineIndex IndexJsonLines(absl::string_view text) {
       stack.push_back(Frame{c, pending_key});
       pending_key.clear();
       if (list_depth == 0 && c == '[' &&
-          (stack.size() == 1 ||
-           (stack.size() == 2 && stack[0].type == '{' &&
-            stack[1].key == "schedules"))) {
+          (stack.size() == 1 || (stack.size() == 2 && stack[0].type == '{' &&
+                                 stack[1].key == "schedules"))) {
         list_depth = stack.size();
         expect_element = true;
       }
@@ -192,7 +192,8 @@ class EntryErrors {
                   const absl::Status& error) const {
     const LineIndex* lines = lines_;
     if (has_json_) {
-      std::call_once(json_once_, [this] { json_lines_ = IndexJsonLines(json_); });
+      std::call_once(json_once_,
+                     [this] { json_lines_ = IndexJsonLines(json_); });
       lines = &json_lines_;
     }
     std::string where(filename_);
@@ -522,9 +523,8 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node, int depth,
       auto* fields = value.mutable_struct_value()->mutable_fields();
       for (const auto& pair : node) {
         if (!pair.first.IsScalar()) {
-          return absl::InvalidArgumentError(
-              absl::StrCat(pair.first.Mark().line + 1,
-                           ": map keys must be plain strings"));
+          return absl::InvalidArgumentError(absl::StrCat(
+              pair.first.Mark().line + 1, ": map keys must be plain strings"));
         }
         absl::StatusOr<JsonValue> converted =
             YamlToJson(pair.second, depth + 1, budget);
@@ -582,8 +582,8 @@ absl::StatusOr<Decoded> DecodeYaml(absl::string_view content,
         filename, ":", error.mark.line + 1, ": not valid YAML: ", error.msg));
   } catch (const std::exception& error) {
     // yaml-cpp may also throw std::bad_alloc and the like: never escapes.
-    return absl::InvalidArgumentError(absl::StrCat(
-        filename, ": cannot read this YAML: ", error.what()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(filename, ": cannot read this YAML: ", error.what()));
   }
 }
 
@@ -652,7 +652,49 @@ absl::StatusOr<ScheduleFileFormat> ScheduleFileFormatFor(
       ": unknown schedule file type (use .json, .yaml, .yml or .textproto)"));
 }
 
+namespace {
+
+// Errors quote the input: control characters in it are escaped, so that an
+// error stays one printable line.
+absl::Status Printable(const absl::Status& status) {
+  if (status.ok()) return status;
+  const absl::string_view message = status.message();
+  std::string line;
+  line.reserve(message.size());
+  for (const char c : message) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      absl::StrAppend(&line, absl::CHexEscape(std::string(1, c)));
+    } else {
+      line.push_back(c);
+    }
+  }
+  return absl::Status(status.code(), line);
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
+    absl::string_view content, absl::string_view filename,
+    std::vector<std::string>* stem_issues);
+
+}  // namespace
+
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
+    absl::string_view content, absl::string_view filename,
+    std::vector<std::string>* stem_issues) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      ParseScheduleFileOrError(content, filename, stem_issues);
+  if (!entries.ok()) return Printable(entries.status());
+  if (stem_issues != nullptr) {
+    for (std::string& issue : *stem_issues) {
+      issue =
+          std::string(Printable(absl::InvalidArgumentError(issue)).message());
+    }
+  }
+  return entries;
+}
+
+namespace {
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
     absl::string_view content, absl::string_view filename,
     std::vector<std::string>* stem_issues) {
   absl::StatusOr<ScheduleFileFormat> format = ScheduleFileFormatFor(filename);
@@ -691,10 +733,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
         }
         if (!entries.ok() &&
             absl::StartsWith(entries.status().message(), "not valid JSON: ")) {
-          return absl::InvalidArgumentError(JsonSyntaxError(
-              filename, content,
-              entries.status().message().substr(
-                  std::strlen("not valid JSON: "))));
+          return absl::InvalidArgumentError(
+              JsonSyntaxError(filename, content,
+                              entries.status().message().substr(
+                                  std::strlen("not valid JSON: "))));
         }
       } else {
         google::protobuf::Arena arena;  // the parse tree, freed at once
@@ -760,6 +802,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   return std::move(*entries);
 }
 
+}  // namespace
+
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
     const std::string& path, std::vector<std::string>* stem_issues) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -798,9 +842,9 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
     content.append(buffer, n);
     if (static_cast<int64_t>(content.size()) > kMaxScheduleFileBytes) {
       close(fd);
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ": more than the ", kMaxScheduleFileBytes,
-          " bytes a schedule file may hold"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": more than the ", kMaxScheduleFileBytes,
+                       " bytes a schedule file may hold"));
     }
   }
   close(fd);

@@ -140,15 +140,17 @@ TEST(ScheduleFileTest, JsonErrorsNameEntryAndField) {
   EXPECT_THAT(
       Error(R"([{"id":"a","task":"t","spec":"every:1m","jitter":"soon"}])",
             "s.json"),
-      HasSubstr("s.json:1: schedules[0] (id \"a\"): jitter: duration \"soon\""));
+      HasSubstr(
+          "s.json:1: schedules[0] (id \"a\"): jitter: duration \"soon\""));
   EXPECT_THAT(Error("[{", "s.json"), HasSubstr("s.json:1: not valid JSON"));
 }
 
 TEST(ScheduleFileTest, DuplicateIdsAndUnknownTypes) {
-  EXPECT_EQ(Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
-                  R"({"id":"a","task":"u","spec":"every:2m"}])",
-                  "d.json"),
-            "d.json:1: schedules[1] (id \"a\"): id: \"a\" is also schedules[0]");
+  EXPECT_EQ(
+      Error(R"([{"id":"a","task":"t","spec":"every:1m"},)"
+            R"({"id":"a","task":"u","spec":"every:2m"}])",
+            "d.json"),
+      "d.json:1: schedules[1] (id \"a\"): id: \"a\" is also schedules[0]");
   EXPECT_THAT(Error("", "schedules.toml"),
               HasSubstr("unknown schedule file type"));
   absl::StatusOr<std::vector<v1::ScheduleEntry>> missing =
@@ -194,10 +196,12 @@ TEST(ScheduleFileParallelTest, SameEntriesInTheSameOrder) {
 TEST(ScheduleFileParallelTest, FirstErrorByIndex) {
   EXPECT_THAT(
       Error(BigFile(20000, 15000), "big.json"),
-      HasSubstr("big.json:15002: schedules[15000] (id \"job-15000\"): spec: cron"));
+      HasSubstr(
+          "big.json:15002: schedules[15000] (id \"job-15000\"): spec: cron"));
   std::string broken = BigFile(20000, -1);
   broken.insert(broken.find(",\n", broken.size() / 2) + 2, "}");
-  EXPECT_THAT(Error(broken, "big.json"), HasSubstr("big.json:10061: not valid JSON"));
+  EXPECT_THAT(Error(broken, "big.json"),
+              HasSubstr("big.json:10061: not valid JSON"));
 }
 
 }  // namespace
@@ -336,9 +340,9 @@ TEST(ScheduleFileLimitsTest, NestingIsBoundedWithALine) {
 
 // Defect 15: a JSON syntax error is one line, with the file and the line.
 TEST(ScheduleFileLimitsTest, JsonSyntaxErrorsAreOneLineWithTheLine) {
-  const std::string error =
-      Error("[\n{\"id\": \"a\",\n \"task\": \"t\"\n \"spec\": \"every:1m\"}\n]\n",
-            "bad.json");
+  const std::string error = Error(
+      "[\n{\"id\": \"a\",\n \"task\": \"t\"\n \"spec\": \"every:1m\"}\n]\n",
+      "bad.json");
   EXPECT_THAT(error, HasSubstr("bad.json:4: not valid JSON: Expected , or }"));
   EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   EXPECT_THAT(Error("{\"schedules\": [\n{\"id\":\n", "map.json"),
@@ -348,8 +352,9 @@ TEST(ScheduleFileLimitsTest, JsonSyntaxErrorsAreOneLineWithTheLine) {
 // Defect 6: huge numbers are errors, whatever the format.
 TEST(ScheduleFileLimitsTest, HugeNumbersAreErrors) {
   EXPECT_THAT(
-      Error(R"([{"id":"a","task":"t","spec":{"kind":"interval","every":"99999999999999999999"}}])",
-            "n.json"),
+      Error(
+          R"([{"id":"a","task":"t","spec":{"kind":"interval","every":"99999999999999999999"}}])",
+          "n.json"),
       HasSubstr("n.json:1: schedules[0] (id \"a\"): spec.every"));
   EXPECT_THAT(Error("- id: a\n  task: t\n  spec: {kind: interval, everyMs: "
                     "99999999999999999999}\n",
@@ -359,23 +364,23 @@ TEST(ScheduleFileLimitsTest, HugeNumbersAreErrors) {
                     "999999999999d999999999999d\n",
                     "j.yaml"),
               HasSubstr("j.yaml:4: schedules[0] (id \"a\"): jitter"));
-  EXPECT_THAT(Error("- id: a\n  task: t\n  spec: at:99999-01-01T00:00:00Z\n",
-                    "t.yaml"),
-              HasSubstr("t.yaml:3"));
+  EXPECT_THAT(
+      Error("- id: a\n  task: t\n  spec: at:99999-01-01T00:00:00Z\n", "t.yaml"),
+      HasSubstr("t.yaml:3"));
 }
 
 // Defect 14: zones are IANA names, never paths.
 TEST(ScheduleFileLimitsTest, ZonesAreNamesNotPaths) {
-  for (const char* zone : {"/etc/localtime", "../../usr/share/zoneinfo/Asia/Tokyo",
-                           "localtime"}) {
+  for (const char* zone :
+       {"/etc/localtime", "../../usr/share/zoneinfo/Asia/Tokyo", "localtime"}) {
     EXPECT_THAT(Error(absl::StrCat("- id: a\n  task: t\n  spec: \"0 9 * * *\"\n"
                                    "  timezone: \"",
                                    zone, "\"\n"),
                       "z.yaml"),
                 HasSubstr("z.yaml:4: schedules[0] (id \"a\"): timezone:"))
         << zone;
-    EXPECT_THAT(Error(absl::StrCat("- id: a\n  task: t\n  spec: \"CRON_TZ=", zone,
-                                   " 0 9 * * *\"\n"),
+    EXPECT_THAT(Error(absl::StrCat("- id: a\n  task: t\n  spec: \"CRON_TZ=",
+                                   zone, " 0 9 * * *\"\n"),
                       "c.yaml"),
                 HasSubstr("is not an IANA time zone name"))
         << zone;

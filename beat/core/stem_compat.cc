@@ -68,9 +68,8 @@ void CheckCron(absl::string_view expression, std::vector<std::string>& issues) {
       }
       if (!step.empty() && ends.size() == 1 && base != "*") {
         issues.push_back(absl::StrCat(kCron, "\"", item,
-                                      "\": Stem's cron reads it as just ",
-                                      base, ", not every ", step, " from ",
-                                      base));
+                                      "\": Stem's cron reads it as just ", base,
+                                      ", not every ", step, " from ", base));
       }
       if (f == 4 && ends.size() == 2 && ends[1] == "7") {
         issues.push_back(absl::StrCat(
@@ -112,14 +111,6 @@ std::vector<std::string> StemCompatibilityIssues(
       }
       break;
     }
-    case v1::ScheduleSpec::kCalendar:
-      if (!spec.calendar().monthdays().empty() &&
-          !spec.calendar().weekdays().empty()) {
-        issues.push_back(
-            "spec.calendar: restricts both monthdays and weekdays: Beat fires "
-            "when either matches, Stem's cron only when both do");
-      }
-      break;
     default:
       break;
   }

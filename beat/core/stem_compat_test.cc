@@ -16,8 +16,8 @@ using ::testing::IsEmpty;
 
 std::vector<std::string> IssuesOf(const std::string& yaml_entry) {
   std::vector<std::string> issues;
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = ParseScheduleFile(
-      "- id: e\n  task: t\n" + yaml_entry, "f.yaml", &issues);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
+      ParseScheduleFile("- id: e\n  task: t\n" + yaml_entry, "f.yaml", &issues);
   EXPECT_TRUE(entries.ok()) << entries.status();
   return issues;
 }
@@ -27,7 +27,8 @@ TEST(StemCompatTest, WhatStemReadsAsWeDoHasNoIssue) {
        {"\"*/5 * * * *\"", "\"0 9 * * 1-5\"", "\"0 0 1,15 * *\"",
         "\"0 12 * * 0\"", "\"10-50/10 * * * *\"", "every:30s",
         "{kind: solar, event: sunset, latitude: 51.5, longitude: -0.12}",
-        "at:2030-01-01T00:00:00Z", "{kind: calendar, hours: [9], minutes: [0]}"}) {
+        "at:2030-01-01T00:00:00Z",
+        "{kind: calendar, hours: [9], minutes: [0]}"}) {
     EXPECT_THAT(IssuesOf(std::string("  spec: ") + spec + "\n"), IsEmpty())
         << spec;
   }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -13,15 +14,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/container/flat_hash_map.h"
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/limits.h"
-#include "beat/core/validation.h"
-#include "beat/specs/schedule.h"
 #include "beat/core/spec_conversion.h"
+#include "beat/core/validation.h"
 #include "beat/specs/internal/civil.h"
+#include "beat/specs/schedule.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/util/json_util.h"
 
@@ -266,9 +266,8 @@ absl::StatusOr<absl::Time> ParseIsoTime(absl::string_view text) {
        absl::ParseTime("%Y-%m-%dT%H:%M:%E*S", text, absl::UTCTimeZone(), &time,
                        &error))) {
     if (!specs::InTimeRange(time)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("\"", text.substr(0, 64),
-                       "\" is outside the years 0001-9999"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "\"", text.substr(0, 64), "\" is outside the years 0001-9999"));
     }
     return time;
   }
@@ -481,10 +480,10 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
   READ_OR_RETURN(std::optional<Struct> kwargs, object.Map({"kwargs"}));
   READ_OR_RETURN(std::optional<Struct> meta, object.Map({"meta"}));
   // An empty map and no map mean the same (Stem writes `{}`).
-  for (const auto& [key, map] : {std::pair<const char*, std::optional<Struct>*>{
-                                     "args", &args},
-                                 {"kwargs", &kwargs},
-                                 {"meta", &meta}}) {
+  for (const auto& [key, map] :
+       {std::pair<const char*, std::optional<Struct>*>{"args", &args},
+        {"kwargs", &kwargs},
+        {"meta", &meta}}) {
     if (!map->has_value()) continue;
     absl::Status limits = ValidatePayload(key, **map);
     if (!limits.ok()) return limits;
@@ -690,8 +689,8 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
   // than one per element); a piece that does not parse is read element by
   // element, so that one broken entry costs only itself.
   constexpr size_t kParallelBytes = 1 << 20;
-  const int pieces = json.size() >= kParallelBytes ? 4 * internal::Workers()
-                                                   : 1;
+  const int pieces =
+      json.size() >= kParallelBytes ? 4 * internal::Workers() : 1;
   internal::ParallelFor(pieces, [&](int begin_piece, int end_piece) {
     for (int piece = begin_piece; piece < end_piece; ++piece) {
       const int first = static_cast<int>(int64_t{count} * piece / pieces);
@@ -747,9 +746,9 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
       }
     }
     const size_t offset = (*elements)[element].offset;
-    return 1 + static_cast<int>(std::lower_bound(newlines.begin(),
-                                                 newlines.end(), offset) -
-                                newlines.begin());
+    return 1 + static_cast<int>(
+                   std::lower_bound(newlines.begin(), newlines.end(), offset) -
+                   newlines.begin());
   };
   StemEntries result;
   result.entries.reserve(count);
@@ -777,7 +776,8 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
     StemEntries::Unreadable& unreadable = result.unreadable.emplace_back();
     unreadable.error = absl::StrCat(
         "entry ", i, " (line ", line_of(i),
-        ids[i].empty() ? "" : absl::StrCat(", id \"", ids[i], "\""), "): ", why);
+        ids[i].empty() ? "" : absl::StrCat(", id \"", ids[i], "\""),
+        "): ", why);
     unreadable.id = ids[i];
     unreadable.text = std::string((*elements)[i].text);
   }

@@ -1,11 +1,10 @@
 #include "beat/core/stem_json.h"
 
-#include "absl/strings/str_cat.h"
-#include "beat/core/limits.h"
-
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "beat/core/limits.h"
 #include "beat/core/validation.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -171,14 +170,16 @@ TEST(StemJsonTest, OneUnreadableEntryDoesNotHideTheOthers) {
   absl::StatusOr<StemEntries> read = ReadStemEntries(file);
   ASSERT_TRUE(read.ok()) << read.status();
   std::vector<std::string> ids;
-  for (const v1::ScheduleEntry& entry : read->entries) ids.push_back(entry.id());
+  for (const v1::ScheduleEntry& entry : read->entries)
+    ids.push_back(entry.id());
   EXPECT_THAT(ids, ::testing::UnorderedElementsAre("good", "also-good"));
   ASSERT_EQ(read->unreadable.size(), 6u);
   EXPECT_EQ(read->unreadable[0].id, "bad-kind");
   EXPECT_THAT(read->unreadable[0].error,
               HasSubstr("entry 1 (line 3, id \"bad-kind\"): spec.kind"));
-  EXPECT_EQ(read->unreadable[0].text,
-            R"({"id":"bad-kind","taskName":"t","queue":"default","spec":{"kind":"hourly"}})");
+  EXPECT_EQ(
+      read->unreadable[0].text,
+      R"({"id":"bad-kind","taskName":"t","queue":"default","spec":{"kind":"hourly"}})");
   // Not valid JSON, but its id can still be found (so it can be deleted).
   EXPECT_EQ(read->unreadable[1].id, "broken");
   EXPECT_EQ(read->unreadable[1].error,
@@ -209,8 +210,8 @@ TEST(StemJsonTest, StoredSpecsMayHoldUnknownKeys) {
 TEST(StemJsonTest, HugeNumbersAreErrors) {
   for (const char* every : {R"("99999999999999999999")", R"("9999999999999")",
                             "1e300", R"("99999999999999d")"}) {
-    absl::StatusOr<JsonValue> json = ParseJson(
-        absl::StrCat(R"({"kind":"interval","every":)", every, "}"));
+    absl::StatusOr<JsonValue> json =
+        ParseJson(absl::StrCat(R"({"kind":"interval","every":)", every, "}"));
     ASSERT_TRUE(json.ok());
     absl::StatusOr<v1::ScheduleSpec> spec = SpecFromJson(*json);
     EXPECT_FALSE(spec.ok()) << every;
@@ -229,8 +230,7 @@ TEST(StemJsonTest, TooDeepArgsMakeOnlyThatEntryUnreadable) {
   }
   const std::string file = absl::StrCat(
       R"([{"id":"deep","taskName":"t","queue":"q","spec":"every:1m","args":)",
-      args,
-      R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])");
+      args, R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])");
   absl::StatusOr<StemEntries> read = ReadStemEntries(file);
   ASSERT_TRUE(read.ok()) << read.status();
   ASSERT_EQ(read->entries.size(), 1u);

@@ -44,8 +44,7 @@ bool IsUtf8(absl::string_view text) {
 constexpr int kJitterSampleFires = 64;
 
 // Walks a JSON-like value: depth, finite numbers, UTF-8 text.
-absl::Status CheckValue(const Value& value, const std::string& path,
-                        int depth);
+absl::Status CheckValue(const Value& value, const std::string& path, int depth);
 
 absl::Status CheckStruct(const Struct& object, const std::string& path,
                          int depth) {
@@ -181,14 +180,14 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
   }
   for (char c : entry.queue()) {
     if (!IsNameCharacter(c)) {
-      return Invalid("queue", absl::StrCat("\"", absl::CHexEscape(entry.queue()),
-                                           "\" may only contain letters, "
-                                           "digits, '.', '_' and '-'"));
+      return Invalid("queue",
+                     absl::StrCat("\"", absl::CHexEscape(entry.queue()),
+                                  "\" may only contain letters, "
+                                  "digits, '.', '_' and '-'"));
     }
   }
   if (!entry.timezone().empty()) {
-    absl::StatusOr<absl::TimeZone> zone =
-        specs::LoadTimeZone(entry.timezone());
+    absl::StatusOr<absl::TimeZone> zone = specs::LoadTimeZone(entry.timezone());
     if (!zone.ok()) {
       // FailedPrecondition when this host cannot load a well-formed name:
       // the host's problem, not the entry's (the runner tells them apart).
@@ -197,9 +196,9 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
     }
   }
   if (entry.spec().has_cron()) {
-    absl::Status text = CheckText("spec.cron.expression",
-                                  entry.spec().cron().expression(),
-                                  kMaxSpecTextLength);
+    absl::Status text =
+        CheckText("spec.cron.expression", entry.spec().cron().expression(),
+                  kMaxSpecTextLength);
     if (!text.ok()) return text;
     text = CheckText("spec.cron.description", entry.spec().cron().description(),
                      kMaxNoteLength);

@@ -18,8 +18,8 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "beat/specs/internal/civil.h"
-#include "beat/specs/time_zone.h"
 #include "beat/specs/internal/stable_hash.h"
+#include "beat/specs/time_zone.h"
 
 namespace stem::beat::specs {
 namespace {

@@ -7,8 +7,8 @@ namespace {
 
 TEST(TimeZoneTest, LoadsIanaNames) {
   for (const char* name :
-       {"UTC", "Europe/London", "America/Argentina/Buenos_Aires",
-        "Etc/GMT+5", "Etc/GMT-14", "America/Port-au-Prince", "EST5EDT"}) {
+       {"UTC", "Europe/London", "America/Argentina/Buenos_Aires", "Etc/GMT+5",
+        "Etc/GMT-14", "America/Port-au-Prince", "EST5EDT"}) {
     absl::StatusOr<absl::TimeZone> zone = LoadTimeZone(name);
     ASSERT_TRUE(zone.ok()) << name << ": " << zone.status();
     EXPECT_EQ(zone->name(), name);

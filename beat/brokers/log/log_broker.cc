@@ -83,7 +83,8 @@ absl::StatusOr<core::PublishResult> LogBroker::Publish(
   absl::flat_hash_set<absl::string_view> in_batch;
   for (size_t i = 0; i < envelopes.size(); ++i) {
     const v1::TaskEnvelope& envelope = envelopes[i];
-    if (ids_.contains(envelope.id()) || !in_batch.insert(envelope.id()).second) {
+    if (ids_.contains(envelope.id()) ||
+        !in_batch.insert(envelope.id()).second) {
       ++result.duplicates;
       continue;
     }

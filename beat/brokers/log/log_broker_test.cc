@@ -73,7 +73,8 @@ TEST(LogBrokerTest, MemoryIsBounded) {
   ASSERT_EQ(dup2(null, STDERR_FILENO), STDERR_FILENO);
   for (int batch = 0; batch < 12; ++batch) {
     std::vector<v1::TaskEnvelope> envelopes;
-    for (int i = 0; i < 10000; ++i) envelopes.push_back(Envelope(batch * 10000 + i));
+    for (int i = 0; i < 10000; ++i)
+      envelopes.push_back(Envelope(batch * 10000 + i));
     ASSERT_TRUE((*broker)->Publish(std::move(envelopes)).ok());
   }
   dup2(saved, STDERR_FILENO);

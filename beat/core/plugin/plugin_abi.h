@@ -170,8 +170,8 @@ typedef struct stem_broker_table {
   /* ---- Since ABI 1.2; optional: NULL, or UNIMPLEMENTED, when the broker
    * cannot look envelopes up. ----
    * *held = 1 when the broker holds an envelope with this id, else 0. */
-  int32_t (*contains)(void* broker, stem_string_view envelope_id,
-                      int32_t* held, stem_buffer* error);
+  int32_t (*contains)(void* broker, stem_string_view envelope_id, int32_t* held,
+                      stem_buffer* error);
 } stem_broker_table;
 
 typedef struct stem_plugin_descriptor {

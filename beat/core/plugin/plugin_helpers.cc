@@ -233,8 +233,7 @@ std::string DescribeLockHolder(const std::string& path) {
   return description;
 }
 
-absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
-                                        bool exclusive,
+absl::StatusOr<FileLock> FileLock::Take(const std::string& path, bool exclusive,
                                         absl::Duration timeout) {
   const std::string lock_path = path + ".lock";
   if (exclusive) {

@@ -28,7 +28,8 @@ bool IsSecretKey(absl::string_view key) {
 
 // Where the scheme's ':' is (npos when `url` has no scheme).
 size_t SchemeEnd(absl::string_view url) {
-  if (url.empty() || !absl::ascii_isalpha(url[0])) return absl::string_view::npos;
+  if (url.empty() || !absl::ascii_isalpha(url[0]))
+    return absl::string_view::npos;
   for (size_t i = 1; i < url.size(); ++i) {
     const char c = url[i];
     if (c == ':') return i;
@@ -61,12 +62,14 @@ std::string PercentDecode(absl::string_view text) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
     if (text[i] == '%' && i + 2 < text.size() &&
-        absl::ascii_isxdigit(text[i + 1]) && absl::ascii_isxdigit(text[i + 2])) {
+        absl::ascii_isxdigit(text[i + 1]) &&
+        absl::ascii_isxdigit(text[i + 2])) {
       auto hex = [](char c) {
         return absl::ascii_isdigit(c) ? c - '0'
                                       : absl::ascii_tolower(c) - 'a' + 10;
       };
-      out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
+      out.push_back(
+          static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
       i += 2;
     } else {
       out.push_back(text[i]);
@@ -94,8 +97,8 @@ std::string RedactPairs(absl::string_view text, absl::string_view separators,
     size_t value_end;
     if (equals + 1 < text.size() && text[equals + 1] == '\'') {
       value_end = text.find('\'', equals + 2);
-      value_end = value_end == absl::string_view::npos ? text.size()
-                                                       : value_end + 1;
+      value_end =
+          value_end == absl::string_view::npos ? text.size() : value_end + 1;
     } else {
       value_end = equals + 1;
       while (value_end < text.size() &&
@@ -145,8 +148,7 @@ std::string Redact(absl::string_view url, std::vector<std::string>* secrets) {
     }
   }
   // Query values (and libpq keywords) with secret keys.
-  absl::StrAppend(&out,
-                  RedactPairs(url.substr(rest), "?&; \t", secrets));
+  absl::StrAppend(&out, RedactPairs(url.substr(rest), "?&; \t", secrets));
   return out;
 }
 

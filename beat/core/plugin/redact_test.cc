@@ -16,14 +16,17 @@ using ::testing::Not;
 TEST(RedactTest, EveryUrlShape) {
   EXPECT_EQ(RedactUrl("redis://:secret@host:6379/0"),
             "redis://:***@host:6379/0");
-  EXPECT_EQ(RedactUrl("postgres://beat:pw@db/stem"), "postgres://beat:***@db/stem");
+  EXPECT_EQ(RedactUrl("postgres://beat:pw@db/stem"),
+            "postgres://beat:***@db/stem");
   EXPECT_EQ(RedactUrl("redis://user:pa/ss@host/0"), "redis://user:***@host/0");
   EXPECT_EQ(RedactUrl("redis://user:p@ss@host/0"), "redis://user:***@host/0");
   EXPECT_EQ(RedactUrl("redis://user:pa?ss@host/0"), "redis://user:***@host/0");
   EXPECT_EQ(RedactUrl("redis:user:hunter2@host:6379"),
             "redis:user:***@host:6379");
-  EXPECT_EQ(RedactUrl("postgres://db/stem?user=beat&password=hunter2&sslmode=require"),
-            "postgres://db/stem?user=beat&password=***&sslmode=require");
+  EXPECT_EQ(
+      RedactUrl(
+          "postgres://db/stem?user=beat&password=hunter2&sslmode=require"),
+      "postgres://db/stem?user=beat&password=***&sslmode=require");
   EXPECT_EQ(RedactUrl("redis://host/0?password=hunter2"),
             "redis://host/0?password=***");
   EXPECT_EQ(RedactUrl("postgres://?host=/run/pg&sslpassword=abc"),

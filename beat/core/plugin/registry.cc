@@ -98,8 +98,7 @@ absl::Status CheckTrusted(const std::string& what, const std::string& plugin) {
 
 // The plugin file, the file it links to, and the directories holding them.
 absl::Status CheckPluginTrusted(const std::string& path) {
-  std::vector<std::string> checked = {path,
-                                      path.substr(0, path.rfind('/'))};
+  std::vector<std::string> checked = {path, path.substr(0, path.rfind('/'))};
   char real[PATH_MAX];
   if (realpath(path.c_str(), real) == nullptr) {
     return absl::FailedPreconditionError(
@@ -219,7 +218,8 @@ absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
     case STEM_PLUGIN_KIND_BROKER: {
       const auto* t = static_cast<const stem_broker_table*>(d->table);
       if (t == nullptr) return CheckTable(t, path, "broker", 0, {});
-      return CheckTable(t, path, "broker", offsetof(stem_broker_table, contains),
+      return CheckTable(t, path, "broker",
+                        offsetof(stem_broker_table, contains),
                         {{"open", t->open != nullptr},
                          {"close", t->close != nullptr},
                          {"publish", t->publish != nullptr},
@@ -509,8 +509,8 @@ class LoadedBroker final : public core::Broker {
   }
   absl::StatusOr<bool> Contains(absl::string_view envelope_id) override {
     // Plugins built against ABI 1.1 end their table before `contains`.
-    if (table_->size < offsetof(stem_broker_table, contains) +
-                           sizeof(table_->contains) ||
+    if (table_->size <
+            offsetof(stem_broker_table, contains) + sizeof(table_->contains) ||
         table_->contains == nullptr) {
       return core::Broker::Contains(envelope_id);
     }
@@ -545,6 +545,11 @@ class LoadedBroker final : public core::Broker {
 };
 
 }  // namespace
+
+absl::Status CheckDescriptorForFuzzing(const stem_plugin_descriptor* descriptor,
+                                       const std::string& path) {
+  return CheckDescriptor(descriptor, path);
+}
 
 bool IsPluginLoadFailure(const absl::Status& status) {
   return status.GetPayload(kPluginLoadFailure).has_value();
@@ -639,9 +644,9 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
     }
     const std::vector<std::string>& schemes = (*loaded)->info.schemes;
     if (std::find(schemes.begin(), schemes.end(), scheme) == schemes.end()) {
-      return LoadFailure(absl::FailedPreconditionError(absl::StrCat(
-          path, ": is named for \"", scheme, ":\" but serves only ",
-          absl::StrJoin(schemes, ", "))));
+      return LoadFailure(absl::FailedPreconditionError(
+          absl::StrCat(path, ": is named for \"", scheme,
+                       ":\" but serves only ", absl::StrJoin(schemes, ", "))));
     }
     return *loaded;
   }
@@ -653,10 +658,9 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
                      "] (build it, or point --plugin-path or "
                      "STEM_PLUGIN_PATH at it)")));
   }
-  return LoadFailure(absl::NotFoundError(
-      absl::StrCat("unknown ", KindName(kind), " URL scheme \"", scheme,
-                   ":\": no plugin serves it (looked for ", file, " in [",
-                   where, "])")));
+  return LoadFailure(absl::NotFoundError(absl::StrCat(
+      "unknown ", KindName(kind), " URL scheme \"", scheme,
+      ":\": no plugin serves it (looked for ", file, " in [", where, "])")));
 }
 
 absl::StatusOr<PluginInfo> PluginRegistry::Find(stem_plugin_kind kind,

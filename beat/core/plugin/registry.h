@@ -56,7 +56,6 @@ struct PluginInfo {
 
 absl::string_view KindName(stem_plugin_kind kind);  // store, lock, broker
 
-
 class PluginRegistry {
  public:
   struct Options {
@@ -97,6 +96,11 @@ class PluginRegistry {
   // A refused --plugin-path (relative): every load reports it.
   absl::Status configuration_error_;
 };
+
+// The checks a plugin's descriptor and function table pass before any of
+// its functions is called (for the descriptor fuzzer).
+absl::Status CheckDescriptorForFuzzing(const stem_plugin_descriptor* descriptor,
+                                       const std::string& path);
 
 // The scheme of a URL (`memory://`, `file:relative.json` -> memory, file);
 // InvalidArgument when it has none.

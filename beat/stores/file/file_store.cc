@@ -33,9 +33,11 @@ using plugin::FileLock;
 
 absl::Status UnreadableError(const std::string& path,
                              const core::StemEntries::Unreadable& unreadable) {
-  return absl::DataLossError(absl::StrCat(
-      path, ": ", unreadable.error, " — it cannot be read; `stem schedule "
-      "delete ", unreadable.id, " --yes` removes it"));
+  return absl::DataLossError(
+      absl::StrCat(path, ": ", unreadable.error,
+                   " — it cannot be read; `stem schedule "
+                   "delete ",
+                   unreadable.id, " --yes` removes it"));
 }
 
 absl::StatusOr<FileStore::FileIdentity> IdentityOf(int fd,
@@ -109,10 +111,11 @@ absl::StatusOr<FileStore::Contents*> FileStore::Load() {
   Forget();
   if (identity->size > core::kMaxStoreFileBytes) {
     close(fd);
-    return absl::DataLossError(absl::StrCat(
-        path_, " is ", identity->size, " bytes, more than the ",
-        core::kMaxStoreFileBytes, " a store file may hold; it is left "
-        "untouched"));
+    return absl::DataLossError(
+        absl::StrCat(path_, " is ", identity->size, " bytes, more than the ",
+                     core::kMaxStoreFileBytes,
+                     " a store file may hold; it is left "
+                     "untouched"));
   }
   absl::StatusOr<std::string> content = plugin::ReadAllFrom(fd, path_);
   if (!content.ok()) {
@@ -121,8 +124,7 @@ absl::StatusOr<FileStore::Contents*> FileStore::Load() {
   }
   cache_ = Contents();
   if (!absl::StripAsciiWhitespace(*content).empty()) {
-    absl::StatusOr<core::StemEntries> parsed =
-        core::ReadStemEntries(*content);
+    absl::StatusOr<core::StemEntries> parsed = core::ReadStemEntries(*content);
     if (!parsed.ok()) {
       close(fd);
       return absl::DataLossError(absl::StrCat(
@@ -277,8 +279,8 @@ absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
   if (it != next.entries.end() && expected_version >= 0 &&
       it->second.version() != expected_version) {
     return absl::AbortedError(absl::StrCat(
-        "version conflict on \"", id, "\": removing version ",
-        expected_version, ", stored version is ", it->second.version()));
+        "version conflict on \"", id, "\": removing version ", expected_version,
+        ", stored version is ", it->second.version()));
   }
   // An entry it cannot read goes by id whatever its version (every copy,
   // when the id was used twice).
@@ -306,11 +308,10 @@ std::vector<const v1::ScheduleEntry*> FileStore::DueUnder(
     std::optional<int64_t> at = core::DueTimeMs(entry);
     if (at && *at <= now_ms) due.emplace_back(*at, &entry);
   }
-  std::sort(due.begin(), due.end(),
-            [](const auto& a, const auto& b) {
-              return a.first != b.first ? a.first < b.first
-                                        : a.second->id() < b.second->id();
-            });
+  std::sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first
+                              : a.second->id() < b.second->id();
+  });
   std::vector<const v1::ScheduleEntry*> ordered;
   ordered.reserve(due.size());
   for (const auto& [at, entry] : due) ordered.push_back(entry);

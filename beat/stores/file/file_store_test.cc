@@ -188,13 +188,16 @@ TEST(FileStoreTest, UnreadableEntriesAreReportedKeptAndDeletable) {
       R"({"id":"bad","taskName":"t","queue":"default","spec":{"kind":"hourly"}})";
   const std::string no_id =
       R"({"taskName":"t","queue":"default","spec":"every:1m"})";
-  std::ofstream(path) << "[\n"
-                      << R"({"id":"good","taskName":"t","queue":"default","spec":"every:1m","nextRunAt":"2026-01-01T00:00:00.000Z"},)"
-                      << "\n" << bad_kind << ",\n" << no_id << ",\n"
-                      << R"({"id":"twice","taskName":"a","queue":"default","spec":"every:1m"},)"
-                      << "\n"
-                      << R"({"id":"twice","taskName":"b","queue":"default","spec":"every:2m"})"
-                      << "\n]\n";
+  std::ofstream(path)
+      << "[\n"
+      << R"({"id":"good","taskName":"t","queue":"default","spec":"every:1m","nextRunAt":"2026-01-01T00:00:00.000Z"},)"
+      << "\n"
+      << bad_kind << ",\n"
+      << no_id << ",\n"
+      << R"({"id":"twice","taskName":"a","queue":"default","spec":"every:1m"},)"
+      << "\n"
+      << R"({"id":"twice","taskName":"b","queue":"default","spec":"every:2m"})"
+      << "\n]\n";
   auto store = Registry().OpenStore("file://" + path);
   ASSERT_TRUE(store.ok());
   // The plugin reports them through the ABI (ListAll).
@@ -248,7 +251,8 @@ TEST(FileStoreTest, TooDeepArgsWrittenByHandAreOnlyThatEntrysProblem) {
   for (int i = 0; i < 40; ++i) args = absl::StrCat("{\"a\":", args, "}");
   std::ofstream(path)
       << R"([{"id":"deep","taskName":"t","queue":"q","spec":"every:1m","args":)"
-      << args << R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])";
+      << args
+      << R"(},{"id":"fine","taskName":"t","queue":"q","spec":"every:1m"}])";
   auto store = Registry().OpenStore("file://" + path);
   ASSERT_TRUE(store.ok());
   absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
@@ -274,8 +278,7 @@ TEST(FileStoreTest, NeverWritesThroughLinksAndKeepsTheMode) {
   ASSERT_EQ(symlink(victim.c_str(), (dir + "/store.json").c_str()), 0);
   auto linked = Registry().OpenStore("file://" + dir + "/store.json");
   ASSERT_TRUE(linked.ok());
-  EXPECT_THAT((*linked)->List().status().message(),
-              HasSubstr("symbolic link"));
+  EXPECT_THAT((*linked)->List().status().message(), HasSubstr("symbolic link"));
   EXPECT_THAT((*linked)->Upsert({Entry("x")}).status().message(),
               HasSubstr("symbolic link"));
   // Its lock and claims files planted as links: refused too.
@@ -287,9 +290,9 @@ TEST(FileStoreTest, NeverWritesThroughLinksAndKeepsTheMode) {
               HasSubstr("symbolic link"));
   ASSERT_EQ(unlink((path + ".lock").c_str()), 0);
   // The old predictable temporary name, planted: not followed any more.
-  ASSERT_EQ(symlink(victim.c_str(),
-                    absl::StrCat(path, ".tmp.", getpid()).c_str()),
-            0);
+  ASSERT_EQ(
+      symlink(victim.c_str(), absl::StrCat(path, ".tmp.", getpid()).c_str()),
+      0);
   ASSERT_TRUE((*store)->Upsert({Entry("x")}).ok());
   EXPECT_EQ(ReadAll(victim), "precious");
   // A new store is 0600; a store's mode is kept across writes.
