@@ -165,6 +165,19 @@ out=$("$stem" schedule apply -f c.yaml --yes --compat stem 2>&1)
 check "--compat stem: refused" 64 $?
 [[ ! -e .stem/schedules.json ]] && ok "--compat stem: nothing applied" || fail "--compat stem applied"
 
+# ---- Defect 17: a neighbour holding the store's lock does not stop reads ----
+fresh held
+printf -- '- id: a\n  task: t\n  spec: every:1m\n' > a.yaml
+"$stem" schedule apply -f a.yaml --yes >/dev/null
+exec 8>.stem/schedules.json.lock
+flock 8
+out=$(timeout 5 "$stem" schedule list 2>&1)
+check "lock held: list still reads" 0 $?
+contains "lock held: list shows the entry" "every 1m" "$out"
+out=$(timeout 5 "$stem" schedule show a 2>&1)
+check "lock held: show still reads" 0 $?
+exec 8>&-
+
 # ---- Defect 9: a second signal stops Beat at once ----
 fresh signals
 printf -- '- id: tick\n  task: t\n  spec: "* * * * * *"\n' > s.yaml

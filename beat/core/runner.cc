@@ -141,28 +141,38 @@ Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
 
 absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
     const v1::ScheduleEntry& entry) {
-  // What validation and the schedule depend on: the entry without its run
-  // state (cheap next to validating again).
-  v1::ScheduleEntry definition = entry;
-  definition.clear_last_run_at();
-  definition.clear_next_run_at();
-  definition.clear_last_jitter_ms();
-  definition.clear_last_error();
-  definition.clear_total_run_count();
-  definition.clear_last_success_at();
-  definition.clear_last_error_at();
-  definition.clear_drift_ms();
-  definition.clear_updated_at();
-  definition.clear_version();
-  definition.clear_last_scheduled_at();
-  std::string fingerprint = definition.SerializeAsString();
+  // What the schedule and the firing rules depend on (args, kwargs and meta
+  // are held to the limits by the stores' readers): cheap to build, next
+  // to validating again.
+  std::string fingerprint = entry.spec().SerializeAsString();
+  auto time_of = [](bool present, const google::protobuf::Timestamp& t) {
+    return present ? absl::StrCat(t.seconds(), ".", t.nanos()) : "-";
+  };
+  absl::StrAppend(&fingerprint, "\x1f", entry.timezone(), "\x1f",
+                  entry.task_name(), "\x1f", entry.queue(), "\x1f",
+                  entry.jitter_ms(), ",", entry.misfire_grace_ms(), ",",
+                  entry.misfire_policy(), ",",
+                  time_of(entry.has_start_at(), entry.start_at()), ",",
+                  time_of(entry.has_end_at(), entry.end_at()), ",",
+                  time_of(entry.has_expire_at(), entry.expire_at()));
   // Bounded: a Beat over millions of entries rebuilds rather than hoards.
   if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
   CachedSchedule& cached = schedules_[entry.id()];
   if (cached.schedule == nullptr || cached.fingerprint != fingerprint) {
     // Checked as apply checks it (an entry written behind validation's
     // back), once per change of its spec or zone.
-    absl::Status valid = ValidateEntry(entry);
+    // (Only the definition: run state such as a long lastError written by
+    // another tool is no reason to pause an entry.)
+    v1::ScheduleEntry definition = entry;
+    definition.clear_last_error();
+    definition.clear_pause_note();
+    definition.clear_last_run_at();
+    definition.clear_last_success_at();
+    definition.clear_last_error_at();
+    definition.clear_last_scheduled_at();
+    definition.clear_created_at();
+    definition.clear_updated_at();
+    absl::Status valid = ValidateEntry(definition);
     if (!valid.ok()) {
       schedules_.erase(entry.id());
       return valid;

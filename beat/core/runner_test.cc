@@ -492,6 +492,21 @@ TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {
   EXPECT_TRUE(world.Published().empty());
 }
 
+// Run state another tool wrote (a long lastError from Stem's Beat) is no
+// reason to pause an entry: only its definition is checked.
+TEST(RunnerTest, LongRunStateWrittenElsewhereDoesNotPause) {
+  World world;
+  v1::ScheduleEntry entry = Every("stem-wrote", absl::Minutes(1), kStart);
+  entry.set_last_error(std::string(5000, 'x'));
+  *entry.mutable_next_run_at() = ToProtoTime(kStart);
+  ASSERT_TRUE(world.store->Upsert({entry}).ok());
+  Runner runner(world.store.get(), nullptr, world.broker.get(), Options());
+  absl::StatusOr<TickStats> stats = runner.Tick(kStart);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->paused, 0);
+  EXPECT_EQ(stats->dispatched, 1);
+}
+
 // Defect 2: an error of this host (here a zone it cannot load) is logged
 // and counted, and never written into the shared store: another Beat, on a
 // host that has the zone, fires the entry.
