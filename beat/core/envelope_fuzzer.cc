@@ -6,6 +6,7 @@
 
 #include "beat/core/envelope.h"
 #include "beat/core/stem_json.h"
+#include "tools/fuzz/require.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 64 * 1024) return 0;
@@ -20,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       stem::beat::core::EnvelopeToStemJson(*envelope));
   absl::StatusOr<stem::beat::core::JsonValue> again =
       stem::beat::core::ParseJson(written);
-  if (!again.ok()) std::abort();
-  if (!stem::beat::core::EnvelopeFromStemJson(*again).ok()) std::abort();
+  Require(again.ok());
+  Require(stem::beat::core::EnvelopeFromStemJson(*again).ok());
   return 0;
 }

@@ -11,19 +11,7 @@
 #include "beat/core/schedule_file.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
-
-namespace {
-
-// Aborts (a finding) when `condition` is false, saying which rule broke.
-#define Require(condition)                                   \
-  do {                                                       \
-    if (!(condition)) {                                      \
-      std::fprintf(stderr, "broken rule: %s\n", #condition); \
-      std::abort();                                          \
-    }                                                        \
-  } while (false)
-
-}  // namespace
+#include "tools/fuzz/require.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1 || size > 64 * 1024) return 0;

@@ -7,19 +7,7 @@
 #include <string>
 
 #include "beat/core/stem_json.h"
-
-namespace {
-
-// Aborts (a finding) when `condition` is false, saying which rule broke.
-#define Require(condition)                                   \
-  do {                                                       \
-    if (!(condition)) {                                      \
-      std::fprintf(stderr, "broken rule: %s\n", #condition); \
-      std::abort();                                          \
-    }                                                        \
-  } while (false)
-
-}  // namespace
+#include "tools/fuzz/require.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 256 * 1024) return 0;

@@ -12,6 +12,31 @@ namespace stem::beat::core::internal {
 
 namespace {
 
+// Calls visit(offset, c) for every character of `text` from `from` on that
+// is outside a JSON string (escapes inside strings skipped), until visit
+// returns false. False when `text` ends inside a string.
+template <typename Visit>
+bool ForEachStructural(absl::string_view text, size_t from, Visit visit) {
+  bool in_string = false;
+  for (size_t i = from; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    if (!visit(i, c)) return true;
+  }
+  return !in_string;
+}
+
 // The array's inside [begin, end) (without its brackets) and the offsets of
 // the commas between its top-level elements.
 struct ArrayScan {
@@ -32,37 +57,28 @@ std::optional<ArrayScan> ScanArray(absl::string_view text) {
   scan.begin = begin + 1;
   scan.end = end - 1;
   int depth = 0;
-  bool in_string = false;
-  for (size_t i = scan.begin; i < scan.end; ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        in_string = true;
-        break;
-      case '{':
-      case '[':
-        ++depth;
-        break;
-      case '}':
-      case ']':
-        if (--depth < 0) return std::nullopt;
-        break;
-      case ',':
-        if (depth == 0) scan.commas.push_back(i);
-        break;
-      default:
-        break;
-    }
-  }
-  if (depth != 0 || in_string) return std::nullopt;
+  bool balanced = true;
+  const bool closed = ForEachStructural(text.substr(0, scan.end), scan.begin,
+                                        [&](size_t i, char c) {
+                                          switch (c) {
+                                            case '{':
+                                            case '[':
+                                              ++depth;
+                                              break;
+                                            case '}':
+                                            case ']':
+                                              if (--depth < 0) balanced = false;
+                                              break;
+                                            case ',':
+                                              if (depth == 0)
+                                                scan.commas.push_back(i);
+                                              break;
+                                            default:
+                                              break;
+                                          }
+                                          return balanced;
+                                        });
+  if (!closed || !balanced || depth != 0) return std::nullopt;
   return scan;
 }
 
@@ -123,30 +139,22 @@ JsonDepth ScanJsonDepth(absl::string_view text, int max_depth) {
   JsonDepth result;
   int depth = 0;
   int line = 1;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '\n') ++line;
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
+  size_t counted = 0;  // lines are counted up to here
+  ForEachStructural(text, 0, [&](size_t i, char c) {
+    if (c == '{' || c == '[') {
       ++depth;
-      if (depth > result.depth) result.depth = depth;
+      result.depth = std::max(result.depth, depth);
       if (depth > max_depth && result.line_too_deep == 0) {
+        line += static_cast<int>(
+            std::count(text.begin() + counted, text.begin() + i, '\n'));
+        counted = i;
         result.line_too_deep = line;
       }
     } else if (c == '}' || c == ']') {
       --depth;
     }
-  }
+    return true;
+  });
   return result;
 }
 

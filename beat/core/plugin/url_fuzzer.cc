@@ -11,19 +11,7 @@
 #include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/plugin/redact.h"
 #include "beat/core/plugin/registry.h"
-
-namespace {
-
-// Aborts (a finding) when `condition` is false, saying which rule broke.
-#define Require(condition)                                   \
-  do {                                                       \
-    if (!(condition)) {                                      \
-      std::fprintf(stderr, "broken rule: %s\n", #condition); \
-      std::abort();                                          \
-    }                                                        \
-  } while (false)
-
-}  // namespace
+#include "tools/fuzz/require.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size > 4096) return 0;
