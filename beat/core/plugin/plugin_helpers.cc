@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -130,6 +132,17 @@ std::pair<std::string, std::string> SplitPath(const std::string& path) {
 // rename left; only lock holders write them, so under the lock every one
 // is stale.
 void RemoveStaleTemporaries(const std::string& dir, const std::string& name) {
+  // At most once a minute per file: a Beat writes claims several times a
+  // second, and listing a large directory is not free.
+  {
+    static auto* mutex = new std::mutex;
+    static auto* last = new std::map<std::string, absl::Time>;
+    std::lock_guard<std::mutex> lock(*mutex);
+    absl::Time& when = (*last)[absl::StrCat(dir, "/", name)];
+    const absl::Time now = absl::Now();
+    if (now - when < absl::Minutes(1)) return;
+    when = now;
+  }
   const std::string prefix = absl::StrCat(".", name, ".tmp-");
   DIR* listing = opendir(dir.c_str());
   if (listing == nullptr) return;
