@@ -56,7 +56,7 @@ int ModeFor(const std::string& path);
 // is refused. With `sync`, the data and then the directory are fsync'd, so
 // the new content survives a power cut. Call it under the file's exclusive
 // FileLock: it first removes temporary files that writers who died before
-// their rename left behind.
+// their rename left behind (looking at most once a minute per file).
 absl::Status ReplaceFile(const std::string& path, absl::string_view content,
                          bool sync);
 
