@@ -442,9 +442,11 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
               << " (the firings stay due; retrying in "
               << absl::FormatDuration(backoff) << ")\n";
   };
-  // A broker writing to a closed pipe gets EPIPE (an error it reports),
-  // not a signal that kills Beat mid-commit.
+  // A broker writing to a closed pipe gets EPIPE (an error it reports and
+  // Beat retries), not a signal that kills Beat mid-commit.
   signal(SIGPIPE, SIG_IGN);
+  // Likewise a file-size limit: EFBIG, not death by SIGXFSZ.
+  signal(SIGXFSZ, SIG_IGN);
   if (flags.once) {
     absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now());
     if (!stats.ok()) return Fail(stats.status());

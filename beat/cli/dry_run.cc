@@ -7,8 +7,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "beat/specs/schedule.h"
 #include "beat/specs/shorthand.h"
+#include "beat/specs/time_zone.h"
 
 namespace stem::beat::cli {
 
@@ -17,10 +20,10 @@ absl::StatusOr<std::vector<absl::Time>> DryRun(const DryRunRequest& request) {
     return absl::InvalidArgumentError(absl::StrCat(
         "--count: ", request.count, " is out of range 1-", kMaxDryRunCount));
   }
-  absl::TimeZone zone;
-  if (!absl::LoadTimeZone(request.time_zone, &zone)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--tz: unknown time zone \"", request.time_zone, "\""));
+  absl::StatusOr<absl::TimeZone> zone = specs::LoadTimeZone(request.time_zone);
+  if (!zone.ok()) {
+    return absl::Status(zone.status().code(),
+                        absl::StrCat("--tz: ", zone.status().message()));
   }
   specs::ShorthandOptions options;
   options.time_zone = request.time_zone;
@@ -34,7 +37,7 @@ absl::StatusOr<std::vector<absl::Time>> DryRun(const DryRunRequest& request) {
   absl::Time t = request.from;
   for (int i = 0; i < request.count; ++i) {
     std::optional<absl::Time> next = (*schedule)->Next(t);
-    if (!next) break;
+    if (!next || !specs::InTimeRange(*next)) break;  // years 0001-9999
     fires.push_back(*next);
     t = *next;
   }
@@ -42,7 +45,15 @@ absl::StatusOr<std::vector<absl::Time>> DryRun(const DryRunRequest& request) {
 }
 
 std::string FormatUtc(absl::Time time) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
+  // Four-digit years, as RFC 3339 wants (absl would print "1-12-31").
+  const absl::CivilSecond civil =
+      absl::ToCivilSecond(time, absl::UTCTimeZone());
+  if (civil.year() >= 1000 && civil.year() <= 9999) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone());
+  }
+  return absl::StrCat(
+      absl::StrFormat("%04d", civil.year()),
+      absl::FormatTime("-%m-%dT%H:%M:%E*SZ", time, absl::UTCTimeZone()));
 }
 
 absl::StatusOr<absl::Time> ParseTimeFlag(const std::string& text,
@@ -54,6 +65,10 @@ absl::StatusOr<absl::Time> ParseTimeFlag(const std::string& text,
     return absl::InvalidArgumentError(
         absl::StrCat("--from: \"", text,
                      "\" is not an RFC 3339 time like 2026-01-01T00:00:00Z"));
+  }
+  if (!specs::InTimeRange(time)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--from: \"", text, "\" is outside the years 0001-9999"));
   }
   return time;
 }

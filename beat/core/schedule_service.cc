@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/spec_conversion.h"
+#include "beat/specs/schedule.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace stem::beat::core {
@@ -57,6 +58,12 @@ bool SameTiming(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
          (!a.has_enabled() || a.enabled()) == (!b.has_enabled() || b.enabled());
 }
 
+// An error about one entry, naming it.
+absl::Status InEntry(absl::string_view id, const absl::Status& status) {
+  return absl::Status(status.code(),
+                      absl::StrCat("entry \"", id, "\": ", status.message()));
+}
+
 absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
   absl::StatusOr<std::optional<absl::Time>> next = NextRunAfter(entry, now);
   if (!next.ok()) return next.status();
@@ -93,7 +100,8 @@ std::optional<absl::Time> NextRunAfter(const v1::ScheduleEntry& entry,
     from = std::max(from, ToAbslTime(entry.start_at()) - absl::Nanoseconds(1));
   }
   std::optional<absl::Time> next = schedule.Next(from);
-  if (!next) return next;
+  // Nothing after the year 9999 can be stored (or read back): finished.
+  if (!next || !specs::InTimeRange(*next)) return std::nullopt;
   if (entry.has_end_at() && *next > ToAbslTime(entry.end_at()))
     return std::nullopt;
   if (entry.has_expire_at() && *next > ToAbslTime(entry.expire_at())) {
@@ -133,12 +141,21 @@ absl::StatusOr<ApplyResult> ApplyEntries(
       if (entry.queue().empty()) entry.set_queue("default");
       auto it = existing.find(entry.id());
       if (it == existing.end()) {
+        // A schedule file defines entries; run state is Beat's to write.
+        entry.clear_last_run_at();
+        entry.clear_last_scheduled_at();
+        entry.clear_last_success_at();
+        entry.clear_last_error_at();
+        entry.clear_last_error();
+        entry.clear_last_jitter_ms();
+        entry.clear_total_run_count();
+        entry.clear_drift_ms();
         if (!entry.has_enabled()) entry.set_enabled(true);
         *entry.mutable_created_at() = ToProtoTime(now);
         *entry.mutable_updated_at() = ToProtoTime(now);
         entry.set_version(0);
         absl::Status next = SetNextRun(entry, now);
-        if (!next.ok()) return next;
+        if (!next.ok()) return InEntry(entry.id(), next);
         result.created.push_back(entry.id());
         writes.push_back(std::move(entry));
         continue;
@@ -149,8 +166,14 @@ absl::StatusOr<ApplyResult> ApplyEntries(
         entry.set_pause_note(old.pause_note());
       }
       // Keep the run history.
+      entry.clear_last_run_at();
+      entry.clear_last_scheduled_at();
+      entry.clear_last_success_at();
+      entry.clear_last_error_at();
       if (old.has_last_run_at())
         *entry.mutable_last_run_at() = old.last_run_at();
+      if (old.has_last_scheduled_at())
+        *entry.mutable_last_scheduled_at() = old.last_scheduled_at();
       if (old.has_last_success_at())
         *entry.mutable_last_success_at() = old.last_success_at();
       if (old.has_last_error_at())
@@ -175,7 +198,7 @@ absl::StatusOr<ApplyResult> ApplyEntries(
         *entry.mutable_next_run_at() = old.next_run_at();
       } else {
         absl::Status next = SetNextRun(entry, now);
-        if (!next.ok()) return next;
+        if (!next.ok()) return InEntry(entry.id(), next);
       }
       *entry.mutable_updated_at() = ToProtoTime(now);
       result.updated.push_back(entry.id());
@@ -204,7 +227,7 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
     entry->set_pause_note(enabled ? "" : std::string(note));
     if (enabled && !was_enabled) {
       absl::Status next = SetNextRun(*entry, now);
-      if (!next.ok()) return next;
+      if (!next.ok()) return InEntry(id, next);
       if (!IsEnabled(*entry)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "\"", id, "\" has finished: its spec has no fire time after ",

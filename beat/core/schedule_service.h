@@ -24,7 +24,8 @@ namespace stem::beat::core {
 inline constexpr int kMaxConflictAttempts = 5;
 
 // The entry's first nominal fire time strictly after `t`, within its bounds
-// (start_at, end_at, expire_at); nullopt when it will never fire again.
+// (start_at, end_at, expire_at) and the years 0001-9999; nullopt when it
+// will never fire again.
 absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
     const v1::ScheduleEntry& entry, absl::Time t);
 // The same with the entry's schedule already built (BuildSchedule).

@@ -145,6 +145,8 @@ SunPosition SunAt(double days, const SlowTerms& slow) {
 }  // namespace
 
 absl::StatusOr<SolarEvent> ParseSolarEvent(absl::string_view name) {
+  // Stem calls solar noon "noon".
+  if (name == "noon") return SolarEvent::kSolarNoon;
   for (const EventInfo& info : kEvents) {
     if (info.name == name) return info.event;
   }

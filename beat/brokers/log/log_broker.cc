@@ -77,7 +77,10 @@ absl::StatusOr<core::PublishResult> LogBroker::Publish(
     std::vector<v1::TaskEnvelope> envelopes) {
   std::lock_guard<std::mutex> lock(mutex_);
   core::PublishResult result;
-  std::string lines;
+  // After a write that stopped mid-line, start on a line of our own: the
+  // fragment stays alone on its (broken) line, and no envelope is glued to
+  // it.
+  std::string lines = partial_line_ ? "\n" : "";
   // Where each new envelope's line ends in `lines`.
   std::vector<std::pair<size_t, size_t>> ends;  // (end offset, envelope)
   absl::flat_hash_set<absl::string_view> in_batch;
@@ -92,8 +95,10 @@ absl::StatusOr<core::PublishResult> LogBroker::Publish(
                     core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
     ends.emplace_back(lines.size(), i);
   }
+  if (ends.empty()) return result;  // nothing new (a newline can wait)
   absl::Status error;
-  const size_t written = lines.empty() ? 0 : WriteOut(fd_, lines, &error);
+  const size_t written = WriteOut(fd_, lines, &error);
+  if (written > 0) partial_line_ = lines[written - 1] != '\n';
   // Only envelopes whose whole line went out are published (and so
   // dropped as duplicates later); the Beat retries the others.
   for (const auto& [end, index] : ends) {

@@ -4,7 +4,8 @@
 //
 // A publish succeeds only once its lines are written out (write(2), no
 // stdio buffer); on a write error only the envelopes whose whole line went
-// out count as published, so the Beat's retry prints the rest. It drops a
+// out count as published, so the Beat's retry prints the rest (on a line
+// of its own, never glued to the cut one). It drops a
 // second envelope with an id among the last 100,000 it printed in this
 // process (a retry comes soon after), and List returns the last 10,000:
 // memory stays bounded however long Beat runs.
@@ -41,7 +42,8 @@ class LogBroker final : public core::Broker {
   // Remembers a printed envelope, forgetting the oldest beyond the bounds.
   void Remember(v1::TaskEnvelope envelope);
 
-  int fd_;  // 1 or 2
+  int fd_;                     // 1 or 2
+  bool partial_line_ = false;  // a write stopped in the middle of a line
   std::mutex mutex_;
   absl::flat_hash_set<std::string> ids_;  // the last kRememberedIds printed
   std::deque<std::string> id_order_;      // oldest first

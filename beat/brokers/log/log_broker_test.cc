@@ -2,9 +2,15 @@
 // conformance suite (printing to stderr so the test log shows the lines);
 // plus what only a log broker can get wrong.
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "beat/core/conformance/broker_conformance.h"
@@ -62,6 +68,44 @@ TEST(LogBrokerTest, AFailedWriteIsNotAPublish) {
   EXPECT_EQ(retried->published, 2);
   EXPECT_EQ(retried->duplicates, 0);
   EXPECT_TRUE(*(*broker)->Contains(Envelope(1).id()));
+}
+
+// Found by an attack on the built binary: a write cut short (a full disk, a
+// file-size limit, a stalled pipe) left half a line, and the retry was
+// glued onto it. The retry now starts on a line of its own.
+TEST(LogBrokerTest, ARetryAfterAPartialWriteStartsOnItsOwnLine) {
+  auto broker = Registry().OpenBroker("log://stderr");
+  ASSERT_TRUE(broker.ok());
+  const std::string path = std::string(std::getenv("TEST_TMPDIR")) + "/log.out";
+  const int out = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(out, 0);
+  const int saved = dup(STDERR_FILENO);
+  ASSERT_EQ(dup2(out, STDERR_FILENO), STDERR_FILENO);
+  signal(SIGXFSZ, SIG_IGN);
+  struct rlimit before;
+  getrlimit(RLIMIT_FSIZE, &before);
+  struct rlimit small = before;
+  small.rlim_cur = 100;  // the first envelope's line is longer
+  setrlimit(RLIMIT_FSIZE, &small);
+  absl::StatusOr<core::PublishResult> cut =
+      (*broker)->Publish({Envelope(7), Envelope(8)});
+  setrlimit(RLIMIT_FSIZE, &before);
+  absl::StatusOr<core::PublishResult> retried =
+      (*broker)->Publish({Envelope(7), Envelope(8)});
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(out);
+  EXPECT_FALSE(cut.ok());
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->published, 2);
+  std::ifstream file(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(file, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0].size(), 100u);  // the fragment, alone
+  for (int i = 1; i < 3; ++i) {
+    EXPECT_TRUE(core::ParseJson(lines[i]).ok()) << lines[i];
+  }
 }
 
 // Defect 4: memory is bounded however long Beat runs.

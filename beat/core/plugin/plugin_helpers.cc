@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,9 +15,13 @@
 #include <mutex>
 #include <string>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace stem::beat::plugin {
@@ -93,14 +98,37 @@ absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path) {
 
 absl::StatusOr<int> OpenNoFollow(const std::string& path, int flags,
                                  int create_mode) {
+  int fd;
   for (;;) {
-    const int fd =
-        open(path.c_str(), flags | O_NOFOLLOW | O_CLOEXEC, create_mode);
-    if (fd >= 0) return fd;
+    // O_NONBLOCK: a FIFO planted in place of the file must not hang us.
+    fd = open(path.c_str(), flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+              create_mode);
+    if (fd >= 0) break;
     if (errno == EINTR) continue;
     if (errno == ENOENT && (flags & O_CREAT) == 0) return -1;
     return ErrnoStatus("cannot open", path);
   }
+  struct stat info;
+  if (fstat(fd, &info) != 0) {
+    const absl::Status status = ErrnoStatus("cannot stat", path);
+    close(fd);
+    return status;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing ", path,
+                     ": it is not a regular file (a FIFO, device or "
+                     "directory planted in its place?)"));
+  }
+  // A file we write must not be another file under a second name.
+  if ((flags & (O_WRONLY | O_RDWR)) != 0 && info.st_nlink > 1) {
+    close(fd);
+    return absl::FailedPreconditionError(
+        absl::StrCat("refusing to write ", path, ": it has ", info.st_nlink,
+                     " names (a hard link to another file?)"));
+  }
+  return fd;
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
@@ -221,25 +249,40 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view content,
 }
 
 std::string DescribeLockHolder(const std::string& path) {
-  absl::StatusOr<std::string> content = ReadWholeFile(path + ".lock");
+  // The kernel's own record of who holds the flock (a pid written into the
+  // file could be stale, or a lie).
+  struct stat info;
+  if (stat((path + ".lock").c_str(), &info) != 0) return "another process";
+  const std::string device =
+      absl::StrFormat("%02x:%02x:%u", major(info.st_dev), minor(info.st_dev),
+                      static_cast<unsigned>(info.st_ino));
+  absl::StatusOr<std::string> locks = ReadWholeFile("/proc/locks");
+  if (!locks.ok()) return "another process";
   int pid = 0;
-  if (!content.ok() ||
-      !absl::SimpleAtoi(absl::StripAsciiWhitespace(*content), &pid) ||
-      pid <= 0) {
-    return "another process";
+  for (absl::string_view line : absl::StrSplit(*locks, '\n')) {
+    const std::vector<absl::string_view> fields =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    // "1: FLOCK ADVISORY WRITE <pid> <maj:min:inode> 0 EOF"; waiters have
+    // "->" before FLOCK.
+    if (fields.size() < 6 || fields[1] != "FLOCK" || fields[5] != device) {
+      continue;
+    }
+    if (absl::SimpleAtoi(fields[4], &pid)) break;
   }
+  if (pid <= 0) return "another process";
   std::string description = absl::StrCat("pid ", pid);
   absl::StatusOr<std::string> stat =
       ReadWholeFile(absl::StrCat("/proc/", pid, "/stat"));
   if (!stat.ok()) return description;
-  // "pid (comm) state ...": comm may hold spaces and parentheses.
+  // "pid (comm) state ...": comm may hold spaces, parentheses, anything.
   const size_t open = stat->find('(');
   const size_t close = stat->rfind(')');
   if (open == std::string::npos || close == std::string::npos ||
       close + 2 >= stat->size()) {
     return description;
   }
-  const std::string comm = stat->substr(open + 1, close - open - 1);
+  const std::string comm =
+      absl::CHexEscape(stat->substr(open + 1, close - open - 1));
   const char state = (*stat)[close + 2];
   absl::StrAppend(&description, " (", comm,
                   state == 'T' || state == 't' ? ", stopped" : "", ")");
@@ -286,13 +329,6 @@ absl::StatusOr<FileLock> FileLock::Take(const std::string& path, bool exclusive,
     }
     absl::SleepFor(std::min(pause, timeout - waited));
     pause = std::min(pause * 2, absl::Milliseconds(50));
-  }
-  if (exclusive) {
-    // Who holds it, for the message of anyone who has to wait.
-    const std::string pid = absl::StrCat(getpid(), "\n");
-    if (ftruncate(fd, 0) == 0) {
-      (void)!pwrite(fd, pid.data(), pid.size(), 0);
-    }
   }
   return FileLock(fd);
 }

@@ -34,9 +34,12 @@ absl::Status ErrnoStatus(absl::string_view what, const std::string& path);
 // Everything left to read from `fd` (named `path` in errors).
 absl::StatusOr<std::string> ReadAllFrom(int fd, const std::string& path);
 
-// Opens `path` for reading without following a symbolic link in its last
-// part (a planted link is refused, never read through). -1 and ENOENT when
-// it does not exist; any other failure is the status.
+// Opens `path` without following a symbolic link in its last part (a
+// planted link is refused, never read or written through), without blocking
+// (a planted FIFO is refused), and only when it is a regular file; a file
+// opened for writing must also have a single name (a planted hard link to
+// another file is refused). -1 when it does not exist and `flags` do not
+// create it; any other failure is the status.
 absl::StatusOr<int> OpenNoFollow(const std::string& path, int flags,
                                  int create_mode = 0600);
 
@@ -66,9 +69,9 @@ absl::Status ReplaceFile(const std::string& path, absl::string_view content,
 //
 // The wait is bounded: after a second it says on stderr what it waits for
 // (the holder's pid, and whether that process is stopped), and after
-// `timeout` it gives up with Unavailable naming the holder. The exclusive
-// holder writes its pid into the lock file for that message. The lock file
-// is never a symbolic link and gets the mode of `path`.
+// `timeout` it gives up with Unavailable naming the holder (as the kernel
+// knows it, from /proc/locks). The lock file is a regular file with one
+// name, never a symbolic link, and gets the mode of `path`.
 class FileLock {
  public:
   static constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
@@ -85,8 +88,8 @@ class FileLock {
   int fd_;
 };
 
-// Who holds the lock of `path` as its lock file says: `pid 123 (stem,
-// stopped)`, or "another process" when it does not say.
+// Who holds the flock on `path`'s lock file, as /proc/locks says: `pid 123
+// (stem, stopped)`, or "another process" when it cannot tell.
 std::string DescribeLockHolder(const std::string& path);
 
 // The state that `memory://NAME` names: one per NAME in the process, shared

@@ -2,6 +2,7 @@
 // without following links.
 #include "beat/core/plugin/plugin_helpers.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -90,6 +91,33 @@ TEST(ReplaceFileTest, FreshTemporaryKeepsModeAndRefusesLinks) {
   EXPECT_EQ(ReadAll(path), "two");
   absl::StatusOr<std::string> read = ReadWholeFile(link);
   EXPECT_THAT(read.status().message(), HasSubstr("symbolic link"));
+}
+
+// Found by an attack on the built binary: a FIFO planted in place of a
+// file hung every command; a hard link planted at the lock or broker file
+// made stem truncate the file it named.
+TEST(OpenNoFollowTest, RefusesFifosAndHardLinksWithoutHanging) {
+  const std::string dir = TempDir() + "/planted";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0);
+  const std::string fifo = dir + "/store.json";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  absl::StatusOr<int> read = OpenNoFollow(fifo, O_RDONLY);
+  EXPECT_EQ(read.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(read.status().message(), HasSubstr("not a regular file"));
+  EXPECT_FALSE(ReadWholeFile(fifo).ok());
+  ASSERT_EQ(mkfifo((fifo + ".lock").c_str(), 0600), 0);
+  EXPECT_FALSE(FileLock::Take(fifo, /*exclusive=*/true).ok());
+  const std::string victim = dir + "/victim";
+  { std::ofstream(victim) << "precious"; }
+  const std::string lock = dir + "/linked.json.lock";
+  ASSERT_EQ(link(victim.c_str(), lock.c_str()), 0);
+  absl::StatusOr<FileLock> taken =
+      FileLock::Take(dir + "/linked.json", /*exclusive=*/true);
+  EXPECT_FALSE(taken.ok());
+  EXPECT_THAT(taken.status().message(), HasSubstr("2 names"));
+  EXPECT_EQ(ReadAll(victim), "precious");
+  // Reading through a second name is harmless, and allowed.
+  EXPECT_TRUE(ReadWholeFile(lock).ok());
 }
 
 }  // namespace
