@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -34,14 +35,35 @@ namespace {
 
 using core::internal::ToAbslTime;
 
-// Errors are one line on stderr, with credentials redacted wherever they
-// came from (a plugin's own message included).
-std::string OneLine(absl::string_view text) {
-  std::string line = plugin::RedactText(text);
-  for (char& c : line) {
-    if (c == '\n' || c == '\r') c = ' ';
+// Text from a store (or a plugin) as it may reach a terminal: control
+// characters — C0, DEL and C1, escape sequences among them — escaped, so
+// that nothing printed can move the cursor, retitle the terminal or fake a
+// line.
+std::string Printable(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) {
+      absl::StrAppend(&out, absl::CHexEscape(text.substr(i, 1)));
+    } else if (c == 0xc2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
+      absl::StrAppend(
+          &out, "\\u00",
+          absl::Hex(static_cast<unsigned char>(text[i + 1]), absl::kZeroPad2));
+      ++i;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
   }
-  return line;
+  return out;
+}
+
+// Errors are one printable line on stderr, with credentials redacted
+// wherever they came from (a plugin's own message included).
+std::string OneLine(absl::string_view text) {
+  return Printable(plugin::RedactText(text));
 }
 
 int Fail(const absl::Status& status) {
@@ -79,7 +101,10 @@ absl::StatusOr<std::unique_ptr<core::ScheduleStore>> OpenStore(
 }
 
 void PrintTable(const std::vector<std::string>& headers,
-                const std::vector<std::vector<std::string>>& rows) {
+                std::vector<std::vector<std::string>> rows) {
+  for (auto& row : rows) {
+    for (std::string& cell : row) cell = Printable(cell);
+  }
   std::vector<size_t> widths(headers.size());
   for (size_t c = 0; c < headers.size(); ++c) widths[c] = headers[c].size();
   for (const auto& row : rows) {
@@ -229,7 +254,7 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
   }
   auto line = [](absl::string_view key, absl::string_view value) {
     std::printf("%-15s %s\n", std::string(key).c_str(),
-                std::string(value).c_str());
+                Printable(value).c_str());
   };
   line("id", entry->id());
   line("task", entry->task_name());

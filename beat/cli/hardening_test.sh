@@ -178,6 +178,34 @@ out=$(timeout 5 "$stem" schedule show a 2>&1)
 check "lock held: show still reads" 0 $?
 exec 8>&-
 
+# ---- Found by attacking the binary ----
+fresh found
+# Control characters from the store never reach the terminal raw.
+mkdir -p .stem
+printf '%s\n' '[{"id":"x","taskName":"t","queue":"default","spec":{"kind":"cron","expression":"0 0 30 2 *\u001b]0;PWNED\u0007"},"pauseNote":"n\u001b[31m\r\nFAKE","enabled":false,"nextRunAt":"2026-01-01T00:00:00.000Z"}]' > .stem/schedules.json
+out=$("$stem" schedule list 2>&1; "$stem" schedule show x 2>&1)
+[[ "$out" != *$'\e'* && "$out" != *$'\a'* && "$out" != *$'\r'* ]] \
+  && ok "control characters escaped in list and show" \
+  || { fail "control characters printed raw"; echo "$out" | cat -A | head -5; }
+# A FIFO planted in place of the store is refused at once, not waited on.
+rm -f .stem/schedules.json && mkfifo .stem/schedules.json
+timeout 5 "$stem" schedule list >/dev/null 2>&1
+rc=$?; [[ $rc -ne 124 && $rc -ne 0 ]] && ok "FIFO store: refused at once ($rc)" || fail "FIFO store: $rc"
+rm -f .stem/schedules.json
+# A byte-order mark in front of a store file is not an error.
+printf '\xef\xbb\xbf[{"id":"bom","taskName":"t","queue":"default","spec":"every:1m"}]' > .stem/schedules.json
+"$stem" schedule show bom >/dev/null; check "BOM: the store reads" 0 $?
+# An entry whose first fire would fall after 9999 is finished, not unreadable.
+printf -- '- {id: late, task: t, spec: "0 0 1 1 *", startAt: "9999-12-31T00:00:00Z"}\n' > y.yaml
+"$stem" schedule apply -f y.yaml --yes >/dev/null; check "year 10000: applied" 0 $?
+"$stem" schedule list >/dev/null; check "year 10000: list still reads" 0 $?
+contains "year 10000: finished" "finished" "$("$stem" schedule show late)"
+# Usage errors are one line too.
+out=$("$stem" schedule dry-run --spec '* * * * *' --count 99999999999999999999 2>&1)
+check "usage error: exit 64" 64 $?
+check "usage error: one line" 1 "$(echo "$out" | wc -l)"
+contains "usage error: says stem" "stem: " "$out"
+
 # ---- Defect 9: a second signal stops Beat at once ----
 fresh signals
 printf -- '- id: tick\n  task: t\n  spec: "* * * * * *"\n' > s.yaml

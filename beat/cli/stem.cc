@@ -122,8 +122,10 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    const int code = app.exit(error);  // prints help or the usage error
-    return code == 0 ? kExitOk : kExitUsage;
+    if (error.get_exit_code() == 0) return app.exit(error);  // --help
+    // A usage error: one line, like every other error.
+    std::cerr << "stem: " << error.what() << " (see stem --help)\n";
+    return kExitUsage;
   }
   global.json = output == "json";
   if (apply->parsed())

@@ -209,14 +209,17 @@ void Runner::HoldBack(const v1::ScheduleEntry& entry,
 
 void Runner::BrokerFailed(const absl::Status& status) {
   absl::Duration backoff;
-  bool first;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    first = broker_backoff_ == absl::ZeroDuration();
+    const absl::Time now = absl::Now();
+    // Groups already in flight fail together: one failure per backoff
+    // doubles it (and is reported), the others fall inside it.
+    if (now < broker_retry_at_) return;
+    const bool first = broker_backoff_ == absl::ZeroDuration();
     broker_backoff_ =
         first ? kFirstBrokerBackoff
               : std::min(broker_backoff_ * 2, kLongestBrokerBackoff);
-    broker_retry_at_ = absl::Now() + broker_backoff_;
+    broker_retry_at_ = now + broker_backoff_;
     backoff = broker_backoff_;
     if (first) ++metrics_.broker_outages;
   }
@@ -799,12 +802,14 @@ absl::Status Runner::Run(absl::Notification& stop) {
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
     if (stats->more_due) wake = now;
-    // Entries another Beat holds, or still being dispatched: look again
-    // shortly, not in a spin.
-    if (stats->contended > 0 || stats->failed > 0 || stats->in_flight > 0 ||
-        stats->host_errors > 0) {
-      wake = std::max(wake, now + absl::Milliseconds(10));
+    // Entries another Beat holds, or still being dispatched (their commits
+    // land within milliseconds): look again shortly — soon enough for an
+    // interval of a few milliseconds — but not in a spin.
+    if (stats->contended > 0 || stats->in_flight > 0) {
+      wake = std::clamp(wake, now + absl::Milliseconds(5),
+                        now + absl::Milliseconds(10));
     }
+    if (stats->failed > 0) wake = std::max(wake, now + absl::Milliseconds(10));
     if (stats->next_due && wake == *stats->next_due &&
         wake - now > kPlanAhead) {
       // Plan ahead, then wait for the due time and dispatch.

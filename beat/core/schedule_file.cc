@@ -680,6 +680,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
     absl::string_view content, absl::string_view filename,
     std::vector<std::string>* stem_issues) {
+  // A byte-order mark (some editors write one) is not part of the text.
+  absl::ConsumePrefix(&content, "\xEF\xBB\xBF");
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       ParseScheduleFileOrError(content, filename, stem_issues);
   if (!entries.ok()) return Printable(entries.status());

@@ -127,7 +127,8 @@ TEST(ScheduleFileTest, TextprotoErrorsNameTheLine) {
       "}\n";
   EXPECT_EQ(Error(text, "j.textproto"),
             "j.textproto:5: schedules[0] (id \"a\"): jitter_ms: 5000ms is "
-            "longer than the 1000ms between two fires of the spec");
+            "longer than the 1000ms between two fires of the spec (jitter "
+            "would reorder them)");
 }
 
 TEST(ScheduleFileTest, JsonErrorsNameEntryAndField) {

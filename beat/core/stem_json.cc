@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
@@ -659,6 +660,8 @@ absl::StatusOr<JsonValue*> ParseJsonOn(absl::string_view text,
 }  // namespace
 
 absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
+  // A byte-order mark (an editor's) is not part of the JSON.
+  absl::ConsumePrefix(&json, "\xEF\xBB\xBF");
   std::optional<std::vector<internal::JsonElement>> elements =
       internal::JsonArrayElements(json);
   if (!elements) {
@@ -725,8 +728,19 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
       ids[i] = decoded[i]->id();
       continue;
     }
-    std::optional<std::string> id =
-        internal::ScanTopLevelString((*elements)[i].text, "id");
+    // Parsed when it is valid JSON (escapes decoded), else found by a scan.
+    std::optional<std::string> id;
+    google::protobuf::Arena arena;
+    absl::StatusOr<JsonValue*> value = ParseJsonOn((*elements)[i].text, &arena);
+    if (value.ok() && (*value)->kind_case() == JsonValue::kStructValue) {
+      auto found = (*value)->struct_value().fields().find("id");
+      if (found != (*value)->struct_value().fields().end() &&
+          found->second.kind_case() == JsonValue::kStringValue) {
+        id = found->second.string_value();
+      }
+    } else if (!value.ok()) {
+      id = internal::ScanTopLevelString((*elements)[i].text, "id");
+    }
     if (id && ValidateId(*id).ok()) ids[i] = *std::move(id);
   }
   // An id used twice is ambiguous: every copy is set aside.

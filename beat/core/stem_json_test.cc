@@ -165,6 +165,7 @@ TEST(StemJsonTest, OneUnreadableEntryDoesNotHideTheOthers) {
 {"id":"twice","taskName":"t","queue":"default","spec":"every:1m"},
 {"id":"twice","taskName":"u","queue":"default","spec":"every:2m"},
 ,
+{"id":"esc\u0041ped","taskName":"t","enabled":"nope"},
 {"id":"also-good","taskName":"t","queue":"default","spec":"every:1m"}
 ])";
   absl::StatusOr<StemEntries> read = ReadStemEntries(file);
@@ -173,7 +174,9 @@ TEST(StemJsonTest, OneUnreadableEntryDoesNotHideTheOthers) {
   for (const v1::ScheduleEntry& entry : read->entries)
     ids.push_back(entry.id());
   EXPECT_THAT(ids, ::testing::UnorderedElementsAre("good", "also-good"));
-  ASSERT_EQ(read->unreadable.size(), 6u);
+  ASSERT_EQ(read->unreadable.size(), 7u);
+  // An id written with an escape is still named (so it can be deleted).
+  EXPECT_EQ(read->unreadable[6].id, "escAped");
   EXPECT_EQ(read->unreadable[0].id, "bad-kind");
   EXPECT_THAT(read->unreadable[0].error,
               HasSubstr("entry 1 (line 3, id \"bad-kind\"): spec.kind"));

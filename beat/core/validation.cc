@@ -14,6 +14,7 @@
 #include "absl/time/time.h"
 #include "beat/core/limits.h"
 #include "beat/core/spec_conversion.h"
+#include "beat/specs/cron.h"
 #include "beat/specs/time_zone.h"
 #include "google/protobuf/stubs/common.h"
 #include "google/protobuf/util/time_util.h"
@@ -39,9 +40,64 @@ bool IsUtf8(absl::string_view text) {
       text.data(), static_cast<int>(text.size()));
 }
 
-// How many fire times are sampled to find the shortest gap for the jitter
-// rule, starting at a fixed instant so that validation is deterministic.
-constexpr int kJitterSampleFires = 64;
+// Jitter must not reorder or merge two fires: it may be no longer than the
+// shortest gap between two fires. Gaps are sampled deterministically (so
+// that validation gives the same answer everywhere): the first fires of
+// 2026, the first fires of each month of 2026 and 2027 (day lengths move
+// solar events), and the fires around each time-zone transition of those
+// years, where a fixed-time cron job's gap shrinks by the DST shift.
+absl::Status CheckJitter(const v1::ScheduleEntry& entry,
+                         const specs::Schedule& schedule) {
+  std::optional<absl::Duration> shortest;
+  auto sample = [&](absl::Time from, int fires) {
+    std::optional<absl::Time> previous;
+    absl::Time t = from;
+    for (int i = 0; i < fires; ++i) {
+      std::optional<absl::Time> next = schedule.Next(t);
+      if (!next) return;
+      if (previous && (!shortest || *next - *previous < *shortest)) {
+        shortest = *next - *previous;
+      }
+      previous = next;
+      t = *next;
+    }
+  };
+  const absl::Time start = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  sample(start, 64);
+  for (int month = 0; month < 24; ++month) {
+    sample(absl::FromCivil(absl::CivilMonth(2026 + month / 12, 1 + month % 12),
+                           absl::UTCTimeZone()),
+           8);
+  }
+  // The zone the schedule runs in: a cron's own (CRON_TZ= included), else
+  // the entry's.
+  absl::TimeZone zone = absl::UTCTimeZone();
+  if (const auto* cron = dynamic_cast<const specs::CronSchedule*>(&schedule)) {
+    zone = cron->time_zone();
+  } else if (!entry.timezone().empty()) {
+    absl::StatusOr<absl::TimeZone> loaded =
+        specs::LoadTimeZone(entry.timezone());
+    if (loaded.ok()) zone = *loaded;
+  }
+  absl::TimeZone::CivilTransition transition;
+  absl::Time t = start;
+  const absl::Time end = start + absl::Hours(24 * 731);
+  for (int k = 0; k < 16 && zone.NextTransition(t, &transition); ++k) {
+    const absl::Time at = absl::FromCivil(transition.from, zone);
+    if (at > end || at <= t) break;
+    sample(at - absl::Hours(26), 8);  // daily jobs: the gap across it
+    sample(at - absl::Hours(3), 64);  // hourly and finer
+    t = at + absl::Hours(1);
+  }
+  if (shortest && absl::Milliseconds(entry.jitter_ms()) > *shortest) {
+    return Invalid("jitter_ms",
+                   absl::StrCat(entry.jitter_ms(), "ms is longer than the ",
+                                absl::ToInt64Milliseconds(*shortest),
+                                "ms between two fires of the spec (jitter "
+                                "would reorder them)"));
+  }
+  return absl::OkStatus();
+}
 
 // Walks a JSON-like value: depth, finite numbers, UTF-8 text.
 absl::Status CheckValue(const Value& value, const std::string& path, int depth);
@@ -275,25 +331,8 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
                      TimeUtil::ToString(entry.start_at())));
   }
   if (entry.jitter_ms() > 0) {
-    // Jitter must not reorder or merge two fires.
-    std::optional<absl::Duration> shortest;
-    absl::Time t = absl::FromUnixSeconds(1767225600);  // 2026-01-01T00:00Z
-    std::optional<absl::Time> previous;
-    for (int i = 0; i < kJitterSampleFires; ++i) {
-      std::optional<absl::Time> next = (*schedule)->Next(t);
-      if (!next) break;
-      if (previous && (!shortest || *next - *previous < *shortest)) {
-        shortest = *next - *previous;
-      }
-      previous = next;
-      t = *next;
-    }
-    if (shortest && absl::Milliseconds(entry.jitter_ms()) > *shortest) {
-      return Invalid("jitter_ms",
-                     absl::StrCat(entry.jitter_ms(), "ms is longer than the ",
-                                  absl::ToInt64Milliseconds(*shortest),
-                                  "ms between two fires of the spec"));
-    }
+    absl::Status jitter = CheckJitter(entry, **schedule);
+    if (!jitter.ok()) return jitter;
   }
   return absl::OkStatus();
 }

@@ -85,7 +85,7 @@ TEST(ValidationTest, JitterNoLongerThanTheShortestGap) {
   entry.set_jitter_ms(30001);
   EXPECT_EQ(Error(entry),
             "jitter_ms: 30001ms is longer than the 30000ms between two fires "
-            "of the spec");
+            "of the spec (jitter would reorder them)");
   // Cron: the shortest gap counts, not the average (9:00 and 9:05).
   entry.mutable_spec()->mutable_cron()->set_expression("0,5 9 * * *");
   entry.set_jitter_ms(6 * 60 * 1000);
@@ -126,6 +126,33 @@ TEST(SpecConversionTest, EntryZoneAndIdReachTheSchedule) {
   entry.set_id("b");
   const absl::Time b = *(*BuildSchedule(entry))->Next(absl::UnixEpoch());
   EXPECT_NE(a, b);
+}
+
+// Found by an attack on the built binary: the gap between two fires of a
+// fixed-time job shrinks by an hour on a spring-forward day; a jitter that
+// fits every other day would reorder those two fires.
+TEST(ValidationTest, JitterFitsTheShortestGapAcrossDaylightSaving) {
+  v1::ScheduleEntry entry;
+  entry.set_id("twice-a-day");
+  entry.set_task_name("t");
+  entry.mutable_spec()->mutable_cron()->set_expression("0 0,12 * * *");
+  entry.set_timezone("America/Chicago");
+  entry.set_jitter_ms(
+      absl::ToInt64Milliseconds(absl::Hours(11) + absl::Minutes(59)));
+  absl::Status status = ValidateEntry(entry);
+  EXPECT_THAT(status.message(), HasSubstr("jitter_ms"));
+  EXPECT_THAT(status.message(), HasSubstr("39600000ms"));  // 11 h
+  entry.set_jitter_ms(absl::ToInt64Milliseconds(absl::Hours(10)));
+  EXPECT_TRUE(ValidateEntry(entry).ok());
+  // A daily job: 23 hours across the change.
+  entry.mutable_spec()->mutable_cron()->set_expression("0 3 * * *");
+  entry.set_timezone("America/New_York");
+  entry.set_jitter_ms(
+      absl::ToInt64Milliseconds(absl::Hours(23) + absl::Minutes(30)));
+  EXPECT_FALSE(ValidateEntry(entry).ok());
+  // In UTC the day is always 24 hours.
+  entry.set_timezone("UTC");
+  EXPECT_TRUE(ValidateEntry(entry).ok());
 }
 
 }  // namespace

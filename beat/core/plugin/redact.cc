@@ -81,7 +81,8 @@ std::string PercentDecode(absl::string_view text) {
 // Redacts `key=value` pairs with secret keys in `text`, where pairs are
 // separated by any of `separators` (a value may be quoted with ').
 std::string RedactPairs(absl::string_view text, absl::string_view separators,
-                        std::vector<std::string>* secrets) {
+                        std::vector<std::string>* secrets,
+                        bool in_prose = false) {
   std::string out;
   size_t i = 0;
   while (i < text.size()) {
@@ -105,6 +106,14 @@ std::string RedactPairs(absl::string_view text, absl::string_view separators,
              separators.find(text[value_end]) == absl::string_view::npos) {
         ++value_end;
       }
+    }
+    // In prose, punctuation that ends a phrase is not part of the value
+    // ("...?password=x: No such file").
+    while (in_prose && value_end > equals + 1 &&
+           absl::string_view(":,.;").find(text[value_end - 1]) !=
+               absl::string_view::npos &&
+           text[equals + 1] != '\'') {
+      --value_end;
     }
     absl::StrAppend(&out, text.substr(i, equals + 1 - i));
     const absl::string_view value =
@@ -215,7 +224,7 @@ std::string RedactText(absl::string_view text) {
     if (SchemeEnd(token) != absl::string_view::npos) {
       out += Redact(token, nullptr);
     } else {
-      out += RedactPairs(token, "?&;,", nullptr);
+      out += RedactPairs(token, "?&;,", nullptr, /*in_prose=*/true);
     }
     i = end;
   }

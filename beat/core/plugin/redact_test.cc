@@ -62,6 +62,9 @@ TEST(RedactTest, FreeTextFromPlugins) {
   EXPECT_THAT(said, Not(HasSubstr("a:b@")));
   EXPECT_THAT(said, HasSubstr("redis://user:***@cache:6379/0"));
   EXPECT_THAT(said, HasSubstr("postgres://a:***@c/d"));
+  // The phrase around a value survives.
+  EXPECT_EQ(RedactText("cannot open /x?password=abc: No such file"),
+            "cannot open /x?password=***: No such file");
   // Ordinary messages pass through.
   EXPECT_EQ(RedactText("stem: no entry \"x\" in /tmp/s.json"),
             "stem: no entry \"x\" in /tmp/s.json");

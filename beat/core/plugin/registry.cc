@@ -747,6 +747,7 @@ absl::StatusOr<std::unique_ptr<core::Broker>> PluginRegistry::OpenBroker(
 
 std::vector<absl::StatusOr<PluginInfo>> PluginRegistry::ListAll() {
   std::vector<absl::StatusOr<PluginInfo>> plugins;
+  if (!configuration_error_.ok()) plugins.push_back(configuration_error_);
   std::map<std::string, bool> seen;
   for (const std::string& dir : search_path_) {
     for (const std::string& name : ListDirectory(dir)) {
