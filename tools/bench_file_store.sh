@@ -24,10 +24,12 @@ PY
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 apply=$(for i in 1 2 3 4 5; do
   rm -rf .stem
-  /usr/bin/time -f "%e" "$stem" schedule apply -f entries.json --yes 2>&1 >/dev/null
+  /usr/bin/time -o time.txt -f "%e" "$stem" schedule apply -f entries.json --yes >/dev/null 2>&1
+  cat time.txt
 done | median)
 list=$(for i in 1 2 3 4 5; do
-  /usr/bin/time -f "%e" "$stem" schedule list --output json 2>&1 >/dev/null
+  /usr/bin/time -o time.txt -f "%e" "$stem" schedule list --output json >/dev/null 2>&1
+  cat time.txt
 done | median)
 echo "entries: $entries  store file: $(du -h .stem/schedules.json | cut -f1)"
 echo "apply (median of 5): ${apply}s"

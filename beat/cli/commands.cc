@@ -142,22 +142,29 @@ std::string ResolveStoreUrl(const GlobalOptions& options) {
 
 int RunApply(const GlobalOptions& options, const std::string& file,
              bool dry_run, bool yes, bool compat_stem) {
-  std::vector<std::string> stem_issues;
+  core::StemIssues stem_issues;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       core::ReadScheduleFile(file, &stem_issues);
   if (!entries.ok()) return Fail(entries.status());
   // What Stem's own tools could not evaluate: warnings, or with
-  // --compat stem errors (then nothing is applied).
-  for (const std::string& issue : stem_issues) {
+  // --compat stem errors (then nothing is applied). The first ones, then a
+  // count (a file of 100,000 zoned entries would print as many).
+  for (const std::string& issue : stem_issues.listed) {
     if (compat_stem) {
       std::cerr << "stem: " << OneLine(issue) << "\n";
     } else {
       Warn(absl::StrCat(issue, " (Stem's tools cannot evaluate this)"));
     }
   }
-  if (compat_stem && !stem_issues.empty()) {
+  const int64_t unlisted =
+      stem_issues.total - static_cast<int64_t>(stem_issues.listed.size());
+  if (unlisted > 0) {
+    Warn(absl::StrCat("and ", unlisted,
+                      " more things Stem's tools cannot evaluate"));
+  }
+  if (compat_stem && stem_issues.total > 0) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
-        file, ": ", stem_issues.size(),
+        file, ": ", stem_issues.total,
         " thing(s) Stem's own tools cannot evaluate (--compat stem); "
         "nothing applied")));
   }

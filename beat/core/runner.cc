@@ -159,29 +159,20 @@ absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
   if (schedules_.size() >= kMaxCachedSchedules) schedules_.clear();
   CachedSchedule& cached = schedules_[entry.id()];
   if (cached.schedule == nullptr || cached.fingerprint != fingerprint) {
-    // Checked as apply checks it (an entry written behind validation's
-    // back), once per change of its spec or zone.
-    // (Only the definition: run state such as a long lastError written by
-    // another tool is no reason to pause an entry.)
-    v1::ScheduleEntry definition = entry;
-    definition.clear_last_error();
-    definition.clear_pause_note();
-    definition.clear_last_run_at();
-    definition.clear_last_success_at();
-    definition.clear_last_error_at();
-    definition.clear_last_scheduled_at();
-    definition.clear_created_at();
-    definition.clear_updated_at();
-    absl::Status valid = ValidateEntry(definition);
-    if (!valid.ok()) {
-      schedules_.erase(entry.id());
-      return valid;
-    }
     absl::StatusOr<std::unique_ptr<specs::Schedule>> built =
         BuildSchedule(entry);
     if (!built.ok()) {
       schedules_.erase(entry.id());
       return built.status();
+    }
+    // Checked as apply checks it (an entry written behind validation's
+    // back), once per change of what firing depends on; only the
+    // definition: run state such as a long lastError written by another
+    // tool is no reason to pause an entry.
+    absl::Status valid = ValidateDefinition(entry, **built);
+    if (!valid.ok()) {
+      schedules_.erase(entry.id());
+      return valid;
     }
     cached.schedule = *std::move(built);
     cached.fingerprint = std::move(fingerprint);

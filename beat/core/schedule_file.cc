@@ -100,8 +100,9 @@ std::optional<int> LineOfField(const std::map<std::string, int>& lines,
 }
 
 // Where each entry, and each key inside it, starts in JSON text: found by
-// one scan of the text (no parse), only when an error needs a line.
-LineIndex IndexJsonLines(absl::string_view text) {
+// one scan of the text (no parse), only when an error needs a line, and
+// only as far as entry `last`.
+LineIndex IndexJsonLines(absl::string_view text, int last) {
   LineIndex index;
   struct Frame {
     char type;        // '{' or '['
@@ -122,6 +123,7 @@ LineIndex IndexJsonLines(absl::string_view text) {
     const bool at_list = list_depth > 0 && stack.size() == list_depth;
     if (at_list && expect_element && c != ']') {
       expect_element = false;
+      if (static_cast<int>(index.entry_lines.size()) > last) break;
       index.entry_lines.push_back(line);
       index.key_lines.emplace_back();
     }
@@ -190,11 +192,18 @@ class EntryErrors {
 
   absl::Status At(int index, absl::string_view id,
                   const absl::Status& error) const {
+    LineIndex found;
     const LineIndex* lines = lines_;
     if (has_json_) {
-      std::call_once(json_once_,
-                     [this] { json_lines_ = IndexJsonLines(json_); });
-      lines = &json_lines_;
+      // Scanned as far as this entry, and kept; scanned again, at least
+      // twice as far, when a later entry needs it.
+      std::lock_guard<std::mutex> lock(json_mutex_);
+      const int known = static_cast<int>(json_lines_.entry_lines.size());
+      if (index >= known) {
+        json_lines_ = IndexJsonLines(json_, std::max(index, 2 * known));
+      }
+      found = json_lines_;
+      lines = &found;
     }
     std::string where(filename_);
     if (lines != nullptr &&
@@ -214,7 +223,7 @@ class EntryErrors {
   const LineIndex* lines_;
   absl::string_view json_;
   bool has_json_ = false;
-  mutable std::once_flag json_once_;
+  mutable std::mutex json_mutex_;
   mutable LineIndex json_lines_;
 };
 
@@ -673,20 +682,20 @@ absl::Status Printable(const absl::Status& status) {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
     absl::string_view content, absl::string_view filename,
-    std::vector<std::string>* stem_issues);
+    StemIssues* stem_issues);
 
 }  // namespace
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
     absl::string_view content, absl::string_view filename,
-    std::vector<std::string>* stem_issues) {
+    StemIssues* stem_issues) {
   // A byte-order mark (some editors write one) is not part of the text.
   absl::ConsumePrefix(&content, "\xEF\xBB\xBF");
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       ParseScheduleFileOrError(content, filename, stem_issues);
   if (!entries.ok()) return Printable(entries.status());
   if (stem_issues != nullptr) {
-    for (std::string& issue : *stem_issues) {
+    for (std::string& issue : stem_issues->listed) {
       issue =
           std::string(Printable(absl::InvalidArgumentError(issue)).message());
     }
@@ -698,7 +707,7 @@ namespace {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
     absl::string_view content, absl::string_view filename,
-    std::vector<std::string>* stem_issues) {
+    StemIssues* stem_issues) {
   absl::StatusOr<ScheduleFileFormat> format = ScheduleFileFormatFor(filename);
   if (!format.ok()) return format.status();
   absl::StatusOr<Decoded> decoded;
@@ -792,10 +801,13 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
     }
   }
   if (stem_issues != nullptr) {
+    // Only the first few are worded with their lines (finding a line costs
+    // a scan of the file); the rest are counted.
     for (int i = 0; i < count; ++i) {
       const v1::ScheduleEntry& entry = (*entries)[i];
       for (const std::string& issue : StemCompatibilityIssues(entry)) {
-        stem_issues->push_back(std::string(
+        if (++stem_issues->total > StemIssues::kListed) continue;
+        stem_issues->listed.push_back(std::string(
             errors.At(i, entry.id(), absl::InvalidArgumentError(issue))
                 .message()));
       }
@@ -807,7 +819,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
 }  // namespace
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
-    const std::string& path, std::vector<std::string>* stem_issues) {
+    const std::string& path, StemIssues* stem_issues) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int error = errno;

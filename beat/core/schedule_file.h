@@ -16,6 +16,7 @@
 #ifndef STEM_BEAT_CORE_SCHEDULE_FILE_H_
 #define STEM_BEAT_CORE_SCHEDULE_FILE_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,19 +32,26 @@ enum class ScheduleFileFormat { kJson, kYaml, kTextproto };
 absl::StatusOr<ScheduleFileFormat> ScheduleFileFormatFor(
     absl::string_view filename);
 
+// What Stem's own tools could not evaluate in a file's entries
+// (stem_compat.h): the first kListed, named like errors (`file:line:
+// schedules[i] (id "x"): spec.cron.expression: ...`), and how many in all.
+struct StemIssues {
+  static constexpr int kListed = 20;
+  std::vector<std::string> listed;
+  int64_t total = 0;
+};
+
 // Decodes and validates `content`; `filename` names the format and appears
-// in errors. Ids must be unique within the file. With `stem_issues`, it
-// also gets one line per thing Stem's own tools could not evaluate
-// (stem_compat.h), named like an error: `file:line: schedules[i] (id
-// "x"): spec.cron.expression: ...`.
+// in errors. Ids must be unique within the file. With `stem_issues`, it also
+// finds what Stem's own tools could not evaluate.
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
     absl::string_view content, absl::string_view filename,
-    std::vector<std::string>* stem_issues = nullptr);
+    StemIssues* stem_issues = nullptr);
 
 // Reads `path` (a regular file of at most kMaxScheduleFileBytes) and parses
 // it. NotFound / PermissionDenied name the path.
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ReadScheduleFile(
-    const std::string& path, std::vector<std::string>* stem_issues = nullptr);
+    const std::string& path, StemIssues* stem_issues = nullptr);
 
 // The entries as a text-format ScheduleFile.
 std::string FormatTextproto(const std::vector<v1::ScheduleEntry>& entries);

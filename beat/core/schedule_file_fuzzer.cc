@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const char* const kNames[] = {"f.json", "f.yaml", "f.textproto"};
   const char* name = kNames[data[0] % 3];
   const std::string content(reinterpret_cast<const char*>(data) + 1, size - 1);
-  std::vector<std::string> stem_issues;
+  stem::beat::core::StemIssues stem_issues;
   absl::StatusOr<std::vector<stem::beat::v1::ScheduleEntry>> entries =
       stem::beat::core::ParseScheduleFile(content, name, &stem_issues);
   if (!entries.ok()) {

@@ -15,11 +15,12 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 std::vector<std::string> IssuesOf(const std::string& yaml_entry) {
-  std::vector<std::string> issues;
+  StemIssues issues;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       ParseScheduleFile("- id: e\n  task: t\n" + yaml_entry, "f.yaml", &issues);
   EXPECT_TRUE(entries.ok()) << entries.status();
-  return issues;
+  EXPECT_EQ(issues.total, static_cast<int64_t>(issues.listed.size()));
+  return issues.listed;
 }
 
 TEST(StemCompatTest, WhatStemReadsAsWeDoHasNoIssue) {
@@ -33,6 +34,19 @@ TEST(StemCompatTest, WhatStemReadsAsWeDoHasNoIssue) {
         << spec;
   }
   EXPECT_THAT(IssuesOf("  spec: \"0 9 * * *\"\n  timezone: UTC\n"), IsEmpty());
+}
+
+TEST(StemCompatTest, TheFirstAreListedTheRestCounted) {
+  std::string file;
+  for (int i = 0; i < 50; ++i) {
+    file += "- {id: e" + std::to_string(i) +
+            ", task: t, spec: \"0 9 * * *\", timezone: Europe/Paris}\n";
+  }
+  StemIssues issues;
+  ASSERT_TRUE(ParseScheduleFile(file, "many.yaml", &issues).ok());
+  EXPECT_EQ(issues.total, 50);
+  ASSERT_EQ(issues.listed.size(), static_cast<size_t>(StemIssues::kListed));
+  EXPECT_THAT(issues.listed[0], HasSubstr("many.yaml:1: schedules[0]"));
 }
 
 TEST(StemCompatTest, EachThingStemCannotEvaluateIsOneLineWithItsLine) {

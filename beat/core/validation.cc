@@ -215,7 +215,12 @@ absl::Status ValidatePayload(absl::string_view field, const Struct& value) {
   return absl::OkStatus();
 }
 
-absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
+namespace {
+
+// ValidateEntry and ValidateDefinition: with `run_state`, the fields Beat
+// writes are checked too; with `built`, the schedule is not built again.
+absl::Status Validate(const v1::ScheduleEntry& entry, bool run_state,
+                      const specs::Schedule* built) {
   if (absl::Status id = ValidateId(entry.id()); !id.ok()) return id;
   if (entry.task_name().empty()) return Invalid("task_name", "is missing");
   if (entry.task_name().size() > kMaxNameLength) {
@@ -269,27 +274,31 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
        {std::tuple<const char*, const std::string&, size_t>{
             "pause_note", entry.pause_note(), kMaxNoteLength},
         {"last_error", entry.last_error(), kMaxNoteLength}}) {
+    if (!run_state) break;
     absl::Status checked = CheckText(field, text, length);
     if (!checked.ok()) return checked;
   }
-  for (const auto& [field, time, present] :
-       {std::tuple<const char*, const Timestamp&, bool>{
-            "start_at", entry.start_at(), entry.has_start_at()},
-        {"end_at", entry.end_at(), entry.has_end_at()},
-        {"expire_at", entry.expire_at(), entry.has_expire_at()},
-        {"last_run_at", entry.last_run_at(), entry.has_last_run_at()},
-        {"next_run_at", entry.next_run_at(), entry.has_next_run_at()},
-        {"last_success_at", entry.last_success_at(),
-         entry.has_last_success_at()},
-        {"last_error_at", entry.last_error_at(), entry.has_last_error_at()},
-        {"created_at", entry.created_at(), entry.has_created_at()},
-        {"updated_at", entry.updated_at(), entry.has_updated_at()},
+  // The definition's times, then (with `run_state`) Beat's.
+  for (const auto& [field, time, present, state] :
+       {std::tuple<const char*, const Timestamp&, bool, bool>{
+            "start_at", entry.start_at(), entry.has_start_at(), false},
+        {"end_at", entry.end_at(), entry.has_end_at(), false},
+        {"expire_at", entry.expire_at(), entry.has_expire_at(), false},
         {"spec.interval.start_at", entry.spec().interval().start_at(),
-         entry.spec().interval().has_start_at()},
+         entry.spec().interval().has_start_at(), false},
         {"spec.interval.end_at", entry.spec().interval().end_at(),
-         entry.spec().interval().has_end_at()},
+         entry.spec().interval().has_end_at(), false},
         {"spec.clocked.run_at", entry.spec().clocked().run_at(),
-         entry.spec().clocked().has_run_at()}}) {
+         entry.spec().clocked().has_run_at(), false},
+        {"last_run_at", entry.last_run_at(), entry.has_last_run_at(), true},
+        {"next_run_at", entry.next_run_at(), entry.has_next_run_at(), true},
+        {"last_success_at", entry.last_success_at(),
+         entry.has_last_success_at(), true},
+        {"last_error_at", entry.last_error_at(), entry.has_last_error_at(),
+         true},
+        {"created_at", entry.created_at(), entry.has_created_at(), true},
+        {"updated_at", entry.updated_at(), entry.has_updated_at(), true}}) {
+    if (state && !run_state) break;
     absl::Status checked = CheckTime(field, present, time);
     if (!checked.ok()) return checked;
   }
@@ -320,9 +329,14 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
       !d.ok()) {
     return d;
   }
-  absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
-      BuildSchedule(entry);
-  if (!schedule.ok()) return schedule.status();
+  std::unique_ptr<specs::Schedule> owned;
+  if (built == nullptr) {
+    absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
+        BuildSchedule(entry);
+    if (!schedule.ok()) return schedule.status();
+    owned = *std::move(schedule);
+    built = owned.get();
+  }
   if (entry.has_start_at() && entry.has_end_at() &&
       entry.end_at() < entry.start_at()) {
     return Invalid(
@@ -331,10 +345,21 @@ absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
                      TimeUtil::ToString(entry.start_at())));
   }
   if (entry.jitter_ms() > 0) {
-    absl::Status jitter = CheckJitter(entry, **schedule);
+    absl::Status jitter = CheckJitter(entry, *built);
     if (!jitter.ok()) return jitter;
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateEntry(const v1::ScheduleEntry& entry) {
+  return Validate(entry, /*run_state=*/true, nullptr);
+}
+
+absl::Status ValidateDefinition(const v1::ScheduleEntry& entry,
+                                const specs::Schedule& schedule) {
+  return Validate(entry, /*run_state=*/false, &schedule);
 }
 
 }  // namespace stem::beat::core

@@ -6,6 +6,7 @@
 #include "absl/strings/string_view.h"
 #include "beat/core/limits.h"
 #include "beat/core/schedule.pb.h"
+#include "beat/specs/schedule.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace stem::beat::core {
@@ -27,6 +28,13 @@ namespace stem::beat::core {
 // error that is not InvalidArgument: FailedPrecondition for a well-formed
 // zone name this host cannot load (a problem of the host).
 absl::Status ValidateEntry(const v1::ScheduleEntry& entry);
+
+// ValidateEntry without the run state Beat writes (pause note, last error,
+// last and next run times: another tool's long lastError is no reason to
+// pause an entry), for an entry whose schedule is already built
+// (BuildSchedule).
+absl::Status ValidateDefinition(const v1::ScheduleEntry& entry,
+                                const specs::Schedule& schedule);
 
 // The limits of limits.h on one JSON-like value (args, kwargs or meta):
 // InvalidArgument naming `field` and the path inside it.
