@@ -33,8 +33,10 @@ TEST(SolarTest, EventNamesRoundTrip) {
     ASSERT_TRUE(event.ok()) << name;
     EXPECT_EQ(SolarEventName(*event), name);
   }
-  EXPECT_THAT(std::string(ParseSolarEvent("noon").status().message()),
+  EXPECT_THAT(std::string(ParseSolarEvent("midnight").status().message()),
               HasSubstr("known: dawn_astronomical"));
+  // Stem's name for solar noon (`solar:noon@...` as Stem's `{event: noon}`).
+  EXPECT_EQ(*ParseSolarEvent("noon"), SolarEvent::kSolarNoon);
 }
 
 TEST(SolarTest, ValidatesCoordinatesAndOffset) {
