@@ -24,6 +24,7 @@
 #include "beat/cli/exit_codes.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/printable.h"
 #include "beat/core/runner.h"
 #include "beat/core/schedule_file.h"
 #include "beat/core/schedule_service.h"
@@ -35,35 +36,10 @@ namespace {
 
 using core::internal::ToAbslTime;
 
-// Text from a store (or a plugin) as it may reach a terminal: control
-// characters — C0, DEL and C1, escape sequences among them — escaped, so
-// that nothing printed can move the cursor, retitle the terminal or fake a
-// line.
-std::string Printable(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      absl::StrAppend(&out, absl::CHexEscape(text.substr(i, 1)));
-    } else if (c == 0xc2 && i + 1 < text.size() &&
-               static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(text[i + 1]) <= 0x9f) {
-      absl::StrAppend(
-          &out, "\\u00",
-          absl::Hex(static_cast<unsigned char>(text[i + 1]), absl::kZeroPad2));
-      ++i;
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
-
 // Errors are one printable line on stderr, with credentials redacted
 // wherever they came from (a plugin's own message included).
 std::string OneLine(absl::string_view text) {
-  return Printable(plugin::RedactText(text));
+  return core::Printable(plugin::RedactText(text));
 }
 
 int Fail(const absl::Status& status) {
@@ -103,7 +79,7 @@ absl::StatusOr<std::unique_ptr<core::ScheduleStore>> OpenStore(
 void PrintTable(const std::vector<std::string>& headers,
                 std::vector<std::vector<std::string>> rows) {
   for (auto& row : rows) {
-    for (std::string& cell : row) cell = Printable(cell);
+    for (std::string& cell : row) cell = core::Printable(cell);
   }
   std::vector<size_t> widths(headers.size());
   for (size_t c = 0; c < headers.size(); ++c) widths[c] = headers[c].size();
@@ -261,7 +237,7 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
   }
   auto line = [](absl::string_view key, absl::string_view value) {
     std::printf("%-15s %s\n", std::string(key).c_str(),
-                Printable(value).c_str());
+                core::Printable(value).c_str());
   };
   line("id", entry->id());
   line("task", entry->task_name());

@@ -369,7 +369,7 @@ void Runner::ReleaseClaims(const std::vector<std::string>& ids) {
   if (!ids.empty()) (void)store_->ReleaseClaims(ids, options_.owner);
 }
 
-void Runner::AddHistory(const Group& group, const absl::Status& status) {
+void Runner::AddHistory(const Group& group) {
   if (!store_history_.load(std::memory_order_relaxed)) return;
   std::vector<v1::RunRecord> records;
   const google::protobuf::Timestamp executed_at =
@@ -380,9 +380,8 @@ void Runner::AddHistory(const Group& group, const absl::Status& status) {
       record.set_schedule_id(plan.updated.id());
       *record.mutable_scheduled_at() = ToProtoTime(nominal);
       *record.mutable_executed_at() = executed_at;
-      record.set_success(status.ok());
+      record.set_success(true);
       record.set_duration_ms(absl::ToInt64Milliseconds(group.publish_took));
-      if (!status.ok()) record.set_error(std::string(status.message()));
     }
   }
   if (records.empty()) return;
@@ -502,7 +501,7 @@ void Runner::CommitGroup(Group& group) {
     plans[i].updated = std::move(batch[i]);
   }
   FinishGroup(group, committed);
-  if (written.ok()) AddHistory(group, absl::OkStatus());
+  if (written.ok()) AddHistory(group);
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;

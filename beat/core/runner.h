@@ -191,9 +191,9 @@ class Runner {
   void FinishGroup(Group& group, const std::vector<bool>& committed);
   // A dispatched group is done: its counts go to the metrics.
   void EndDispatch(const Group& group);
-  // Appends the group's firings to the store's history, if it keeps one;
-  // `status` is the publish's outcome.
-  void AddHistory(const Group& group, const absl::Status& status);
+  // Appends the group's committed firings to the store's history, if it
+  // keeps one (failed attempts are this host's, and are only logged).
+  void AddHistory(const Group& group);
   // Gives back what Prepare took for plans that will not be executed.
   void Abandon(std::vector<Plan>& plans);
   void ReleaseClaims(const std::vector<std::string>& ids);

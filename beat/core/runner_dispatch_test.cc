@@ -13,6 +13,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "beat/brokers/memory/memory_broker.h"
+#include "beat/core/internal/forwarding_store.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/runner.h"
 #include "beat/core/schedule_service.h"
@@ -157,32 +158,19 @@ class DownBroker final : public Broker {
 };
 
 // Counts writes on the way to a store.
-class CountingStore final : public ScheduleStore {
+class CountingStore final : public internal::ForwardingStore {
  public:
-  explicit CountingStore(ScheduleStore* inner) : inner_(inner) {}
-  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
-    return inner_->Get(id);
-  }
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
-    return inner_->List();
-  }
+  using ForwardingStore::ForwardingStore;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
       const std::vector<v1::ScheduleEntry>& entries) override {
     ++writes;
-    return inner_->Upsert(entries);
+    return ForwardingStore::Upsert(entries);
   }
   absl::Status Remove(absl::string_view id, int64_t version) override {
     ++writes;
-    return inner_->Remove(id, version);
-  }
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
-                                                     int limit) override {
-    return inner_->Due(now, limit);
+    return ForwardingStore::Remove(id, version);
   }
   std::atomic<int> writes{0};
-
- private:
-  ScheduleStore* inner_;
 };
 
 // Issue 8, defect 8: during a broker outage Beat backs off (200 ms, then

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "beat/brokers/memory/memory_broker.h"
 #include "beat/core/envelope.h"
+#include "beat/core/internal/forwarding_store.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/schedule_service.h"
 #include "beat/locks/memory/memory_locks.h"
@@ -226,46 +227,30 @@ TEST(RunnerTest, JitterIsWithinBoundsNeverEarlyAndSharedByBeats) {
 
 // A store whose next write fails, as if the Beat died between publishing
 // and committing.
-class FailingOnce final : public ScheduleStore {
+class FailingOnce final : public internal::ForwardingStore {
  public:
-  explicit FailingOnce(ScheduleStore* inner) : inner_(inner) {}
-  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
-    return inner_->Get(id);
-  }
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
-    return inner_->List();
-  }
+  using ForwardingStore::ForwardingStore;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
       const std::vector<v1::ScheduleEntry>& entries) override {
     if (fail_next) {
       fail_next = false;
       return absl::UnavailableError("crashed before commit");
     }
-    return inner_->Upsert(entries);
-  }
-  absl::Status Remove(absl::string_view id, int64_t version) override {
-    return inner_->Remove(id, version);
-  }
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
-                                                     int limit) override {
-    return inner_->Due(now, limit);
+    return ForwardingStore::Upsert(entries);
   }
   absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
       absl::Time now, int limit, absl::string_view owner,
       absl::Duration ttl) override {
     if (!claims) return ScheduleStore::ClaimDue(now, limit, owner, ttl);
-    return inner_->ClaimDue(now, limit, owner, ttl);
+    return ForwardingStore::ClaimDue(now, limit, owner, ttl);
   }
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override {
     if (!claims) return ScheduleStore::ReleaseClaims(ids, owner);
-    return inner_->ReleaseClaims(ids, owner);
+    return ForwardingStore::ReleaseClaims(ids, owner);
   }
   bool fail_next = false;
   bool claims = true;  // false: behave as a store without claims
-
- private:
-  ScheduleStore* inner_;
 };
 
 TEST(RunnerTest, CrashBetweenPublishAndCommitRepublishesTheSameId) {

@@ -30,6 +30,7 @@
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
 #include "beat/core/limits.h"
+#include "beat/core/printable.h"
 #include "beat/core/stem_compat.h"
 #include "beat/core/stem_json.h"
 #include "beat/core/validation.h"
@@ -227,13 +228,11 @@ class EntryErrors {
   mutable LineIndex json_lines_;
 };
 
-// protobuf's JSON errors run over three lines (message, excerpt, caret):
-// keep the message, and find the line with yaml-cpp, which reads JSON and
-// says where it breaks.
+// A JSON syntax error with its line: protobuf's message names none, so the
+// line is found with yaml-cpp, which reads JSON and says where it breaks.
 std::string JsonSyntaxError(absl::string_view filename,
                             absl::string_view content,
-                            absl::string_view protobuf_message) {
-  std::string message(protobuf_message.substr(0, protobuf_message.find('\n')));
+                            absl::string_view message) {
   std::string where(filename);
   try {
     (void)YAML::Load(std::string(content));
@@ -667,17 +666,7 @@ namespace {
 // error stays one printable line.
 absl::Status Printable(const absl::Status& status) {
   if (status.ok()) return status;
-  const absl::string_view message = status.message();
-  std::string line;
-  line.reserve(message.size());
-  for (const char c : message) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-      absl::StrAppend(&line, absl::CHexEscape(std::string(1, c)));
-    } else {
-      line.push_back(c);
-    }
-  }
-  return absl::Status(status.code(), line);
+  return absl::Status(status.code(), core::Printable(status.message()));
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
@@ -696,8 +685,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFile(
   if (!entries.ok()) return Printable(entries.status());
   if (stem_issues != nullptr) {
     for (std::string& issue : stem_issues->listed) {
-      issue =
-          std::string(Printable(absl::InvalidArgumentError(issue)).message());
+      issue = core::Printable(issue);
     }
   }
   return entries;
@@ -742,25 +730,21 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
                 return entry;
               });
         }
-        if (!entries.ok() &&
-            absl::StartsWith(entries.status().message(), "not valid JSON: ")) {
-          return absl::InvalidArgumentError(
-              JsonSyntaxError(filename, content,
-                              entries.status().message().substr(
-                                  std::strlen("not valid JSON: "))));
-        }
       } else {
         google::protobuf::Arena arena;  // the parse tree, freed at once
-        JsonValue* json =
-            google::protobuf::Arena::CreateMessage<JsonValue>(&arena);
-        const auto parsed = google::protobuf::util::JsonStringToMessage(
-            google::protobuf::StringPiece(content.data(), content.size()),
-            json);
-        if (!parsed.ok()) {
-          return absl::InvalidArgumentError(JsonSyntaxError(
-              filename, content, std::string(parsed.message())));
-        }
-        entries = DecodeApplyFile(*json, filename, errors);
+        absl::StatusOr<JsonValue*> json =
+            internal::ParseJsonValue(content, &arena);
+        entries =
+            json.ok()
+                ? DecodeApplyFile(**json, filename, errors)
+                : absl::StatusOr<std::vector<v1::ScheduleEntry>>(json.status());
+      }
+      if (!entries.ok() &&
+          absl::StartsWith(entries.status().message(), "not valid JSON: ")) {
+        return absl::InvalidArgumentError(
+            JsonSyntaxError(filename, content,
+                            entries.status().message().substr(
+                                std::strlen("not valid JSON: "))));
       }
       if (!entries.ok()) return entries.status();
       decoded.emplace();

@@ -25,19 +25,42 @@ absl::Status Exhausted(absl::string_view what) {
       kMaxConflictAttempts, " attempts); try again"));
 }
 
-// The fields a schedule file defines (the rest is run state).
+// What a firing writes (Beat's state of an entry, not its definition): a
+// schedule file never sets it; an update keeps it.
+void ClearRunState(v1::ScheduleEntry& entry) {
+  entry.clear_last_run_at();
+  entry.clear_last_scheduled_at();
+  entry.clear_last_success_at();
+  entry.clear_last_error_at();
+  entry.clear_last_error();
+  entry.clear_last_jitter_ms();
+  entry.clear_total_run_count();
+  entry.clear_drift_ms();
+}
+
+void CopyRunState(const v1::ScheduleEntry& from, v1::ScheduleEntry& to) {
+  ClearRunState(to);
+  if (from.has_last_run_at()) *to.mutable_last_run_at() = from.last_run_at();
+  if (from.has_last_scheduled_at())
+    *to.mutable_last_scheduled_at() = from.last_scheduled_at();
+  if (from.has_last_success_at())
+    *to.mutable_last_success_at() = from.last_success_at();
+  if (from.has_last_error_at())
+    *to.mutable_last_error_at() = from.last_error_at();
+  to.set_last_error(from.last_error());
+  to.set_last_jitter_ms(from.last_jitter_ms());
+  to.set_total_run_count(from.total_run_count());
+  to.set_drift_ms(from.drift_ms());
+}
+
+// The fields a schedule file defines (the rest is run state and
+// bookkeeping).
 bool SameDefinition(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
   v1::ScheduleEntry left = a;
   v1::ScheduleEntry right = b;
   for (v1::ScheduleEntry* entry : {&left, &right}) {
-    entry->clear_last_run_at();
+    ClearRunState(*entry);
     entry->clear_next_run_at();
-    entry->clear_last_jitter_ms();
-    entry->clear_last_error();
-    entry->clear_total_run_count();
-    entry->clear_last_success_at();
-    entry->clear_last_error_at();
-    entry->clear_drift_ms();
     entry->clear_created_at();
     entry->clear_updated_at();
     entry->clear_version();
@@ -54,8 +77,7 @@ bool SameTiming(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
          MessageDifferencer::Equals(a.expire_at(), b.expire_at()) &&
          a.has_start_at() == b.has_start_at() &&
          a.has_end_at() == b.has_end_at() &&
-         a.has_expire_at() == b.has_expire_at() &&
-         (!a.has_enabled() || a.enabled()) == (!b.has_enabled() || b.enabled());
+         a.has_expire_at() == b.has_expire_at() && IsEnabled(a) == IsEnabled(b);
 }
 
 // An error about one entry, naming it.
@@ -141,15 +163,7 @@ absl::StatusOr<ApplyResult> ApplyEntries(
       if (entry.queue().empty()) entry.set_queue("default");
       auto it = existing.find(entry.id());
       if (it == existing.end()) {
-        // A schedule file defines entries; run state is Beat's to write.
-        entry.clear_last_run_at();
-        entry.clear_last_scheduled_at();
-        entry.clear_last_success_at();
-        entry.clear_last_error_at();
-        entry.clear_last_error();
-        entry.clear_last_jitter_ms();
-        entry.clear_total_run_count();
-        entry.clear_drift_ms();
+        ClearRunState(entry);  // Beat's to write, not a file's
         if (!entry.has_enabled()) entry.set_enabled(true);
         *entry.mutable_created_at() = ToProtoTime(now);
         *entry.mutable_updated_at() = ToProtoTime(now);
@@ -166,23 +180,8 @@ absl::StatusOr<ApplyResult> ApplyEntries(
         entry.set_pause_note(old.pause_note());
       }
       // Keep the run history.
-      entry.clear_last_run_at();
-      entry.clear_last_scheduled_at();
-      entry.clear_last_success_at();
-      entry.clear_last_error_at();
-      if (old.has_last_run_at())
-        *entry.mutable_last_run_at() = old.last_run_at();
-      if (old.has_last_scheduled_at())
-        *entry.mutable_last_scheduled_at() = old.last_scheduled_at();
-      if (old.has_last_success_at())
-        *entry.mutable_last_success_at() = old.last_success_at();
-      if (old.has_last_error_at())
-        *entry.mutable_last_error_at() = old.last_error_at();
+      CopyRunState(old, entry);
       if (old.has_created_at()) *entry.mutable_created_at() = old.created_at();
-      entry.set_last_jitter_ms(old.last_jitter_ms());
-      entry.set_last_error(old.last_error());
-      entry.set_total_run_count(old.total_run_count());
-      entry.set_drift_ms(old.drift_ms());
       entry.set_version(old.version());
       if (SameDefinition(entry, old)) {
         result.unchanged.push_back(entry.id());

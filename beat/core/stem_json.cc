@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "beat/core/firing.h"
 #include "beat/core/internal/json_object.h"
 #include "beat/core/internal/parallel_json.h"
 #include "beat/core/internal/proto_time.h"
@@ -150,17 +151,10 @@ absl::StatusOr<v1::MisfirePolicy> ParseMisfirePolicy(absl::string_view name) {
 }
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
-  JsonValue value;
-  google::protobuf::util::JsonParseOptions options;
-  auto result = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &value, options);
-  if (!result.ok()) {
-    const absl::string_view message(result.message().data(),
-                                    result.message().size());
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not valid JSON: ", message.substr(0, message.find('\n'))));
-  }
-  return value;
+  google::protobuf::Arena arena;
+  absl::StatusOr<JsonValue*> value = internal::ParseJsonValue(text, &arena);
+  if (!value.ok()) return value.status();
+  return **value;
 }
 
 namespace {
@@ -581,7 +575,7 @@ void FillStemJson(const v1::ScheduleEntry& entry, JsonValue* out) {
   fields["args"] = MapOf(entry.args());
   if (entry.kwargs().fields_size() > 0)
     fields["kwargs"] = MapOf(entry.kwargs());
-  fields["enabled"].set_bool_value(!entry.has_enabled() || entry.enabled());
+  fields["enabled"].set_bool_value(IsEnabled(entry));
   fields["jitterMs"] = entry.jitter_ms() != 0
                            ? Number(static_cast<double>(entry.jitter_ms()))
                            : Null();
@@ -642,21 +636,6 @@ absl::StatusOr<v1::ScheduleEntry> DecodeStoredEntry(const JsonValue& item) {
   return entry;
 }
 
-absl::StatusOr<JsonValue*> ParseJsonOn(absl::string_view text,
-                                       google::protobuf::Arena* arena) {
-  auto* value = google::protobuf::Arena::CreateMessage<JsonValue>(arena);
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), value);
-  if (!status.ok()) {
-    // protobuf's message runs on with an excerpt and a caret: one line.
-    const absl::string_view message(status.message().data(),
-                                    status.message().size());
-    return absl::InvalidArgumentError(absl::StrCat(
-        "not valid JSON: ", message.substr(0, message.find('\n'))));
-  }
-  return value;
-}
-
 }  // namespace
 
 absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
@@ -667,7 +646,7 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
   if (!elements) {
     // Not an array whose brackets balance: let the parser word it.
     google::protobuf::Arena arena;
-    absl::StatusOr<JsonValue*> root = ParseJsonOn(json, &arena);
+    absl::StatusOr<JsonValue*> root = internal::ParseJsonValue(json, &arena);
     if (!root.ok()) return root.status();
     return absl::InvalidArgumentError("expected a JSON array of entries");
   }
@@ -681,7 +660,7 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
       decoded[i] = absl::InvalidArgumentError("is empty (a stray comma)");
       return;
     }
-    absl::StatusOr<JsonValue*> value = ParseJsonOn(text, arena);
+    absl::StatusOr<JsonValue*> value = internal::ParseJsonValue(text, arena);
     if (!value.ok()) {
       decoded[i] = value.status();
       return;
@@ -705,7 +684,7 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
       const absl::string_view span = json.substr(
           head.offset, tail.offset + tail.text.size() - head.offset);
       absl::StatusOr<JsonValue*> root =
-          ParseJsonOn(absl::StrCat("[", span, "]"), &arena);
+          internal::ParseJsonValue(absl::StrCat("[", span, "]"), &arena);
       if (root.ok() && (*root)->kind_case() == JsonValue::kListValue &&
           (*root)->list_value().values_size() == last - first) {
         for (int i = first; i < last; ++i) {
@@ -731,7 +710,8 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
     // Parsed when it is valid JSON (escapes decoded), else found by a scan.
     std::optional<std::string> id;
     google::protobuf::Arena arena;
-    absl::StatusOr<JsonValue*> value = ParseJsonOn((*elements)[i].text, &arena);
+    absl::StatusOr<JsonValue*> value =
+        internal::ParseJsonValue((*elements)[i].text, &arena);
     if (value.ok() && (*value)->kind_case() == JsonValue::kStructValue) {
       auto found = (*value)->struct_value().fields().find("id");
       if (found != (*value)->struct_value().fields().end() &&

@@ -108,8 +108,7 @@ absl::Status FileBroker::CatchUp(int fd) {
 absl::StatusOr<core::PublishResult> FileBroker::Publish(
     std::vector<v1::TaskEnvelope> envelopes) {
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<plugin::FileLock> lock =
-      plugin::FileLock::Take(path_, /*exclusive=*/true);
+  absl::StatusOr<plugin::FileLock> lock = plugin::FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   absl::StatusOr<int> opened =
       plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND);
@@ -144,27 +143,17 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
 }
 
 absl::StatusOr<bool> FileBroker::Contains(absl::string_view envelope_id) {
+  // As Publish sees it: under the lock, after catching up with the file.
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
+  absl::StatusOr<plugin::FileLock> lock = plugin::FileLock::Take(path_);
+  if (!lock.ok()) return lock.status();
+  absl::StatusOr<int> opened =
+      plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND);
   if (!opened.ok()) return opened.status();
-  if (*opened < 0) return false;
   Fd file(*opened);
-  // Read-only: a torn line is skipped, not cut (that needs the lock).
-  absl::StatusOr<std::string> fresh = ReadFrom(file.get(), scanned_, path_);
-  if (!fresh.ok()) return fresh.status();
-  if (ids_.contains(envelope_id)) return true;
-  for (absl::string_view line : absl::StrSplit(*fresh, '\n')) {
-    absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
-    if (!json.ok() || json->kind_case() != core::JsonValue::kStructValue)
-      continue;
-    auto it = json->struct_value().fields().find("id");
-    if (it != json->struct_value().fields().end() &&
-        it->second.kind_case() == core::JsonValue::kStringValue &&
-        it->second.string_value() == envelope_id) {
-      return true;
-    }
-  }
-  return false;
+  absl::Status caught_up = CatchUp(file.get());
+  if (!caught_up.ok()) return caught_up;
+  return ids_.contains(envelope_id);
 }
 
 absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {

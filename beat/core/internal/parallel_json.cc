@@ -206,6 +206,21 @@ int LineOf(absl::string_view text, size_t offset) {
                  std::count(text.begin(), text.begin() + offset, '\n'));
 }
 
+absl::StatusOr<google::protobuf::Value*> ParseJsonValue(
+    absl::string_view text, google::protobuf::Arena* arena) {
+  auto* value =
+      google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(text.data(), text.size()), value);
+  if (!status.ok()) {
+    const absl::string_view message(status.message().data(),
+                                    status.message().size());
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not valid JSON: ", message.substr(0, message.find('\n'))));
+  }
+  return value;
+}
+
 void ParallelFor(int n, const std::function<void(int, int)>& fn) {
   const int workers = std::min(Workers(), std::max(n, 1));
   if (workers <= 1) {

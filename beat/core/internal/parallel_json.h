@@ -67,6 +67,12 @@ int LineOf(absl::string_view text, size_t offset);
 // Runs fn(begin, end) over [0, n) split into one range per core.
 void ParallelFor(int n, const std::function<void(int, int)>& fn);
 
+// Parses JSON text into a Value on `arena`; InvalidArgument `not valid
+// JSON: ...` with protobuf's message cut to its first line (it runs on with
+// an excerpt and a caret).
+absl::StatusOr<google::protobuf::Value*> ParseJsonValue(
+    absl::string_view text, google::protobuf::Arena* arena);
+
 inline int Workers() {
   return static_cast<int>(
       std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
@@ -85,17 +91,8 @@ absl::StatusOr<std::vector<T>> DecodeJsonArray(
   if (text.size() >= kParallelBytes && Workers() > 1) {
     chunks = SplitJsonArray(text, Workers());
   }
-  auto parse = [](absl::string_view json, google::protobuf::Arena* arena)
-      -> absl::StatusOr<google::protobuf::Value*> {
-    auto* value =
-        google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(json.data(), json.size()), value);
-    if (!status.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("not valid JSON: ", std::string(status.message())));
-    }
-    return value;
+  auto parse = [](absl::string_view json, google::protobuf::Arena* arena) {
+    return ParseJsonValue(json, arena);
   };
   if (!chunks || chunks->size() < 2) {
     google::protobuf::Arena arena;

@@ -289,24 +289,19 @@ std::string DescribeLockHolder(const std::string& path) {
   return description;
 }
 
-absl::StatusOr<FileLock> FileLock::Take(const std::string& path, bool exclusive,
+absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
                                         absl::Duration timeout) {
   const std::string lock_path = path + ".lock";
-  if (exclusive) {
-    absl::Status made = MakeParentDirectories(path);
-    if (!made.ok()) return made;
-  }
+  absl::Status made = MakeParentDirectories(path);
+  if (!made.ok()) return made;
   absl::StatusOr<int> opened =
       OpenNoFollow(lock_path, O_RDWR | O_CREAT, ModeFor(path));
-  if (!opened.ok()) {
-    if (!exclusive && errno == ENOENT) return FileLock(-1);
-    return opened.status();
-  }
+  if (!opened.ok()) return opened.status();
   const int fd = *opened;
   const absl::Time start = absl::Now();
   absl::Duration pause = absl::Milliseconds(1);
   bool said = false;
-  while (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+  while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
       const absl::Status status = ErrnoStatus("cannot lock", lock_path);
       close(fd);

@@ -63,9 +63,9 @@ int ModeFor(const std::string& path);
 absl::Status ReplaceFile(const std::string& path, absl::string_view content,
                          bool sync);
 
-// An exclusive or shared flock on `<path>.lock`, released on destruction.
-// An exclusive lock creates the directories; a shared lock of a store whose
-// directory does not exist yet holds nothing (there is nothing to read).
+// An exclusive flock on `<path>.lock` (writers only: a rename is atomic,
+// so readers need none), released on destruction. It creates the
+// directories leading to `path`.
 //
 // The wait is bounded: after a second it says on stderr what it waits for
 // (the holder's pid, and whether that process is stopped), and after
@@ -77,8 +77,7 @@ class FileLock {
   static constexpr absl::Duration kDefaultTimeout = absl::Seconds(10);
 
   static absl::StatusOr<FileLock> Take(
-      const std::string& path, bool exclusive,
-      absl::Duration timeout = kDefaultTimeout);
+      const std::string& path, absl::Duration timeout = kDefaultTimeout);
   FileLock(FileLock&& other) noexcept;
   FileLock& operator=(FileLock&&) = delete;
   ~FileLock();

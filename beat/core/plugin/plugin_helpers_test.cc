@@ -41,7 +41,7 @@ TEST(FileLockTest, GivesUpOnAStoppedHolderAndNamesIt) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    absl::StatusOr<FileLock> lock = FileLock::Take(path, /*exclusive=*/true);
+    absl::StatusOr<FileLock> lock = FileLock::Take(path);
     const char byte = lock.ok() ? 1 : 0;
     (void)!write(ready[1], &byte, 1);
     raise(SIGSTOP);
@@ -56,8 +56,7 @@ TEST(FileLockTest, GivesUpOnAStoppedHolderAndNamesIt) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   const absl::Time start = absl::Now();
-  absl::StatusOr<FileLock> lock =
-      FileLock::Take(path, /*exclusive=*/true, absl::Milliseconds(300));
+  absl::StatusOr<FileLock> lock = FileLock::Take(path, absl::Milliseconds(300));
   const absl::Duration waited = absl::Now() - start;
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
@@ -68,7 +67,7 @@ TEST(FileLockTest, GivesUpOnAStoppedHolderAndNamesIt) {
   EXPECT_THAT(lock.status().message(), HasSubstr("stopped"));
   EXPECT_GE(waited, absl::Milliseconds(300));
   // The holder is gone: the lock is free again at once.
-  EXPECT_TRUE(FileLock::Take(path, /*exclusive=*/true, absl::Seconds(5)).ok());
+  EXPECT_TRUE(FileLock::Take(path, absl::Seconds(5)).ok());
 }
 
 TEST(ReplaceFileTest, FreshTemporaryKeepsModeAndRefusesLinks) {
@@ -106,13 +105,12 @@ TEST(OpenNoFollowTest, RefusesFifosAndHardLinksWithoutHanging) {
   EXPECT_THAT(read.status().message(), HasSubstr("not a regular file"));
   EXPECT_FALSE(ReadWholeFile(fifo).ok());
   ASSERT_EQ(mkfifo((fifo + ".lock").c_str(), 0600), 0);
-  EXPECT_FALSE(FileLock::Take(fifo, /*exclusive=*/true).ok());
+  EXPECT_FALSE(FileLock::Take(fifo).ok());
   const std::string victim = dir + "/victim";
   { std::ofstream(victim) << "precious"; }
   const std::string lock = dir + "/linked.json.lock";
   ASSERT_EQ(link(victim.c_str(), lock.c_str()), 0);
-  absl::StatusOr<FileLock> taken =
-      FileLock::Take(dir + "/linked.json", /*exclusive=*/true);
+  absl::StatusOr<FileLock> taken = FileLock::Take(dir + "/linked.json");
   EXPECT_FALSE(taken.ok());
   EXPECT_THAT(taken.status().message(), HasSubstr("2 names"));
   EXPECT_EQ(ReadAll(victim), "precious");

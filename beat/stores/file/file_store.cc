@@ -198,13 +198,9 @@ absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::List() {
-  std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> contents = Load();
-  if (!contents.ok()) return contents.status();
-  std::vector<v1::ScheduleEntry> list;
-  list.reserve((*contents)->entries.size());
-  for (const auto& [id, entry] : (*contents)->entries) list.push_back(entry);
-  return list;
+  absl::StatusOr<core::StoreListing> listing = ListAll();
+  if (!listing.ok()) return listing.status();
+  return std::move(listing->entries);
 }
 
 absl::StatusOr<core::StoreListing> FileStore::ListAll() {
@@ -226,7 +222,7 @@ absl::StatusOr<core::StoreListing> FileStore::ListAll() {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
     const std::vector<v1::ScheduleEntry>& written) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<Contents*> loaded = Load();
@@ -269,7 +265,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
 }
 
 absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<Contents*> loaded = Load();
@@ -378,7 +374,7 @@ absl::Status FileStore::EndClaims(const std::vector<std::string>& ids) const {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
     absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<Contents*> contents = Load();
@@ -415,7 +411,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
 
 absl::Status FileStore::ReleaseClaims(const std::vector<std::string>& ids,
                                       absl::string_view owner) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_, /*exclusive=*/true);
+  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
   Claims claims = LoadClaims();
   bool changed = false;
