@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,8 +106,8 @@ absl::Status FileBroker::CatchUp(int fd) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<core::PublishResult> FileBroker::Publish(
-    std::vector<v1::TaskEnvelope> envelopes) {
+absl::Status FileBroker::CaughtUp(
+    const std::function<absl::Status(int)>& body) {
   std::lock_guard<std::mutex> guard(mutex_);
   absl::StatusOr<plugin::FileLock> lock = plugin::FileLock::Take(path_);
   if (!lock.ok()) return lock.status();
@@ -116,44 +117,50 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
   Fd file(*opened);
   absl::Status caught_up = CatchUp(file.get());
   if (!caught_up.ok()) return caught_up;
+  return body(file.get());
+}
+
+absl::StatusOr<core::PublishResult> FileBroker::Publish(
+    std::vector<v1::TaskEnvelope> envelopes) {
   core::PublishResult result;
-  std::string lines;
-  for (const v1::TaskEnvelope& envelope : envelopes) {
-    if (!ids_.insert(envelope.id()).second) {
-      ++result.duplicates;
-      continue;
+  absl::Status status = CaughtUp([&](int fd) {
+    std::string lines;
+    for (const v1::TaskEnvelope& envelope : envelopes) {
+      if (!ids_.insert(envelope.id()).second) {
+        ++result.duplicates;
+        continue;
+      }
+      absl::StrAppend(
+          &lines, core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
+      ++result.published;
     }
-    absl::StrAppend(&lines,
-                    core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
-    ++result.published;
-  }
-  if (result.published == 0) return result;
-  absl::Status written = WriteAll(file.get(), lines, path_);
-  if (written.ok() && fsync(file.get()) != 0)
-    written = ErrnoStatus("cannot fsync", path_);
-  if (!written.ok()) {
-    // Part of the batch may have reached the file: forget what we know and
-    // rescan it all on the next publish (which cuts off a torn line).
-    scanned_ = 0;
-    ids_.clear();
-    return written;
-  }
-  scanned_ += lines.size();
+    if (result.published == 0) return absl::OkStatus();
+    absl::Status written = WriteAll(fd, lines, path_);
+    if (written.ok() && fsync(fd) != 0)
+      written = ErrnoStatus("cannot fsync", path_);
+    if (!written.ok()) {
+      // Part of the batch may have reached the file: forget what we know
+      // and rescan it all on the next publish (which cuts off a torn line).
+      scanned_ = 0;
+      ids_.clear();
+      return written;
+    }
+    scanned_ += lines.size();
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
   return result;
 }
 
 absl::StatusOr<bool> FileBroker::Contains(absl::string_view envelope_id) {
   // As Publish sees it: under the lock, after catching up with the file.
-  std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<plugin::FileLock> lock = plugin::FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
-  absl::StatusOr<int> opened =
-      plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND);
-  if (!opened.ok()) return opened.status();
-  Fd file(*opened);
-  absl::Status caught_up = CatchUp(file.get());
-  if (!caught_up.ok()) return caught_up;
-  return ids_.contains(envelope_id);
+  bool held = false;
+  absl::Status status = CaughtUp([&](int) {
+    held = ids_.contains(envelope_id);
+    return absl::OkStatus();
+  });
+  if (!status.ok()) return status;
+  return held;
 }
 
 absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {

@@ -11,6 +11,7 @@
 #define STEM_BEAT_BROKERS_FILE_FILE_BROKER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -35,8 +36,12 @@ class FileBroker final : public core::Broker {
 
  private:
   explicit FileBroker(std::string path) : path_(std::move(path)) {}
-  // Reads lines appended since `scanned_`, adding their ids.
+  // Reads lines appended since `scanned_`, adding their ids (and cuts a
+  // torn last line off).
   absl::Status CatchUp(int fd);
+  // Runs body(fd) on the file opened for appending, under this broker's
+  // mutex and the file's lock, once caught up with what others appended.
+  absl::Status CaughtUp(const std::function<absl::Status(int)>& body);
 
   std::string path_;
   // Guards what follows between this process's threads (the flock on
