@@ -22,19 +22,20 @@
 #include "absl/time/time.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
-#include "beat/core/internal/proto_time.h"
+#include "beat/core/codec/entry_json.h"
+#include "beat/core/codec/json.h"
+#include "beat/core/codec/printable.h"
+#include "beat/core/codec/schedule_file.h"
+#include "beat/core/model/proto_time.h"
+#include "beat/core/model/spec_conversion.h"
 #include "beat/core/plugin/registry.h"
-#include "beat/core/printable.h"
-#include "beat/core/runner.h"
-#include "beat/core/schedule_file.h"
-#include "beat/core/schedule_service.h"
-#include "beat/core/spec_conversion.h"
-#include "beat/core/stem_json.h"
+#include "beat/core/runner/runner.h"
+#include "beat/core/service/schedule_service.h"
 
 namespace stem::beat::cli {
 namespace {
 
-using core::internal::ToAbslTime;
+using core::ToAbslTime;
 
 // Errors are one printable line on stderr, with credentials redacted
 // wherever they came from (a plugin's own message included).
@@ -438,18 +439,20 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   core::RunnerOptions runner_options;
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
                                       absl::ToUnixNanos(absl::Now()) % 1000000);
-  core::Runner runner(store->get(), locks.get(), broker->get(), runner_options);
-  runner.on_failed = [](const v1::ScheduleEntry& entry,
-                        const absl::Status& status) {
+  core::RunnerHooks hooks;
+  hooks.on_failed = [](const v1::ScheduleEntry& entry,
+                       const absl::Status& status) {
     std::cerr << "stem beat: " << entry.id() << ": "
               << OneLine(status.message()) << "\n";
   };
-  runner.on_broker_failed = [](const absl::Status& status,
-                               absl::Duration backoff) {
+  hooks.on_broker_failed = [](const absl::Status& status,
+                              absl::Duration backoff) {
     std::cerr << "stem beat: broker: " << OneLine(status.message())
               << " (the firings stay due; retrying in "
               << absl::FormatDuration(backoff) << ")\n";
   };
+  core::Runner runner(store->get(), locks.get(), broker->get(), runner_options,
+                      std::move(hooks));
   // A broker writing to a closed pipe gets EPIPE (an error it reports and
   // Beat retries), not a signal that kills Beat mid-commit.
   signal(SIGPIPE, SIG_IGN);

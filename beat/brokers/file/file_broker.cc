@@ -16,9 +16,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "beat/core/envelope.h"
+#include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/json.h"
 #include "beat/core/plugin/plugin_helpers.h"
-#include "beat/core/stem_json.h"
 
 namespace stem::beat::brokers {
 namespace {

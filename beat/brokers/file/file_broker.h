@@ -20,7 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "beat/core/store.h"
+#include "beat/core/model/store.h"
 
 namespace stem::beat::brokers {
 

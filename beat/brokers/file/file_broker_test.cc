@@ -10,8 +10,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "beat/core/codec/envelope.h"
+#include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/json.h"
 #include "beat/core/conformance/broker_conformance.h"
-#include "beat/core/envelope.h"
 #include "beat/core/plugin/registry.h"
 #include "gtest/gtest.h"
 

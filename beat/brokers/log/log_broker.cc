@@ -13,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "beat/core/envelope.h"
-#include "beat/core/stem_json.h"
+#include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/json.h"
 
 namespace stem::beat::brokers {
 namespace {

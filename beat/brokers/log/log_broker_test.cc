@@ -13,8 +13,9 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "beat/core/codec/envelope.h"
+#include "beat/core/codec/json.h"
 #include "beat/core/conformance/broker_conformance.h"
-#include "beat/core/envelope.h"
 #include "beat/core/plugin/registry.h"
 #include "gtest/gtest.h"
 

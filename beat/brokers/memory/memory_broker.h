@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "beat/core/store.h"
+#include "beat/core/model/store.h"
 
 namespace stem::beat::brokers {
 

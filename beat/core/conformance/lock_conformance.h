@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "beat/core/store.h"
+#include "beat/core/model/store.h"
 #include "gtest/gtest.h"
 
 namespace stem::beat::conformance {

@@ -3,7 +3,7 @@
  *
  * Rules (docs/plugin-guide.md):
  * - Only C types cross; entries cross as serialised stem.beat.v1 messages
- *   (beat/core/schedule.proto).
+ *   (beat/core/model/schedule.proto).
  * - A plugin exports one symbol, `stem_beat_plugin_descriptor`, returning a
  *   descriptor with the ABI version it was built against. A host accepts a
  *   plugin whose major equals its own; minors only ever add.
@@ -99,7 +99,7 @@ typedef struct stem_store_table {
                     stem_buffer* error);
   /* Up to `limit` enabled entries whose due time is at or before `now`
    * (Unix ms), earliest due time first (a ScheduleFile). The due time is
-   * next_run_at plus the entry's jitter for it (beat/core/firing.h,
+   * next_run_at plus the entry's jitter for it (beat/core/model/firing.h,
    * DueTime). Disabled, finished (no next_run_at) and unreadable entries
    * are never due. */
   int32_t (*due)(void* store, int64_t now_unix_ms, int32_t limit,

@@ -32,9 +32,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "beat/core/model/store.h"
 #include "beat/core/plugin/plugin_abi.h"
 #include "beat/core/plugin/redact.h"
-#include "beat/core/store.h"
 
 namespace stem::beat::plugin {
 

@@ -27,10 +27,10 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "beat/core/model/schedule.pb.h"
+#include "beat/core/model/store.h"
 #include "beat/core/plugin/buffers.h"
 #include "beat/core/plugin/plugin_abi.h"
-#include "beat/core/schedule.pb.h"
-#include "beat/core/store.h"
 
 namespace stem::beat::plugin {
 namespace sdk_internal {

@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "beat/core/store.h"
+#include "beat/core/model/store.h"
 
 namespace stem::beat::locks {
 

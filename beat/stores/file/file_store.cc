@@ -20,10 +20,10 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "beat/core/firing.h"
-#include "beat/core/limits.h"
+#include "beat/core/codec/entry_json.h"
+#include "beat/core/model/firing.h"
+#include "beat/core/model/limits.h"
 #include "beat/core/plugin/plugin_helpers.h"
-#include "beat/core/stem_json.h"
 
 namespace stem::beat::stores {
 namespace {

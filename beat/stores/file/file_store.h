@@ -44,8 +44,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "beat/core/stem_json.h"
-#include "beat/core/store.h"
+#include "beat/core/codec/entry_json.h"
+#include "beat/core/model/store.h"
 
 namespace stem::beat::stores {
 

@@ -16,7 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "beat/core/firing.h"
+#include "beat/core/model/firing.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::stores {

@@ -1,0 +1,110 @@
+#include "beat/core/codec/envelope_json.h"
+
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/codec/internal/json_object.h"
+#include "beat/core/codec/iso_time.h"
+#include "beat/core/model/proto_time.h"
+
+namespace stem::beat::core {
+
+JsonValue EnvelopeToStemJson(const v1::TaskEnvelope& envelope) {
+  JsonValue value;
+  auto& fields = *value.mutable_struct_value()->mutable_fields();
+  fields["id"].set_string_value(envelope.id());
+  fields["name"].set_string_value(envelope.name());
+  *fields["args"].mutable_struct_value() = envelope.args();
+  auto& headers = *fields["headers"].mutable_struct_value()->mutable_fields();
+  for (const auto& [key, header] : envelope.headers())
+    headers[key].set_string_value(header);
+  fields["enqueuedAt"].set_string_value(
+      FormatIsoTime(ToAbslTime(envelope.enqueued_at())));
+  if (envelope.has_not_before()) {
+    fields["notBefore"].set_string_value(
+        FormatIsoTime(ToAbslTime(envelope.not_before())));
+  } else {
+    fields["notBefore"].set_null_value(google::protobuf::NULL_VALUE);
+  }
+  fields["priority"].set_number_value(envelope.priority());
+  fields["attempt"].set_number_value(envelope.attempt());
+  fields["maxRetries"].set_number_value(envelope.max_retries());
+  if (envelope.visibility_timeout_ms() > 0) {
+    fields["visibilityTimeout"].set_number_value(
+        static_cast<double>(envelope.visibility_timeout_ms()));
+  } else {
+    fields["visibilityTimeout"].set_null_value(google::protobuf::NULL_VALUE);
+  }
+  fields["queue"].set_string_value(envelope.queue());
+  *fields["meta"].mutable_struct_value() = envelope.meta();
+  return value;
+}
+
+absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStemJson(const JsonValue& value) {
+  if (value.kind_case() != JsonValue::kStructValue) {
+    return absl::InvalidArgumentError("an envelope must be a JSON object");
+  }
+  internal::JsonObject object(value.struct_value(), "");
+  v1::TaskEnvelope envelope;
+  absl::StatusOr<std::optional<std::string>> id = object.String({"id"});
+  if (!id.ok()) return id.status();
+  if (!id->has_value()) return object.Error("id", "is missing");
+  envelope.set_id(**id);
+  for (const auto& [key, setter] :
+       std::vector<std::pair<const char*,
+                             void (v1::TaskEnvelope::*)(const std::string&)>>{
+           {"name", &v1::TaskEnvelope::set_name},
+           {"queue", &v1::TaskEnvelope::set_queue}}) {
+    absl::StatusOr<std::optional<std::string>> text = object.String({key});
+    if (!text.ok()) return text.status();
+    if (text->has_value()) (envelope.*setter)(**text);
+  }
+  for (const auto& [key, setter] :
+       std::vector<std::pair<const char*, void (v1::TaskEnvelope::*)(int32_t)>>{
+           {"priority", &v1::TaskEnvelope::set_priority},
+           {"attempt", &v1::TaskEnvelope::set_attempt},
+           {"maxRetries", &v1::TaskEnvelope::set_max_retries}}) {
+    absl::StatusOr<std::optional<int64_t>> number = object.Integer({key});
+    if (!number.ok()) return number.status();
+    if (number->has_value()) (envelope.*setter)(static_cast<int32_t>(**number));
+  }
+  absl::StatusOr<std::optional<int64_t>> visibility =
+      object.Integer({"visibilityTimeout"});
+  if (!visibility.ok()) return visibility.status();
+  if (visibility->has_value()) envelope.set_visibility_timeout_ms(**visibility);
+  absl::StatusOr<std::optional<absl::Time>> enqueued =
+      object.Time({"enqueuedAt"});
+  if (!enqueued.ok()) return enqueued.status();
+  if (enqueued->has_value())
+    *envelope.mutable_enqueued_at() = ToProtoTime(**enqueued);
+  absl::StatusOr<std::optional<absl::Time>> not_before =
+      object.Time({"notBefore"});
+  if (!not_before.ok()) return not_before.status();
+  if (not_before->has_value())
+    *envelope.mutable_not_before() = ToProtoTime(**not_before);
+  absl::StatusOr<std::optional<google::protobuf::Struct>> args =
+      object.Map({"args"});
+  if (!args.ok()) return args.status();
+  if (args->has_value()) *envelope.mutable_args() = **args;
+  absl::StatusOr<std::optional<google::protobuf::Struct>> meta =
+      object.Map({"meta"});
+  if (!meta.ok()) return meta.status();
+  if (meta->has_value()) *envelope.mutable_meta() = **meta;
+  absl::StatusOr<std::optional<google::protobuf::Struct>> headers =
+      object.Map({"headers"});
+  if (!headers.ok()) return headers.status();
+  if (headers->has_value()) {
+    for (const auto& [key, header] : (*headers)->fields()) {
+      if (header.kind_case() != JsonValue::kStringValue) {
+        return object.Error(
+            "headers", absl::StrCat("header \"", key, "\" is not a string"));
+      }
+      (*envelope.mutable_headers())[key] = header.string_value();
+    }
+  }
+  return envelope;
+}
+
+}  // namespace stem::beat::core

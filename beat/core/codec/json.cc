@@ -1,0 +1,141 @@
+#include "beat/core/codec/json.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "beat/core/codec/internal/parallel_json.h"
+#include "google/protobuf/arena.h"
+
+namespace stem::beat::core {
+
+absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
+  google::protobuf::Arena arena;
+  absl::StatusOr<JsonValue*> value = internal::ParseJsonValue(text, &arena);
+  if (!value.ok()) return value.status();
+  return **value;
+}
+
+namespace {
+
+void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
+        } else {
+          out->push_back(c);  // UTF-8 passes through
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendJsonValue(const JsonValue& value, std::string* out) {
+  switch (value.kind_case()) {
+    case JsonValue::kNumberValue: {
+      const double number = value.number_value();
+      if (std::isfinite(number) && number == std::trunc(number) &&
+          std::abs(number) < 9.007199254740992e15) {
+        absl::StrAppend(out, static_cast<int64_t>(number));
+      } else if (std::isfinite(number)) {
+        absl::StrAppend(out, absl::StrFormat("%.17g", number));
+      } else {
+        out->append("null");  // JSON has no NaN or infinity
+      }
+      break;
+    }
+    case JsonValue::kStringValue:
+      AppendJsonString(value.string_value(), out);
+      break;
+    case JsonValue::kBoolValue:
+      out->append(value.bool_value() ? "true" : "false");
+      break;
+    case JsonValue::kStructValue: {
+      // Keys sorted: the same value always gives the same text.
+      const auto& fields = value.struct_value().fields();
+      std::vector<const std::string*> keys;
+      keys.reserve(fields.size());
+      for (const auto& field : fields) keys.push_back(&field.first);
+      std::sort(
+          keys.begin(), keys.end(),
+          [](const std::string* a, const std::string* b) { return *a < *b; });
+      out->push_back('{');
+      for (size_t i = 0; i < keys.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        AppendJsonString(*keys[i], out);
+        out->push_back(':');
+        AppendJsonValue(fields.at(*keys[i]), out);
+      }
+      out->push_back('}');
+      break;
+    }
+    case JsonValue::kListValue: {
+      out->push_back('[');
+      bool first = true;
+      for (const JsonValue& item : value.list_value().values()) {
+        if (!first) out->push_back(',');
+        first = false;
+        AppendJsonValue(item, out);
+      }
+      out->push_back(']');
+      break;
+    }
+    default:
+      out->append("null");
+  }
+}
+
+}  // namespace
+
+void AppendJson(const JsonValue& value, std::string* out) {
+  AppendJsonValue(value, out);
+}
+
+std::string FormatJson(const JsonValue& value) {
+  // protobuf's printer orders map keys by hash; ours sorts them.
+  std::string out;
+  AppendJsonValue(value, &out);
+  return out;
+}
+
+JsonValue JsonString(absl::string_view text) {
+  JsonValue value;
+  value.set_string_value(std::string(text));
+  return value;
+}
+
+JsonValue JsonNumber(double number) {
+  JsonValue value;
+  value.set_number_value(number);
+  return value;
+}
+
+JsonValue JsonNull() {
+  JsonValue value;
+  value.set_null_value(google::protobuf::NULL_VALUE);
+  return value;
+}
+
+}  // namespace stem::beat::core

@@ -1,0 +1,20 @@
+// Text that may reach a terminal or a one-line error: control characters
+// (C0, DEL and C1 — escape sequences among them) escaped, so that nothing
+// quoted from a file, a store or a plugin can break a line, move the
+// cursor or retitle the terminal.
+#ifndef STEM_BEAT_CORE_CODEC_PRINTABLE_H_
+#define STEM_BEAT_CORE_CODEC_PRINTABLE_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace stem::beat::core {
+
+// `text` with each control character written as an escape (`\x1b`,
+// `\u0085`); everything else, UTF-8 included, as it is.
+std::string Printable(absl::string_view text);
+
+}  // namespace stem::beat::core
+
+#endif  // STEM_BEAT_CORE_CODEC_PRINTABLE_H_

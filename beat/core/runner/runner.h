@@ -1,0 +1,275 @@
+// The Beat runner: turns due schedule entries into task envelopes, exactly
+// once per firing (DESIGN.md §4-§5, docs/semantics.md).
+//
+// Per entry: take its lease (the lock store, when there is one; else the
+// store's claim, where it has claims) -> re-read it -> work out its firings
+// (misfire policy, grace, jitter, bounds) -> publish the envelopes
+// (deterministic ids: a republished firing is dropped by the broker) -> commit
+// the entry's new state with a compare-and-set on its version -> release. A
+// Beat that dies anywhere in between loses nothing: the next lease holder
+// republishes the same ids and commits. A Beat whose lease ran out fails its
+// compare-and-set and changes nothing.
+//
+// Tick(now) does one pass at an injected time (tests use a fake clock);
+// Run() ticks on the real clock, sleeps precisely until the next firing, and
+// hands publishing and committing to a few dispatch threads, so that a slow
+// broker or store call holds up only its own group of firings, never the
+// loop.
+#ifndef STEM_BEAT_CORE_RUNNER_RUNNER_H_
+#define STEM_BEAT_CORE_RUNNER_RUNNER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "beat/core/model/schedule.pb.h"
+#include "beat/core/model/store.h"
+#include "beat/specs/schedule.h"
+
+namespace stem::beat::core {
+namespace internal {
+class WorkerPool;
+}  // namespace internal
+
+struct RunnerOptions {
+  std::string owner;                    // lease owner, unique per Beat process
+  std::string namespace_name = "stem";  // part of every envelope id
+  int batch_size = 1000;                // entries fetched per pass
+  absl::Duration lease_ttl = absl::Seconds(30);
+  // A fire this late or less counts as on time (per entry: misfire_grace_ms).
+  absl::Duration default_grace = absl::Seconds(1);
+  int fire_all_cap = 100;  // most missed firings one fire_all catch-up sends
+  // Longest sleep when nothing is due soon (picks up entries added later).
+  absl::Duration idle_poll = absl::Seconds(1);
+  // Threads that publish and commit in Run (Tick does it inline).
+  int dispatch_threads = 2;
+};
+
+struct TickStats {
+  int due = 0;         // entries due (jitter included) at this tick
+  int overdue = 0;     // entries fired later than their grace window
+  int dispatched = 0;  // envelopes the broker accepted
+  int duplicates = 0;  // envelopes the broker already had (a retry)
+  int skipped = 0;     // missed firings not sent (skip policy, fire_all cap)
+  int contended = 0;   // entries another Beat held
+  int conflicts = 0;   // commits that lost the compare-and-set
+  int failed = 0;      // entries that hit a backend error (retried next tick)
+  // Entries paused for an error of their own (a spec that cannot be worked
+  // out): written to the store, for every Beat.
+  int paused = 0;
+  // Entries left alone for an error of this host (a time zone it cannot
+  // load): logged and counted, never written, tried again later (another
+  // Beat may fire them meanwhile).
+  int host_errors = 0;
+  int finished = 0;       // entries that will never fire again
+  int in_flight = 0;      // due entries still being dispatched (Run only)
+  bool more_due = false;  // more were due than one pass takes
+  // When the earliest known firing is due (jitter included), if known.
+  std::optional<absl::Time> next_due;
+};
+
+TickStats& operator+=(TickStats& total, const TickStats& more);
+
+// Running totals since the runner started, for logs and metrics endpoints.
+struct RunnerMetrics {
+  int64_t ticks = 0;
+  int64_t due = 0;
+  int64_t overdue = 0;  // fired later than their grace window (misfires)
+  int64_t dispatched = 0;
+  int64_t duplicates = 0;
+  int64_t skipped = 0;
+  int64_t failed = 0;
+  int64_t paused = 0;
+  int64_t host_errors = 0;
+  int64_t broker_outages = 0;  // times publishing started to fail
+  int64_t lock_contended = 0;
+  int64_t conflicts = 0;
+  absl::Duration last_lag;  // how late the latest firing went out
+  // Drift (publish time - due time) histogram: counts of drifts below
+  // 1 ms, 2, 5, 10, 50, 100, 500 ms, 1 s, and above.
+  static constexpr int kDriftBuckets = 9;
+  int64_t drift_histogram[kDriftBuckets] = {};
+  void RecordDrift(absl::Duration drift);
+};
+
+// Callbacks for Stem's three signals and for broker outages; any may be
+// left empty. The entry passed is its new state (what is committed). In Run
+// they are called from the dispatch threads, one at a time.
+struct RunnerHooks {
+  std::function<void(const v1::ScheduleEntry&, absl::Time nominal)> on_due;
+  std::function<void(const v1::ScheduleEntry&, absl::Time nominal,
+                     absl::Duration drift)>
+      on_dispatched;
+  std::function<void(const v1::ScheduleEntry&, const absl::Status&)> on_failed;
+  // A publish failed: Run plans nothing for `backoff` (doubling while the
+  // broker keeps failing; on_failed is not called for each entry).
+  std::function<void(const absl::Status&, absl::Duration backoff)>
+      on_broker_failed;
+};
+
+class Runner {
+ public:
+  // `locks` may be null: then the store's compare-and-set alone keeps one
+  // commit per firing, and the broker drops the duplicate envelope.
+  Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
+         RunnerOptions options, RunnerHooks hooks = {});
+
+  // Dispatches every firing due at or before `now`.
+  absl::StatusOr<TickStats> Tick(absl::Time now);
+
+  // Tick in two steps, so that the work of planning is done before the
+  // firings are due: Prepare leases and plans every firing due at or before
+  // `due_at` (publishing nothing); PublishAndCommit, at or after `due_at`,
+  // publishes their envelopes and commits the entries' new state (with
+  // `now` as their dispatch time), then gives back the leases.
+  struct Prepared;
+  absl::StatusOr<std::unique_ptr<Prepared>> Prepare(absl::Time due_at);
+  TickStats PublishAndCommit(Prepared& prepared, absl::Time now);
+
+  // Ticks until `stop` is notified, sleeping until the next firing (woken
+  // early by `stop`); backs off while the store or broker is unavailable
+  // (a failed publish stops planning until its backoff has passed).
+  // On stop it takes no new firing, finishes those being dispatched, and
+  // gives back leases and claims of those only planned.
+  absl::Status Run(absl::Notification& stop);
+
+  // Totals so far; safe to call from any thread.
+  RunnerMetrics metrics() const;
+
+ private:
+  // What one leased, freshly read entry will do this tick.
+  struct Plan {
+    v1::ScheduleEntry updated;         // to commit (the hooks see it too)
+    std::vector<absl::Time> nominals;  // firings to publish
+    // One per nominal, built ahead; enqueued_at is set when published.
+    std::vector<v1::TaskEnvelope> envelopes;
+    std::string lease_key;  // held in the lock store, when there is one
+    bool claimed = false;   // held as a claim in the store
+    bool finishes = false;
+  };
+  // How the entries of a pass are held against other Beats.
+  enum class Hold { kLease, kClaim, kNone };
+  // When the earliest firing after `now` is due, looking past `still_due`
+  // entries that are due but were not fired.
+  std::optional<absl::Time> NextDue(absl::Time now, int still_due);
+  // Works out an entry's firings and new state; nullopt when it does not
+  // fire now (a host error, counted and held back).
+  std::optional<Plan> MakePlan(v1::ScheduleEntry entry, absl::Time now,
+                               TickStats& stats);
+  // An error of this host about `entry`: logged, counted, and the entry
+  // left alone until a backoff has passed.
+  void HoldBack(const v1::ScheduleEntry& entry, const absl::Status& status,
+                absl::Time now, TickStats& stats);
+  // After a failed publish: Run plans nothing until the backoff passed.
+  void BrokerFailed(const absl::Status& status);
+  void BrokerWorked();
+  // When Run may plan again after a broker failure (InfinitePast: now).
+  absl::Time BrokerRetryAt() const;
+  // A group of plans published and committed together.
+  struct Group {
+    std::vector<Plan> plans;
+    absl::Time published_at;
+    absl::Duration publish_took;
+    TickStats stats;
+  };
+  // Publishes the group's envelopes in one call, enqueued at `now`; false
+  // (everything given back) when the broker failed. published_at is `now`,
+  // or with `real_clock` the time the broker returned.
+  bool PublishGroup(Group& group, absl::Time now, bool real_clock);
+  // Commits the published group's entries in one compare-and-set batch
+  // (one by one if the batch conflicts), gives back leases and claims, and
+  // records drift (publish time - due time).
+  void CommitGroup(Group& group);
+  void FinishGroup(Group& group, const std::vector<bool>& committed);
+  // A dispatched group is done: its counts go to the metrics.
+  void EndDispatch(const Group& group);
+  // Appends the group's committed firings to the store's history, if it
+  // keeps one (failed attempts are this host's, and are only logged).
+  void AddHistory(const Group& group);
+  // Gives back what Prepare took for plans that will not be executed.
+  void Abandon(std::vector<Plan>& plans);
+  void ReleaseClaims(const std::vector<std::string>& ids);
+  // Splits a prepared pass into groups for the dispatch threads and marks
+  // its entries in flight; Unstage undoes it (gives everything back).
+  void Stage(Prepared& prepared);
+  void Unstage(Prepared& prepared);
+  // Hands the staged groups to the dispatch threads; returns the pass's
+  // counts and when the next firing is due.
+  TickStats Dispatch(Prepared& prepared, internal::WorkerPool& pool);
+  // Moves `plans` into groups of at most `per_group`.
+  static std::vector<std::shared_ptr<Group>> SplitIntoGroups(
+      std::vector<Plan>& plans, size_t per_group);
+  // Sets stats.next_due to the earliest firing after `now` (both paths:
+  // Tick's and Run's), looking past `still_due` entries still due in the
+  // store; not needed when the batch was full (the next pass comes at once).
+  void AddNextWake(absl::Time now, int still_due, TickStats& stats);
+  void AddToMetrics(const TickStats& stats, bool count_tick);
+  // Call the hooks, one at a time.
+  void NotifyDue(const std::vector<Plan>& plans);
+  void NotifyFailed(const v1::ScheduleEntry& entry, const absl::Status& status);
+  void NotifyDispatched(const v1::ScheduleEntry& entry, absl::Time nominal,
+                        absl::Duration drift);
+
+  // The entry's schedule, built once and reused while its spec, zone and id
+  // stay the same (building parses the spec).
+  absl::StatusOr<const specs::Schedule*> ScheduleOf(
+      const v1::ScheduleEntry& entry);
+
+  struct CachedSchedule {
+    std::string fingerprint;
+    std::unique_ptr<specs::Schedule> schedule;
+  };
+  absl::flat_hash_map<std::string, CachedSchedule> schedules_;
+
+  // Entries held back after a host error (planning thread only).
+  struct HeldBack {
+    absl::Time until;
+    absl::Duration backoff;
+  };
+  absl::flat_hash_map<std::string, HeldBack> held_back_;
+
+  ScheduleStore* store_;
+  LockStore* locks_;
+  Broker* broker_;
+  RunnerOptions options_;
+  const RunnerHooks hooks_;
+  // Whether the store has claims; learnt on the first pass without locks.
+  std::optional<bool> store_claims_;
+  // Whether the store keeps history (until it says it does not).
+  std::atomic<bool> store_history_{true};
+
+  // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it
+  // (Debian's Abseil is not built for it). Guards what follows.
+  mutable std::mutex mutex_;
+  RunnerMetrics metrics_;
+  // Entries handed to the dispatch threads and not yet committed.
+  absl::flat_hash_set<std::string> in_flight_;
+  // The broker's backoff after a failed publish.
+  absl::Time broker_retry_at_ = absl::InfinitePast();
+  absl::Duration broker_backoff_;
+  // Serialises the hooks called from the dispatch threads.
+  std::mutex hooks_mutex_;
+};
+
+struct Runner::Prepared {
+  absl::Time due_at;
+  std::vector<Plan> plans;
+  std::vector<std::shared_ptr<Group>> groups;  // once staged (Run only)
+  TickStats stats;
+  int candidates = 0;  // entries Due returned
+};
+
+}  // namespace stem::beat::core
+
+#endif  // STEM_BEAT_CORE_RUNNER_RUNNER_H_

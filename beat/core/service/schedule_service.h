@@ -1,0 +1,50 @@
+// What the CLI does to entries in a store: apply a file, enable, disable,
+// export. Writes use the store's
+// optimistic concurrency and retry on conflicts.
+#ifndef STEM_BEAT_CORE_SERVICE_SCHEDULE_SERVICE_H_
+#define STEM_BEAT_CORE_SERVICE_SCHEDULE_SERVICE_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "beat/core/model/firing.h"
+#include "beat/core/model/schedule.pb.h"
+#include "beat/core/model/store.h"
+#include "beat/specs/schedule.h"
+
+namespace stem::beat::core {
+
+// How many times a write that hit a version conflict is re-read and retried
+// before giving up with Aborted (the CLI's exit 70).
+inline constexpr int kMaxConflictAttempts = 5;
+
+struct ApplyResult {
+  std::vector<std::string> created;
+  std::vector<std::string> updated;
+  std::vector<std::string> unchanged;
+};
+
+// Creates or updates `entries` (already validated, e.g. by
+// ParseScheduleFile) in one all-or-nothing write. An update keeps the
+// entry's run history (last run, counts, errors) and its enabled state when
+// the file does not say `enabled`; next_run_at is recomputed from `now`
+// when the spec, zone or bounds change. With dry_run nothing is written.
+absl::StatusOr<ApplyResult> ApplyEntries(
+    ScheduleStore& store, const std::vector<v1::ScheduleEntry>& entries,
+    absl::Time now, bool dry_run);
+
+// Enables or disables (pausing with `note`) an entry. Enabling recomputes
+// next_run_at from `now`, so a long pause does not fire a backlog.
+absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
+                                             absl::string_view id, bool enabled,
+                                             absl::string_view note,
+                                             absl::Time now);
+
+}  // namespace stem::beat::core
+
+#endif  // STEM_BEAT_CORE_SERVICE_SCHEDULE_SERVICE_H_

@@ -1,0 +1,142 @@
+#include "beat/core/service/schedule_service.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "beat/core/model/proto_time.h"
+#include "beat/core/testing/in_process_plugins.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::core {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+const absl::Time kNow = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+
+std::unique_ptr<ScheduleStore> FreshStore() {
+  static std::atomic<int> counter{0};
+  return testing::MemoryStore(absl::StrCat("memory://service-", counter++));
+}
+
+v1::ScheduleEntry Cron(const std::string& id, const std::string& expression) {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("t");
+  entry.mutable_spec()->mutable_cron()->set_expression(expression);
+  return entry;
+}
+
+TEST(ApplyTest, CreatesWithNextRunThenKeepsHistoryOnUpdate) {
+  auto store = FreshStore();
+  absl::StatusOr<ApplyResult> first = ApplyEntries(
+      *store, {Cron("a", "0 9 * * *"), Cron("b", "*/5 * * * *")}, kNow, false);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(first->created, ElementsAre("a", "b"));
+  v1::ScheduleEntry a = *store->Get("a");
+  EXPECT_EQ(a.version(), 1);
+  EXPECT_EQ(a.queue(), "default");
+  EXPECT_TRUE(a.enabled());
+  EXPECT_EQ(ToAbslTime(a.next_run_at()), kNow + absl::Hours(9));
+  // Beat ran it once.
+  a.set_total_run_count(3);
+  *a.mutable_last_run_at() = ToProtoTime(kNow);
+  ASSERT_TRUE(store->Upsert({a}).ok());
+  // Re-applying the same file changes nothing; a changed spec updates the
+  // definition and next run but keeps the run history.
+  absl::StatusOr<ApplyResult> same =
+      ApplyEntries(*store, {Cron("a", "0 9 * * *"), Cron("b", "*/5 * * * *")},
+                   kNow + absl::Hours(1), false);
+  ASSERT_TRUE(same.ok());
+  EXPECT_THAT(same->unchanged, ElementsAre("a", "b"));
+  EXPECT_THAT(same->updated, IsEmpty());
+  absl::StatusOr<ApplyResult> changed = ApplyEntries(
+      *store, {Cron("a", "0 10 * * *")}, kNow + absl::Hours(1), false);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_THAT(changed->updated, ElementsAre("a"));
+  const v1::ScheduleEntry updated = *store->Get("a");
+  EXPECT_EQ(updated.total_run_count(), 3);
+  EXPECT_TRUE(updated.has_last_run_at());
+  EXPECT_EQ(ToAbslTime(updated.next_run_at()), kNow + absl::Hours(10));
+  EXPECT_EQ(updated.version(), 3);
+}
+
+TEST(ApplyTest, DryRunWritesNothing) {
+  auto store = FreshStore();
+  absl::StatusOr<ApplyResult> result =
+      ApplyEntries(*store, {Cron("a", "@daily")}, kNow, true);
+  ASSERT_TRUE(result.ok());
+  EXPECT_THAT(result->created, ElementsAre("a"));
+  EXPECT_TRUE(store->List()->empty());
+}
+
+TEST(ApplyTest, KeepsAnOperatorsPauseUnlessTheFileSaysEnabled) {
+  auto store = FreshStore();
+  ASSERT_TRUE(ApplyEntries(*store, {Cron("a", "@daily")}, kNow, false).ok());
+  ASSERT_TRUE(SetEnabled(*store, "a", false, "incident 42", kNow).ok());
+  ASSERT_TRUE(ApplyEntries(*store, {Cron("a", "@hourly")}, kNow, false).ok());
+  EXPECT_FALSE(store->Get("a")->enabled());
+  EXPECT_EQ(store->Get("a")->pause_note(), "incident 42");
+  v1::ScheduleEntry enabled = Cron("a", "@hourly");
+  enabled.set_enabled(true);
+  ASSERT_TRUE(ApplyEntries(*store, {enabled}, kNow, false).ok());
+  EXPECT_TRUE(store->Get("a")->enabled());
+}
+
+TEST(SetEnabledTest, EnablingSkipsTheBacklog) {
+  auto store = FreshStore();
+  ASSERT_TRUE(ApplyEntries(*store, {Cron("a", "0 * * * *")}, kNow, false).ok());
+  ASSERT_TRUE(SetEnabled(*store, "a", false, "", kNow).ok());
+  // Re-enabled three days later: next run is the next hour from then.
+  absl::StatusOr<v1::ScheduleEntry> entry = SetEnabled(
+      *store, "a", true, "", kNow + absl::Hours(72) + absl::Minutes(5));
+  ASSERT_TRUE(entry.ok());
+  EXPECT_EQ(ToAbslTime(entry->next_run_at()), kNow + absl::Hours(73));
+  EXPECT_EQ(SetEnabled(*store, "missing", true, "", kNow).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+// A store whose every write conflicts, as if another Beat always won.
+class AlwaysConflicting final : public ScheduleStore {
+ public:
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
+    v1::ScheduleEntry entry = Cron(std::string(id), "@daily");
+    entry.set_version(1);
+    return entry;
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
+    return std::vector<v1::ScheduleEntry>{};
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>&) override {
+    ++writes;
+    return absl::AbortedError("version conflict");
+  }
+  absl::Status Remove(absl::string_view, int64_t) override {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time, int) override {
+    return std::vector<v1::ScheduleEntry>{};
+  }
+  int writes = 0;
+};
+
+TEST(ConflictTest, GivesUpWithAbortedAfterRetries) {
+  AlwaysConflicting store;
+  absl::StatusOr<ApplyResult> applied =
+      ApplyEntries(store, {Cron("a", "@daily")}, kNow, false);
+  EXPECT_EQ(applied.status().code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(store.writes, kMaxConflictAttempts);
+  store.writes = 0;
+  EXPECT_EQ(SetEnabled(store, "a", false, "", kNow).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(store.writes, kMaxConflictAttempts);
+}
+
+}  // namespace
+}  // namespace stem::beat::core

@@ -1,0 +1,60 @@
+// For tests: a store that forwards every call to another, so that a test
+// overrides only the calls it wants to watch or break.
+#ifndef STEM_BEAT_CORE_TESTING_FORWARDING_STORE_H_
+#define STEM_BEAT_CORE_TESTING_FORWARDING_STORE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "beat/core/model/store.h"
+
+namespace stem::beat::core::internal {
+
+class ForwardingStore : public ScheduleStore {
+ public:
+  explicit ForwardingStore(ScheduleStore* inner) : inner_(inner) {}
+
+  absl::StatusOr<v1::ScheduleEntry> Get(absl::string_view id) override {
+    return inner_->Get(id);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> List() override {
+    return inner_->List();
+  }
+  absl::StatusOr<StoreListing> ListAll() override { return inner_->ListAll(); }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    return inner_->Upsert(entries);
+  }
+  absl::Status Remove(absl::string_view id, int64_t version) override {
+    return inner_->Remove(id, version);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Due(absl::Time now,
+                                                     int limit) override {
+    return inner_->Due(now, limit);
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override {
+    return inner_->ClaimDue(now, limit, owner, ttl);
+  }
+  absl::Status ReleaseClaims(const std::vector<std::string>& ids,
+                             absl::string_view owner) override {
+    return inner_->ReleaseClaims(ids, owner);
+  }
+  absl::Status AppendHistory(
+      const std::vector<v1::RunRecord>& records) override {
+    return inner_->AppendHistory(records);
+  }
+  absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
+                                                     int limit) override {
+    return inner_->History(id, limit);
+  }
+
+ private:
+  ScheduleStore* inner_;
+};
+
+}  // namespace stem::beat::core::internal
+
+#endif  // STEM_BEAT_CORE_TESTING_FORWARDING_STORE_H_

@@ -1,0 +1,28 @@
+#include "beat/core/testing/loaded_plugins.h"
+
+#include "beat/core/plugin/registry.h"
+#include "beat/core/testing/or_die.h"
+
+namespace stem::beat::core::testing {
+namespace {
+
+plugin::PluginRegistry& Registry() {
+  static plugin::PluginRegistry* registry = new plugin::PluginRegistry();
+  return *registry;
+}
+
+}  // namespace
+
+std::unique_ptr<ScheduleStore> LoadedStore(absl::string_view url) {
+  return OrDie(Registry().OpenStore(url), url);
+}
+
+std::unique_ptr<LockStore> LoadedLocks(absl::string_view url) {
+  return OrDie(Registry().OpenLocks(url), url);
+}
+
+std::unique_ptr<Broker> LoadedBroker(absl::string_view url) {
+  return OrDie(Registry().OpenBroker(url), url);
+}
+
+}  // namespace stem::beat::core::testing
