@@ -10,7 +10,9 @@
 #   3. beat/specs depends on anything in beat/core;
 #   4. a core target that is not a test links a plugin library;
 #   5. a core test links one other than through beat/core/testing (the
-#      testonly package that says so).
+#      testonly package that says so);
+#   6. a plugin (not its tests) links the host's registry: plugins use the
+#      plugin kit only (the ABI, the SDK, model, codec).
 #
 #   tools/check_layers.sh              check the tree
 #   tools/check_layers.sh --self-test  plant one bad dependency per rule in a
@@ -77,6 +79,8 @@ check() {
     "$PLUGINS"
   rule "a core test links a plugin library other than through beat/core/testing" \
     "kind(test, //beat/core/...)" "$PLUGINS" "//beat/core/testing/..."
+  rule "a plugin links the host's registry" \
+    "($PLUGINS - kind(test, $PLUGINS))" "//beat/core/plugin:registry"
   return "$failures"
 }
 
@@ -126,6 +130,9 @@ plant beat/core/zz_layers_self_test \
 plant beat/core/zz_layers_self_test \
   'cc_test(name = "bad_test", deps = ["//beat/brokers/memory:memory_broker"])' \
   "a core test links a plugin library other than through beat/core/testing"
+plant beat/locks/zz_layers_self_test \
+  'cc_binary(name = "libbeat_lock_bad.so", linkshared = True, deps = ["//beat/core/plugin:registry"])' \
+  "a plugin links the host's registry"
 # And a clean tree passes again.
 check >/dev/null
 echo "check_layers: self-test passed"

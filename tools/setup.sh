@@ -9,7 +9,7 @@ PACKAGES=(
   bazel-bootstrap
   bazel-rules-java
   g++
-  # Libraries (DESIGN.md §1).
+  # Libraries (docs/architecture.md lists what each is for).
   libabsl-dev
   libgtest-dev
   libgmock-dev

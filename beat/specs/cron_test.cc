@@ -265,7 +265,7 @@ TEST(CronZoneTest, PrefixOverridesOption) {
             Utc(2026, 1, 1, 3, 30));
 }
 
-// ---- DST, as Vixie/ISC cron and cronie (DESIGN §4) ----
+// ---- DST, as Vixie/ISC cron and cronie (docs/semantics.md) ----
 
 TEST(CronDstTest, NewYorkSpringForwardFixedTimeFiresOnceAfterGap) {
   // 2026-03-08 02:00 EST -> 03:00 EDT. 02:30 does not exist that day.

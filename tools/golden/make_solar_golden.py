@@ -3,8 +3,8 @@
 
 Each line: event, latitude, longitude, then every time (Unix seconds) that
 the event happens during 2026 at that place, as ephem computes it. The sun's
-centre is used with refraction off (pressure 0) and the horizons of DESIGN
-§4: dawn/dusk -18/-12/-6 degrees, sunrise/sunset -0.833 degrees (the usual
+centre is used with refraction off (pressure 0) and the horizons of
+docs/semantics.md: dawn/dusk -18/-12/-6 degrees, sunrise/sunset -0.833 degrees (the usual
 34' refraction + 16' radius, which is what Celery's upper-limb '-0:34' with
 refraction folded in means); solar noon is the transit. solar_golden_test
 requires SolarSchedule to agree within 60 seconds. Run:

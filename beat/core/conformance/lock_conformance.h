@@ -1,5 +1,5 @@
 // The conformance suite for lock stores, written against the C++ view
-// (core/store.h), so any lock plugin can run it:
+// (beat/core/model/store.h), so any lock plugin can run it:
 //
 //   STEM_BEAT_LOCK_CONFORMANCE(MyLocks, [] { return OpenFreshLocks(); });
 //

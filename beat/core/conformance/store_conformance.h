@@ -1,9 +1,8 @@
-// The conformance suite for schedule stores, written against
-// the C++ view (core/store.h), so any plugin — ours or a third party's,
-// loaded through the registry — can run them:
+// The conformance suite for schedule stores, written against the C++ view
+// (beat/core/model/store.h), so that any store plugin — ours or a third
+// party's, loaded through the registry — can run it:
 //
-//   STEM_BEAT_STORE_CONFORMANCE(MyStore, [] { return OpenAFreshEmptyStore();
-//   });
+//   STEM_BEAT_STORE_CONFORMANCE(MyStore, [] { return OpenFreshStore(); });
 //
 // in a cc_test that depends on //beat/core/conformance:store_conformance.
 // Each factory call must return a new, empty store.

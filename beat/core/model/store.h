@@ -125,8 +125,11 @@ class Broker {
   // envelopes are handed over: a broker may keep them without copying.
   virtual absl::StatusOr<PublishResult> Publish(
       std::vector<v1::TaskEnvelope> envelopes) = 0;
-  // Every envelope held, oldest first; Unimplemented where impossible.
-  virtual absl::StatusOr<std::vector<v1::TaskEnvelope>> List() = 0;
+  // Optional: every envelope held, oldest first, for inspection and tests.
+  // Unimplemented, the default, when the broker cannot read back.
+  virtual absl::StatusOr<std::vector<v1::TaskEnvelope>> List() {
+    return absl::UnimplementedError("this broker cannot list envelopes");
+  }
   // Optional: whether the broker holds an envelope with this id (so a Beat
   // can count a firing a crashed Beat published). Unimplemented, the
   // default, when the broker cannot tell.

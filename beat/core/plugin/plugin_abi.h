@@ -7,8 +7,21 @@
  * - A plugin exports one symbol, `stem_beat_plugin_descriptor`, returning a
  *   descriptor with the ABI version it was built against. A host accepts a
  *   plugin whose major equals its own; minors only ever add.
- * - Function tables begin with their own size and are only ever appended
- *   to: a host checks `size` before calling a later entry.
+ * - The descriptor and the function tables begin with their own size and
+ *   are only ever appended to. The host copies each into a zero-filled
+ *   struct of its own, min(plugin's size, host's size) bytes: a function
+ *   added after the plugin was built reads as NULL, and what a newer plugin
+ *   adds is ignored. A descriptor must cover ABI 1.0's fields; a table must
+ *   reach its last required function.
+ * - REQUIRED functions are never NULL. An OPTIONAL function is absent
+ *   exactly when it is NULL; a present one never answers UNIMPLEMENTED
+ *   (the host reports that as the plugin's bug, INTERNAL).
+ * - Threads: the host may call the functions of one open instance from
+ *   several threads at once (the runner plans on one thread while others
+ *   publish and commit), so every function but `close` must be safe to
+ *   call concurrently on the same instance. `open` may run concurrently
+ *   with calls on other instances. `close` is called once, after every
+ *   other call on that instance has returned.
  * - Every call returns a status code that mirrors absl::StatusCode; on
  *   failure it may fill `error` with a message.
  * - A plugin-owned buffer (stem_buffer) carries its own release function;
@@ -27,7 +40,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 2
+#define STEM_BEAT_PLUGIN_ABI_MINOR 3
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -77,35 +90,40 @@ typedef struct stem_string_view {
  * serialised stem.beat.v1.ScheduleFile. */
 typedef struct stem_store_table {
   uint32_t size; /* sizeof(stem_store_table) when built */
-  /* Opens the store named by `url`; INVALID_ARGUMENT when the plugin refuses
-   * the URL, UNAVAILABLE when the backend cannot be reached. */
+  /* REQUIRED. Opens the store named by `url`; INVALID_ARGUMENT when the
+   * plugin refuses the URL, UNAVAILABLE when the backend cannot be
+   * reached. */
   int32_t (*open)(stem_string_view url, void** store, stem_buffer* error);
+  /* REQUIRED. Frees the instance; called once, last. */
   void (*close)(void* store);
-  /* One entry by id; NOT_FOUND when absent. */
+  /* REQUIRED. One entry by id; NOT_FOUND when absent. */
   int32_t (*get)(void* store, stem_string_view id, stem_buffer* entry,
                  stem_buffer* error);
-  /* Every entry, ordered by id (a ScheduleFile). Since ABI 1.2 it may be an
+  /* REQUIRED. Every entry, ordered by id (a ScheduleFile). Since ABI 1.2 it
+   * may be an
    * EntryList, which adds the entries the store holds but cannot read
    * (field 2; hosts before 1.2 skip it). */
   int32_t (*list)(void* store, stem_buffer* entries, stem_buffer* error);
-  /* Writes a ScheduleFile of entries atomically (all or none). Each entry's
-   * `version` is the version its writer read: 0 means "must not exist yet".
-   * A mismatch anywhere is ABORTED and writes nothing. The stored entries,
-   * each with version + 1, come back in `stored` (a ScheduleFile). */
+  /* REQUIRED. Writes a ScheduleFile of entries atomically (all or none). Each
+   * entry's `version` is the version its writer read: 0 means "must not exist
+   * yet". A mismatch anywhere is ABORTED and writes nothing. The stored
+   * entries, each with version + 1, come back in `stored` (a ScheduleFile). */
   int32_t (*upsert)(void* store, const uint8_t* entries, size_t size,
                     stem_buffer* stored, stem_buffer* error);
-  /* Removes an entry; expected_version < 0 means any. NOT_FOUND, ABORTED. */
+  /* REQUIRED. Removes an entry; expected_version < 0 means any. NOT_FOUND,
+   * ABORTED. */
   int32_t (*remove)(void* store, stem_string_view id, int64_t expected_version,
                     stem_buffer* error);
-  /* Up to `limit` enabled entries whose due time is at or before `now`
+  /* REQUIRED. Up to `limit` enabled entries whose due time is at or before
+   * `now`
    * (Unix ms), earliest due time first (a ScheduleFile). The due time is
    * next_run_at plus the entry's jitter for it (beat/core/model/firing.h,
    * DueTime). Disabled, finished (no next_run_at) and unreadable entries
    * are never due. */
   int32_t (*due)(void* store, int64_t now_unix_ms, int32_t limit,
                  stem_buffer* entries, stem_buffer* error);
-  /* ---- Since ABI 1.1; optional: NULL, or UNIMPLEMENTED, when the store
-   * has no claims. ----
+  /* ---- Since ABI 1.1. OPTIONAL, both or neither: NULL when the store has
+   * no claims. ----
    * Like `due`, but leaves out entries that another owner claimed and has
    * neither given back nor let run out, and claims every entry it returns
    * for `owner` until now + ttl_ms (renewing the owner's own claims). A
@@ -117,7 +135,7 @@ typedef struct stem_store_table {
    * ScheduleFile whose entries carry only their id); others' are kept. */
   int32_t (*release_claims)(void* store, const uint8_t* ids, size_t size,
                             stem_string_view owner, stem_buffer* error);
-  /* ---- Since ABI 1.1; optional: NULL, or UNIMPLEMENTED, when the store
+  /* ---- Since ABI 1.1. OPTIONAL, both or neither: NULL when the store
    * keeps no history. ----
    * Appends firings' outcomes (a serialised RunHistory). */
   int32_t (*append_history)(void* store, const uint8_t* records, size_t size,
@@ -130,6 +148,7 @@ typedef struct stem_store_table {
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */
 typedef struct stem_lock_table {
   uint32_t size;
+  /* REQUIRED, every function of ABI 1.0's lock table. */
   int32_t (*open)(stem_string_view url, void** locks, stem_buffer* error);
   void (*close)(void* locks);
   /* Takes `key` for `owner` for ttl_ms if it is free or expired (or already
@@ -155,20 +174,23 @@ typedef struct stem_lock_table {
  * Envelopes are a serialised stem.beat.v1.EnvelopeBatch. */
 typedef struct stem_broker_table {
   uint32_t size;
+  /* REQUIRED. */
   int32_t (*open)(stem_string_view url, void** broker, stem_buffer* error);
+  /* REQUIRED. Frees the instance; called once, last. */
   void (*close)(void* broker);
-  /* Publishes the batch in order. An envelope whose id the broker already
-   * holds is dropped, never published twice; *published and *duplicates
+  /* REQUIRED. Publishes the batch in order. An envelope whose id the broker
+   * already holds is dropped, never published twice; *published and *duplicates
    * count each kind. On an error, envelopes before the failing one may have
    * been published: a retry drops those as duplicates. */
   int32_t (*publish)(void* broker, const uint8_t* envelopes, size_t size,
                      int32_t* published, int32_t* duplicates,
                      stem_buffer* error);
-  /* Every envelope the broker holds, oldest first (an EnvelopeBatch), for
-   * inspection and tests; UNIMPLEMENTED where the broker cannot read back. */
+  /* OPTIONAL since ABI 1.3 (required before): NULL when the broker cannot
+   * read back. Every envelope the broker holds, oldest first (an
+   * EnvelopeBatch), for inspection and tests. */
   int32_t (*list)(void* broker, stem_buffer* envelopes, stem_buffer* error);
-  /* ---- Since ABI 1.2; optional: NULL, or UNIMPLEMENTED, when the broker
-   * cannot look envelopes up. ----
+  /* ---- Since ABI 1.2. OPTIONAL: NULL when the broker cannot look
+   * envelopes up. ----
    * *held = 1 when the broker holds an envelope with this id, else 0. */
   int32_t (*contains)(void* broker, stem_string_view envelope_id, int32_t* held,
                       stem_buffer* error);

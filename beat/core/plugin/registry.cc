@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdlib>
+#include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,13 +28,23 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/plugin/buffers.h"
 
 namespace stem::beat::plugin {
 
+// A plugin file, checked and loaded. The host never calls through the
+// plugin's own descriptor or tables: it copies them into these zero-filled
+// structs, min(plugin size, host size) bytes each, so that a function a
+// plugin built against an older minor version lacks reads as NULL, and a
+// newer plugin's larger descriptor and tables load (the host ignores what
+// it does not know).
 struct PluginRegistry::Loaded {
-  const stem_plugin_descriptor* descriptor = nullptr;
   PluginInfo info;
+  stem_plugin_descriptor descriptor;
+  stem_store_table store;  // the table of its kind; the others stay zero
+  stem_lock_table lock;
+  stem_broker_table broker;
 };
 
 namespace {
@@ -66,6 +78,14 @@ absl::Status LoadFailure(absl::Status status) {
 bool IsDirectory(const std::string& path) {
   struct stat info;
   return stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+// Whether two paths name the same file (a link, or a directory listed
+// twice in the search path).
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat first, second;
+  return stat(a.c_str(), &first) == 0 && stat(b.c_str(), &second) == 0 &&
+         first.st_dev == second.st_dev && first.st_ino == second.st_ino;
 }
 
 bool IsFile(const std::string& path) {
@@ -149,23 +169,41 @@ std::mutex& CacheMutex() {
   return *mutex;
 }
 
-// `required_size`: the table up to its last required function (later,
-// optional, entries are checked against `size` before each call).
+// The size a plugin's struct says it has (its first field, uint32_t).
+uint32_t DeclaredSize(const void* plugin_struct) {
+  uint32_t size;
+  std::memcpy(&size, plugin_struct, sizeof(size));
+  return size;
+}
+
+// Copies the plugin's struct into `host`, zero-filled beyond what the
+// plugin has: min(plugin size, host size) bytes.
+template <typename Struct>
+void CopyPrefix(const void* plugin_struct, Struct* host) {
+  std::memset(static_cast<void*>(host), 0, sizeof(Struct));
+  std::memcpy(static_cast<void*>(host), plugin_struct,
+              std::min<size_t>(DeclaredSize(plugin_struct), sizeof(Struct)));
+}
+
+// Copies a function table whose ABI 1.0 part ends at `required_size` (the
+// end of its last required function) and checks those functions are set.
 template <typename Table>
-absl::Status CheckTable(
-    const Table* table, const std::string& path, absl::string_view kind,
-    size_t required_size,
-    std::initializer_list<std::pair<const char*, bool>> functions) {
-  if (table == nullptr) {
+absl::Status CopyTable(
+    const void* plugin_table, Table* host, const std::string& path,
+    absl::string_view kind, size_t required_size,
+    const std::function<
+        std::vector<std::pair<const char*, bool>>(const Table&)>& required) {
+  if (plugin_table == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": plugin has no ", kind, " function table"));
   }
-  if (table->size < required_size) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(path, ": ", kind, " function table is ", table->size,
-                     " bytes; this stem-beat needs ", required_size));
+  if (DeclaredSize(plugin_table) < required_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": ", kind, " function table is ", DeclaredSize(plugin_table),
+        " bytes; this stem-beat needs at least ", required_size));
   }
-  for (const auto& [name, present] : functions) {
+  CopyPrefix(plugin_table, host);
+  for (const auto& [name, present] : required(*host)) {
     if (!present) {
       return absl::FailedPreconditionError(absl::StrCat(
           path, ": ", kind, " function table lacks required function ", name));
@@ -174,60 +212,76 @@ absl::Status CheckTable(
   return absl::OkStatus();
 }
 
-absl::Status CheckDescriptor(const stem_plugin_descriptor* d,
-                             const std::string& path) {
+// ABI 1.0's descriptor: every field up to `table`.
+constexpr size_t kDescriptorSize10 =
+    offsetof(stem_plugin_descriptor, table) + sizeof(void*);
+
+// Checks a plugin's descriptor and copies it and its function table into
+// `loaded` (the host's structs).
+absl::Status CopyDescriptor(const stem_plugin_descriptor* d,
+                            const std::string& path,
+                            PluginRegistry::Loaded* loaded) {
   if (d == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": stem_beat_plugin_descriptor() returned NULL"));
   }
-  if (d->abi_major != STEM_BEAT_PLUGIN_ABI_MAJOR) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": plugin built for plugin ABI ", d->abi_major, ".", d->abi_minor,
-        "; this stem-beat speaks ABI ", STEM_BEAT_PLUGIN_ABI_MAJOR, ".",
-        STEM_BEAT_PLUGIN_ABI_MINOR, " (rebuild the plugin against it)"));
+  if (DeclaredSize(d) < kDescriptorSize10) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": plugin descriptor is ", DeclaredSize(d),
+                     " bytes, smaller than ABI 1.0's ", kDescriptorSize10));
   }
-  if (d->size < sizeof(stem_plugin_descriptor) || d->name == nullptr ||
-      d->schemes == nullptr || d->schemes[0] == nullptr) {
+  stem_plugin_descriptor& copy = loaded->descriptor;
+  CopyPrefix(d, &copy);
+  if (copy.abi_major != STEM_BEAT_PLUGIN_ABI_MAJOR) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path, ": plugin built for plugin ABI ", copy.abi_major, ".",
+        copy.abi_minor, "; this stem-beat speaks ABI ",
+        STEM_BEAT_PLUGIN_ABI_MAJOR, ".", STEM_BEAT_PLUGIN_ABI_MINOR,
+        " (rebuild the plugin against it)"));
+  }
+  if (copy.name == nullptr || copy.schemes == nullptr ||
+      copy.schemes[0] == nullptr) {
     return absl::FailedPreconditionError(
         absl::StrCat(path, ": plugin descriptor is incomplete"));
   }
-  switch (d->kind) {
-    case STEM_PLUGIN_KIND_STORE: {
-      const auto* t = static_cast<const stem_store_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "store", 0, {});
-      return CheckTable(t, path, "store", offsetof(stem_store_table, claim_due),
-                        {{"open", t->open != nullptr},
-                         {"close", t->close != nullptr},
-                         {"get", t->get != nullptr},
-                         {"list", t->list != nullptr},
-                         {"upsert", t->upsert != nullptr},
-                         {"remove", t->remove != nullptr},
-                         {"due", t->due != nullptr}});
-    }
-    case STEM_PLUGIN_KIND_LOCK: {
-      const auto* t = static_cast<const stem_lock_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "lock", 0, {});
-      return CheckTable(t, path, "lock", sizeof(stem_lock_table),
-                        {{"open", t->open != nullptr},
-                         {"close", t->close != nullptr},
-                         {"acquire", t->acquire != nullptr},
-                         {"renew", t->renew != nullptr},
-                         {"release", t->release != nullptr},
-                         {"owner", t->owner != nullptr}});
-    }
-    case STEM_PLUGIN_KIND_BROKER: {
-      const auto* t = static_cast<const stem_broker_table*>(d->table);
-      if (t == nullptr) return CheckTable(t, path, "broker", 0, {});
-      return CheckTable(t, path, "broker",
-                        offsetof(stem_broker_table, contains),
-                        {{"open", t->open != nullptr},
-                         {"close", t->close != nullptr},
-                         {"publish", t->publish != nullptr},
-                         {"list", t->list != nullptr}});
-    }
+  switch (copy.kind) {
+    case STEM_PLUGIN_KIND_STORE:
+      return CopyTable<stem_store_table>(
+          copy.table, &loaded->store, path, "store",
+          offsetof(stem_store_table, claim_due), [](const auto& t) {
+            return std::vector<std::pair<const char*, bool>>{
+                {"open", t.open != nullptr},
+                {"close", t.close != nullptr},
+                {"get", t.get != nullptr},
+                {"list", t.list != nullptr},
+                {"upsert", t.upsert != nullptr},
+                {"remove", t.remove != nullptr},
+                {"due", t.due != nullptr}};
+          });
+    case STEM_PLUGIN_KIND_LOCK:
+      return CopyTable<stem_lock_table>(
+          copy.table, &loaded->lock, path, "lock", sizeof(stem_lock_table),
+          [](const auto& t) {
+            return std::vector<std::pair<const char*, bool>>{
+                {"open", t.open != nullptr},
+                {"close", t.close != nullptr},
+                {"acquire", t.acquire != nullptr},
+                {"renew", t.renew != nullptr},
+                {"release", t.release != nullptr},
+                {"owner", t.owner != nullptr}};
+          });
+    case STEM_PLUGIN_KIND_BROKER:
+      return CopyTable<stem_broker_table>(
+          copy.table, &loaded->broker, path, "broker",
+          offsetof(stem_broker_table, list), [](const auto& t) {
+            return std::vector<std::pair<const char*, bool>>{
+                {"open", t.open != nullptr},
+                {"close", t.close != nullptr},
+                {"publish", t.publish != nullptr}};
+          });
     default:
       return absl::FailedPreconditionError(
-          absl::StrCat(path, ": unknown plugin kind ", d->kind));
+          absl::StrCat(path, ": unknown plugin kind ", copy.kind));
   }
 }
 
@@ -245,11 +299,9 @@ absl::StatusOr<PluginRegistry::Loaded*> LoadFileUncached(
         absl::StrCat(path, ": not a stem-beat plugin (no ",
                      STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL, " symbol)"));
   }
-  const stem_plugin_descriptor* descriptor = function();
-  absl::Status valid = CheckDescriptor(descriptor, path);
-  if (!valid.ok()) return valid;
-  auto* loaded = new PluginRegistry::Loaded;  // never freed, like the handle
-  loaded->descriptor = descriptor;
+  auto loaded = std::make_unique<PluginRegistry::Loaded>();
+  STEM_RETURN_IF_ERROR(CopyDescriptor(function(), path, loaded.get()));
+  const stem_plugin_descriptor* descriptor = &loaded->descriptor;
   loaded->info.path = path;
   loaded->info.name = descriptor->name;
   loaded->info.version = descriptor->version ? descriptor->version : "";
@@ -259,7 +311,7 @@ absl::StatusOr<PluginRegistry::Loaded*> LoadFileUncached(
   for (const char* const* s = descriptor->schemes; *s != nullptr; ++s) {
     loaded->info.schemes.emplace_back(*s);
   }
-  return loaded;
+  return loaded.release();  // never freed, like the handle
 }
 
 absl::StatusOr<PluginRegistry::Loaded*> LoadFile(const std::string& path) {
@@ -275,6 +327,35 @@ absl::StatusOr<PluginRegistry::Loaded*> LoadFile(const std::string& path) {
     it = cache->emplace(path, LoadFileUncached(path)).first;
   }
   return it->second;
+}
+
+// A present optional function must not answer UNIMPLEMENTED (a plugin
+// without it leaves it NULL, plugin_abi.h): such an answer is the plugin's
+// bug, reported as INTERNAL saying so.
+int32_t OptionalCode(int32_t code, const char* function, stem_buffer* error) {
+  if (code != STEM_UNIMPLEMENTED) return code;
+  const std::string message = TakeBuffer(error);
+  *error = MakeBuffer(absl::StrCat(
+      function,
+      " is in the plugin's function table but answered UNIMPLEMENTED (a "
+      "plugin without an optional function leaves it NULL): ",
+      message));
+  return STEM_INTERNAL;
+}
+
+template <typename Table>
+const Table* TableOf(const PluginRegistry::Loaded& loaded);
+template <>
+const stem_store_table* TableOf(const PluginRegistry::Loaded& loaded) {
+  return &loaded.store;
+}
+template <>
+const stem_lock_table* TableOf(const PluginRegistry::Loaded& loaded) {
+  return &loaded.lock;
+}
+template <>
+const stem_broker_table* TableOf(const PluginRegistry::Loaded& loaded) {
+  return &loaded.broker;
 }
 
 // ---- The host's view of a loaded plugin instance ----
@@ -356,7 +437,8 @@ class LoadedStore final : public core::ScheduleStore {
     const int32_t code =
         table_->claim_due(store_, absl::ToUnixMillis(now), limit, View(owner),
                           absl::ToInt64Milliseconds(ttl), &entries, &error);
-    return Entries(code, &entries, &error, "claim_due");
+    return Entries(OptionalCode(code, "claim_due", &error), &entries, &error,
+                   "claim_due");
   }
   absl::Status AppendHistory(
       const std::vector<v1::RunRecord>& records) override {
@@ -368,7 +450,8 @@ class LoadedStore final : public core::ScheduleStore {
     const int32_t code = table_->append_history(
         store_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
         &error);
-    return StatusFrom(code, &error, context_);
+    return StatusFrom(OptionalCode(code, "append_history", &error), &error,
+                      context_);
   }
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
                                                      int limit) override {
@@ -377,7 +460,8 @@ class LoadedStore final : public core::ScheduleStore {
     stem_buffer error = EmptyBuffer();
     const int32_t code =
         table_->history(store_, View(id), limit, &records, &error);
-    absl::Status status = StatusFrom(code, &error, context_);
+    absl::Status status =
+        StatusFrom(OptionalCode(code, "history", &error), &error, context_);
     std::string bytes = TakeBuffer(&records);
     if (!status.ok()) return status;
     v1::RunHistory history;
@@ -400,16 +484,14 @@ class LoadedStore final : public core::ScheduleStore {
   }
 
  private:
+  // Optional functions are absent exactly when NULL (also when the plugin
+  // was built before they existed: the host's copy of its table is
+  // zero-filled).
   bool HasHistory() const {
-    return table_->size >=
-               offsetof(stem_store_table, history) + sizeof(table_->history) &&
-           table_->append_history != nullptr && table_->history != nullptr;
+    return table_->append_history != nullptr && table_->history != nullptr;
   }
-  // Plugins built against ABI 1.0 end their table before the claims.
   bool HasClaims() const {
-    return table_->size >= offsetof(stem_store_table, release_claims) +
-                               sizeof(table_->release_claims) &&
-           table_->claim_due != nullptr && table_->release_claims != nullptr;
+    return table_->claim_due != nullptr && table_->release_claims != nullptr;
   }
   absl::Status Corrupt(absl::string_view call) const {
     return absl::DataLossError(absl::StrCat(
@@ -508,25 +590,23 @@ class LoadedBroker final : public core::Broker {
     return core::PublishResult{published, duplicates};
   }
   absl::StatusOr<bool> Contains(absl::string_view envelope_id) override {
-    // Plugins built against ABI 1.1 end their table before `contains`.
-    if (table_->size <
-            offsetof(stem_broker_table, contains) + sizeof(table_->contains) ||
-        table_->contains == nullptr) {
-      return core::Broker::Contains(envelope_id);
-    }
+    if (table_->contains == nullptr) return core::Broker::Contains(envelope_id);
     int32_t held = 0;
     stem_buffer error = EmptyBuffer();
     const int32_t code =
         table_->contains(broker_, View(envelope_id), &held, &error);
-    absl::Status status = StatusFrom(code, &error, context_);
+    absl::Status status =
+        StatusFrom(OptionalCode(code, "contains", &error), &error, context_);
     if (!status.ok()) return status;
     return held != 0;
   }
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
+    if (table_->list == nullptr) return core::Broker::List();
     stem_buffer envelopes = EmptyBuffer();
     stem_buffer error = EmptyBuffer();
     const int32_t code = table_->list(broker_, &envelopes, &error);
-    absl::Status status = StatusFrom(code, &error, context_);
+    absl::Status status =
+        StatusFrom(OptionalCode(code, "list", &error), &error, context_);
     std::string bytes = TakeBuffer(&envelopes);
     if (!status.ok()) return status;
     v1::EnvelopeBatch batch;
@@ -548,7 +628,8 @@ class LoadedBroker final : public core::Broker {
 
 absl::Status CheckDescriptorForFuzzing(const stem_plugin_descriptor* descriptor,
                                        const std::string& path) {
-  return CheckDescriptor(descriptor, path);
+  auto loaded = std::make_unique<PluginRegistry::Loaded>();
+  return CopyDescriptor(descriptor, path, loaded.get());
 }
 
 bool IsPluginLoadFailure(const absl::Status& status) {
@@ -632,9 +713,22 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
   // link named for it): finding a scheme never runs another plugin's code.
   const std::string file =
       absl::StrCat("libbeat_", KindName(kind), "_", scheme, ".so");
+  // Every file of that name in the search path: two (that are not the same
+  // file) are an error naming both, never "the first found wins".
+  std::vector<std::string> found;
   for (const std::string& dir : search_path_) {
     const std::string path = absl::StrCat(dir, "/", file);
     if (!IsFile(path)) continue;
+    if (!found.empty() && SameFile(found.front(), path)) continue;
+    found.push_back(path);
+  }
+  if (found.size() > 1) {
+    return LoadFailure(absl::FailedPreconditionError(absl::StrCat(
+        "two ", KindName(kind), " plugins claim \"", scheme, ":\": ", found[0],
+        " and ", found[1],
+        " (remove one, or narrow --plugin-path / STEM_PLUGIN_PATH)")));
+  }
+  for (const std::string& path : found) {
     absl::StatusOr<Loaded*> loaded = LoadFile(path);
     if (!loaded.ok()) return LoadFailure(loaded.status());
     if ((*loaded)->info.kind != kind) {
@@ -675,7 +769,7 @@ namespace {
 template <typename Table, typename Result, typename Make>
 absl::StatusOr<Result> OpenWith(const PluginRegistry::Loaded& loaded,
                                 absl::string_view url, Make make) {
-  const auto* table = static_cast<const Table*>(loaded.descriptor->table);
+  const Table* table = TableOf<Table>(loaded);
   // Its secrets are scrubbed from every message from now on, whatever
   // quotes them (the plugin's own errors included).
   RememberSecretsOf(url);
@@ -748,18 +842,34 @@ absl::StatusOr<std::unique_ptr<core::Broker>> PluginRegistry::OpenBroker(
 std::vector<absl::StatusOr<PluginInfo>> PluginRegistry::ListAll() {
   std::vector<absl::StatusOr<PluginInfo>> plugins;
   if (!configuration_error_.ok()) plugins.push_back(configuration_error_);
-  std::map<std::string, bool> seen;
+  // A file serves the (kind, scheme) it is named for (an alias is a copy
+  // named for it), so two files claim the same one when they have the same
+  // name: file name -> the first such file.
+  std::map<std::string, std::string> claimed;
+  std::vector<std::string> listed;
   for (const std::string& dir : search_path_) {
     for (const std::string& name : ListDirectory(dir)) {
       if (!absl::StartsWith(name, "libbeat_") || !absl::EndsWith(name, ".so"))
         continue;
-      if (!seen.emplace(name, true).second) continue;
-      absl::StatusOr<Loaded*> loaded = LoadFile(absl::StrCat(dir, "/", name));
-      if (loaded.ok()) {
-        plugins.push_back((*loaded)->info);
-      } else {
-        plugins.push_back(loaded.status());
+      const std::string path = absl::StrCat(dir, "/", name);
+      if (std::any_of(
+              listed.begin(), listed.end(),
+              [&](const std::string& seen) { return SameFile(seen, path); })) {
+        continue;  // the same file reached twice (a directory listed twice)
       }
+      listed.push_back(path);
+      if (auto [first, fresh] = claimed.emplace(name, path); !fresh) {
+        plugins.push_back(absl::FailedPreconditionError(
+            absl::StrCat("two plugins claim ", name, ": ", first->second,
+                         " and ", path, " (stem loads neither for it)")));
+        continue;
+      }
+      absl::StatusOr<Loaded*> loaded = LoadFile(path);
+      if (!loaded.ok()) {
+        plugins.push_back(loaded.status());
+        continue;
+      }
+      plugins.push_back((*loaded)->info);
     }
   }
   return plugins;

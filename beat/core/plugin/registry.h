@@ -1,4 +1,4 @@
-// Finds, loads and opens plugins by URL scheme (DESIGN.md §3).
+// Finds, loads and opens plugins by URL scheme (docs/architecture.md).
 //
 // (kind, scheme) -> libbeat_<kind>_<scheme>.so, searched in order in:
 // --plugin-path directories, STEM_PLUGIN_PATH, the running binary's Bazel
@@ -8,8 +8,11 @@
 // RTLD_LOCAL) and are never unloaded. A descriptor may list aliases
 // (rediss, postgresql); an alias is served by a file named for it (a copy
 // or a link), so finding a scheme never loads, or runs code of, any other
-// file. A plugin file, the file it links to, and their directories must not
-// be writable by group or others and must belong to root or the user
+// file. Two files of the same name in the search path (not links to one
+// file) are an error naming both, whichever comes first. The host copies a
+// plugin's descriptor and tables into its own zero-filled structs
+// (plugin_abi.h). A plugin file, the file it links to, and their directories
+// must not be writable by group or others and must belong to root or the user
 // running stem; otherwise it is refused, saying why.
 //
 // Failures are distinct and say where the registry looked; each carries the
@@ -81,8 +84,8 @@ class PluginRegistry {
   // Loads (without opening) the plugin for `kind` and `scheme`.
   absl::StatusOr<PluginInfo> Find(stem_plugin_kind kind,
                                   absl::string_view scheme);
-  // Every plugin file in the search path (first of each name wins), with
-  // the ones that failed to load reported as errors beside them.
+  // Every plugin file in the search path, with the ones that failed to load,
+  // and file names found in two directories, reported as errors beside them.
   std::vector<absl::StatusOr<PluginInfo>> ListAll();
 
   // A loaded plugin file (internal to the registry).

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -121,6 +122,94 @@ TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNoClaimsOrHistory) {
             absl::StatusCode::kUnimplemented);
 }
 
+// A plugin built against a later minor version: its descriptor and table
+// are larger than the host's. The host copies what it knows and calls it.
+TEST(RegistryTest, APluginFromAFutureMinorVersionLoads) {
+  PluginRegistry registry = TestRegistry();
+  absl::StatusOr<PluginInfo> info =
+      registry.Find(STEM_PLUGIN_KIND_STORE, "future");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->abi_minor, STEM_BEAT_PLUGIN_ABI_MINOR + 1u);
+  EXPECT_EQ(info->version, "9.0.0");
+  auto store = registry.OpenStore("future://x");
+  ASSERT_TRUE(store.ok()) << store.status();
+  EXPECT_TRUE((*store)->Due(absl::Now(), 10).ok());
+  // Its claim_due is reached through the host's copy of the table.
+  EXPECT_EQ((*store)
+                ->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5))
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  // History is NULL in its table: absent.
+  EXPECT_EQ((*store)->History("a", 10).status().code(),
+            absl::StatusCode::kUnimplemented);
+}
+
+// An optional function is absent exactly when NULL: one that is present
+// and answers UNIMPLEMENTED is the plugin's bug, and said to be.
+TEST(RegistryTest, APresentOptionalFunctionMayNotAnswerUnimplemented) {
+  PluginRegistry registry = TestRegistry();
+  auto store = registry.OpenStore("unimplemented://x");
+  ASSERT_TRUE(store.ok()) << store.status();
+  const absl::Status claimed =
+      (*store)->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5)).status();
+  EXPECT_EQ(claimed.code(), absl::StatusCode::kInternal);
+  EXPECT_THAT(std::string(claimed.message()),
+              HasSubstr("claim_due is in the plugin's function table but "
+                        "answered UNIMPLEMENTED"));
+}
+
+// Two files claiming the same (kind, scheme): an error naming both, never
+// "the first found wins". The same file reached twice is not two.
+TEST(RegistryTest, TwoPluginsClaimingOneSchemeAreAnErrorNamingBoth) {
+  const std::string root = std::string(std::getenv("TEST_TMPDIR")) + "/dup";
+  const std::string first = root + "/first";
+  const std::string second = root + "/second";
+  const std::string linked = root + "/linked";
+  for (const std::string& dir : {root, first, second, linked}) {
+    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
+  }
+  for (const std::string& dir : {first, second}) {
+    std::ifstream from(TestPlugins() + "/libbeat_store_fine.so",
+                       std::ios::binary);
+    std::ofstream to(dir + "/libbeat_store_fine.so", std::ios::binary);
+    to << from.rdbuf();
+  }
+  ASSERT_EQ(symlink((first + "/libbeat_store_fine.so").c_str(),
+                    (linked + "/libbeat_store_fine.so").c_str()),
+            0);
+  auto registry_over = [](std::vector<std::string> dirs) {
+    PluginRegistry::Options options;
+    options.plugin_paths = std::move(dirs);
+    options.use_environment = false;
+    options.use_runfiles = false;
+    options.install_prefix = "";
+    return PluginRegistry(options);
+  };
+
+  PluginRegistry both = registry_over({first, second});
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      both.OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(IsPluginLoadFailure(store.status()));
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("two store plugins claim \"fine:\": " + first +
+                        "/libbeat_store_fine.so and " + second +
+                        "/libbeat_store_fine.so"));
+  int errors = 0;
+  for (const absl::StatusOr<PluginInfo>& plugin : both.ListAll()) {
+    if (!plugin.ok()) {
+      ++errors;
+      EXPECT_THAT(std::string(plugin.status().message()),
+                  HasSubstr("two plugins claim libbeat_store_fine.so"));
+    }
+  }
+  EXPECT_EQ(errors, 1);
+
+  // A link to the same file, or a directory listed twice, is one plugin.
+  EXPECT_TRUE(registry_over({first, linked, first}).OpenStore("fine://x").ok());
+}
+
 TEST(RegistryTest, ExceptionsStopAtTheBoundary) {
   PluginRegistry registry = TestRegistry();
   auto store = registry.OpenStore("picky://ok");
@@ -138,7 +227,8 @@ TEST(RegistryTest, ListsEveryPluginAndTheBrokenOnes) {
   for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
     plugin.ok() ? ++good : ++bad;
   }
-  EXPECT_EQ(good, 5);  // fine, abi10, noisy, picky and its alias picky+tls
+  // fine, abi10, noisy, future, unimplemented, picky and its alias
+  EXPECT_EQ(good, 7);
   EXPECT_EQ(bad, 3);
 }
 

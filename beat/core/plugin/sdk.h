@@ -1,25 +1,29 @@
 // The C++ SDK for plugin authors: implement core::ScheduleStore (or
 // core::LockStore, core::Broker) with a static Open(url), then one macro
-// exports it through the C ABI of plugin_abi.h (a store's claims and
-// history are optional: the defaults report UNIMPLEMENTED):
+// exports it through the C ABI of plugin_abi.h. Optional functions (a
+// store's claims and history, a broker's List and Contains) are exported
+// only when the class overrides them; otherwise their table entries are
+// NULL, as plugin_abi.h says an absent function is.
 //
 //   class MyStore : public stem::beat::core::ScheduleStore {
 //    public:
-//     static absl::StatusOr<std::unique_ptr<MyStore>> Open(absl::string_view
-//     url);
-//     ...
+//     static absl::StatusOr<std::unique_ptr<MyStore>> Open(
+//         absl::string_view url);
+//     ...  // Get, List, Upsert, Remove, Due
 //   };
 //   STEM_BEAT_STORE_PLUGIN(MyStore, "my-store", "1.0.0", "my", "my+tls")
 //
-// Build it as cc_binary(name = "libbeat_store_my.so", linkshared = True)
-// with copts = ["-fvisibility=hidden"]; see docs/plugin-guide.md. No
-// exception thrown by the class crosses the boundary: it becomes INTERNAL.
+// Build it with stem_beat_plugin() of @stem_beat//tools:plugin.bzl, which
+// names the file libbeat_store_my.so and exports only the descriptor; see
+// docs/plugin-guide.md. No exception thrown by the class crosses the
+// boundary: it becomes INTERNAL.
 #ifndef STEM_BEAT_CORE_PLUGIN_SDK_H_
 #define STEM_BEAT_CORE_PLUGIN_SDK_H_
 
 #include <exception>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -68,6 +72,14 @@ inline stem_buffer SerializeEntries(
   return MakeBuffer(file.SerializeAsString());
 }
 
+// Whether a class overrides a virtual function of its interface: `&C::F`
+// names C's own F when C declares one, and the base's (a pointer to a
+// member of the base) when C inherits it.
+template <typename Member, typename BaseMember>
+constexpr bool Overrides() {
+  return !std::is_same_v<Member, BaseMember>;
+}
+
 template <typename Store>
 struct StoreThunks {
   static Store* Self(void* store) { return static_cast<Store*>(store); }
@@ -81,12 +93,7 @@ struct StoreThunks {
       return absl::OkStatus();
     });
   }
-  static void Close(void* store) {
-    try {
-      delete Self(store);
-    } catch (...) {
-    }
-  }
+  static void Close(void* store) { delete Self(store); }
   static int32_t Get(void* store, stem_string_view id, stem_buffer* entry,
                      stem_buffer* error) {
     return Guard(error, [&]() -> absl::Status {
@@ -187,6 +194,23 @@ struct StoreThunks {
     });
   }
 
+  // Claims and history are optional: in the table only when the class
+  // overrides them (else NULL, which is how a plugin says it has none).
+  static constexpr bool kClaims =
+      Overrides<decltype(&Store::ClaimDue),
+                decltype(&core::ScheduleStore::ClaimDue)>();
+  static constexpr bool kHistory =
+      Overrides<decltype(&Store::History),
+                decltype(&core::ScheduleStore::History)>();
+  static_assert(kClaims ==
+                    Overrides<decltype(&Store::ReleaseClaims),
+                              decltype(&core::ScheduleStore::ReleaseClaims)>(),
+                "a store with claims overrides ClaimDue and ReleaseClaims");
+  static_assert(kHistory ==
+                    Overrides<decltype(&Store::AppendHistory),
+                              decltype(&core::ScheduleStore::AppendHistory)>(),
+                "a store with history overrides AppendHistory and History");
+
   static const stem_store_table* Table() {
     static const stem_store_table table = {
         sizeof(stem_store_table),
@@ -197,10 +221,10 @@ struct StoreThunks {
         &Upsert,
         &Remove,
         &Due,
-        &ClaimDue,
-        &ReleaseClaims,
-        &AppendHistory,
-        &History,
+        kClaims ? &ClaimDue : nullptr,
+        kClaims ? &ReleaseClaims : nullptr,
+        kHistory ? &AppendHistory : nullptr,
+        kHistory ? &History : nullptr,
     };
     return &table;
   }
@@ -219,12 +243,7 @@ struct LockThunks {
       return absl::OkStatus();
     });
   }
-  static void Close(void* locks) {
-    try {
-      delete Self(locks);
-    } catch (...) {
-    }
-  }
+  static void Close(void* locks) { delete Self(locks); }
   static int32_t Acquire(void* locks, stem_string_view key,
                          stem_string_view owner, int64_t ttl_ms,
                          int32_t* acquired, int64_t* token,
@@ -289,12 +308,7 @@ struct BrokerThunks {
       return absl::OkStatus();
     });
   }
-  static void Close(void* broker) {
-    try {
-      delete Self(broker);
-    } catch (...) {
-    }
-  }
+  static void Close(void* broker) { delete Self(broker); }
   static int32_t Publish(void* broker, const uint8_t* data, size_t size,
                          int32_t* published, int32_t* duplicates,
                          stem_buffer* error) {
@@ -336,9 +350,21 @@ struct BrokerThunks {
     });
   }
 
+  // List and Contains are optional: in the table only when the class
+  // overrides them.
   static const stem_broker_table* Table() {
     static const stem_broker_table table = {
-        sizeof(stem_broker_table), &Open, &Close, &Publish, &List, &Contains,
+        sizeof(stem_broker_table),
+        &Open,
+        &Close,
+        &Publish,
+        Overrides<decltype(&Broker::List), decltype(&core::Broker::List)>()
+            ? &List
+            : nullptr,
+        Overrides<decltype(&Broker::Contains),
+                  decltype(&core::Broker::Contains)>()
+            ? &Contains
+            : nullptr,
     };
     return &table;
   }

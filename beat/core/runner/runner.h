@@ -1,5 +1,5 @@
 // The Beat runner: turns due schedule entries into task envelopes, exactly
-// once per firing (DESIGN.md §4-§5, docs/semantics.md).
+// once per firing (docs/architecture.md, docs/semantics.md).
 //
 // Per entry: take its lease (the lock store, when there is one; else the
 // store's claim, where it has claims) -> re-read it -> work out its firings

@@ -52,6 +52,55 @@ __attribute__((constructor)) static void LeaveAMark(void) {
 }
 #endif
 
+#if defined(FUTURE_MINOR) || defined(PRESENT_BUT_UNIMPLEMENTED)
+/* Claims that answer, so that a test can tell the host called them. */
+static int32_t ClaimDue(void* s, int64_t now, int32_t limit,
+                        stem_string_view owner, int64_t ttl,
+                        stem_buffer* e, stem_buffer* err) {
+  (void)s; (void)now; (void)limit; (void)owner; (void)ttl; (void)e; (void)err;
+#if defined(PRESENT_BUT_UNIMPLEMENTED)
+  return STEM_UNIMPLEMENTED; /* wrong: an absent function is NULL */
+#else
+  return STEM_RESOURCE_EXHAUSTED; /* a code only this function returns */
+#endif
+}
+static int32_t ReleaseClaims(void* s, const uint8_t* ids, size_t n,
+                             stem_string_view owner, stem_buffer* err) {
+  (void)s; (void)ids; (void)n; (void)owner; (void)err;
+  return STEM_OK;
+}
+#endif
+
+#if defined(FUTURE_MINOR)
+/* Built against a later minor version than the host's: the descriptor and
+ * the table have grown by fields this host does not know. */
+static int32_t FromTheFuture(void* s) {
+  (void)s;
+  return STEM_OK;
+}
+typedef struct {
+  stem_store_table known;
+  int32_t (*from_the_future)(void* store);
+} future_store_table;
+typedef struct {
+  stem_plugin_descriptor known;
+  const char* from_the_future;
+} future_descriptor;
+static const future_store_table kFutureTable = {
+    {sizeof(future_store_table), Open, Close, Get, List, Upsert, Remove, Due,
+     ClaimDue, ReleaseClaims, NULL, NULL},
+    FromTheFuture};
+static const char* const kSchemes[] = {SCHEME, NULL};
+static const future_descriptor kFuture = {
+    {sizeof(future_descriptor), STEM_BEAT_PLUGIN_ABI_MAJOR,
+     STEM_BEAT_PLUGIN_ABI_MINOR + 1, STEM_PLUGIN_KIND_STORE, SCHEME, "9.0.0",
+     kSchemes, &kFutureTable},
+    "a field this host does not know"};
+__attribute__((visibility("default"))) const stem_plugin_descriptor*
+stem_beat_plugin_descriptor(void) {
+  return &kFuture.known;
+}
+#else
 static const stem_store_table kTable = {
 #if defined(OLD_ABI_1_0)
     /* Built before ABI 1.1: the table ends after `due` (no claims). */
@@ -64,6 +113,9 @@ static const stem_store_table kTable = {
     NULL, /* no due */
 #else
     Due,
+#endif
+#if defined(PRESENT_BUT_UNIMPLEMENTED)
+    ClaimDue, ReleaseClaims, NULL, NULL,
 #endif
 };
 
@@ -87,4 +139,5 @@ __attribute__((visibility("default"))) const stem_plugin_descriptor*
 stem_beat_plugin_descriptor(void) {
   return &kDescriptor;
 }
+#endif /* FUTURE_MINOR */
 #endif
