@@ -1,5 +1,6 @@
 #include "beat/base/status_macros.h"
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,21 @@ TEST(StatusMacros, ReturnIfErrorStopsAtTheFirstError) {
   EXPECT_EQ(reached, 1);
   EXPECT_TRUE(Twice(false, false, &reached).ok());
   EXPECT_EQ(reached, 2);
+}
+
+absl::StatusOr<int> Sum(std::initializer_list<int> values) {
+  int total = 0;
+  for (int value : values) total += value;
+  return total;
+}
+
+absl::StatusOr<int> SumOfBraces() {
+  STEM_ASSIGN_OR_RETURN(int total, Sum({1, 2, 3}));  // commas in braces
+  return total;
+}
+
+TEST(StatusMacros, AssignOrReturnTakesAnExpressionWithCommas) {
+  EXPECT_EQ(*SumOfBraces(), 6);
 }
 
 TEST(StatusMacros, AssignOrReturnPassesTheValueOrTheError) {

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "beat/base/status_macros.h"
 
 namespace stem::beat::specs {
 namespace {
@@ -40,10 +41,9 @@ absl::StatusOr<CalendarSchedule> CalendarSchedule::Create(
   };
   std::vector<std::string> cron_fields;
   for (const Part& part : parts) {
-    absl::StatusOr<std::string> field =
-        CronField(part.name, part.values, part.min, part.max);
-    if (!field.ok()) return field.status();
-    cron_fields.push_back(*std::move(field));
+    STEM_ASSIGN_OR_RETURN(std::string field, CronField(part.name, part.values,
+                                                       part.min, part.max));
+    cron_fields.push_back(std::move(field));
   }
   CronOptions options;
   options.time_zone = time_zone;

@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "beat/base/status_macros.h"
 #include "beat/specs/internal/civil.h"
 #include "beat/specs/internal/stable_hash.h"
 #include "beat/specs/time_zone.h"
@@ -93,8 +94,7 @@ class FieldParser {
     for (absl::string_view item : absl::StrSplit(text, ',')) {
       if (item.empty())
         return Error(absl::StrCat("empty list item in \"", text, "\""));
-      absl::Status status = ParseItem(item, fields, bits);
-      if (!status.ok()) return status;
+      STEM_RETURN_IF_ERROR(ParseItem(item, fields, bits));
     }
     if (kind_ == FieldKind::kDayOfWeek && (*bits & (1u << 7))) {
       *bits = (*bits & ~(uint64_t{1} << 7)) | 1;  // 7 is Sunday, like 0.
@@ -158,16 +158,14 @@ class FieldParser {
         return absl::OkStatus();
       }
       if (absl::StartsWith(upper, "L-")) {
-        absl::StatusOr<int> n = ParseValue(item.substr(2), 1, 30);
-        if (!n.ok()) return n.status();
-        fields->days_before_last |= 1u << *n;
+        STEM_ASSIGN_OR_RETURN(int n, ParseValue(item.substr(2), 1, 30));
+        fields->days_before_last |= 1u << n;
         return absl::OkStatus();
       }
       if (upper.size() > 1 && upper.back() == 'W') {
-        absl::StatusOr<int> n =
-            ParseValue(item.substr(0, item.size() - 1), 1, 31);
-        if (!n.ok()) return n.status();
-        fields->nearest_weekday |= 1u << *n;
+        STEM_ASSIGN_OR_RETURN(
+            int n, ParseValue(item.substr(0, item.size() - 1), 1, 31));
+        fields->nearest_weekday |= 1u << n;
         return absl::OkStatus();
       }
     }
@@ -178,23 +176,22 @@ class FieldParser {
       if (upper.size() > 1 && upper.back() == 'L') {
         // nL, or croner's spelling n#L: the last weekday n of the month.
         const size_t suffix = absl::EndsWith(upper, "#L") ? 2 : 1;
-        absl::StatusOr<int> n =
-            ParseValue(item.substr(0, item.size() - suffix), 0, 7);
-        if (!n.ok()) return n.status();
-        fields->last_of_weekday |= 1u << (*n % 7);
+        STEM_ASSIGN_OR_RETURN(
+            int n, ParseValue(item.substr(0, item.size() - suffix), 0, 7));
+        fields->last_of_weekday |= 1u << (n % 7);
         return absl::OkStatus();
       }
       if (const size_t hash_sign = item.find('#');
           hash_sign != absl::string_view::npos) {
-        absl::StatusOr<int> n = ParseValue(item.substr(0, hash_sign), 0, 7);
-        if (!n.ok()) return n.status();
+        STEM_ASSIGN_OR_RETURN(int n,
+                              ParseValue(item.substr(0, hash_sign), 0, 7));
         int k = 0;
         if (!absl::SimpleAtoi(item.substr(hash_sign + 1), &k) || k < 1 ||
             k > 5) {
           return Error(
               absl::StrCat("\"", item, "\": the week after # must be 1-5"));
         }
-        fields->nth_of_weekday[*n % 7] |= 1u << k;
+        fields->nth_of_weekday[n % 7] |= 1u << k;
         return absl::OkStatus();
       }
     } else if (absl::StrContains(item, '#')) {
@@ -231,14 +228,11 @@ class FieldParser {
         if (ends.size() != 2) {
           return Error(absl::StrCat("\"", base, "\" must look like H(0-29)"));
         }
-        absl::StatusOr<int> a = ParseValue(ends[0], info_.min, field_max);
-        if (!a.ok()) return a.status();
-        absl::StatusOr<int> b = ParseValue(ends[1], info_.min, field_max);
-        if (!b.ok()) return b.status();
-        if (*a > *b)
-          return Error(absl::StrCat("range ", range, " is backwards"));
-        low = *a;
-        high = *b;
+        STEM_ASSIGN_OR_RETURN(int a, ParseValue(ends[0], info_.min, field_max));
+        STEM_ASSIGN_OR_RETURN(int b, ParseValue(ends[1], info_.min, field_max));
+        if (a > b) return Error(absl::StrCat("range ", range, " is backwards"));
+        low = a;
+        high = b;
       }
       const int span = step > 0 ? step : high - low + 1;
       const int hashed =
@@ -250,20 +244,17 @@ class FieldParser {
       low = hashed;
     } else if (const size_t dash = base.find('-');
                dash != absl::string_view::npos) {
-      absl::StatusOr<int> a =
-          ParseValue(base.substr(0, dash), info_.min, info_.max);
-      if (!a.ok()) return a.status();
-      absl::StatusOr<int> b =
-          ParseValue(base.substr(dash + 1), info_.min, info_.max);
-      if (!b.ok()) return b.status();
-      if (*a > *b) return Error(absl::StrCat("range ", base, " is backwards"));
-      low = *a;
-      high = *b;
+      STEM_ASSIGN_OR_RETURN(
+          int a, ParseValue(base.substr(0, dash), info_.min, info_.max));
+      STEM_ASSIGN_OR_RETURN(
+          int b, ParseValue(base.substr(dash + 1), info_.min, info_.max));
+      if (a > b) return Error(absl::StrCat("range ", base, " is backwards"));
+      low = a;
+      high = b;
     } else {
-      absl::StatusOr<int> a = ParseValue(base, info_.min, info_.max);
-      if (!a.ok()) return a.status();
-      low = *a;
-      high = step > 0 ? field_max : *a;
+      STEM_ASSIGN_OR_RETURN(int a, ParseValue(base, info_.min, info_.max));
+      low = a;
+      high = step > 0 ? field_max : a;
     }
     *bits |= RangeBits(low, high, step > 0 ? step : 1);
     return absl::OkStatus();
@@ -364,8 +355,7 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(absl::string_view expression,
     const int position = schedule.has_seconds_ ? i + 1 : i;
     FieldParser parser(static_cast<FieldKind>(i), position, expression,
                        internal::MixHash(key_hash, i));
-    absl::Status status = parser.Parse(parts[i], &fields, &bits[i]);
-    if (!status.ok()) return status;
+    STEM_RETURN_IF_ERROR(parser.Parse(parts[i], &fields, &bits[i]));
   }
   fields.seconds = bits[0];
   fields.minutes = bits[1];

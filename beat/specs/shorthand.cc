@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/specs/clocked.h"
 #include "beat/specs/cron.h"
 #include "beat/specs/interval.h"
@@ -29,8 +30,7 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseSolar(absl::string_view text,
                      "\" must look like solar:EVENT@LAT,LON[,OFFSET], e.g. "
                      "solar:sunset@51.5,-0.12,-15m"));
   }
-  absl::StatusOr<SolarEvent> event = ParseSolarEvent(text.substr(0, at));
-  if (!event.ok()) return event.status();
+  STEM_ASSIGN_OR_RETURN(SolarEvent event, ParseSolarEvent(text.substr(0, at)));
   std::vector<absl::string_view> parts =
       absl::StrSplit(text.substr(at + 1), ',');
   if (parts.size() < 2 || parts.size() > 3) {
@@ -56,10 +56,10 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseSolar(absl::string_view text,
     }
     offset = *parsed;
   }
-  absl::StatusOr<SolarSchedule> solar =
-      SolarSchedule::Create(*event, coordinates[0], coordinates[1], offset);
-  if (!solar.ok()) return solar.status();
-  return std::make_unique<SolarSchedule>(*std::move(solar));
+  STEM_ASSIGN_OR_RETURN(
+      SolarSchedule solar,
+      SolarSchedule::Create(event, coordinates[0], coordinates[1], offset));
+  return std::make_unique<SolarSchedule>(std::move(solar));
 }
 
 }  // namespace
@@ -80,23 +80,22 @@ absl::StatusOr<std::unique_ptr<Schedule>> ParseShorthand(
       return absl::InvalidArgumentError(
           absl::StrCat("interval: ", every.status().message()));
     }
-    absl::StatusOr<IntervalSchedule> interval =
-        IntervalSchedule::Create(*every);
-    if (!interval.ok()) return interval.status();
-    return std::make_unique<IntervalSchedule>(*std::move(interval));
+    STEM_ASSIGN_OR_RETURN(IntervalSchedule interval,
+                          IntervalSchedule::Create(*every));
+    return std::make_unique<IntervalSchedule>(std::move(interval));
   }
   if (absl::ConsumePrefix(&text, "solar:")) return ParseSolar(text, whole);
   if (absl::ConsumePrefix(&text, "at:")) {
-    absl::StatusOr<ClockedSchedule> clocked = ClockedSchedule::Parse(text);
-    if (!clocked.ok()) return clocked.status();
-    return std::make_unique<ClockedSchedule>(*std::move(clocked));
+    STEM_ASSIGN_OR_RETURN(ClockedSchedule clocked,
+                          ClockedSchedule::Parse(text));
+    return std::make_unique<ClockedSchedule>(std::move(clocked));
   }
   CronOptions cron_options;
   cron_options.time_zone = options.time_zone;
   cron_options.hash_key = options.hash_key;
-  absl::StatusOr<CronSchedule> cron = CronSchedule::Parse(text, cron_options);
-  if (!cron.ok()) return cron.status();
-  return std::make_unique<CronSchedule>(*std::move(cron));
+  STEM_ASSIGN_OR_RETURN(CronSchedule cron,
+                        CronSchedule::Parse(text, cron_options));
+  return std::make_unique<CronSchedule>(std::move(cron));
 }
 
 }  // namespace stem::beat::specs

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope_json.h"
 #include "beat/core/codec/json.h"
 #include "beat/core/plugin/plugin_helpers.h"
@@ -70,20 +71,18 @@ absl::Status WriteAll(int fd, const std::string& bytes,
 
 absl::StatusOr<std::unique_ptr<FileBroker>> FileBroker::Open(
     absl::string_view url) {
-  absl::StatusOr<std::string> path =
-      plugin::PathFromFileUrl(url, "tasks.jsonl");
-  if (!path.ok()) return path.status();
-  return std::unique_ptr<FileBroker>(new FileBroker(*std::move(path)));
+  STEM_ASSIGN_OR_RETURN(std::string path,
+                        plugin::PathFromFileUrl(url, "tasks.jsonl"));
+  return std::unique_ptr<FileBroker>(new FileBroker(std::move(path)));
 }
 
 absl::Status FileBroker::CatchUp(int fd) {
-  absl::StatusOr<std::string> fresh = ReadFrom(fd, scanned_, path_);
-  if (!fresh.ok()) return fresh.status();
+  STEM_ASSIGN_OR_RETURN(std::string fresh, ReadFrom(fd, scanned_, path_));
   // Only whole lines count; a partial last line is a crash mid-append.
-  const size_t end = fresh->rfind('\n');
+  const size_t end = fresh.rfind('\n');
   const size_t whole = end == std::string::npos ? 0 : end + 1;
   for (absl::string_view line :
-       absl::StrSplit(absl::string_view(*fresh).substr(0, whole), '\n',
+       absl::StrSplit(absl::string_view(fresh).substr(0, whole), '\n',
                       absl::SkipEmpty())) {
     absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
     if (!json.ok() || json->kind_case() != core::JsonValue::kStructValue)
@@ -95,7 +94,7 @@ absl::Status FileBroker::CatchUp(int fd) {
     }
   }
   scanned_ += whole;
-  if (whole != fresh->size()) {
+  if (whole != fresh.size()) {
     // A torn last line: an append that died before its newline (and so
     // before its fsync and its success). It was never acknowledged: cut it
     // off, so that its retry is not a second copy once a newline closes it.
@@ -109,14 +108,11 @@ absl::Status FileBroker::CatchUp(int fd) {
 absl::Status FileBroker::CaughtUp(
     const std::function<absl::Status(int)>& body) {
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<plugin::FileLock> lock = plugin::FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
-  absl::StatusOr<int> opened =
-      plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND);
-  if (!opened.ok()) return opened.status();
-  Fd file(*opened);
-  absl::Status caught_up = CatchUp(file.get());
-  if (!caught_up.ok()) return caught_up;
+  STEM_ASSIGN_OR_RETURN(plugin::FileLock lock, plugin::FileLock::Take(path_));
+  STEM_ASSIGN_OR_RETURN(
+      int opened, plugin::OpenNoFollow(path_, O_RDWR | O_CREAT | O_APPEND));
+  Fd file(opened);
+  STEM_RETURN_IF_ERROR(CatchUp(file.get()));
   return body(file.get());
 }
 
@@ -164,15 +160,13 @@ absl::StatusOr<bool> FileBroker::Contains(absl::string_view envelope_id) {
 }
 
 absl::StatusOr<std::vector<v1::TaskEnvelope>> FileBroker::List() {
-  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
-  if (!opened.ok()) return opened.status();
-  if (*opened < 0) return std::vector<v1::TaskEnvelope>{};
-  Fd file(*opened);
-  absl::StatusOr<std::string> content = ReadFrom(file.get(), 0, path_);
-  if (!content.ok()) return content.status();
+  STEM_ASSIGN_OR_RETURN(int opened, plugin::OpenNoFollow(path_, O_RDONLY));
+  if (opened < 0) return std::vector<v1::TaskEnvelope>{};
+  Fd file(opened);
+  STEM_ASSIGN_OR_RETURN(std::string content, ReadFrom(file.get(), 0, path_));
   std::vector<v1::TaskEnvelope> envelopes;
   for (absl::string_view line :
-       absl::StrSplit(*content, '\n', absl::SkipEmpty())) {
+       absl::StrSplit(content, '\n', absl::SkipEmpty())) {
     absl::StatusOr<core::JsonValue> json = core::ParseJson(line);
     if (!json.ok()) continue;  // a torn line
     absl::StatusOr<v1::TaskEnvelope> envelope =

@@ -12,6 +12,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::brokers {
@@ -24,10 +25,9 @@ struct MemoryBroker::State {
 
 absl::StatusOr<std::unique_ptr<MemoryBroker>> MemoryBroker::Open(
     absl::string_view url) {
-  absl::StatusOr<std::shared_ptr<State>> state =
-      plugin::NamedMemoryState<State>(url);
-  if (!state.ok()) return state.status();
-  return std::unique_ptr<MemoryBroker>(new MemoryBroker(*std::move(state)));
+  STEM_ASSIGN_OR_RETURN(std::shared_ptr<State> state,
+                        plugin::NamedMemoryState<State>(url));
+  return std::unique_ptr<MemoryBroker>(new MemoryBroker(std::move(state)));
 }
 
 absl::StatusOr<core::PublishResult> MemoryBroker::Publish(

@@ -59,10 +59,9 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
   if (queue) entry.set_queue(*queue);
   if (const JsonValue* spec = object.Find({"spec"})) {
     // Stem ignores keys it does not know; so does a stored entry's reader.
-    absl::StatusOr<v1::ScheduleSpec> parsed =
-        SpecFromJson(*spec, SpecKeys::kIgnoreUnknown);
-    if (!parsed.ok()) return parsed.status();
-    *entry.mutable_spec() = *std::move(parsed);
+    STEM_ASSIGN_OR_RETURN(v1::ScheduleSpec parsed,
+                          SpecFromJson(*spec, SpecKeys::kIgnoreUnknown));
+    *entry.mutable_spec() = std::move(parsed);
   }
   STEM_ASSIGN_OR_RETURN(std::optional<Struct> args, object.Map({"args"}));
   STEM_ASSIGN_OR_RETURN(std::optional<Struct> kwargs, object.Map({"kwargs"}));
@@ -73,8 +72,7 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromStemJson(const JsonValue& value) {
         {"kwargs", &kwargs},
         {"meta", &meta}}) {
     if (!map->has_value()) continue;
-    absl::Status limits = ValidatePayload(key, **map);
-    if (!limits.ok()) return limits;
+    STEM_RETURN_IF_ERROR(ValidatePayload(key, **map));
   }
   if (args && args->fields_size() > 0) *entry.mutable_args() = *args;
   if (kwargs && kwargs->fields_size() > 0) *entry.mutable_kwargs() = *kwargs;
@@ -227,9 +225,8 @@ namespace {
 
 // Decodes one parsed element; on failure, why (without the `entry N` part).
 absl::StatusOr<v1::ScheduleEntry> DecodeStoredEntry(const JsonValue& item) {
-  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromStemJson(item);
-  if (!entry.ok()) return entry.status();
-  if (entry->id().empty()) return absl::InvalidArgumentError("id: is missing");
+  STEM_ASSIGN_OR_RETURN(v1::ScheduleEntry entry, EntryFromStemJson(item));
+  if (entry.id().empty()) return absl::InvalidArgumentError("id: is missing");
   return entry;
 }
 
@@ -243,8 +240,8 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
   if (!elements) {
     // Not an array whose brackets balance: let the parser word it.
     google::protobuf::Arena arena;
-    absl::StatusOr<JsonValue*> root = internal::ParseJsonValue(json, &arena);
-    if (!root.ok()) return root.status();
+    STEM_ASSIGN_OR_RETURN(JsonValue * root,
+                          internal::ParseJsonValue(json, &arena));
     return absl::InvalidArgumentError("expected a JSON array of entries");
   }
   const int count = static_cast<int>(elements->size());
@@ -377,12 +374,11 @@ absl::StatusOr<StemEntries> ReadStemEntries(absl::string_view json) {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseStemEntries(
     absl::string_view json) {
-  absl::StatusOr<StemEntries> read = ReadStemEntries(json);
-  if (!read.ok()) return read.status();
-  if (!read->unreadable.empty()) {
-    return absl::InvalidArgumentError(read->unreadable.front().error);
+  STEM_ASSIGN_OR_RETURN(StemEntries read, ReadStemEntries(json));
+  if (!read.unreadable.empty()) {
+    return absl::InvalidArgumentError(read.unreadable.front().error);
   }
-  return std::move(read->entries);
+  return std::move(read.entries);
 }
 
 std::string FormatStemEntries(const std::vector<v1::ScheduleEntry>& entries) {

@@ -48,55 +48,47 @@ absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStemJson(const JsonValue& value) {
   }
   internal::JsonObject object(value.struct_value(), "");
   v1::TaskEnvelope envelope;
-  absl::StatusOr<std::optional<std::string>> id = object.String({"id"});
-  if (!id.ok()) return id.status();
-  if (!id->has_value()) return object.Error("id", "is missing");
-  envelope.set_id(**id);
+  STEM_ASSIGN_OR_RETURN(std::optional<std::string> id, object.String({"id"}));
+  if (!id.has_value()) return object.Error("id", "is missing");
+  envelope.set_id(*id);
   for (const auto& [key, setter] :
        std::vector<std::pair<const char*,
                              void (v1::TaskEnvelope::*)(const std::string&)>>{
            {"name", &v1::TaskEnvelope::set_name},
            {"queue", &v1::TaskEnvelope::set_queue}}) {
-    absl::StatusOr<std::optional<std::string>> text = object.String({key});
-    if (!text.ok()) return text.status();
-    if (text->has_value()) (envelope.*setter)(**text);
+    STEM_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                          object.String({key}));
+    if (text.has_value()) (envelope.*setter)(*text);
   }
   for (const auto& [key, setter] :
        std::vector<std::pair<const char*, void (v1::TaskEnvelope::*)(int32_t)>>{
            {"priority", &v1::TaskEnvelope::set_priority},
            {"attempt", &v1::TaskEnvelope::set_attempt},
            {"maxRetries", &v1::TaskEnvelope::set_max_retries}}) {
-    absl::StatusOr<std::optional<int64_t>> number = object.Integer({key});
-    if (!number.ok()) return number.status();
-    if (number->has_value()) (envelope.*setter)(static_cast<int32_t>(**number));
+    STEM_ASSIGN_OR_RETURN(std::optional<int64_t> number, object.Integer({key}));
+    if (number.has_value()) (envelope.*setter)(static_cast<int32_t>(*number));
   }
-  absl::StatusOr<std::optional<int64_t>> visibility =
-      object.Integer({"visibilityTimeout"});
-  if (!visibility.ok()) return visibility.status();
-  if (visibility->has_value()) envelope.set_visibility_timeout_ms(**visibility);
-  absl::StatusOr<std::optional<absl::Time>> enqueued =
-      object.Time({"enqueuedAt"});
-  if (!enqueued.ok()) return enqueued.status();
-  if (enqueued->has_value())
-    *envelope.mutable_enqueued_at() = ToProtoTime(**enqueued);
-  absl::StatusOr<std::optional<absl::Time>> not_before =
-      object.Time({"notBefore"});
-  if (!not_before.ok()) return not_before.status();
-  if (not_before->has_value())
-    *envelope.mutable_not_before() = ToProtoTime(**not_before);
-  absl::StatusOr<std::optional<google::protobuf::Struct>> args =
-      object.Map({"args"});
-  if (!args.ok()) return args.status();
-  if (args->has_value()) *envelope.mutable_args() = **args;
-  absl::StatusOr<std::optional<google::protobuf::Struct>> meta =
-      object.Map({"meta"});
-  if (!meta.ok()) return meta.status();
-  if (meta->has_value()) *envelope.mutable_meta() = **meta;
-  absl::StatusOr<std::optional<google::protobuf::Struct>> headers =
-      object.Map({"headers"});
-  if (!headers.ok()) return headers.status();
-  if (headers->has_value()) {
-    for (const auto& [key, header] : (*headers)->fields()) {
+  STEM_ASSIGN_OR_RETURN(std::optional<int64_t> visibility,
+                        object.Integer({"visibilityTimeout"}));
+  if (visibility.has_value()) envelope.set_visibility_timeout_ms(*visibility);
+  STEM_ASSIGN_OR_RETURN(std::optional<absl::Time> enqueued,
+                        object.Time({"enqueuedAt"}));
+  if (enqueued.has_value())
+    *envelope.mutable_enqueued_at() = ToProtoTime(*enqueued);
+  STEM_ASSIGN_OR_RETURN(std::optional<absl::Time> not_before,
+                        object.Time({"notBefore"}));
+  if (not_before.has_value())
+    *envelope.mutable_not_before() = ToProtoTime(*not_before);
+  STEM_ASSIGN_OR_RETURN(std::optional<google::protobuf::Struct> args,
+                        object.Map({"args"}));
+  if (args.has_value()) *envelope.mutable_args() = *args;
+  STEM_ASSIGN_OR_RETURN(std::optional<google::protobuf::Struct> meta,
+                        object.Map({"meta"}));
+  if (meta.has_value()) *envelope.mutable_meta() = *meta;
+  STEM_ASSIGN_OR_RETURN(std::optional<google::protobuf::Struct> headers,
+                        object.Map({"headers"}));
+  if (headers.has_value()) {
+    for (const auto& [key, header] : headers->fields()) {
       if (header.kind_case() != JsonValue::kStringValue) {
         return object.Error(
             "headers", absl::StrCat("header \"", key, "\" is not a string"));

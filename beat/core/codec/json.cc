@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/internal/parallel_json.h"
 #include "google/protobuf/arena.h"
 
@@ -15,9 +16,9 @@ namespace stem::beat::core {
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   google::protobuf::Arena arena;
-  absl::StatusOr<JsonValue*> value = internal::ParseJsonValue(text, &arena);
-  if (!value.ok()) return value.status();
-  return **value;
+  STEM_ASSIGN_OR_RETURN(JsonValue * value,
+                        internal::ParseJsonValue(text, &arena));
+  return *value;
 }
 
 namespace {

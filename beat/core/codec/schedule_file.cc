@@ -25,6 +25,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/internal/apply_shape.pb.h"
 #include "beat/core/codec/internal/json_object.h"
 #include "beat/core/codec/internal/parallel_json.h"
@@ -267,26 +268,25 @@ absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
   }
   JsonObject object(value.struct_value(), "");
   v1::ScheduleEntry entry;
-#define READ(type, var, keys)                       \
-  auto var##_read = object.type(keys);              \
-  if (!var##_read.ok()) return var##_read.status(); \
-  const auto& var = *var##_read
-  READ(String, id, (internal::Keys{"id", "name"}));
-  READ(String, task, (internal::Keys{"taskName", "task", "task_name"}));
-  READ(String, queue, (internal::Keys{"queue"}));
-  READ(String, timezone, (internal::Keys{"timezone", "tz"}));
-  READ(Bool, enabled, (internal::Keys{"enabled"}));
-  READ(Map, args, (internal::Keys{"args"}));
-  READ(Map, kwargs, (internal::Keys{"kwargs"}));
-  READ(Map, meta, (internal::Keys{"meta"}));
-  READ(DurationMs, jitter, (internal::Keys{"jitterMs", "jitter", "jitter_ms"}));
-  READ(DurationMs, grace,
-       (internal::Keys{"misfireGraceMs", "misfireGrace", "misfire_grace_ms"}));
-  READ(String, policy, (internal::Keys{"misfirePolicy", "misfire_policy"}));
-  READ(Time, start_at, (internal::Keys{"startAt", "start_at"}));
-  READ(Time, end_at, (internal::Keys{"endAt", "end_at"}));
-  READ(Time, expire_at, (internal::Keys{"expireAt", "expire_at"}));
-#undef READ
+  STEM_ASSIGN_OR_RETURN(auto id, object.String({"id", "name"}));
+  STEM_ASSIGN_OR_RETURN(auto task,
+                        object.String({"taskName", "task", "task_name"}));
+  STEM_ASSIGN_OR_RETURN(auto queue, object.String({"queue"}));
+  STEM_ASSIGN_OR_RETURN(auto timezone, object.String({"timezone", "tz"}));
+  STEM_ASSIGN_OR_RETURN(auto enabled, object.Bool({"enabled"}));
+  STEM_ASSIGN_OR_RETURN(auto args, object.Map({"args"}));
+  STEM_ASSIGN_OR_RETURN(auto kwargs, object.Map({"kwargs"}));
+  STEM_ASSIGN_OR_RETURN(auto meta, object.Map({"meta"}));
+  STEM_ASSIGN_OR_RETURN(auto jitter,
+                        object.DurationMs({"jitterMs", "jitter", "jitter_ms"}));
+  STEM_ASSIGN_OR_RETURN(
+      auto grace, object.DurationMs(
+                      {"misfireGraceMs", "misfireGrace", "misfire_grace_ms"}));
+  STEM_ASSIGN_OR_RETURN(auto policy,
+                        object.String({"misfirePolicy", "misfire_policy"}));
+  STEM_ASSIGN_OR_RETURN(auto start_at, object.Time({"startAt", "start_at"}));
+  STEM_ASSIGN_OR_RETURN(auto end_at, object.Time({"endAt", "end_at"}));
+  STEM_ASSIGN_OR_RETURN(auto expire_at, object.Time({"expireAt", "expire_at"}));
   if (id) entry.set_id(*id);
   if (!id) return object.Error("id", "is missing");
   if (!task) return object.Error("taskName", "is missing");
@@ -310,11 +310,9 @@ absl::StatusOr<v1::ScheduleEntry> DecodeApplyEntry(const JsonValue& value) {
   if (expire_at) *entry.mutable_expire_at() = ToProtoTime(*expire_at);
   const JsonValue* spec = object.Find({"spec", "schedule"});
   if (spec == nullptr) return object.Error("spec", "is missing");
-  absl::StatusOr<v1::ScheduleSpec> parsed = SpecFromJson(*spec);
-  if (!parsed.ok()) return parsed.status();
-  *entry.mutable_spec() = *std::move(parsed);
-  absl::Status keys = object.CheckAllKeysKnown();
-  if (!keys.ok()) return keys;
+  STEM_ASSIGN_OR_RETURN(v1::ScheduleSpec parsed, SpecFromJson(*spec));
+  *entry.mutable_spec() = std::move(parsed);
+  STEM_RETURN_IF_ERROR(object.CheckAllKeysKnown());
   return entry;
 }
 
@@ -522,10 +520,9 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node, int depth,
       return YamlScalar(node);
     case YAML::NodeType::Sequence:
       for (const YAML::Node& item : node) {
-        absl::StatusOr<JsonValue> converted =
-            YamlToJson(item, depth + 1, budget);
-        if (!converted.ok()) return converted.status();
-        *value.mutable_list_value()->add_values() = *std::move(converted);
+        STEM_ASSIGN_OR_RETURN(JsonValue converted,
+                              YamlToJson(item, depth + 1, budget));
+        *value.mutable_list_value()->add_values() = std::move(converted);
       }
       return value;
     case YAML::NodeType::Map: {
@@ -535,10 +532,9 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node, int depth,
           return absl::InvalidArgumentError(absl::StrCat(
               pair.first.Mark().line + 1, ": map keys must be plain strings"));
         }
-        absl::StatusOr<JsonValue> converted =
-            YamlToJson(pair.second, depth + 1, budget);
-        if (!converted.ok()) return converted.status();
-        (*fields)[pair.first.Scalar()] = *std::move(converted);
+        STEM_ASSIGN_OR_RETURN(JsonValue converted,
+                              YamlToJson(pair.second, depth + 1, budget));
+        (*fields)[pair.first.Scalar()] = std::move(converted);
       }
       return value;
     }
@@ -581,10 +577,11 @@ absl::StatusOr<Decoded> DecodeYaml(absl::string_view content,
         IndexYamlKeys(entry, "", &decoded.lines.key_lines.back());
       }
     }
-    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-        DecodeApplyFile(*json, filename, EntryErrors(filename, &decoded.lines));
-    if (!entries.ok()) return entries.status();
-    decoded.entries = *std::move(entries);
+    STEM_ASSIGN_OR_RETURN(
+        std::vector<v1::ScheduleEntry> entries,
+        DecodeApplyFile(*json, filename,
+                        EntryErrors(filename, &decoded.lines)));
+    decoded.entries = std::move(entries);
     return decoded;
   } catch (const YAML::Exception& error) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -697,10 +694,10 @@ namespace {
 absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseScheduleFileOrError(
     absl::string_view content, absl::string_view filename,
     StemIssues* stem_issues) {
-  absl::StatusOr<ScheduleFileFormat> format = ScheduleFileFormatFor(filename);
-  if (!format.ok()) return format.status();
+  STEM_ASSIGN_OR_RETURN(ScheduleFileFormat format,
+                        ScheduleFileFormatFor(filename));
   absl::StatusOr<Decoded> decoded;
-  switch (*format) {
+  switch (format) {
     case ScheduleFileFormat::kJson: {
       // Nesting is bounded before any parser recurses into it.
       const internal::JsonDepth depth =

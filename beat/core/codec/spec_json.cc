@@ -181,10 +181,9 @@ absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value,
           ListField{"monthdays", calendar->mutable_monthdays()},
           ListField{"hours", calendar->mutable_hours()},
           ListField{"minutes", calendar->mutable_minutes()}}) {
-      absl::Status status =
-          ReadIntList(object.Find({field.key}),
-                      absl::StrCat("spec.", field.key), field.out);
-      if (!status.ok()) return status;
+      STEM_RETURN_IF_ERROR(ReadIntList(object.Find({field.key}),
+                                       absl::StrCat("spec.", field.key),
+                                       field.out));
     }
   } else {
     return object.Error("kind", absl::StrCat("unknown kind \"", *kind,
@@ -192,8 +191,7 @@ absl::StatusOr<v1::ScheduleSpec> SpecFromJson(const JsonValue& value,
                                              "solar, clocked, calendar)"));
   }
   if (keys == SpecKeys::kOnlyKnown) {
-    absl::Status known = object.CheckAllKeysKnown();
-    if (!known.ok()) return known;
+    STEM_RETURN_IF_ERROR(object.CheckAllKeysKnown());
   }
   return spec;
 }

@@ -79,10 +79,9 @@ void CopyRunState(const v1::ScheduleEntry& from, v1::ScheduleEntry& to) {
 
 absl::StatusOr<std::optional<absl::Time>> NextRunAfter(
     const v1::ScheduleEntry& entry, absl::Time t) {
-  absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
-      BuildSchedule(entry);
-  if (!schedule.ok()) return schedule.status();
-  return NextRunAfter(entry, **schedule, t);
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<specs::Schedule> schedule,
+                        BuildSchedule(entry));
+  return NextRunAfter(entry, *schedule, t);
 }
 
 std::optional<absl::Time> NextRunAfter(const v1::ScheduleEntry& entry,
@@ -109,11 +108,11 @@ absl::StatusOr<std::vector<UpcomingRun>> UpcomingRuns(
   std::vector<UpcomingRun> runs;
   absl::Time t = from;
   while (static_cast<int>(runs.size()) < count) {
-    absl::StatusOr<std::optional<absl::Time>> next = NextRunAfter(entry, t);
-    if (!next.ok()) return next.status();
-    if (!*next) break;
-    runs.push_back(UpcomingRun{**next, **next + JitterFor(entry, **next)});
-    t = **next;
+    STEM_ASSIGN_OR_RETURN(std::optional<absl::Time> next,
+                          NextRunAfter(entry, t));
+    if (!next) break;
+    runs.push_back(UpcomingRun{*next, *next + JitterFor(entry, *next)});
+    t = *next;
   }
   return runs;
 }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/specs/calendar.h"
 #include "beat/specs/clocked.h"
@@ -103,11 +104,10 @@ absl::StatusOr<std::unique_ptr<specs::Schedule>> BuildSchedule(
 absl::StatusOr<v1::ScheduleSpec> SpecFromShorthand(absl::string_view text) {
   // Parse with beat/specs (in UTC: the zone only matters when firing), then
   // read the parsed spec back into the model.
-  absl::StatusOr<std::unique_ptr<specs::Schedule>> parsed =
-      specs::ParseShorthand(text);
-  if (!parsed.ok()) return parsed.status();
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<specs::Schedule> parsed,
+                        specs::ParseShorthand(text));
   v1::ScheduleSpec spec;
-  const specs::Schedule* schedule = parsed->get();
+  const specs::Schedule* schedule = parsed.get();
   if (dynamic_cast<const specs::CronSchedule*>(schedule) != nullptr) {
     spec.mutable_cron()->set_expression(
         std::string(absl::StripAsciiWhitespace(text)));

@@ -12,6 +12,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/model/limits.h"
 #include "beat/core/model/spec_conversion.h"
 #include "beat/specs/cron.h"
@@ -112,9 +113,8 @@ absl::Status CheckStruct(const Struct& object, const std::string& path,
     if (!IsUtf8(key)) {
       return Invalid(path, "has a key that is not valid UTF-8 text");
     }
-    absl::Status status =
-        CheckValue(value, absl::StrCat(path, ".", key.substr(0, 64)), depth);
-    if (!status.ok()) return status;
+    STEM_RETURN_IF_ERROR(
+        CheckValue(value, absl::StrCat(path, ".", key.substr(0, 64)), depth));
   }
   return absl::OkStatus();
 }
@@ -141,9 +141,8 @@ absl::Status CheckValue(const Value& value, const std::string& path,
       }
       int index = 0;
       for (const Value& item : value.list_value().values()) {
-        absl::Status status =
-            CheckValue(item, absl::StrCat(path, "[", index++, "]"), depth + 1);
-        if (!status.ok()) return status;
+        STEM_RETURN_IF_ERROR(
+            CheckValue(item, absl::StrCat(path, "[", index++, "]"), depth + 1));
       }
       return absl::OkStatus();
     }
@@ -210,8 +209,7 @@ absl::Status ValidateId(absl::string_view id) {
 }
 
 absl::Status ValidatePayload(absl::string_view field, const Struct& value) {
-  absl::Status status = CheckStruct(value, std::string(field), 0);
-  if (!status.ok()) return status;
+  STEM_RETURN_IF_ERROR(CheckStruct(value, std::string(field), 0));
   return absl::OkStatus();
 }
 
@@ -266,17 +264,15 @@ absl::Status Validate(const v1::ScheduleEntry& entry, bool run_state,
     if (!text.ok()) return text;
   }
   if (entry.spec().has_solar()) {
-    absl::Status text =
-        CheckText("spec.solar.event", entry.spec().solar().event(), 64);
-    if (!text.ok()) return text;
+    STEM_RETURN_IF_ERROR(
+        CheckText("spec.solar.event", entry.spec().solar().event(), 64));
   }
   for (const auto& [field, text, length] :
        {std::tuple<const char*, const std::string&, size_t>{
             "pause_note", entry.pause_note(), kMaxNoteLength},
         {"last_error", entry.last_error(), kMaxNoteLength}}) {
     if (!run_state) break;
-    absl::Status checked = CheckText(field, text, length);
-    if (!checked.ok()) return checked;
+    STEM_RETURN_IF_ERROR(CheckText(field, text, length));
   }
   // The definition's times, then (with `run_state`) Beat's.
   for (const auto& [field, time, present, state] :
@@ -299,15 +295,13 @@ absl::Status Validate(const v1::ScheduleEntry& entry, bool run_state,
         {"created_at", entry.created_at(), entry.has_created_at(), true},
         {"updated_at", entry.updated_at(), entry.has_updated_at(), true}}) {
     if (state && !run_state) break;
-    absl::Status checked = CheckTime(field, present, time);
-    if (!checked.ok()) return checked;
+    STEM_RETURN_IF_ERROR(CheckTime(field, present, time));
   }
   for (const auto& [field, value] :
        {std::pair<const char*, const Struct&>{"args", entry.args()},
         {"kwargs", entry.kwargs()},
         {"meta", entry.meta()}}) {
-    absl::Status checked = ValidatePayload(field, value);
-    if (!checked.ok()) return checked;
+    STEM_RETURN_IF_ERROR(ValidatePayload(field, value));
   }
   const size_t payload = entry.args().ByteSizeLong() +
                          entry.kwargs().ByteSizeLong() +
@@ -331,10 +325,9 @@ absl::Status Validate(const v1::ScheduleEntry& entry, bool run_state,
   }
   std::unique_ptr<specs::Schedule> owned;
   if (built == nullptr) {
-    absl::StatusOr<std::unique_ptr<specs::Schedule>> schedule =
-        BuildSchedule(entry);
-    if (!schedule.ok()) return schedule.status();
-    owned = *std::move(schedule);
+    STEM_ASSIGN_OR_RETURN(std::unique_ptr<specs::Schedule> schedule,
+                          BuildSchedule(entry));
+    owned = std::move(schedule);
     built = owned.get();
   }
   if (entry.has_start_at() && entry.has_end_at() &&
@@ -345,8 +338,7 @@ absl::Status Validate(const v1::ScheduleEntry& entry, bool run_state,
                      TimeUtil::ToString(entry.start_at())));
   }
   if (entry.jitter_ms() > 0) {
-    absl::Status jitter = CheckJitter(entry, *built);
-    if (!jitter.ok()) return jitter;
+    STEM_RETURN_IF_ERROR(CheckJitter(entry, *built));
   }
   return absl::OkStatus();
 }

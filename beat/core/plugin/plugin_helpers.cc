@@ -23,6 +23,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
 
 namespace stem::beat::plugin {
 
@@ -132,11 +133,10 @@ absl::StatusOr<int> OpenNoFollow(const std::string& path, int flags,
 }
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  absl::StatusOr<int> fd = OpenNoFollow(path, O_RDONLY);
-  if (!fd.ok()) return fd.status();
-  if (*fd < 0) return absl::NotFoundError(absl::StrCat("no ", path));
-  absl::StatusOr<std::string> content = ReadAllFrom(*fd, path);
-  close(*fd);
+  STEM_ASSIGN_OR_RETURN(int fd, OpenNoFollow(path, O_RDONLY));
+  if (fd < 0) return absl::NotFoundError(absl::StrCat("no ", path));
+  absl::StatusOr<std::string> content = ReadAllFrom(fd, path);
+  close(fd);
   return content;
 }
 
@@ -292,12 +292,10 @@ std::string DescribeLockHolder(const std::string& path) {
 absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
                                         absl::Duration timeout) {
   const std::string lock_path = path + ".lock";
-  absl::Status made = MakeParentDirectories(path);
-  if (!made.ok()) return made;
-  absl::StatusOr<int> opened =
-      OpenNoFollow(lock_path, O_RDWR | O_CREAT, ModeFor(path));
-  if (!opened.ok()) return opened.status();
-  const int fd = *opened;
+  STEM_RETURN_IF_ERROR(MakeParentDirectories(path));
+  STEM_ASSIGN_OR_RETURN(
+      int opened, OpenNoFollow(lock_path, O_RDWR | O_CREAT, ModeFor(path)));
+  const int fd = opened;
   const absl::Time start = absl::Now();
   absl::Duration pause = absl::Milliseconds(1);
   bool said = false;

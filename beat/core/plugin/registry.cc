@@ -130,8 +130,7 @@ absl::Status CheckPluginTrusted(const std::string& path) {
     checked.push_back(resolved.substr(0, resolved.rfind('/')));
   }
   for (const std::string& what : checked) {
-    absl::Status trusted = CheckTrusted(what.empty() ? "/" : what, path);
-    if (!trusted.ok()) return trusted;
+    STEM_RETURN_IF_ERROR(CheckTrusted(what.empty() ? "/" : what, path));
   }
   return absl::OkStatus();
 }
@@ -322,8 +321,7 @@ absl::StatusOr<PluginRegistry::Loaded*> LoadFile(const std::string& path) {
   if (it == cache->end()) {
     // Checked before any of its code runs (not cached: fixing the mode
     // fixes it).
-    absl::Status trusted = CheckPluginTrusted(path);
-    if (!trusted.ok()) return trusted;
+    STEM_RETURN_IF_ERROR(CheckPluginTrusted(path));
     it = cache->emplace(path, LoadFileUncached(path)).first;
   }
   return it->second;
@@ -378,9 +376,8 @@ class LoadedStore final : public core::ScheduleStore {
     return parsed;
   }
   absl::StatusOr<std::vector<ScheduleEntry>> List() override {
-    absl::StatusOr<core::StoreListing> listed = ListAll();
-    if (!listed.ok()) return listed.status();
-    return std::move(listed->entries);
+    STEM_ASSIGN_OR_RETURN(core::StoreListing listed, ListAll());
+    return std::move(listed.entries);
   }
   absl::StatusOr<core::StoreListing> ListAll() override {
     stem_buffer entries = EmptyBuffer();
@@ -531,8 +528,7 @@ class LoadedLocks final : public core::LockStore {
     const int32_t code = table_->acquire(locks_, View(key), View(owner),
                                          absl::ToInt64Milliseconds(ttl),
                                          &acquired, &token, &error);
-    absl::Status status = StatusFrom(code, &error, context_);
-    if (!status.ok()) return status;
+    STEM_RETURN_IF_ERROR(StatusFrom(code, &error, context_));
     return core::Lease{acquired != 0, token};
   }
   absl::Status Renew(absl::string_view key, absl::string_view owner,
@@ -585,8 +581,7 @@ class LoadedBroker final : public core::Broker {
     const int32_t code =
         table_->publish(broker_, reinterpret_cast<const uint8_t*>(bytes.data()),
                         bytes.size(), &published, &duplicates, &error);
-    absl::Status status = StatusFrom(code, &error, context_);
-    if (!status.ok()) return status;
+    STEM_RETURN_IF_ERROR(StatusFrom(code, &error, context_));
     return core::PublishResult{published, duplicates};
   }
   absl::StatusOr<bool> Contains(absl::string_view envelope_id) override {
@@ -595,9 +590,8 @@ class LoadedBroker final : public core::Broker {
     stem_buffer error = EmptyBuffer();
     const int32_t code =
         table_->contains(broker_, View(envelope_id), &held, &error);
-    absl::Status status =
-        StatusFrom(OptionalCode(code, "contains", &error), &error, context_);
-    if (!status.ok()) return status;
+    STEM_RETURN_IF_ERROR(
+        StatusFrom(OptionalCode(code, "contains", &error), &error, context_));
     return held != 0;
   }
   absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
@@ -759,9 +753,8 @@ absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
 
 absl::StatusOr<PluginInfo> PluginRegistry::Find(stem_plugin_kind kind,
                                                 absl::string_view scheme) {
-  absl::StatusOr<const Loaded*> loaded = Load(kind, scheme);
-  if (!loaded.ok()) return loaded.status();
-  return (*loaded)->info;
+  STEM_ASSIGN_OR_RETURN(const Loaded* loaded, Load(kind, scheme));
+  return loaded->info;
 }
 
 namespace {
@@ -796,12 +789,11 @@ absl::StatusOr<Result> OpenWith(const PluginRegistry::Loaded& loaded,
 
 absl::StatusOr<std::unique_ptr<core::ScheduleStore>> PluginRegistry::OpenStore(
     absl::string_view url) {
-  absl::StatusOr<std::string> scheme = UrlScheme(url);
-  if (!scheme.ok()) return scheme.status();
-  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_STORE, *scheme);
-  if (!loaded.ok()) return loaded.status();
+  STEM_ASSIGN_OR_RETURN(std::string scheme, UrlScheme(url));
+  STEM_ASSIGN_OR_RETURN(const Loaded* loaded,
+                        Load(STEM_PLUGIN_KIND_STORE, scheme));
   return OpenWith<stem_store_table, std::unique_ptr<core::ScheduleStore>>(
-      **loaded, url,
+      *loaded, url,
       [](const stem_store_table* table, void* instance,
          const std::string& context) {
         return std::unique_ptr<core::ScheduleStore>(
@@ -811,12 +803,11 @@ absl::StatusOr<std::unique_ptr<core::ScheduleStore>> PluginRegistry::OpenStore(
 
 absl::StatusOr<std::unique_ptr<core::LockStore>> PluginRegistry::OpenLocks(
     absl::string_view url) {
-  absl::StatusOr<std::string> scheme = UrlScheme(url);
-  if (!scheme.ok()) return scheme.status();
-  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_LOCK, *scheme);
-  if (!loaded.ok()) return loaded.status();
+  STEM_ASSIGN_OR_RETURN(std::string scheme, UrlScheme(url));
+  STEM_ASSIGN_OR_RETURN(const Loaded* loaded,
+                        Load(STEM_PLUGIN_KIND_LOCK, scheme));
   return OpenWith<stem_lock_table, std::unique_ptr<core::LockStore>>(
-      **loaded, url,
+      *loaded, url,
       [](const stem_lock_table* table, void* instance,
          const std::string& context) {
         return std::unique_ptr<core::LockStore>(
@@ -826,12 +817,11 @@ absl::StatusOr<std::unique_ptr<core::LockStore>> PluginRegistry::OpenLocks(
 
 absl::StatusOr<std::unique_ptr<core::Broker>> PluginRegistry::OpenBroker(
     absl::string_view url) {
-  absl::StatusOr<std::string> scheme = UrlScheme(url);
-  if (!scheme.ok()) return scheme.status();
-  absl::StatusOr<const Loaded*> loaded = Load(STEM_PLUGIN_KIND_BROKER, *scheme);
-  if (!loaded.ok()) return loaded.status();
+  STEM_ASSIGN_OR_RETURN(std::string scheme, UrlScheme(url));
+  STEM_ASSIGN_OR_RETURN(const Loaded* loaded,
+                        Load(STEM_PLUGIN_KIND_BROKER, scheme));
   return OpenWith<stem_broker_table, std::unique_ptr<core::Broker>>(
-      **loaded, url,
+      *loaded, url,
       [](const stem_broker_table* table, void* instance,
          const std::string& context) {
         return std::unique_ptr<core::Broker>(

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/model/firing.h"
@@ -745,9 +746,8 @@ std::optional<absl::Time> Runner::NextDue(absl::Time now, int still_due) {
 }
 
 absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
-  absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(now);
-  if (!prepared.ok()) return prepared.status();
-  return PublishAndCommit(**prepared, now);
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> prepared, Prepare(now));
+  return PublishAndCommit(*prepared, now);
 }
 
 absl::Status Runner::Run(absl::Notification& stop) {
@@ -757,13 +757,12 @@ absl::Status Runner::Run(absl::Notification& stop) {
   // publishing and committing remain.
   constexpr absl::Duration kPlanAhead = absl::Milliseconds(50);
   auto dispatch_due_now = [&]() -> absl::StatusOr<TickStats> {
-    absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(absl::Now());
-    if (!prepared.ok()) return prepared.status();
+    STEM_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> prepared,
+                          Prepare(absl::Now()));
     // The planned entries are still at their old, due, times in the store.
-    AddNextWake((*prepared)->due_at, (*prepared)->candidates,
-                (*prepared)->stats);
-    Stage(**prepared);
-    return Dispatch(**prepared, pool);
+    AddNextWake(prepared->due_at, prepared->candidates, prepared->stats);
+    Stage(*prepared);
+    return Dispatch(*prepared, pool);
   };
   absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {

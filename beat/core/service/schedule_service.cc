@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
 #include "beat/specs/schedule.h"
@@ -56,10 +57,10 @@ absl::Status InEntry(absl::string_view id, const absl::Status& status) {
 }
 
 absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
-  absl::StatusOr<std::optional<absl::Time>> next = NextRunAfter(entry, now);
-  if (!next.ok()) return next.status();
-  if (*next) {
-    *entry.mutable_next_run_at() = ToProtoTime(**next);
+  STEM_ASSIGN_OR_RETURN(std::optional<absl::Time> next,
+                        NextRunAfter(entry, now));
+  if (next) {
+    *entry.mutable_next_run_at() = ToProtoTime(*next);
   } else {
     // Finished: disabled (every enabled entry has a next run, as Stem
     // expects), with a note saying why.
@@ -75,11 +76,9 @@ absl::StatusOr<ApplyResult> ApplyEntries(
     ScheduleStore& store, const std::vector<v1::ScheduleEntry>& entries,
     absl::Time now, bool dry_run) {
   for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
-    absl::StatusOr<std::vector<v1::ScheduleEntry>> stored = store.List();
-    if (!stored.ok()) return stored.status();
+    STEM_ASSIGN_OR_RETURN(std::vector<v1::ScheduleEntry> stored, store.List());
     std::map<std::string, const v1::ScheduleEntry*> existing;
-    for (const v1::ScheduleEntry& entry : *stored)
-      existing[entry.id()] = &entry;
+    for (const v1::ScheduleEntry& entry : stored) existing[entry.id()] = &entry;
 
     ApplyResult result;
     std::vector<v1::ScheduleEntry> writes;
@@ -144,24 +143,23 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
                                              absl::string_view note,
                                              absl::Time now) {
   for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
-    absl::StatusOr<v1::ScheduleEntry> entry = store.Get(id);
-    if (!entry.ok()) return entry.status();
-    const bool was_enabled = IsEnabled(*entry);
-    entry->set_enabled(enabled);
-    entry->set_pause_note(enabled ? "" : std::string(note));
+    STEM_ASSIGN_OR_RETURN(v1::ScheduleEntry entry, store.Get(id));
+    const bool was_enabled = IsEnabled(entry);
+    entry.set_enabled(enabled);
+    entry.set_pause_note(enabled ? "" : std::string(note));
     if (enabled && !was_enabled) {
-      absl::Status next = SetNextRun(*entry, now);
+      absl::Status next = SetNextRun(entry, now);
       if (!next.ok()) return InEntry(id, next);
-      if (!IsEnabled(*entry)) {
+      if (!IsEnabled(entry)) {
         return absl::FailedPreconditionError(absl::StrCat(
             "\"", id, "\" has finished: its spec has no fire time after ",
             absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", now, absl::UTCTimeZone()),
             " (apply a new spec to give it one)"));
       }
     }
-    *entry->mutable_updated_at() = ToProtoTime(now);
+    *entry.mutable_updated_at() = ToProtoTime(now);
     absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
-        store.Upsert({*entry});
+        store.Upsert({entry});
     if (written.ok()) return (*written)[0];
     if (written.status().code() != absl::StatusCode::kAborted) {
       return written.status();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::locks {
@@ -48,10 +49,9 @@ absl::Status NotHeld(absl::string_view key, absl::string_view owner) {
 
 absl::StatusOr<std::unique_ptr<MemoryLocks>> MemoryLocks::Open(
     absl::string_view url) {
-  absl::StatusOr<std::shared_ptr<State>> state =
-      plugin::NamedMemoryState<State>(url);
-  if (!state.ok()) return state.status();
-  return std::unique_ptr<MemoryLocks>(new MemoryLocks(*std::move(state)));
+  STEM_ASSIGN_OR_RETURN(std::shared_ptr<State> state,
+                        plugin::NamedMemoryState<State>(url));
+  return std::unique_ptr<MemoryLocks>(new MemoryLocks(std::move(state)));
 }
 
 absl::StatusOr<core::Lease> MemoryLocks::Acquire(absl::string_view key,

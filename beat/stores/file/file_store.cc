@@ -20,6 +20,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/entry_json.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/limits.h"
@@ -63,10 +64,9 @@ absl::StatusOr<FileStore::FileIdentity> IdentityOf(int fd,
 
 absl::StatusOr<std::unique_ptr<FileStore>> FileStore::Open(
     absl::string_view url) {
-  absl::StatusOr<std::string> path =
-      plugin::PathFromFileUrl(url, "schedules.json");
-  if (!path.ok()) return path.status();
-  return std::unique_ptr<FileStore>(new FileStore(*std::move(path)));
+  STEM_ASSIGN_OR_RETURN(std::string path,
+                        plugin::PathFromFileUrl(url, "schedules.json"));
+  return std::unique_ptr<FileStore>(new FileStore(std::move(path)));
 }
 
 FileStore::~FileStore() { Forget(); }
@@ -87,9 +87,8 @@ const core::StemEntries::Unreadable* FileStore::Contents::FindUnreadable(
 }
 
 absl::StatusOr<FileStore::Contents*> FileStore::Load() {
-  absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
-  if (!opened.ok()) return opened.status();
-  const int fd = *opened;
+  STEM_ASSIGN_OR_RETURN(int opened, plugin::OpenNoFollow(path_, O_RDONLY));
+  const int fd = opened;
   if (fd < 0) {  // no file yet: no entries
     Forget();
     cache_ = Contents();
@@ -145,8 +144,7 @@ absl::StatusOr<FileStore::Contents*> FileStore::Load() {
 
 absl::Status FileStore::Write(const Contents& contents) {
   Forget();  // until the new file is known
-  absl::Status made = plugin::MakeParentDirectories(path_);
-  if (!made.ok()) return made;
+  STEM_RETURN_IF_ERROR(plugin::MakeParentDirectories(path_));
   // One entry per line, so that the file diffs and greps well; entries it
   // cannot read go back as they were.
   std::string content = "[\n";
@@ -163,8 +161,7 @@ absl::Status FileStore::Write(const Contents& contents) {
     content += unreadable.text;
   }
   content += "\n]\n";
-  absl::Status replaced = plugin::ReplaceFile(path_, content, /*sync=*/true);
-  if (!replaced.ok()) return replaced;
+  STEM_RETURN_IF_ERROR(plugin::ReplaceFile(path_, content, /*sync=*/true));
   // The cache now describes the file just written (`contents` is the cache
   // or a copy of what was written).
   absl::StatusOr<int> opened = plugin::OpenNoFollow(path_, O_RDONLY);
@@ -184,13 +181,12 @@ absl::Status FileStore::Write(const Contents& contents) {
 
 absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> contents = Load();
-  if (!contents.ok()) return contents.status();
-  if (const auto* unreadable = (*contents)->FindUnreadable(id)) {
+  STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
+  if (const auto* unreadable = contents->FindUnreadable(id)) {
     return UnreadableError(path_, *unreadable);
   }
-  auto it = (*contents)->entries.find(std::string(id));
-  if (it == (*contents)->entries.end()) {
+  auto it = contents->entries.find(std::string(id));
+  if (it == contents->entries.end()) {
     return absl::NotFoundError(
         absl::StrCat("no entry \"", id, "\" in ", path_));
   }
@@ -198,21 +194,18 @@ absl::StatusOr<v1::ScheduleEntry> FileStore::Get(absl::string_view id) {
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::List() {
-  absl::StatusOr<core::StoreListing> listing = ListAll();
-  if (!listing.ok()) return listing.status();
-  return std::move(listing->entries);
+  STEM_ASSIGN_OR_RETURN(core::StoreListing listing, ListAll());
+  return std::move(listing.entries);
 }
 
 absl::StatusOr<core::StoreListing> FileStore::ListAll() {
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> contents = Load();
-  if (!contents.ok()) return contents.status();
+  STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
   core::StoreListing listing;
-  listing.entries.reserve((*contents)->entries.size());
-  for (const auto& [id, entry] : (*contents)->entries)
+  listing.entries.reserve(contents->entries.size());
+  for (const auto& [id, entry] : contents->entries)
     listing.entries.push_back(entry);
-  for (const core::StemEntries::Unreadable& unreadable :
-       (*contents)->unreadable) {
+  for (const core::StemEntries::Unreadable& unreadable : contents->unreadable) {
     v1::UnreadableEntry& out = listing.unreadable.emplace_back();
     out.set_id(unreadable.id);
     out.set_error(absl::StrCat(path_, ": ", unreadable.error));
@@ -222,12 +215,10 @@ absl::StatusOr<core::StoreListing> FileStore::ListAll() {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
     const std::vector<v1::ScheduleEntry>& written) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> loaded = Load();
-  if (!loaded.ok()) return loaded.status();
-  Contents* contents = *loaded;
+  STEM_ASSIGN_OR_RETURN(Contents * loaded, Load());
+  Contents* contents = loaded;
   std::set<std::string> ids;
   for (const v1::ScheduleEntry& entry : written) {
     if (!ids.insert(entry.id()).second) {
@@ -265,12 +256,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Upsert(
 }
 
 absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> loaded = Load();
-  if (!loaded.ok()) return loaded.status();
-  Contents& next = **loaded;  // changed in place, as in Upsert
+  STEM_ASSIGN_OR_RETURN(Contents * loaded, Load());
+  Contents& next = *loaded;  // changed in place, as in Upsert
   auto it = next.entries.find(std::string(id));
   if (it != next.entries.end() && expected_version >= 0 &&
       it->second.version() != expected_version) {
@@ -292,8 +281,7 @@ absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
         absl::StrCat("no entry \"", id, "\" in ", path_));
   }
   if (it != next.entries.end()) next.entries.erase(it);
-  absl::Status status = Write(next);
-  if (!status.ok()) return status;
+  STEM_RETURN_IF_ERROR(Write(next));
   return EndClaims({std::string(id)});
 }
 
@@ -317,11 +305,10 @@ std::vector<const v1::ScheduleEntry*> FileStore::DueUnder(
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::Due(absl::Time now,
                                                               int limit) {
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> contents = Load();
-  if (!contents.ok()) return contents.status();
+  STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
   std::vector<v1::ScheduleEntry> due;
   for (const v1::ScheduleEntry* entry :
-       DueUnder((*contents)->entries, absl::ToUnixMillis(now))) {
+       DueUnder(contents->entries, absl::ToUnixMillis(now))) {
     if (static_cast<int>(due.size()) >= limit) break;
     due.push_back(*entry);
   }
@@ -374,12 +361,10 @@ absl::Status FileStore::EndClaims(const std::vector<std::string>& ids) const {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
     absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
   std::lock_guard<std::mutex> guard(mutex_);
-  absl::StatusOr<Contents*> contents = Load();
-  if (!contents.ok()) return contents.status();
-  const Entries& entries = (*contents)->entries;
+  STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
+  const Entries& entries = contents->entries;
   const int64_t now_ms = absl::ToUnixMillis(now);
   Claims claims = LoadClaims();
   const size_t loaded_claims = claims.size();
@@ -403,16 +388,14 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
     due.push_back(*entry);
   }
   if (changed) {
-    absl::Status written = WriteClaims(claims);
-    if (!written.ok()) return written;
+    STEM_RETURN_IF_ERROR(WriteClaims(claims));
   }
   return due;
 }
 
 absl::Status FileStore::ReleaseClaims(const std::vector<std::string>& ids,
                                       absl::string_view owner) {
-  absl::StatusOr<FileLock> lock = FileLock::Take(path_);
-  if (!lock.ok()) return lock.status();
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
   Claims claims = LoadClaims();
   bool changed = false;
   for (const std::string& id : ids) {

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
@@ -56,10 +57,9 @@ void Unindex(MemoryStore::State& state, const v1::ScheduleEntry& entry) {
 
 absl::StatusOr<std::unique_ptr<MemoryStore>> MemoryStore::Open(
     absl::string_view url) {
-  absl::StatusOr<std::shared_ptr<State>> state =
-      plugin::NamedMemoryState<State>(url);
-  if (!state.ok()) return state.status();
-  return std::unique_ptr<MemoryStore>(new MemoryStore(*std::move(state)));
+  STEM_ASSIGN_OR_RETURN(std::shared_ptr<State> state,
+                        plugin::NamedMemoryState<State>(url));
+  return std::unique_ptr<MemoryStore>(new MemoryStore(std::move(state)));
 }
 
 absl::StatusOr<v1::ScheduleEntry> MemoryStore::Get(absl::string_view id) {

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "beat/base/status_macros.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/specs/interval.h"
 
@@ -73,10 +74,9 @@ absl::StatusOr<std::optional<double>> JsonObject::Number(Keys keys) {
 }
 
 absl::StatusOr<std::optional<int64_t>> JsonObject::Integer(Keys keys) {
-  absl::StatusOr<std::optional<double>> number = Number(keys);
-  if (!number.ok()) return number.status();
-  if (!number->has_value()) return std::nullopt;
-  const double value = **number;
+  STEM_ASSIGN_OR_RETURN(std::optional<double> number, Number(keys));
+  if (!number.has_value()) return std::nullopt;
+  const double value = *number;
   if (value != std::floor(value) || std::abs(value) > 9.007199254740992e15) {
     return Error(last_key_, absl::StrCat(value, " is not a whole number"));
   }
@@ -94,10 +94,9 @@ absl::StatusOr<std::optional<bool>> JsonObject::Bool(Keys keys) {
 }
 
 absl::StatusOr<std::optional<absl::Time>> JsonObject::Time(Keys keys) {
-  absl::StatusOr<std::optional<std::string>> text = String(keys);
-  if (!text.ok()) return text.status();
-  if (!text->has_value()) return std::nullopt;
-  absl::StatusOr<absl::Time> time = ParseIsoTime(**text);
+  STEM_ASSIGN_OR_RETURN(std::optional<std::string> text, String(keys));
+  if (!text.has_value()) return std::nullopt;
+  absl::StatusOr<absl::Time> time = ParseIsoTime(*text);
   if (!time.ok()) return Error(last_key_, time.status().message());
   return *time;
 }
