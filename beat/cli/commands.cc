@@ -26,8 +26,10 @@
 #include "beat/core/codec/json.h"
 #include "beat/core/codec/printable.h"
 #include "beat/core/codec/schedule_file.h"
+#include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
+#include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
@@ -223,6 +225,47 @@ int RunList(const GlobalOptions& options) {
   PrintTable({"ID", "TASK", "QUEUE", "SPEC", "ZONE", "ENABLED",
               "NEXT RUN (UTC)", "LAST RUN (UTC)", "RUNS"},
              rows);
+  return exit_code;
+}
+
+int RunExport(const GlobalOptions& options, const std::string& file,
+              const std::string& format_name) {
+  // The format: --format, else the file's extension, else YAML.
+  core::ScheduleFileFormat format = core::ScheduleFileFormat::kYaml;
+  if (!format_name.empty()) {
+    absl::StatusOr<core::ScheduleFileFormat> named =
+        core::ScheduleFileFormatFor(absl::StrCat("export.", format_name));
+    if (!named.ok()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--format ", format_name, ": expected yaml, json or textproto")));
+    }
+    format = *named;
+  } else if (!file.empty() && file != "-") {
+    absl::StatusOr<core::ScheduleFileFormat> by_name =
+        core::ScheduleFileFormatFor(file);
+    if (!by_name.ok()) return Fail(by_name.status());
+    format = *by_name;
+  }
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+  if (!listing.ok()) return Fail(listing.status());
+  // What cannot be read is not exported: said, and the exit code is 65.
+  const int exit_code =
+      ReportUnreadable(listing->unreadable) ? kExitDataLoss : kExitOk;
+  const std::string text = core::ExportEntries(listing->entries, format);
+  if (file.empty() || file == "-") {
+    std::cout << text << std::flush;
+    return std::cout ? exit_code
+                     : Fail(absl::UnavailableError(
+                           "cannot write the export to stdout"));
+  }
+  // Whole or not at all: a full disk leaves any old file as it was.
+  absl::Status written = plugin::ReplaceFile(file, text, /*sync=*/true);
+  if (!written.ok()) return Fail(written);
+  std::cerr << "stem: exported " << listing->entries.size() << " entries to "
+            << OneLine(file) << "\n";
   return exit_code;
 }
 

@@ -23,6 +23,11 @@ std::string ResolveStoreUrl(const GlobalOptions& options);
 int RunApply(const GlobalOptions& options, const std::string& file,
              bool dry_run, bool yes, bool compat_stem);
 int RunList(const GlobalOptions& options);
+// Writes the store's entries as a schedule file that `apply` takes back
+// unchanged: to `file` (atomically; "" or "-": stdout) in `format` (yaml,
+// json, textproto; "": by the file's extension, else yaml).
+int RunExport(const GlobalOptions& options, const std::string& file,
+              const std::string& format);
 int RunShow(const GlobalOptions& options, const std::string& id);
 int RunDelete(const GlobalOptions& options, const std::string& id, bool yes);
 int RunSetEnabled(const GlobalOptions& options, const std::string& id,

@@ -59,6 +59,20 @@ int main(int argc, char** argv) {
   CLI::App* list = schedule->add_subcommand("list", "List the entries");
   list->fallthrough();
 
+  std::string export_file;
+  std::string export_format;
+  CLI::App* export_command = schedule->add_subcommand(
+      "export",
+      "Write the entries as a schedule file that apply takes back unchanged");
+  export_command->add_option("-o,--output-file", export_file,
+                             "file to write (default: stdout)");
+  export_command
+      ->add_option("--format", export_format,
+                   "yaml, json or textproto (default: by the file's "
+                   "extension, else yaml)")
+      ->check(CLI::IsMember({"yaml", "json", "textproto"}));
+  export_command->fallthrough();
+
   std::string id;
   CLI::App* show = schedule->add_subcommand("show", "Show one entry");
   show->add_option("id", id, "entry id")->required();
@@ -131,6 +145,8 @@ int main(int argc, char** argv) {
   if (apply->parsed())
     return RunApply(global, file, dry_run, yes, compat == "stem");
   if (list->parsed()) return RunList(global);
+  if (export_command->parsed())
+    return RunExport(global, export_file, export_format);
   if (show->parsed()) return RunShow(global, id);
   if (remove->parsed()) return RunDelete(global, id, yes);
   if (enable->parsed()) return RunSetEnabled(global, id, true, "");

@@ -69,6 +69,27 @@ contains "list shows the zone" "America/New_York" "$out"
 count=$("$stem" schedule list --output json | grep -o '"taskName"' | wc -l)
 check "list json has every entry" 6 "$count"
 
+# ---- export: what apply takes back unchanged, in every format ----
+"$stem" schedule disable payroll --note "year end" >/dev/null
+for format in yaml json textproto; do
+  "$stem" schedule export -o "export.$format" 2>/dev/null
+  check "export $format exit" 0 $?
+  out=$("$stem" schedule apply -f "export.$format" --yes)
+  contains "export $format applies back unchanged" "0 created, 0 updated, 6 unchanged" "$out"
+done
+contains "export keeps the pause note" "paused year end" "$("$stem" schedule show payroll)"
+check "export to stdout is the yaml file" "$(cat export.yaml)" "$("$stem" schedule export)"
+check "--format wins over the extension" "$(cat export.json)" \
+  "$("$stem" schedule export --format json)"
+mkdir -p elsewhere
+(cd elsewhere && "$stem" schedule apply -f ../export.textproto --yes >/dev/null &&
+  "$stem" schedule export -o again.textproto 2>/dev/null)
+check "an export applied elsewhere exports the same" "$(cat export.textproto)" \
+  "$(cat elsewhere/again.textproto)"
+"$stem" schedule export -o export.txt >/dev/null 2>&1
+check "export to an unknown extension is a usage error" 64 $?
+"$stem" schedule enable payroll >/dev/null
+
 out=$("$stem" schedule show reports.nightly)
 contains "show spec" "30 2 * * *" "$out"
 contains "show jitter" "500ms" "$out"

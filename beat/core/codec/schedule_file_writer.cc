@@ -106,7 +106,16 @@ std::string FormatScheduleFile(const std::vector<v1::ScheduleEntry>& entries,
                    .mutable_list_value();
   for (const v1::ScheduleEntry& entry : entries)
     *list->add_values() = ApplyEntryJson(entry);
-  if (format == ScheduleFileFormat::kJson) return FormatJson(file) + "\n";
+  if (format == ScheduleFileFormat::kJson) {
+    // One entry per line, so that an error in a file edited later names
+    // the entry's line.
+    std::string text = "{\"schedules\": [";
+    for (int i = 0; i < list->values_size(); ++i) {
+      text += i == 0 ? "\n  " : ",\n  ";
+      AppendJson(list->values(i), &text);
+    }
+    return text + "\n]}\n";
+  }
   YAML::Emitter out;
   EmitYaml(file, out);
   return std::string(out.c_str()) + "\n";

@@ -12,6 +12,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "beat/core/codec/envelope.h"
+#include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/service/schedule_service.h"
 #include "beat/core/testing/forwarding_store.h"

@@ -9,6 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "beat/base/status_macros.h"
+#include "beat/core/codec/schedule_file_writer.h"
+#include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
 #include "beat/specs/schedule.h"
@@ -23,19 +25,20 @@ absl::Status Exhausted(absl::string_view what) {
       kMaxConflictAttempts, " attempts); try again"));
 }
 
-// The fields a schedule file defines (the rest is run state and
-// bookkeeping).
+// The fields a schedule file defines, and the pause note (the rest is run
+// state and bookkeeping).
+v1::ScheduleEntry DefinitionOf(v1::ScheduleEntry entry) {
+  ClearRunState(entry);
+  entry.clear_next_run_at();
+  entry.clear_created_at();
+  entry.clear_updated_at();
+  entry.clear_version();
+  return entry;
+}
+
 bool SameDefinition(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
-  v1::ScheduleEntry left = a;
-  v1::ScheduleEntry right = b;
-  for (v1::ScheduleEntry* entry : {&left, &right}) {
-    ClearRunState(*entry);
-    entry->clear_next_run_at();
-    entry->clear_created_at();
-    entry->clear_updated_at();
-    entry->clear_version();
-  }
-  return google::protobuf::util::MessageDifferencer::Equals(left, right);
+  return google::protobuf::util::MessageDifferencer::Equals(DefinitionOf(a),
+                                                            DefinitionOf(b));
 }
 
 bool SameTiming(const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
@@ -99,7 +102,10 @@ absl::StatusOr<ApplyResult> ApplyEntries(
         continue;
       }
       const v1::ScheduleEntry& old = *it->second;
-      if (!entry.has_enabled()) {
+      // A file that does not say `enabled`, or says what the entry already
+      // is without a note, keeps the entry's state and why it was paused.
+      if (!entry.has_enabled() ||
+          (entry.enabled() == IsEnabled(old) && entry.pause_note().empty())) {
         entry.set_enabled(IsEnabled(old));
         entry.set_pause_note(old.pause_note());
       }
@@ -166,6 +172,17 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
     }
   }
   return Exhausted(enabled ? "enable" : "disable");
+}
+
+std::string ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
+                          ScheduleFileFormat format) {
+  std::vector<v1::ScheduleEntry> definitions;
+  definitions.reserve(entries.size());
+  for (const v1::ScheduleEntry& entry : entries) {
+    definitions.push_back(DefinitionOf(entry));
+    definitions.back().clear_pause_note();  // not in the apply format
+  }
+  return FormatScheduleFile(definitions, format);
 }
 
 }  // namespace stem::beat::core

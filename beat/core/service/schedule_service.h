@@ -4,7 +4,6 @@
 #ifndef STEM_BEAT_CORE_SERVICE_SCHEDULE_SERVICE_H_
 #define STEM_BEAT_CORE_SERVICE_SCHEDULE_SERVICE_H_
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,10 +11,9 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "beat/core/model/firing.h"
+#include "beat/core/codec/schedule_file.h"
 #include "beat/core/model/schedule.pb.h"
 #include "beat/core/model/store.h"
-#include "beat/specs/schedule.h"
 
 namespace stem::beat::core {
 
@@ -44,6 +42,13 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
                                              absl::string_view id, bool enabled,
                                              absl::string_view note,
                                              absl::Time now);
+
+// The definitions of `entries` (what a schedule file says: no run state,
+// next run, version, timestamps or pause note) as a schedule file in
+// `format`, which ApplyEntries takes back unchanged: `stem schedule export`.
+// A paused or finished entry says `enabled: false`.
+std::string ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
+                          ScheduleFileFormat format);
 
 }  // namespace stem::beat::core
 

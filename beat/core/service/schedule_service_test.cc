@@ -1,11 +1,15 @@
 #include "beat/core/service/schedule_service.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "beat/core/codec/schedule_file.h"
+#include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/testing/in_process_plugins.h"
 #include "gmock/gmock.h"
@@ -99,6 +103,57 @@ TEST(SetEnabledTest, EnablingSkipsTheBacklog) {
   EXPECT_EQ(ToAbslTime(entry->next_run_at()), kNow + absl::Hours(73));
   EXPECT_EQ(SetEnabled(*store, "missing", true, "", kNow).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// `stem schedule export` writes what `apply` takes back unchanged, in every
+// format, with run state left out and a paused entry's note kept.
+TEST(ExportTest, ApplyTakesTheExportBackUnchangedInEveryFormat) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> examples =
+      ReadScheduleFile(std::string(std::getenv("TEST_SRCDIR")) +
+                       "/stem_beat/examples/schedules.yaml");
+  ASSERT_TRUE(examples.ok()) << examples.status();
+  ASSERT_GE(examples->size(), 5u);
+  std::unique_ptr<ScheduleStore> store = FreshStore();
+  ASSERT_TRUE(ApplyEntries(*store, *examples, kNow, false).ok());
+  const std::string paused_id = examples->front().id();
+  ASSERT_TRUE(
+      SetEnabled(*store, paused_id, false, "quarterly audit", kNow).ok());
+  // Run state that must not leak into the file.
+  v1::ScheduleEntry ran = *store->Get(examples->back().id());
+  ran.set_total_run_count(41);
+  *ran.mutable_last_run_at() = ToProtoTime(kNow);
+  ASSERT_TRUE(store->Upsert({ran}).ok());
+  const std::vector<v1::ScheduleEntry> before = *store->List();
+
+  for (const auto& [format, name] :
+       std::vector<std::pair<ScheduleFileFormat, std::string>>{
+           {ScheduleFileFormat::kYaml, "export.yaml"},
+           {ScheduleFileFormat::kJson, "export.json"},
+           {ScheduleFileFormat::kTextproto, "export.textproto"}}) {
+    SCOPED_TRACE(name);
+    const std::string text = ExportEntries(before, format);
+    EXPECT_EQ(text.find("41"), std::string::npos) << text;  // no run count
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
+        ParseScheduleFile(text, name);
+    ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << text;
+    ASSERT_EQ(parsed->size(), before.size());
+
+    // Back onto the same store: nothing changes, the note stays.
+    absl::StatusOr<ApplyResult> again =
+        ApplyEntries(*store, *parsed, kNow + absl::Hours(1), false);
+    ASSERT_TRUE(again.ok()) << again.status();
+    EXPECT_THAT(again->created, IsEmpty());
+    EXPECT_THAT(again->updated, IsEmpty());
+    EXPECT_EQ(again->unchanged.size(), before.size());
+    EXPECT_EQ(store->Get(paused_id)->pause_note(), "quarterly audit");
+
+    // Onto an empty store: the same definitions, so the same export.
+    std::unique_ptr<ScheduleStore> copy = FreshStore();
+    ASSERT_TRUE(ApplyEntries(*copy, *parsed, kNow, false).ok());
+    EXPECT_EQ(ExportEntries(*copy->List(), format), text);
+    EXPECT_FALSE(IsEnabled(*copy->Get(paused_id)));
+  }
+  EXPECT_EQ(store->List()->size(), before.size());
 }
 
 // A store whose every write conflicts, as if another Beat always won.
