@@ -2,8 +2,14 @@
 
 Builds libbeat_<kind>_<scheme>.so from `srcs` (which use the SDK's
 STEM_BEAT_*_PLUGIN macro). A version script keeps every symbol but the ABI
-entry point local, whatever the dependencies export.
+entry point local, whatever the dependencies export. The labels are
+Label()s, so the macro works from another workspace:
+
+    load("@stem_beat//tools:plugin.bzl", "stem_beat_plugin")
 """
+
+_VERSION_SCRIPT = Label("//beat/core/plugin:plugin.lds")
+_SDK = Label("//beat/core/plugin:sdk")
 
 def stem_beat_plugin(name, kind, scheme, srcs, deps = [], visibility = None):
     native.cc_binary(
@@ -12,10 +18,10 @@ def stem_beat_plugin(name, kind, scheme, srcs, deps = [], visibility = None):
         linkshared = True,
         copts = ["-fvisibility=hidden"],
         linkopts = [
-            "-Wl,--version-script=$(location //beat/core/plugin:plugin.lds)",
+            "-Wl,--version-script=$(location %s)" % _VERSION_SCRIPT,
         ],
-        additional_linker_inputs = ["//beat/core/plugin:plugin.lds"],
-        deps = deps + ["//beat/core/plugin:sdk"],
+        additional_linker_inputs = [_VERSION_SCRIPT],
+        deps = deps + [_SDK],
         visibility = visibility,
     )
     native.filegroup(

@@ -15,12 +15,17 @@ def cc_proto(name, src, deps = [], visibility = None):
       visibility: of the cc_library.
     """
     base = src[:-len(".proto")]
+
+    # Paths inside this repository: from another workspace (@stem_beat) the
+    # sources sit under external/stem_beat/, and so must the generated code.
+    repository = native.repository_name().lstrip("@")
+    root = "external/" + repository if repository else "."
     native.genrule(
         name = name + "_generate",
         srcs = [src] + [d + "_sources" for d in deps],
         outs = [base + ".pb.h", base + ".pb.cc"],
-        cmd = "/usr/bin/protoc -I. -I$(GENDIR) -I/usr/include " +
-              "--cpp_out=$(GENDIR) $(location " + src + ")",
+        cmd = ("/usr/bin/protoc -I%s -I/usr/include --cpp_out=$(GENDIR)/%s " +
+               "$(location %s)") % (root, root, src),
     )
     native.filegroup(
         name = name + "_sources",
