@@ -1,4 +1,3 @@
-
 #include "beat/core/codec/entry_json.h"
 
 #include <string>
