@@ -18,13 +18,12 @@
 // Failures are distinct and say where the registry looked; each carries the
 // payload kPluginLoadFailure so that callers (the CLI's exit code) can tell
 // them from errors of an opened store:
-//   - unknown scheme       NotFound            no plugin serves it
-//   - missing file         NotFound            a scheme of ours whose .so is
-//   not there
-//   - not loadable / ABI   FailedPrecondition  dlopen failed, no descriptor
-//                                              symbol, ABI major mismatch,
-//                                              incomplete function table
-//   - URL refused          InvalidArgument     the plugin's own message
+// - an unknown scheme (no plugin serves it): NotFound;
+// - a missing file (a scheme of ours whose .so is not there): NotFound;
+// - a file that cannot be loaded (dlopen failed, no descriptor symbol, ABI
+//   major mismatch, a descriptor or table too small, a required function
+//   missing, two files for one scheme): FailedPrecondition;
+// - a URL the plugin refuses: InvalidArgument, with the plugin's message.
 #ifndef STEM_BEAT_CORE_PLUGIN_REGISTRY_H_
 #define STEM_BEAT_CORE_PLUGIN_REGISTRY_H_
 
