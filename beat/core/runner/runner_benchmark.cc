@@ -1,6 +1,8 @@
-// Runner throughput and drift with the memory store, locks and broker,
-// loaded through the plugin ABI as `stem beat` loads them.
+// Runner throughput with the memory store, locks and broker: loaded through
+// the plugin ABI as `stem beat` loads them, or (the in_process target)
+// linked in, to time the runner alone (beat/core/testing/plugins.h).
 //   bazel run -c opt //beat/core/runner:runner_benchmark
+//   bazel run -c opt //beat/core/testing:runner_in_process_benchmark
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -12,7 +14,7 @@
 #include "beat/core/model/proto_time.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
-#include "beat/core/testing/loaded_plugins.h"
+#include "beat/core/testing/plugins.h"
 #include "benchmark/benchmark.h"
 
 namespace stem::beat::core {
@@ -30,9 +32,9 @@ void BM_DispatchAllDueAtOnce(benchmark::State& state) {
   const absl::Time start = absl::FromUnixSeconds(1767225600);
   for (auto _ : state) {
     state.PauseTiming();
-    auto store = testing::LoadedStore(Fresh("store"));
-    auto broker = testing::LoadedBroker(Fresh("broker"));
-    auto locks = testing::LoadedLocks(Fresh("locks"));
+    auto store = testing::MemoryStore(Fresh("store"));
+    auto broker = testing::MemoryBroker(Fresh("broker"));
+    auto locks = testing::MemoryLocks(Fresh("locks"));
     std::vector<v1::ScheduleEntry> entries;
     for (int i = 0; i < count; ++i) {
       v1::ScheduleEntry entry;

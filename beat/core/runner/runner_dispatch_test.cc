@@ -16,7 +16,7 @@
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
 #include "beat/core/testing/forwarding_store.h"
-#include "beat/core/testing/in_process_plugins.h"
+#include "beat/core/testing/plugins.h"
 #include "gtest/gtest.h"
 
 namespace stem::beat::core {

@@ -1,9 +1,11 @@
 // Drift of a real Beat loop: 1,000 entries firing every second for a
 // minute (memory store and broker), drift = time the broker accepted the
-// envelope - its due time. Prints median, p99 and max. The store and broker
-// are the memory:// .so files loaded through the C ABI, as
-// `stem beat --store memory:// --broker memory://` runs them.
+// envelope - its due time. Prints median, p99 and max. Here the store and
+// broker are the memory:// .so files loaded through the C ABI, as
+// `stem beat --store memory:// --broker memory://` runs them; the
+// in_process target links them in (beat/core/testing/plugins.h).
 //   bazel run -c opt //beat/core/runner:runner_drift_benchmark -- [SECONDS [N]]
+//   bazel run -c opt //beat/core/testing:runner_drift_in_process_benchmark
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -17,16 +19,16 @@
 #include "absl/time/clock.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
-#include "beat/core/testing/loaded_plugins.h"
+#include "beat/core/testing/plugins.h"
 
 int main(int argc, char** argv) {
   using namespace stem::beat;
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 60;
   const int entries = argc > 2 ? std::atoi(argv[2]) : 1000;
   std::unique_ptr<core::ScheduleStore> store =
-      core::testing::LoadedStore("memory://drift");
+      core::testing::MemoryStore("memory://drift");
   std::unique_ptr<core::Broker> broker =
-      core::testing::LoadedBroker("memory://drift");
+      core::testing::MemoryBroker("memory://drift");
   std::vector<v1::ScheduleEntry> batch;
   for (int i = 0; i < entries; ++i) {
     v1::ScheduleEntry entry;

@@ -15,7 +15,7 @@
 #include "absl/time/clock.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
-#include "beat/core/testing/loaded_plugins.h"
+#include "beat/core/testing/plugins.h"
 
 namespace {
 
@@ -32,8 +32,8 @@ int main(int argc, char** argv) {
   using namespace stem::beat;
   const int seconds = argc > 1 ? std::atoi(argv[1]) : 10;
   const int entries = argc > 2 ? std::atoi(argv[2]) : 1000000;
-  auto store = core::testing::LoadedStore("memory://idle");
-  auto broker = core::testing::LoadedBroker("memory://idle");
+  auto store = core::testing::MemoryStore("memory://idle");
+  auto broker = core::testing::MemoryBroker("memory://idle");
   const absl::Time tomorrow = absl::Now() + absl::Hours(24);
   std::vector<v1::ScheduleEntry> batch;
   batch.reserve(entries);

@@ -16,7 +16,7 @@
 #include "beat/core/model/proto_time.h"
 #include "beat/core/service/schedule_service.h"
 #include "beat/core/testing/forwarding_store.h"
-#include "beat/core/testing/in_process_plugins.h"
+#include "beat/core/testing/plugins.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -11,7 +11,7 @@
 #include "beat/core/codec/schedule_file.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
-#include "beat/core/testing/in_process_plugins.h"
+#include "beat/core/testing/plugins.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

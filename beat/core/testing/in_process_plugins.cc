@@ -1,7 +1,6 @@
-#include "beat/core/testing/in_process_plugins.h"
-
 #include "beat/brokers/memory/memory_broker.h"
 #include "beat/core/testing/or_die.h"
+#include "beat/core/testing/plugins.h"
 #include "beat/locks/memory/memory_locks.h"
 #include "beat/stores/memory/memory_store.h"
 

@@ -1,7 +1,6 @@
-#include "beat/core/testing/loaded_plugins.h"
-
 #include "beat/core/plugin/registry.h"
 #include "beat/core/testing/or_die.h"
+#include "beat/core/testing/plugins.h"
 
 namespace stem::beat::core::testing {
 namespace {
@@ -13,15 +12,15 @@ plugin::PluginRegistry& Registry() {
 
 }  // namespace
 
-std::unique_ptr<ScheduleStore> LoadedStore(absl::string_view url) {
+std::unique_ptr<ScheduleStore> MemoryStore(absl::string_view url) {
   return OrDie(Registry().OpenStore(url), url);
 }
 
-std::unique_ptr<LockStore> LoadedLocks(absl::string_view url) {
+std::unique_ptr<LockStore> MemoryLocks(absl::string_view url) {
   return OrDie(Registry().OpenLocks(url), url);
 }
 
-std::unique_ptr<Broker> LoadedBroker(absl::string_view url) {
+std::unique_ptr<Broker> MemoryBroker(absl::string_view url) {
   return OrDie(Registry().OpenBroker(url), url);
 }
 
