@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -240,21 +242,47 @@ int RunExport(const GlobalOptions& options, const std::string& file,
           "--format ", format_name, ": expected yaml, json or textproto")));
     }
     format = *named;
+    absl::StatusOr<core::ScheduleFileFormat> by_name =
+        core::ScheduleFileFormatFor(file);
+    if (!file.empty() && file != "-" && by_name.ok() && *by_name != format) {
+      return Fail(absl::InvalidArgumentError(
+          absl::StrCat("--format ", format_name, " does not match ", file,
+                       " (apply reads a file by its extension)")));
+    }
   } else if (!file.empty() && file != "-") {
     absl::StatusOr<core::ScheduleFileFormat> by_name =
         core::ScheduleFileFormatFor(file);
     if (!by_name.ok()) return Fail(by_name.status());
     format = *by_name;
   }
+  // Never over the store itself (a file store's own file).
+  const std::string store_url = ResolveStoreUrl(options);
+  if (absl::StartsWith(store_url, "file:") && !file.empty() && file != "-") {
+    absl::StatusOr<std::string> store_path = plugin::PathFromFileUrl(
+        store_url, /*example=*/"file:///path/to/schedules.json");
+    struct stat out_stat, store_stat;
+    if (store_path.ok() && stat(file.c_str(), &out_stat) == 0 &&
+        stat(store_path->c_str(), &store_stat) == 0 &&
+        out_stat.st_dev == store_stat.st_dev &&
+        out_stat.st_ino == store_stat.st_ino) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "-o ", file, " is the store's own file; export elsewhere")));
+    }
+  }
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
   absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
   if (!listing.ok()) return Fail(listing.status());
-  // What cannot be read is not exported: said, and the exit code is 65.
+  // What cannot be read, or apply would refuse, is not exported: said, and
+  // the exit code is 65.
+  core::ExportResult exported = core::ExportEntries(listing->entries, format);
+  for (const std::string& left_out : exported.left_out) Warn(left_out);
   const int exit_code =
-      ReportUnreadable(listing->unreadable) ? kExitDataLoss : kExitOk;
-  const std::string text = core::ExportEntries(listing->entries, format);
+      ReportUnreadable(listing->unreadable) || !exported.left_out.empty()
+          ? kExitDataLoss
+          : kExitOk;
+  const std::string& text = exported.text;
   if (file.empty() || file == "-") {
     std::cout << text << std::flush;
     return std::cout ? exit_code
@@ -264,8 +292,9 @@ int RunExport(const GlobalOptions& options, const std::string& file,
   // Whole or not at all: a full disk leaves any old file as it was.
   absl::Status written = plugin::ReplaceFile(file, text, /*sync=*/true);
   if (!written.ok()) return Fail(written);
-  std::cerr << "stem: exported " << listing->entries.size() << " entries to "
-            << OneLine(file) << "\n";
+  std::cerr << "stem: exported "
+            << listing->entries.size() - exported.left_out.size()
+            << " entries to " << OneLine(file) << "\n";
   return exit_code;
 }
 

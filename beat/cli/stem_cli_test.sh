@@ -88,6 +88,15 @@ check "an export applied elsewhere exports the same" "$(cat export.textproto)" \
   "$(cat elsewhere/again.textproto)"
 "$stem" schedule export -o export.txt >/dev/null 2>&1
 check "export to an unknown extension is a usage error" 64 $?
+"$stem" schedule export --format textproto -o clash.yaml >/dev/null 2>&1
+check "a --format that contradicts -o is a usage error" 64 $?
+before_export=$(cat .stem/schedules.json)
+err=$("$stem" schedule export -o .stem/schedules.json 2>&1)
+check "export over the store's own file is refused" 64 $?
+contains "it says why" "is the store's own file" "$err"
+check "the store is untouched" "$before_export" "$(cat .stem/schedules.json)"
+err=$("$stem" schedule apply -f export.yaml --yes 2>&1 >/dev/null)
+contains "a YAML export's warnings name the entry's line, not line 1" "export.yaml:47:" "$err"
 "$stem" schedule enable payroll >/dev/null
 
 out=$("$stem" schedule show reports.nightly)

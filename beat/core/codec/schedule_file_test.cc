@@ -412,5 +412,35 @@ TEST(ScheduleFileLimitsTest, TextprotoCannotSmuggleWhatReadersRefuse) {
               HasSubstr("pause_note: is not valid UTF-8 text"));
 }
 
+// Found by attacking export: an empty YAML sequence is an empty list, not
+// a value without a kind (which no reader accepts).
+TEST(ScheduleFileTest, EmptyYamlListsAreEmptyLists) {
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> none =
+      ParseScheduleFile("schedules: []\n", "empty.yaml");
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_TRUE(none->empty());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> entries = ParseScheduleFile(
+      "- id: x\n  task: t\n  spec: every:1m\n  args: {e: []}\n", "a.yaml");
+  ASSERT_TRUE(entries.ok()) << entries.status();
+  EXPECT_EQ(entries->at(0).args().fields().at("e").list_value().values_size(),
+            0);
+}
+
+// The YAML writer puts each entry on lines of its own (errors in a file
+// edited later name a line), and short lists of numbers on one.
+TEST(ScheduleFileTest, YamlExportIsOneEntryPerBlock) {
+  v1::ScheduleEntry a;
+  a.set_id("a");
+  a.set_task_name("t");
+  a.mutable_spec()->mutable_calendar()->add_months(1);
+  a.mutable_spec()->mutable_calendar()->add_months(7);
+  v1::ScheduleEntry b = a;
+  b.set_id("b");
+  const std::string text =
+      FormatScheduleFile({a, b}, ScheduleFileFormat::kYaml);
+  EXPECT_NE(text.find("\n  - id: \"b\"\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("months: [1, 7]"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace stem::beat::core

@@ -85,12 +85,21 @@ void EmitYaml(const JsonValue& value, YAML::Emitter& out) {
       out << YAML::EndMap;
       break;
     }
-    case JsonValue::kListValue:
-      out << YAML::Flow << YAML::BeginSeq;
+    case JsonValue::kListValue: {
+      // Lists of scalars on one line ([1, 15]); the entries, and lists of
+      // maps, one item per line, so that errors and diffs name a line.
+      bool scalars = true;
+      for (const JsonValue& item : value.list_value().values()) {
+        scalars &= item.kind_case() != JsonValue::kStructValue &&
+                   item.kind_case() != JsonValue::kListValue;
+      }
+      if (scalars) out << YAML::Flow;
+      out << YAML::BeginSeq;
       for (const JsonValue& item : value.list_value().values())
         EmitYaml(item, out);
       out << YAML::EndSeq;
       break;
+    }
     default:
       out << YAML::Null;
   }

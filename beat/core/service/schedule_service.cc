@@ -13,6 +13,7 @@
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
+#include "beat/core/model/validation.h"
 #include "beat/specs/schedule.h"
 #include "google/protobuf/util/message_differencer.h"
 
@@ -28,6 +29,10 @@ absl::Status Exhausted(absl::string_view what) {
 // The fields a schedule file defines, and the pause note (the rest is run
 // state and bookkeeping).
 v1::ScheduleEntry DefinitionOf(v1::ScheduleEntry entry) {
+  // What a reader takes an absent field for (Stem's own entries may leave
+  // them out).
+  if (entry.queue().empty()) entry.set_queue("default");
+  if (!entry.has_enabled()) entry.set_enabled(true);
   ClearRunState(entry);
   entry.clear_next_run_at();
   entry.clear_created_at();
@@ -174,15 +179,29 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
   return Exhausted(enabled ? "enable" : "disable");
 }
 
-std::string ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
-                          ScheduleFileFormat format) {
+ExportResult ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
+                           ScheduleFileFormat format) {
+  ExportResult result;
   std::vector<v1::ScheduleEntry> definitions;
   definitions.reserve(entries.size());
   for (const v1::ScheduleEntry& entry : entries) {
-    definitions.push_back(DefinitionOf(entry));
-    definitions.back().clear_pause_note();  // not in the apply format
+    // An entry apply would refuse (written behind its back) would make the
+    // whole file fail to apply: left out, and said why.
+    if (absl::Status valid = ValidateEntry(entry); !valid.ok()) {
+      result.left_out.push_back(absl::StrCat(
+          "entry \"", entry.id(), "\" is not exported: ", valid.message(),
+          " (apply would refuse it)"));
+      continue;
+    }
+    v1::ScheduleEntry definition = DefinitionOf(entry);
+    definition.clear_pause_note();  // not in the apply format
+    // A finished entry says nothing about `enabled`, so that applying a
+    // changed definition (a later run time) brings it back.
+    if (IsFinished(entry)) definition.clear_enabled();
+    definitions.push_back(std::move(definition));
   }
-  return FormatScheduleFile(definitions, format);
+  result.text = FormatScheduleFile(definitions, format);
+  return result;
 }
 
 }  // namespace stem::beat::core

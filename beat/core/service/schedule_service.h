@@ -46,9 +46,15 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
 // The definitions of `entries` (what a schedule file says: no run state,
 // next run, version, timestamps or pause note) as a schedule file in
 // `format`, which ApplyEntries takes back unchanged: `stem schedule export`.
-// A paused or finished entry says `enabled: false`.
-std::string ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
-                          ScheduleFileFormat format);
+// A paused entry says `enabled: false`; a finished one says nothing about
+// it (a changed definition applied later may fire again). An entry apply
+// would refuse is left out, and said why.
+struct ExportResult {
+  std::string text;
+  std::vector<std::string> left_out;  // one message per entry left out
+};
+ExportResult ExportEntries(const std::vector<v1::ScheduleEntry>& entries,
+                           ScheduleFileFormat format);
 
 }  // namespace stem::beat::core
 

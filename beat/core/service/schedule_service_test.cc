@@ -131,7 +131,7 @@ TEST(ExportTest, ApplyTakesTheExportBackUnchangedInEveryFormat) {
            {ScheduleFileFormat::kJson, "export.json"},
            {ScheduleFileFormat::kTextproto, "export.textproto"}}) {
     SCOPED_TRACE(name);
-    const std::string text = ExportEntries(before, format);
+    const std::string text = ExportEntries(before, format).text;
     EXPECT_EQ(text.find("41"), std::string::npos) << text;  // no run count
     absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
         ParseScheduleFile(text, name);
@@ -150,10 +150,65 @@ TEST(ExportTest, ApplyTakesTheExportBackUnchangedInEveryFormat) {
     // Onto an empty store: the same definitions, so the same export.
     std::unique_ptr<ScheduleStore> copy = FreshStore();
     ASSERT_TRUE(ApplyEntries(*copy, *parsed, kNow, false).ok());
-    EXPECT_EQ(ExportEntries(*copy->List(), format), text);
+    EXPECT_EQ(ExportEntries(*copy->List(), format).text, text);
     EXPECT_FALSE(IsEnabled(*copy->Get(paused_id)));
   }
   EXPECT_EQ(store->List()->size(), before.size());
+}
+
+// What the attack on export found: entries written behind apply's back.
+TEST(ExportTest, LeavesOutWhatApplyWouldRefuseAndNormalisesStemsEntries) {
+  std::unique_ptr<ScheduleStore> store = FreshStore();
+  // As Stem writes them: no queue, no `enabled`.
+  v1::ScheduleEntry stems = Cron("stems", "*/5 * * * *");
+  stems.clear_queue();
+  *stems.mutable_next_run_at() = ToProtoTime(kNow + absl::Minutes(5));
+  // One apply refuses (a task name with a space).
+  v1::ScheduleEntry refused = Cron("refused", "*/5 * * * *");
+  refused.set_task_name("send email");
+  ASSERT_TRUE(store->Upsert({stems, refused}).ok());
+
+  const ExportResult exported =
+      ExportEntries(*store->List(), ScheduleFileFormat::kYaml);
+  ASSERT_EQ(exported.left_out.size(), 1u);
+  EXPECT_THAT(exported.left_out[0],
+              ::testing::HasSubstr("entry \"refused\" is not exported"));
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> parsed =
+      ParseScheduleFile(exported.text, "export.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status() << "\n" << exported.text;
+  ASSERT_EQ(parsed->size(), 1u);
+  absl::StatusOr<ApplyResult> again =
+      ApplyEntries(*store, *parsed, kNow, false);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(again->unchanged, ElementsAre("stems"));
+  EXPECT_THAT(again->updated, IsEmpty());
+}
+
+TEST(ExportTest, AFinishedEntryComesBackWhenItsDefinitionChanges) {
+  std::unique_ptr<ScheduleStore> store = FreshStore();
+  v1::ScheduleEntry once;
+  once.set_id("once");
+  once.set_task_name("t");
+  *once.mutable_spec()->mutable_clocked()->mutable_run_at() =
+      ToProtoTime(kNow - absl::Hours(1));
+  ASSERT_TRUE(ApplyEntries(*store, {once}, kNow, false).ok());
+  ASSERT_TRUE(IsFinished(*store->Get("once")));
+  const std::string text =
+      ExportEntries(*store->List(), ScheduleFileFormat::kYaml).text;
+  EXPECT_EQ(text.find("enabled"), std::string::npos) << text;
+  // Re-applied as it is: still finished, unchanged.
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> same =
+      ParseScheduleFile(text, "export.yaml");
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_THAT(ApplyEntries(*store, *same, kNow, false)->unchanged,
+              ElementsAre("once"));
+  // With a later run time: enabled again, due then.
+  *(*same)[0].mutable_spec()->mutable_clocked()->mutable_run_at() =
+      ToProtoTime(kNow + absl::Hours(1));
+  ASSERT_TRUE(ApplyEntries(*store, *same, kNow, false).ok());
+  EXPECT_TRUE(IsEnabled(*store->Get("once")));
+  EXPECT_EQ(ToAbslTime(store->Get("once")->next_run_at()),
+            kNow + absl::Hours(1));
 }
 
 // A store whose every write conflicts, as if another Beat always won.

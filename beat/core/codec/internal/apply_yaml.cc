@@ -70,6 +70,7 @@ absl::StatusOr<JsonValue> YamlToJson(const YAML::Node& node, int depth,
     case YAML::NodeType::Scalar:
       return YamlScalar(node);
     case YAML::NodeType::Sequence:
+      value.mutable_list_value();  // an empty sequence is an empty list
       for (const YAML::Node& item : node) {
         STEM_ASSIGN_OR_RETURN(JsonValue converted,
                               YamlToJson(item, depth + 1, budget));
