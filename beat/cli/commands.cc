@@ -443,18 +443,28 @@ int RunPluginsList(const GlobalOptions& options) {
   for (const absl::StatusOr<plugin::PluginInfo>& info : registry.ListAll()) {
     if (!info.ok()) {
       ++failures;
-      std::cerr << "stem: " << info.status().message() << "\n";
+      std::cerr << "stem: " << OneLine(info.status().message()) << "\n";
       continue;
     }
     const std::string abi = absl::StrCat(info->abi_major, ".", info->abi_minor);
+    // Names, versions and paths come from plugin files and directories:
+    // printable in the table, escaped in JSON.
     rows.push_back({std::string(plugin::KindName(info->kind)),
-                    absl::StrJoin(info->schemes, ","), info->name,
-                    info->version, abi, info->path});
-    json.push_back(absl::StrCat(
-        "{\"kind\":\"", plugin::KindName(info->kind), "\",\"schemes\":[\"",
-        absl::StrJoin(info->schemes, "\",\""), "\"],\"name\":\"", info->name,
-        "\",\"version\":\"", info->version, "\",\"abi\":\"", abi,
-        "\",\"path\":\"", info->path, "\"}"));
+                    OneLine(absl::StrJoin(info->schemes, ",")),
+                    OneLine(info->name), OneLine(info->version), abi,
+                    OneLine(info->path)});
+    core::JsonValue plugin_json;
+    auto& fields = *plugin_json.mutable_struct_value()->mutable_fields();
+    fields["kind"] = core::JsonString(plugin::KindName(info->kind));
+    for (const std::string& scheme : info->schemes) {
+      *fields["schemes"].mutable_list_value()->add_values() =
+          core::JsonString(scheme);
+    }
+    fields["name"] = core::JsonString(info->name);
+    fields["version"] = core::JsonString(info->version);
+    fields["abi"] = core::JsonString(abi);
+    fields["path"] = core::JsonString(info->path);
+    json.push_back(core::FormatJson(plugin_json));
   }
   if (options.json) {
     std::cout << "[" << absl::StrJoin(json, ",") << "]\n";

@@ -48,7 +48,13 @@ absl::Status StatusFrom(int32_t code, stem_buffer* error,
     return absl::InternalError(
         absl::StrCat(context, ": plugin returned code ", code, ": ", message));
   }
-  return absl::Status(static_cast<absl::StatusCode>(code), message);
+  const auto status_code = static_cast<absl::StatusCode>(code);
+  if (message.empty()) {
+    message = absl::StrCat(context, ": the plugin answered ",
+                           absl::StatusCodeToString(status_code),
+                           " without a message");
+  }
+  return absl::Status(status_code, message);
 }
 
 }  // namespace stem::beat::plugin

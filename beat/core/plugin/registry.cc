@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <dlfcn.h>
+#include <elf.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -116,9 +118,29 @@ absl::Status CheckTrusted(const std::string& what, const std::string& plugin) {
   return absl::OkStatus();
 }
 
-// The plugin file, the file it links to, and the directories holding them.
+// The directory part of a path ("/" for a file at the root).
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == 0 || slash == std::string::npos ? "/" : path.substr(0, slash);
+}
+
+// The plugin file, every link on the way to the file it names, the file,
+// and the directories holding each: a link in a directory others may write
+// could be pointed elsewhere between this check and the load.
 absl::Status CheckPluginTrusted(const std::string& path) {
-  std::vector<std::string> checked = {path, path.substr(0, path.rfind('/'))};
+  std::vector<std::string> checked;
+  std::string hop = path;
+  for (int hops = 0; hops < 40; ++hops) {
+    checked.push_back(hop);
+    checked.push_back(DirectoryOf(hop));
+    struct stat link;
+    if (lstat(hop.c_str(), &link) != 0 || !S_ISLNK(link.st_mode)) break;
+    char target[PATH_MAX];
+    const ssize_t length = readlink(hop.c_str(), target, sizeof(target) - 1);
+    if (length <= 0) break;
+    const std::string next(target, static_cast<size_t>(length));
+    hop = next[0] == '/' ? next : absl::StrCat(DirectoryOf(hop), "/", next);
+  }
   char real[PATH_MAX];
   if (realpath(path.c_str(), real) == nullptr) {
     return absl::FailedPreconditionError(
@@ -127,10 +149,49 @@ absl::Status CheckPluginTrusted(const std::string& path) {
   const std::string resolved(real);
   if (resolved != path) {
     checked.push_back(resolved);
-    checked.push_back(resolved.substr(0, resolved.rfind('/')));
+    checked.push_back(DirectoryOf(resolved));
   }
   for (const std::string& what : checked) {
-    STEM_RETURN_IF_ERROR(CheckTrusted(what.empty() ? "/" : what, path));
+    STEM_RETURN_IF_ERROR(CheckTrusted(what, path));
+  }
+  return absl::OkStatus();
+}
+
+// Whether the file holds every segment its ELF header says it loads: the
+// dynamic loader maps segments past the end of a truncated file, and the
+// first touch of one kills the process (SIGBUS) instead of failing.
+absl::Status CheckCompleteElf(const std::string& path) {
+  auto refuse = [&path](absl::string_view why) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(path, ": cannot load: ", why));
+  };
+  std::ifstream file(path, std::ios::binary);
+  Elf64_Ehdr header;
+  if (!file.read(reinterpret_cast<char*>(&header), sizeof(header)) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != ELFCLASS64) {
+    return refuse("not a 64-bit ELF shared object");
+  }
+  file.seekg(0, std::ios::end);
+  const uint64_t size = static_cast<uint64_t>(file.tellg());
+  if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phoff > size ||
+      header.e_phnum > (size - header.e_phoff) / sizeof(Elf64_Phdr)) {
+    return refuse("its program headers are cut off (a truncated file?)");
+  }
+  for (int i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    file.seekg(
+        static_cast<std::streamoff>(header.e_phoff + i * sizeof(Elf64_Phdr)));
+    if (!file.read(reinterpret_cast<char*>(&segment), sizeof(segment))) {
+      return refuse("cannot read its program headers");
+    }
+    if (segment.p_type == PT_LOAD &&
+        (segment.p_offset > size ||
+         segment.p_filesz > size - segment.p_offset)) {
+      return refuse(absl::StrCat(
+          "it is ", size, " bytes, but a segment it loads ends at byte ",
+          segment.p_offset + segment.p_filesz, " (a truncated file?)"));
+    }
   }
   return absl::OkStatus();
 }
@@ -286,6 +347,7 @@ absl::Status CopyDescriptor(const stem_plugin_descriptor* d,
 
 absl::StatusOr<PluginRegistry::Loaded*> LoadFileUncached(
     const std::string& path) {
+  STEM_RETURN_IF_ERROR(CheckCompleteElf(path));
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle == nullptr) {
     return absl::FailedPreconditionError(
@@ -832,35 +894,56 @@ absl::StatusOr<std::unique_ptr<core::Broker>> PluginRegistry::OpenBroker(
 std::vector<absl::StatusOr<PluginInfo>> PluginRegistry::ListAll() {
   std::vector<absl::StatusOr<PluginInfo>> plugins;
   if (!configuration_error_.ok()) plugins.push_back(configuration_error_);
-  // A file serves the (kind, scheme) it is named for (an alias is a copy
-  // named for it), so two files claim the same one when they have the same
-  // name: file name -> the first such file.
-  std::map<std::string, std::string> claimed;
-  std::vector<std::string> listed;
+  // File name -> the distinct files of that name in the search path. A file
+  // serves the (kind, scheme) it is named for (an alias is a copy named for
+  // it), so two files of one name claim the same one, as Load sees it.
+  std::map<std::string, std::vector<std::string>> by_name;
+  std::vector<std::string> names;
   for (const std::string& dir : search_path_) {
     for (const std::string& name : ListDirectory(dir)) {
       if (!absl::StartsWith(name, "libbeat_") || !absl::EndsWith(name, ".so"))
         continue;
       const std::string path = absl::StrCat(dir, "/", name);
-      if (std::any_of(
-              listed.begin(), listed.end(),
+      if (!IsFile(path)) continue;  // as Load: never a FIFO or a directory
+      std::vector<std::string>& paths = by_name[name];
+      if (paths.empty()) names.push_back(name);
+      if (std::none_of(
+              paths.begin(), paths.end(),
               [&](const std::string& seen) { return SameFile(seen, path); })) {
-        continue;  // the same file reached twice (a directory listed twice)
+        paths.push_back(path);
       }
-      listed.push_back(path);
-      if (auto [first, fresh] = claimed.emplace(name, path); !fresh) {
-        plugins.push_back(absl::FailedPreconditionError(
-            absl::StrCat("two plugins claim ", name, ": ", first->second,
-                         " and ", path, " (stem loads neither for it)")));
-        continue;
-      }
-      absl::StatusOr<Loaded*> loaded = LoadFile(path);
-      if (!loaded.ok()) {
-        plugins.push_back(loaded.status());
-        continue;
-      }
-      plugins.push_back((*loaded)->info);
     }
+  }
+  for (const std::string& name : names) {
+    const std::vector<std::string>& paths = by_name[name];
+    if (paths.size() > 1) {
+      plugins.push_back(absl::FailedPreconditionError(
+          absl::StrCat("two plugins claim ", name, ": ", paths[0], " and ",
+                       paths[1], " (stem loads neither)")));
+      continue;
+    }
+    absl::StatusOr<Loaded*> loaded = LoadFile(paths[0]);
+    if (!loaded.ok()) {
+      plugins.push_back(loaded.status());
+      continue;
+    }
+    // Named for what it serves, as Load requires.
+    const PluginInfo& info = (*loaded)->info;
+    const std::string prefix =
+        absl::StrCat("libbeat_", KindName(info.kind), "_");
+    const bool named_for_it =
+        absl::StartsWith(name, prefix) &&
+        std::find(info.schemes.begin(), info.schemes.end(),
+                  name.substr(prefix.size(), name.size() - prefix.size() -
+                                                 3)) != info.schemes.end();
+    if (!named_for_it) {
+      plugins.push_back(absl::FailedPreconditionError(
+          absl::StrCat(paths[0], ": a ", KindName(info.kind),
+                       " plugin serving ", absl::StrJoin(info.schemes, ", "),
+                       " is named for none of them (stem never loads it)")));
+      continue;
+    }
+    plugins.push_back(info);
   }
   return plugins;
 }

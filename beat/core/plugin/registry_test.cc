@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -208,6 +209,111 @@ TEST(RegistryTest, TwoPluginsClaimingOneSchemeAreAnErrorNamingBoth) {
 
   // A link to the same file, or a directory listed twice, is one plugin.
   EXPECT_TRUE(registry_over({first, linked, first}).OpenStore("fine://x").ok());
+}
+
+// What the attack on the registry found, each now refused with a message
+// instead of a crash, a hang, or code run from a place others may change.
+class HostileFilesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = std::string(std::getenv("TEST_TMPDIR")) + "/hostile-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    ASSERT_EQ(mkdir(root_.c_str(), 0755), 0);
+  }
+  std::string Dir(const std::string& name, mode_t mode = 0755) {
+    const std::string dir = root_ + "/" + name;
+    EXPECT_EQ(mkdir(dir.c_str(), 0755), 0);
+    EXPECT_EQ(chmod(dir.c_str(), mode), 0);
+    return dir;
+  }
+  // A copy of the test plugin `from`, its first `bytes` bytes (0: all).
+  void Copy(const std::string& from, const std::string& to, size_t bytes = 0) {
+    std::ifstream in(TestPlugins() + "/" + from, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+    if (bytes > 0) content.resize(bytes);
+    std::ofstream(to, std::ios::binary) << content;
+  }
+  PluginRegistry Over(std::vector<std::string> dirs) {
+    PluginRegistry::Options options;
+    options.plugin_paths = std::move(dirs);
+    options.use_environment = false;
+    options.use_runfiles = false;
+    options.install_prefix = "";
+    return PluginRegistry(options);
+  }
+  std::string root_;
+};
+
+TEST_F(HostileFilesTest, ATruncatedPluginIsRefusedNotACrash) {
+  const std::string dir = Dir("cut");
+  Copy("libbeat_store_fine.so", dir + "/libbeat_store_fine.so", 3000);
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Over({dir}).OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("a truncated file?"));
+  for (const auto& plugin : Over({dir}).ListAll()) EXPECT_FALSE(plugin.ok());
+}
+
+TEST_F(HostileFilesTest, ListingSkipsWhatIsNotARegularFile) {
+  const std::string dir = Dir("odd");
+  ASSERT_EQ(mkfifo((dir + "/libbeat_store_fifo.so").c_str(), 0644), 0);
+  ASSERT_EQ(mkdir((dir + "/libbeat_store_dir.so").c_str(), 0755), 0);
+  EXPECT_TRUE(Over({dir}).ListAll().empty());  // and it did not hang
+}
+
+TEST_F(HostileFilesTest, ListingAgreesWithLookups) {
+  const std::string first = Dir("first");
+  const std::string second = Dir("second");
+  // A plugin under another plugin's name: never loaded for that name.
+  Copy("libbeat_store_fine.so", first + "/libbeat_store_other.so");
+  // The same file under two names (a hard link): one plugin per name.
+  Copy("libbeat_store_abi10.so", first + "/libbeat_store_abi10.so");
+  ASSERT_EQ(link((first + "/libbeat_store_abi10.so").c_str(),
+                 (second + "/libbeat_store_abi10.so").c_str()),
+            0);
+  // Copies of one name in two directories: the lookup refuses both.
+  Copy("libbeat_store_fine.so", first + "/libbeat_store_fine.so");
+  Copy("libbeat_store_fine.so", second + "/libbeat_store_fine.so");
+  PluginRegistry registry = Over({first, second});
+  std::vector<std::string> listed;
+  std::vector<std::string> errors;
+  for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
+    if (plugin.ok()) {
+      listed.push_back(plugin->path);
+    } else {
+      errors.emplace_back(plugin.status().message());
+    }
+  }
+  EXPECT_THAT(listed,
+              ::testing::ElementsAre(first + "/libbeat_store_abi10.so"));
+  EXPECT_THAT(errors, ::testing::UnorderedElementsAre(
+                          HasSubstr("two plugins claim libbeat_store_fine.so"),
+                          HasSubstr("is named for none of them")));
+  EXPECT_FALSE(registry.OpenStore("fine://x").ok());
+  EXPECT_FALSE(registry.OpenStore("other://x").ok());
+  EXPECT_TRUE(registry.OpenStore("abi10://x").ok());
+}
+
+TEST_F(HostileFilesTest, ALinkInADirectoryOthersMayWriteIsRefused) {
+  const std::string good = Dir("good");
+  const std::string open_to_all = Dir("open", 0777);
+  const std::string search = Dir("search");
+  Copy("libbeat_store_fine.so", good + "/real.so");
+  // search/libbeat_store_fine.so -> open/mid.so -> good/real.so: the file
+  // and both ends are trusted, the link in the middle can be re-pointed.
+  ASSERT_EQ(
+      symlink((good + "/real.so").c_str(), (open_to_all + "/mid.so").c_str()),
+      0);
+  ASSERT_EQ(symlink((open_to_all + "/mid.so").c_str(),
+                    (search + "/libbeat_store_fine.so").c_str()),
+            0);
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Over({search}).OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr(open_to_all + " is writable by everyone"));
 }
 
 TEST(RegistryTest, ExceptionsStopAtTheBoundary) {
