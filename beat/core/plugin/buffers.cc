@@ -1,5 +1,8 @@
 #include "beat/core/plugin/buffers.h"
 
+#include <cstdint>
+#include <iterator>
+#include <limits>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -27,9 +30,16 @@ stem_buffer MakeBuffer(std::string bytes) {
 std::string TakeBuffer(stem_buffer* buffer) {
   if (buffer == nullptr || buffer->data == nullptr) return "";
   std::string copy(reinterpret_cast<const char*>(buffer->data), buffer->size);
-  if (buffer->release != nullptr) buffer->release(buffer);
-  *buffer = EmptyBuffer();
+  ReleaseBuffer(buffer);
   return copy;
+}
+
+void ReleaseBuffer(stem_buffer* buffer) {
+  if (buffer == nullptr) return;
+  if (buffer->data != nullptr && buffer->release != nullptr) {
+    buffer->release(buffer);
+  }
+  *buffer = EmptyBuffer();
 }
 
 int32_t ReturnStatus(const absl::Status& status, stem_buffer* error) {
@@ -55,6 +65,40 @@ absl::Status StatusFrom(int32_t code, stem_buffer* error,
                            " without a message");
   }
   return absl::Status(status_code, message);
+}
+
+std::string EncodeEntries(const std::vector<v1::ScheduleEntry>& entries) {
+  // ScheduleFile.schedules is field 1, length-delimited: each entry is the
+  // tag, its size as a varint, and its bytes.
+  std::string out;
+  for (const v1::ScheduleEntry& entry : entries) {
+    const size_t size = entry.ByteSizeLong();  // caches the sizes
+    out.push_back(static_cast<char>((1 << 3) | 2));
+    for (uint64_t rest = size;; rest >>= 7) {
+      if (rest < 0x80) {
+        out.push_back(static_cast<char>(rest));
+        break;
+      }
+      out.push_back(static_cast<char>((rest & 0x7f) | 0x80));
+    }
+    const size_t at = out.size();
+    out.resize(at + size);
+    entry.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(&out[at]));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeEntries(const void* data,
+                                                             size_t size) {
+  v1::ScheduleFile file;
+  if (size > static_cast<size_t>(std::numeric_limits<int>::max()) ||
+      !file.ParseFromArray(data, static_cast<int>(size))) {
+    return absl::InvalidArgumentError(
+        "entries are not a serialised ScheduleFile");
+  }
+  return std::vector<v1::ScheduleEntry>(
+      std::make_move_iterator(file.mutable_schedules()->begin()),
+      std::make_move_iterator(file.mutable_schedules()->end()));
 }
 
 }  // namespace stem::beat::plugin

@@ -462,9 +462,7 @@ class LoadedStore final : public core::ScheduleStore {
   }
   absl::StatusOr<std::vector<ScheduleEntry>> Upsert(
       const std::vector<ScheduleEntry>& entries) override {
-    v1::ScheduleFile file;
-    for (const ScheduleEntry& entry : entries) *file.add_schedules() = entry;
-    const std::string bytes = file.SerializeAsString();
+    const std::string bytes = EncodeEntries(entries);
     stem_buffer stored = EmptyBuffer();
     stem_buffer error = EmptyBuffer();
     const int32_t code =
@@ -561,13 +559,16 @@ class LoadedStore final : public core::ScheduleStore {
                                                      stem_buffer* error,
                                                      absl::string_view call) {
     absl::Status status = StatusFrom(code, error, context_);
-    std::string bytes = TakeBuffer(buffer);
-    if (!status.ok()) return status;
-    v1::ScheduleFile file;
-    if (!file.ParseFromString(bytes)) return Corrupt(call);
-    return std::vector<ScheduleEntry>(
-        std::make_move_iterator(file.mutable_schedules()->begin()),
-        std::make_move_iterator(file.mutable_schedules()->end()));
+    if (!status.ok()) {
+      ReleaseBuffer(buffer);
+      return status;
+    }
+    // Read where the plugin put them, then released (no copy of the bytes).
+    absl::StatusOr<std::vector<ScheduleEntry>> entries =
+        DecodeEntries(buffer->data, buffer->data == nullptr ? 0 : buffer->size);
+    ReleaseBuffer(buffer);
+    if (!entries.ok()) return Corrupt(call);
+    return entries;
   }
 
   const stem_store_table* table_;

@@ -56,20 +56,12 @@ int32_t Guard(stem_buffer* error, Body&& body) {
 
 inline absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseEntries(
     const uint8_t* data, size_t size) {
-  v1::ScheduleFile file;
-  if (!file.ParseFromArray(data, static_cast<int>(size))) {
-    return absl::InvalidArgumentError(
-        "entries are not a serialised ScheduleFile");
-  }
-  return std::vector<v1::ScheduleEntry>(file.schedules().begin(),
-                                        file.schedules().end());
+  return DecodeEntries(data, size);
 }
 
 inline stem_buffer SerializeEntries(
     const std::vector<v1::ScheduleEntry>& entries) {
-  v1::ScheduleFile file;
-  for (const v1::ScheduleEntry& entry : entries) *file.add_schedules() = entry;
-  return MakeBuffer(file.SerializeAsString());
+  return MakeBuffer(EncodeEntries(entries));
 }
 
 // Whether a class overrides a virtual function of its interface: `&C::F`
