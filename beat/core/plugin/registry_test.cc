@@ -160,57 +160,6 @@ TEST(RegistryTest, APresentOptionalFunctionMayNotAnswerUnimplemented) {
                         "answered UNIMPLEMENTED"));
 }
 
-// Two files claiming the same (kind, scheme): an error naming both, never
-// "the first found wins". The same file reached twice is not two.
-TEST(RegistryTest, TwoPluginsClaimingOneSchemeAreAnErrorNamingBoth) {
-  const std::string root = std::string(std::getenv("TEST_TMPDIR")) + "/dup";
-  const std::string first = root + "/first";
-  const std::string second = root + "/second";
-  const std::string linked = root + "/linked";
-  for (const std::string& dir : {root, first, second, linked}) {
-    ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << dir;
-  }
-  for (const std::string& dir : {first, second}) {
-    std::ifstream from(TestPlugins() + "/libbeat_store_fine.so",
-                       std::ios::binary);
-    std::ofstream to(dir + "/libbeat_store_fine.so", std::ios::binary);
-    to << from.rdbuf();
-  }
-  ASSERT_EQ(symlink((first + "/libbeat_store_fine.so").c_str(),
-                    (linked + "/libbeat_store_fine.so").c_str()),
-            0);
-  auto registry_over = [](std::vector<std::string> dirs) {
-    PluginRegistry::Options options;
-    options.plugin_paths = std::move(dirs);
-    options.use_environment = false;
-    options.use_runfiles = false;
-    options.install_prefix = "";
-    return PluginRegistry(options);
-  };
-
-  PluginRegistry both = registry_over({first, second});
-  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
-      both.OpenStore("fine://x");
-  ASSERT_FALSE(store.ok());
-  EXPECT_TRUE(IsPluginLoadFailure(store.status()));
-  EXPECT_THAT(std::string(store.status().message()),
-              HasSubstr("two store plugins claim \"fine:\": " + first +
-                        "/libbeat_store_fine.so and " + second +
-                        "/libbeat_store_fine.so"));
-  int errors = 0;
-  for (const absl::StatusOr<PluginInfo>& plugin : both.ListAll()) {
-    if (!plugin.ok()) {
-      ++errors;
-      EXPECT_THAT(std::string(plugin.status().message()),
-                  HasSubstr("two plugins claim libbeat_store_fine.so"));
-    }
-  }
-  EXPECT_EQ(errors, 1);
-
-  // A link to the same file, or a directory listed twice, is one plugin.
-  EXPECT_TRUE(registry_over({first, linked, first}).OpenStore("fine://x").ok());
-}
-
 // What the attack on the registry found, each now refused with a message
 // instead of a crash, a hang, or code run from a place others may change.
 class HostileFilesTest : public ::testing::Test {
@@ -244,6 +193,30 @@ class HostileFilesTest : public ::testing::Test {
   }
   std::string root_;
 };
+
+// Two files claiming the same (kind, scheme): an error naming both, never
+// "the first found wins". The same file reached twice is not two.
+TEST_F(HostileFilesTest, TwoPluginsClaimingOneSchemeAreAnErrorNamingBoth) {
+  const std::string first = Dir("first");
+  const std::string second = Dir("second");
+  const std::string linked = Dir("linked");
+  Copy("libbeat_store_fine.so", first + "/libbeat_store_fine.so");
+  Copy("libbeat_store_fine.so", second + "/libbeat_store_fine.so");
+  ASSERT_EQ(symlink((first + "/libbeat_store_fine.so").c_str(),
+                    (linked + "/libbeat_store_fine.so").c_str()),
+            0);
+  PluginRegistry both = Over({first, second});
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      both.OpenStore("fine://x");
+  ASSERT_FALSE(store.ok());
+  EXPECT_TRUE(IsPluginLoadFailure(store.status()));
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("two store plugins claim \"fine:\": " + first +
+                        "/libbeat_store_fine.so and " + second +
+                        "/libbeat_store_fine.so"));
+  // A link to the same file, or a directory listed twice, is one plugin.
+  EXPECT_TRUE(Over({first, linked, first}).OpenStore("fine://x").ok());
+}
 
 TEST_F(HostileFilesTest, ATruncatedPluginIsRefusedNotACrash) {
   const std::string dir = Dir("cut");

@@ -14,7 +14,6 @@
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
 #include "beat/core/model/validation.h"
-#include "beat/specs/schedule.h"
 #include "google/protobuf/util/message_differencer.h"
 
 namespace stem::beat::core {
