@@ -54,16 +54,6 @@ int32_t Guard(stem_buffer* error, Body&& body) {
   }
 }
 
-inline absl::StatusOr<std::vector<v1::ScheduleEntry>> ParseEntries(
-    const uint8_t* data, size_t size) {
-  return DecodeEntries(data, size);
-}
-
-inline stem_buffer SerializeEntries(
-    const std::vector<v1::ScheduleEntry>& entries) {
-  return MakeBuffer(EncodeEntries(entries));
-}
-
 // Whether a class overrides a virtual function of its interface: `&C::F`
 // names C's own F when C declares one, and the base's (a pointer to a
 // member of the base) when C inherits it.
@@ -113,11 +103,11 @@ struct StoreThunks {
   static int32_t Upsert(void* store, const uint8_t* data, size_t size,
                         stem_buffer* stored, stem_buffer* error) {
     return Guard(error, [&]() -> absl::Status {
-      auto entries = ParseEntries(data, size);
+      auto entries = DecodeEntries(data, size);
       if (!entries.ok()) return entries.status();
       auto written = Self(store)->Upsert(*entries);
       if (!written.ok()) return written.status();
-      *stored = SerializeEntries(*written);
+      *stored = MakeBuffer(EncodeEntries(*written));
       return absl::OkStatus();
     });
   }
@@ -132,7 +122,7 @@ struct StoreThunks {
     return Guard(error, [&]() -> absl::Status {
       auto due = Self(store)->Due(absl::FromUnixMillis(now_unix_ms), limit);
       if (!due.ok()) return due.status();
-      *entries = SerializeEntries(*due);
+      *entries = MakeBuffer(EncodeEntries(*due));
       return absl::OkStatus();
     });
   }
@@ -145,14 +135,14 @@ struct StoreThunks {
           Self(store)->ClaimDue(absl::FromUnixMillis(now_unix_ms), limit,
                                 FromView(owner), absl::Milliseconds(ttl_ms));
       if (!due.ok()) return due.status();
-      *entries = SerializeEntries(*due);
+      *entries = MakeBuffer(EncodeEntries(*due));
       return absl::OkStatus();
     });
   }
   static int32_t ReleaseClaims(void* store, const uint8_t* data, size_t size,
                                stem_string_view owner, stem_buffer* error) {
     return Guard(error, [&]() -> absl::Status {
-      auto entries = ParseEntries(data, size);
+      auto entries = DecodeEntries(data, size);
       if (!entries.ok()) return entries.status();
       std::vector<std::string> ids;
       ids.reserve(entries->size());
