@@ -86,6 +86,16 @@ class ScheduleStore {
       absl::string_view id, int limit) {
     return absl::UnimplementedError("this store keeps no history");
   }
+
+  // Change notification (optional): waits up to `timeout` for a change that
+  // may bring an entry's due time forward (an entry added, enabled or moved
+  // earlier, by any writer) and says whether one came, so that a sleeping
+  // Beat re-plans at once instead of at its next poll. The first call may
+  // answer true at once. Unimplemented, the default, when the store cannot
+  // tell.
+  virtual absl::StatusOr<bool> WatchChanges(absl::Duration timeout) {
+    return absl::UnimplementedError("this store has no change notification");
+  }
 };
 
 struct Lease {

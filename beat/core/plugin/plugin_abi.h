@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 3
+#define STEM_BEAT_PLUGIN_ABI_MINOR 4
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -143,6 +143,15 @@ typedef struct stem_store_table {
   /* The entry's latest `limit` records, newest first (a RunHistory). */
   int32_t (*history)(void* store, stem_string_view id, int32_t limit,
                      stem_buffer* records, stem_buffer* error);
+  /* ---- Since ABI 1.4. OPTIONAL: NULL when the store cannot tell its
+   * users about changes. ----
+   * Waits up to timeout_ms for a change to the store that may bring an
+   * entry's due time forward (an entry added, enabled or moved earlier,
+   * by anyone), and sets *changed to 1 when one came (0 on timeout). The
+   * first call may answer 1 at once: changes before it are unknown. The
+   * host calls it from one thread at a time, beside other calls. */
+  int32_t (*watch)(void* store, int64_t timeout_ms, int32_t* changed,
+                   stem_buffer* error);
 } stem_store_table;
 
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */

@@ -527,6 +527,18 @@ class LoadedStore final : public core::ScheduleStore {
         std::make_move_iterator(history.mutable_records()->begin()),
         std::make_move_iterator(history.mutable_records()->end()));
   }
+  absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
+    if (table_->watch == nullptr) {
+      return core::ScheduleStore::WatchChanges(timeout);
+    }
+    int32_t changed = 0;
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->watch(
+        store_, absl::ToInt64Milliseconds(timeout), &changed, &error);
+    STEM_RETURN_IF_ERROR(
+        StatusFrom(OptionalCode(code, "watch", &error), &error, context_));
+    return changed != 0;
+  }
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override {
     if (!HasClaims()) return core::ScheduleStore::ReleaseClaims(ids, owner);

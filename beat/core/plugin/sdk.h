@@ -1,7 +1,7 @@
 // The C++ SDK for plugin authors: implement core::ScheduleStore (or
 // core::LockStore, core::Broker) with a static Open(url), then one macro
 // exports it through the C ABI of plugin_abi.h. Optional functions (a
-// store's claims and history, a broker's List and Contains) are exported
+// store's claims, history and WatchChanges, a broker's List and Contains) are exported
 // only when the class overrides them; otherwise their table entries are
 // NULL, as plugin_abi.h says an absent function is.
 //
@@ -176,14 +176,29 @@ struct StoreThunks {
     });
   }
 
-  // Claims and history are optional: in the table only when the class
-  // overrides them (else NULL, which is how a plugin says it has none).
+  static int32_t Watch(void* store, int64_t timeout_ms, int32_t* changed,
+                       stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      absl::StatusOr<bool> seen =
+          Self(store)->WatchChanges(absl::Milliseconds(timeout_ms));
+      if (!seen.ok()) return seen.status();
+      *changed = *seen ? 1 : 0;
+      return absl::OkStatus();
+    });
+  }
+
+  // Claims, history and watch are optional: in the table only when the
+  // class overrides them (else NULL, which is how a plugin says it has
+  // none).
   static constexpr bool kClaims =
       Overrides<decltype(&Store::ClaimDue),
                 decltype(&core::ScheduleStore::ClaimDue)>();
   static constexpr bool kHistory =
       Overrides<decltype(&Store::History),
                 decltype(&core::ScheduleStore::History)>();
+  static constexpr bool kWatch =
+      Overrides<decltype(&Store::WatchChanges),
+                decltype(&core::ScheduleStore::WatchChanges)>();
   static_assert(kClaims ==
                     Overrides<decltype(&Store::ReleaseClaims),
                               decltype(&core::ScheduleStore::ReleaseClaims)>(),
@@ -207,6 +222,7 @@ struct StoreThunks {
         kClaims ? &ReleaseClaims : nullptr,
         kHistory ? &AppendHistory : nullptr,
         kHistory ? &History : nullptr,
+        kWatch ? &Watch : nullptr,
     };
     return &table;
   }

@@ -50,6 +50,9 @@ class ForwardingStore : public ScheduleStore {
                                                      int limit) override {
     return inner_->History(id, limit);
   }
+  absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
+    return inner_->WatchChanges(timeout);
+  }
 
  private:
   ScheduleStore* inner_;

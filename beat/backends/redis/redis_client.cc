@@ -1,0 +1,495 @@
+#include "beat/backends/redis/redis_client.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "beat/base/status_macros.h"
+
+namespace stem::beat::redis {
+namespace {
+
+constexpr absl::string_view kUrlForm =
+    "redis://[user:password@]host[:port][/db][?namespace=stem&"
+    "connect_timeout=1s&timeout=2s]";
+
+absl::Status UrlError(absl::string_view what) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("redis URL: ", what, " (expected ", kUrlForm, ")"));
+}
+
+// %XX-decoding of a URL part.
+absl::StatusOr<std::string> PercentDecode(absl::string_view text,
+                                          absl::string_view part) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    int value = 0;
+    if (i + 2 >= text.size()) {
+      return UrlError(absl::StrCat("a bad %-escape in the ", part));
+    }
+    for (int k = 1; k <= 2; ++k) {
+      const char c = text[i + k];
+      value *= 16;
+      if (c >= '0' && c <= '9') {
+        value += c - '0';
+      } else if (c >= 'a' && c <= 'f') {
+        value += c - 'a' + 10;
+      } else if (c >= 'A' && c <= 'F') {
+        value += c - 'A' + 10;
+      } else {
+        return UrlError(absl::StrCat("a bad %-escape in the ", part));
+      }
+    }
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return out;
+}
+
+absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view key,
+                                                     absl::string_view value) {
+  absl::Duration duration;
+  if (!absl::ParseDuration(value, &duration) ||
+      duration <= absl::ZeroDuration() || duration > absl::Hours(1)) {
+    return UrlError(absl::StrCat(key, "=\"", value,
+                                 "\" is not a duration between 1ms and 1h "
+                                 "(such as 500ms or 2s)"));
+  }
+  return duration;
+}
+
+absl::StatusOr<int> ParseDb(absl::string_view text) {
+  int db = 0;
+  if (!absl::SimpleAtoi(text, &db) || db < 0 || db > 1000000) {
+    return UrlError(absl::StrCat("database \"", text,
+                                 "\" is not a non-negative number"));
+  }
+  return db;
+}
+
+std::string ToHex(const unsigned char* bytes, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    hex.push_back(kDigits[bytes[i] >> 4]);
+    hex.push_back(kDigits[bytes[i] & 15]);
+  }
+  return hex;
+}
+
+// The run_id line of INFO server.
+std::string RunIdOf(absl::string_view info) {
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    if (absl::ConsumePrefix(&line, "run_id:")) {
+      return std::string(absl::StripAsciiWhitespace(line));
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string RedisOptions::Where() const {
+  if (!unix_socket.empty()) return absl::StrCat(unix_socket, "/", db);
+  const bool ipv6 = absl::StrContains(host, ':');
+  return absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", port, "/",
+                      db);
+}
+
+absl::StatusOr<RedisOptions> ParseRedisUrl(
+    absl::string_view url,
+    absl::Span<const absl::string_view> extra_parameters) {
+  RedisOptions options;
+  absl::string_view rest = url;
+  bool unix_socket = false;
+  if (absl::StartsWith(rest, "rediss:")) {
+    return absl::InvalidArgumentError(
+        "rediss://: TLS is not supported by this build (hiredis 0.14); use "
+        "redis:// through a TLS tunnel such as stunnel");
+  }
+  if (absl::ConsumePrefix(&rest, "redis+unix://")) {
+    unix_socket = true;
+  } else if (!absl::ConsumePrefix(&rest, "redis://")) {
+    return UrlError("it does not begin with redis:// or redis+unix://");
+  }
+  // The query, then the credentials (up to the last '@': a password may
+  // hold '/', '?' or '@'), then host, port and database.
+  absl::string_view query;
+  const size_t at = rest.rfind('@');
+  absl::string_view userinfo;
+  if (at != absl::string_view::npos) {
+    userinfo = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+  }
+  if (const size_t question = rest.find('?');
+      question != absl::string_view::npos) {
+    query = rest.substr(question + 1);
+    rest = rest.substr(0, question);
+  }
+  if (!userinfo.empty()) {
+    const size_t colon = userinfo.find(':');
+    absl::string_view user = userinfo.substr(0, colon);
+    STEM_ASSIGN_OR_RETURN(options.user, PercentDecode(user, "user name"));
+    if (colon != absl::string_view::npos) {
+      STEM_ASSIGN_OR_RETURN(
+          options.password,
+          PercentDecode(userinfo.substr(colon + 1), "password"));
+    }
+  }
+  if (unix_socket) {
+    if (!absl::StartsWith(rest, "/")) {
+      return UrlError(
+          "a redis+unix URL names an absolute socket path, as in "
+          "redis+unix:///run/redis/redis.sock?db=0");
+    }
+    options.unix_socket = std::string(rest);
+  } else {
+    absl::string_view host = rest;
+    if (const size_t slash = rest.find('/'); slash != absl::string_view::npos) {
+      host = rest.substr(0, slash);
+      absl::string_view db = rest.substr(slash + 1);
+      if (!db.empty()) {
+        STEM_ASSIGN_OR_RETURN(options.db, ParseDb(db));
+      }
+    }
+    absl::string_view port;
+    if (absl::StartsWith(host, "[")) {
+      const size_t close = host.find(']');
+      if (close == absl::string_view::npos) {
+        return UrlError("an IPv6 address without its closing ']'");
+      }
+      options.host = std::string(host.substr(1, close - 1));
+      absl::string_view after = host.substr(close + 1);
+      if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
+        return UrlError("text after the IPv6 address");
+      }
+      port = after;
+    } else {
+      const size_t colon = host.rfind(':');
+      if (colon != absl::string_view::npos) {
+        port = host.substr(colon + 1);
+        host = host.substr(0, colon);
+      }
+      if (!host.empty()) options.host = std::string(host);
+    }
+    if (!port.empty() && (!absl::SimpleAtoi(port, &options.port) ||
+                          options.port < 1 || options.port > 65535)) {
+      return UrlError(
+          absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
+    }
+  }
+  std::map<std::string, std::string> seen;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> split =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    STEM_ASSIGN_OR_RETURN(std::string value,
+                          PercentDecode(split.second, "query"));
+    const std::string& key = split.first;
+    if (!seen.emplace(key, value).second) {
+      return UrlError(absl::StrCat("parameter \"", key, "\" given twice"));
+    }
+    if (key == "namespace") {
+      if (value.empty() || value.size() > 128 ||
+          std::any_of(value.begin(), value.end(), [](char c) {
+            return !absl::ascii_isgraph(static_cast<unsigned char>(c));
+          })) {
+        return UrlError(absl::StrCat(
+            "namespace \"", value,
+            "\" must be 1 to 128 printable characters without spaces"));
+      }
+      options.namespace_name = value;
+    } else if (key == "db") {
+      STEM_ASSIGN_OR_RETURN(options.db, ParseDb(value));
+    } else if (key == "connect_timeout") {
+      STEM_ASSIGN_OR_RETURN(options.connect_timeout,
+                            ParsePositiveDuration(key, value));
+    } else if (key == "timeout") {
+      STEM_ASSIGN_OR_RETURN(options.timeout, ParsePositiveDuration(key, value));
+    } else if (std::find(extra_parameters.begin(), extra_parameters.end(),
+                         key) != extra_parameters.end()) {
+      options.extra[key] = value;
+    } else {
+      std::string known = "namespace, db, connect_timeout, timeout";
+      for (absl::string_view extra : extra_parameters) {
+        absl::StrAppend(&known, ", ", extra);
+      }
+      return UrlError(absl::StrCat("unknown parameter \"", key,
+                                   "\" (this plugin takes ", known, ")"));
+    }
+  }
+  return options;
+}
+
+absl::string_view ReplyText(const redisReply& reply) {
+  switch (reply.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+    case REDIS_REPLY_ERROR:
+      return absl::string_view(reply.str, reply.len);
+    default:
+      return "";
+  }
+}
+
+absl::Status ErrorReplyStatus(const redisReply& reply) {
+  absl::string_view text = ReplyText(reply);
+  // Lua errors raised with redis.error_reply come as they are; those from
+  // error() carry a "ERR user_script..." prefix, which none of ours uses.
+  absl::string_view message = text;
+  if (absl::ConsumePrefix(&message, "CONFLICT ")) {
+    return absl::AbortedError(std::string(message));
+  }
+  if (absl::ConsumePrefix(&message, "FAILED_PRECONDITION ")) {
+    return absl::FailedPreconditionError(std::string(message));
+  }
+  if (absl::ConsumePrefix(&message, "INVALID ")) {
+    return absl::InvalidArgumentError(std::string(message));
+  }
+  if (absl::ConsumePrefix(&message, "NOT_FOUND ")) {
+    return absl::NotFoundError(std::string(message));
+  }
+  if (absl::ConsumePrefix(&message, "DATA_LOSS ")) {
+    return absl::DataLossError(std::string(message));
+  }
+  const std::string full = absl::StrCat("redis: ", text);
+  for (absl::string_view prefix : {"LOADING", "READONLY", "MASTERDOWN",
+                                   "BUSY", "TRYAGAIN", "CLUSTERDOWN"}) {
+    if (absl::StartsWith(text, prefix)) return absl::UnavailableError(full);
+  }
+  if (absl::StartsWith(text, "OOM")) {
+    return absl::ResourceExhaustedError(full);
+  }
+  if (absl::StartsWith(text, "NOAUTH") || absl::StartsWith(text, "WRONGPASS")) {
+    return absl::UnauthenticatedError(full);
+  }
+  if (absl::StartsWith(text, "NOPERM")) {
+    return absl::PermissionDeniedError(full);
+  }
+  return absl::InternalError(full);
+}
+
+Script::Script(std::string body) : body_(std::move(body)) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(body_.data()), body_.size(),
+       digest);
+  sha_ = ToHex(digest, sizeof(digest));
+}
+
+std::string Decimal(int64_t value) { return absl::StrCat(value); }
+
+absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(
+    RedisOptions options) {
+  std::unique_ptr<RedisClient> client(new RedisClient(std::move(options)));
+  STEM_ASSIGN_OR_RETURN(Context context, client->Take());
+  client->Give(std::move(context));
+  return client;
+}
+
+void RedisClient::OnConnect(
+    std::function<void(const std::string& run_id)> callback) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  on_connect_ = std::move(callback);
+  // Connections made before know nothing of the callback: start afresh.
+  idle_.clear();
+}
+
+absl::StatusOr<Context> RedisClient::NewConnection(
+    absl::Duration read_timeout) {
+  const timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
+  redisContext* raw =
+      options_.unix_socket.empty()
+          ? redisConnectWithTimeout(options_.host.c_str(), options_.port,
+                                    connect_timeout)
+          : redisConnectUnixWithTimeout(options_.unix_socket.c_str(),
+                                        connect_timeout);
+  if (raw == nullptr) {
+    return absl::ResourceExhaustedError("cannot allocate a redis connection");
+  }
+  Context context(raw);
+  if (context->err != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "cannot connect to redis at ", options_.Where(), ": ", context->errstr));
+  }
+  redisSetTimeout(context.get(), absl::ToTimeval(read_timeout));
+  redisEnableKeepAlive(context.get());
+  auto run = [&](std::vector<std::string> argv) -> absl::StatusOr<Reply> {
+    std::vector<const char*> pointers;
+    std::vector<size_t> sizes;
+    for (const std::string& arg : argv) {
+      pointers.push_back(arg.data());
+      sizes.push_back(arg.size());
+    }
+    Reply reply(static_cast<redisReply*>(
+        redisCommandArgv(context.get(), static_cast<int>(argv.size()),
+                         pointers.data(), sizes.data())));
+    if (reply == nullptr) return Lost(*context);
+    if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
+    return reply;
+  };
+  if (!options_.password.empty() || !options_.user.empty()) {
+    std::vector<std::string> auth = {"AUTH"};
+    if (!options_.user.empty()) auth.push_back(options_.user);
+    auth.push_back(options_.password);
+    absl::StatusOr<Reply> reply = run(std::move(auth));
+    if (!reply.ok()) {
+      if (reply.status().code() == absl::StatusCode::kUnavailable) {
+        return reply.status();
+      }
+      return absl::UnauthenticatedError(
+          absl::StrCat("redis at ", options_.Where(),
+                       " refused the credentials: ", reply.status().message()));
+    }
+  }
+  if (options_.db != 0) {
+    absl::StatusOr<Reply> reply = run({"SELECT", Decimal(options_.db)});
+    if (!reply.ok()) {
+      return absl::Status(reply.status().code(),
+                          absl::StrCat("redis at ", options_.Where(), ": ",
+                                       reply.status().message()));
+    }
+  }
+  std::function<void(const std::string&)> on_connect;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    on_connect = on_connect_;
+  }
+  if (on_connect) {
+    STEM_ASSIGN_OR_RETURN(Reply info, run({"INFO", "server"}));
+    on_connect(RunIdOf(ReplyText(*info)));
+  }
+  return context;
+}
+
+absl::StatusOr<Context> RedisClient::Take() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!idle_.empty()) {
+      Context context = std::move(idle_.back());
+      idle_.pop_back();
+      return context;
+    }
+    const absl::Time now = absl::Now();
+    if (now < next_attempt_) {
+      return absl::UnavailableError(absl::StrCat(
+          last_failure_, " (next attempt in ",
+          absl::FormatDuration(absl::Ceil(next_attempt_ - now,
+                                          absl::Milliseconds(1))),
+          ")"));
+    }
+  }
+  absl::StatusOr<Context> context = NewConnection(options_.timeout);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!context.ok()) {
+    if (context.status().code() == absl::StatusCode::kUnavailable) {
+      backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(100),
+                            absl::Seconds(5));
+      next_attempt_ = absl::Now() + backoff_;
+      last_failure_ = std::string(context.status().message());
+    }
+    return context.status();
+  }
+  backoff_ = absl::ZeroDuration();
+  next_attempt_ = absl::InfinitePast();
+  return context;
+}
+
+void RedisClient::Give(Context context) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  // A small pool: more idle connections than threads that use them are
+  // closed.
+  if (idle_.size() < 16) idle_.push_back(std::move(context));
+}
+
+absl::Status RedisClient::Lost(const redisContext& context) {
+  return absl::UnavailableError(absl::StrCat("lost the connection to redis at ",
+                                             options_.Where(), ": ",
+                                             context.errstr));
+}
+
+absl::StatusOr<Context> RedisClient::Dedicated(absl::Duration read_timeout) {
+  return NewConnection(read_timeout);
+}
+
+absl::StatusOr<Reply> RedisClient::Command(absl::Span<const std::string> argv) {
+  STEM_ASSIGN_OR_RETURN(Context context, Take());
+  std::vector<const char*> pointers(argv.size());
+  std::vector<size_t> sizes(argv.size());
+  for (size_t i = 0; i < argv.size(); ++i) {
+    pointers[i] = argv[i].data();
+    sizes[i] = argv[i].size();
+  }
+  Reply reply(static_cast<redisReply*>(
+      redisCommandArgv(context.get(), static_cast<int>(argv.size()),
+                       pointers.data(), sizes.data())));
+  if (reply == nullptr) return Lost(*context);
+  Give(std::move(context));
+  if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
+  return reply;
+}
+
+absl::StatusOr<std::vector<Reply>> RedisClient::Pipeline(
+    absl::Span<const std::vector<std::string>> commands) {
+  STEM_ASSIGN_OR_RETURN(Context context, Take());
+  std::vector<const char*> pointers;
+  std::vector<size_t> sizes;
+  for (const std::vector<std::string>& argv : commands) {
+    pointers.resize(argv.size());
+    sizes.resize(argv.size());
+    for (size_t i = 0; i < argv.size(); ++i) {
+      pointers[i] = argv[i].data();
+      sizes[i] = argv[i].size();
+    }
+    if (redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()),
+                               pointers.data(), sizes.data()) != REDIS_OK) {
+      return Lost(*context);
+    }
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
+      return Lost(*context);
+    }
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  Give(std::move(context));
+  return replies;
+}
+
+absl::StatusOr<Reply> RedisClient::Eval(const Script& script,
+                                        absl::Span<const std::string> keys,
+                                        absl::Span<const std::string> args) {
+  std::vector<std::string> argv;
+  argv.reserve(3 + keys.size() + args.size());
+  argv.push_back("EVALSHA");
+  argv.push_back(script.sha());
+  argv.push_back(Decimal(static_cast<int64_t>(keys.size())));
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  absl::StatusOr<Reply> reply = Command(argv);
+  if (!reply.ok() &&
+      absl::StartsWith(reply.status().message(), "redis: NOSCRIPT")) {
+    // Not loaded yet, or the server restarted: EVAL loads it too.
+    argv[0] = "EVAL";
+    argv[1] = script.body();
+    reply = Command(argv);
+  }
+  return reply;
+}
+
+}  // namespace stem::beat::redis

@@ -1,0 +1,195 @@
+// The Redis client: its URL, and its behaviour against a real redis-server
+// (scripts reloaded after a restart, a lost server reported and
+// reconnected, a wrong password refused without being shown).
+#include "beat/backends/redis/redis_client.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "beat/backends/redis/redis_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::redis {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+TEST(ParseRedisUrlTest, EveryPart) {
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl(
+      "redis://beat:p%40ss/w?rd@cache.internal:6380/3?namespace=prod&"
+      "connect_timeout=250ms&timeout=5s",
+      {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->user, "beat");
+  EXPECT_EQ(options->password, "p@ss/w?rd");
+  EXPECT_EQ(options->host, "cache.internal");
+  EXPECT_EQ(options->port, 6380);
+  EXPECT_EQ(options->db, 3);
+  EXPECT_EQ(options->namespace_name, "prod");
+  EXPECT_EQ(options->connect_timeout, absl::Milliseconds(250));
+  EXPECT_EQ(options->timeout, absl::Seconds(5));
+  EXPECT_EQ(options->Where(), "cache.internal:6380/3");
+}
+
+TEST(ParseRedisUrlTest, Defaults) {
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl("redis://", {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->host, "127.0.0.1");
+  EXPECT_EQ(options->port, 6379);
+  EXPECT_EQ(options->db, 0);
+  EXPECT_EQ(options->namespace_name, "stem");
+  EXPECT_TRUE(options->password.empty());
+  options = ParseRedisUrl("redis://:secret@[::1]:7000", {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->host, "::1");
+  EXPECT_EQ(options->port, 7000);
+  EXPECT_EQ(options->password, "secret");
+  EXPECT_TRUE(options->user.empty());
+  EXPECT_EQ(options->Where(), "[::1]:7000/0");
+}
+
+TEST(ParseRedisUrlTest, UnixSocket) {
+  absl::StatusOr<RedisOptions> options =
+      ParseRedisUrl("redis+unix:///run/redis/redis.sock?db=2", {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->unix_socket, "/run/redis/redis.sock");
+  EXPECT_EQ(options->db, 2);
+}
+
+TEST(ParseRedisUrlTest, ExtraParametersOnlyWhenThePluginTakesThem) {
+  EXPECT_THAT(
+      ParseRedisUrl("redis://h?dedupe_ttl=1h", {}).status().message(),
+      HasSubstr("unknown parameter \"dedupe_ttl\""));
+  absl::StatusOr<RedisOptions> options =
+      ParseRedisUrl("redis://h?dedupe_ttl=1h", {"dedupe_ttl"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->extra.at("dedupe_ttl"), "1h");
+}
+
+TEST(ParseRedisUrlTest, RefusesWithAReason) {
+  struct Case {
+    const char* url;
+    const char* reason;
+  };
+  for (const Case& bad : {
+           Case{"rediss://h:6380", "TLS is not supported by this build "
+                                   "(hiredis 0.14)"},
+           Case{"http://h", "does not begin with redis://"},
+           Case{"redis://h:0", "port \"0\""},
+           Case{"redis://h:99999", "port \"99999\""},
+           Case{"redis://h:x", "port \"x\""},
+           Case{"redis://h/-1", "database \"-1\""},
+           Case{"redis://h/one", "database \"one\""},
+           Case{"redis://h?namespace=", "namespace \"\""},
+           Case{"redis://h?namespace=a%20b", "namespace \"a b\""},
+           Case{"redis://h?timeout=0s", "timeout=\"0s\""},
+           Case{"redis://h?timeout=soon", "timeout=\"soon\""},
+           Case{"redis://h?db=1&db=2", "given twice"},
+           Case{"redis://:p%zz@h", "%-escape in the password"},
+           Case{"redis+unix://relative.sock", "absolute socket path"},
+           Case{"redis://[::1", "closing ']'"},
+       }) {
+    absl::StatusOr<RedisOptions> options = ParseRedisUrl(bad.url, {});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad.url;
+    EXPECT_THAT(options.status().message(), HasSubstr(bad.reason)) << bad.url;
+  }
+}
+
+TEST(RedisClientTest, CommandsPipelinesAndScripts) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<RedisOptions> options =
+      ParseRedisUrl((*server)->Url(), {});
+  ASSERT_TRUE(options.ok());
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*options);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Command({"SET", "k", std::string("a\0b", 3)}).ok());
+  absl::StatusOr<Reply> got = (*client)->Command({"GET", "k"});
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(ReplyText(**got), std::string("a\0b", 3));  // binary-safe
+
+  absl::StatusOr<std::vector<Reply>> replies = (*client)->Pipeline(
+      {{"INCR", "n"}, {"INCR", "n"}, {"HGET", "k", "x"}, {"INCR", "n"}});
+  ASSERT_TRUE(replies.ok()) << replies.status();
+  ASSERT_EQ(replies->size(), 4u);
+  EXPECT_EQ((*replies)[1]->integer, 2);
+  EXPECT_EQ((*replies)[2]->type, REDIS_REPLY_ERROR);  // WRONGTYPE, kept
+  EXPECT_EQ((*replies)[3]->integer, 3);
+
+  const Script script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  absl::StatusOr<Reply> result = (*client)->Eval(script, {"n"}, {"10"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ((*result)->integer, 13);
+  // The server forgets its scripts: EVALSHA answers NOSCRIPT, and the
+  // client loads it again.
+  ASSERT_TRUE((*client)->Command({"SCRIPT", "FLUSH"}).ok());
+  result = (*client)->Eval(script, {"n"}, {"1"});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ((*result)->integer, 14);
+
+  const Script conflict("return redis.error_reply('CONFLICT it moved')");
+  EXPECT_EQ((*client)->Eval(conflict, {}, {}).status(),
+            absl::AbortedError("it moved"));
+}
+
+TEST(RedisClientTest, ALostServerIsUnavailableThenReconnected) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*ParseRedisUrl((*server)->Url(), {}));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Command({"SET", "k", "v"}).ok());
+  ASSERT_TRUE((*server)->Kill().ok());
+  absl::StatusOr<Reply> lost = (*client)->Command({"GET", "k"});
+  EXPECT_EQ(lost.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(lost.status().message(),
+              HasSubstr(absl::StrCat("127.0.0.1:", (*server)->port())));
+  ASSERT_TRUE((*server)->Restart().ok());
+  // Back within the reconnection backoff (at most 5 s).
+  absl::StatusOr<Reply> back = lost.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  while (!back.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    back = (*client)->Command({"GET", "k"});
+  }
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(ReplyText(**back), "v");  // the append-only file kept it
+}
+
+TEST(RedisClientTest, AWrongPasswordIsRefusedAndNeverShown) {
+  RedisServer::Options options;
+  options.password = "right-horse-battery";
+  absl::StatusOr<std::unique_ptr<RedisServer>> server =
+      RedisServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  const std::string url = absl::StrCat(
+      "redis://:wrong-staple-secret@127.0.0.1:", (*server)->port());
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*ParseRedisUrl(url, {}));
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_THAT(client.status().message(), Not(HasSubstr("wrong-staple")));
+  absl::StatusOr<std::unique_ptr<RedisClient>> right =
+      RedisClient::Connect(*ParseRedisUrl((*server)->Url(), {}));
+  ASSERT_TRUE(right.ok()) << right.status();
+  EXPECT_TRUE((*right)->Command({"PING"}).ok());
+}
+
+TEST(RedisClientTest, NobodyListeningIsUnavailableAtConnect) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok());
+  const std::string url = (*server)->Url();
+  ASSERT_TRUE((*server)->Kill().ok());
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*ParseRedisUrl(url, {}));
+  EXPECT_EQ(client.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(client.status().message(), HasSubstr("cannot connect to redis"));
+}
+
+}  // namespace
+}  // namespace stem::beat::redis

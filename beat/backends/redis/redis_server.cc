@@ -1,0 +1,187 @@
+#include "beat/backends/redis/redis_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
+
+extern char** environ;
+
+namespace stem::beat::redis {
+namespace {
+
+// A port the kernel just handed out on loopback (free a moment ago).
+absl::StatusOr<int> FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return absl::InternalError("socket() failed");
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t size = sizeof(address);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    close(fd);
+    return absl::InternalError("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool Answers(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return false;
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  bool up = connect(fd, reinterpret_cast<sockaddr*>(&address),
+                    sizeof(address)) == 0;
+  if (up) {
+    const char ping[] = "PING\r\n";
+    char reply[64] = {};
+    up = write(fd, ping, sizeof(ping) - 1) == sizeof(ping) - 1 &&
+         read(fd, reply, sizeof(reply) - 1) > 0 &&
+         (reply[0] == '+' || reply[0] == '-');  // -NOAUTH: up, wants auth
+  }
+  close(fd);
+  return up;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
+    Options options) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string pattern =
+      absl::StrCat(base != nullptr ? base : "/tmp", "/redis-XXXXXX");
+  if (mkdtemp(pattern.data()) == nullptr) {
+    return absl::InternalError("cannot make a directory for redis-server");
+  }
+  std::unique_ptr<RedisServer> server(
+      new RedisServer(std::move(options), pattern));
+  absl::Status started;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    STEM_ASSIGN_OR_RETURN(server->port_, FreePort());
+    started = server->Launch();
+    if (started.ok()) return server;
+  }
+  return started;
+}
+
+absl::Status RedisServer::Launch() {
+  std::vector<std::string> args = {
+      "redis-server",
+      "--port",
+      absl::StrCat(port_),
+      "--bind",
+      "127.0.0.1",
+      "--dir",
+      directory_,
+      "--save",
+      "",
+      "--appendonly",
+      options_.persistent ? "yes" : "no",
+      "--appendfsync",
+      "always",
+      "--daemonize",
+      "no",
+      "--logfile",
+      absl::StrCat(directory_, "/redis.log"),
+  };
+  if (!options_.password.empty()) {
+    args.push_back("--requirepass");
+    args.push_back(options_.password);
+  }
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  if (posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(),
+                   environ) != 0) {
+    return absl::FailedPreconditionError(
+        "cannot run redis-server (install it: tools/setup.sh)");
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::UnavailableError(
+          absl::StrCat("redis-server exited at start (port ", port_,
+                       " taken?); see ", directory_, "/redis.log"));
+    }
+    if (Answers(port_)) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::DeadlineExceededError("redis-server did not answer in 10 s");
+}
+
+RedisServer::~RedisServer() {
+  (void)Resume();
+  (void)Kill();
+  (void)std::system(absl::StrCat("rm -rf '", directory_, "'").c_str());
+}
+
+std::string RedisServer::Url(absl::string_view namespace_name) const {
+  return absl::StrCat("redis://",
+                      options_.password.empty()
+                          ? ""
+                          : absl::StrCat(":", options_.password, "@"),
+                      "127.0.0.1:", port_, "/0?namespace=", namespace_name);
+}
+
+absl::Status RedisServer::Kill() {
+  if (pid_ <= 0) return absl::OkStatus();
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  return absl::OkStatus();
+}
+
+absl::Status RedisServer::Restart() {
+  STEM_RETURN_IF_ERROR(Kill());
+  return Launch();
+}
+
+absl::Status RedisServer::Pause() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+  return absl::OkStatus();
+}
+
+absl::Status RedisServer::Resume() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> RedisServer::Cli(absl::string_view args) const {
+  const std::string command = absl::StrCat(
+      "redis-cli -p ", port_,
+      options_.password.empty() ? "" : absl::StrCat(" -a ", options_.password),
+      " --no-auth-warning ", args);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot run redis-cli");
+  std::string out;
+  std::array<char, 4096> buffer;
+  size_t got;
+  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    out.append(buffer.data(), got);
+  }
+  if (pclose(pipe) != 0) {
+    return absl::InternalError(absl::StrCat("redis-cli failed: ", command));
+  }
+  return out;
+}
+
+}  // namespace stem::beat::redis

@@ -1,0 +1,61 @@
+// For tests: a real redis-server on a free loopback port, in a temporary
+// directory of its own, stopped (and its files removed) on destruction.
+// Tests kill, stop and restart it to inject faults.
+#ifndef STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_
+#define STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace stem::beat::redis {
+
+class RedisServer {
+ public:
+  struct Options {
+    // Keep data across Restart (an append-only file); without it a
+    // restarted server is empty.
+    bool persistent = true;
+    std::string password;  // requirepass, when set
+  };
+  // Starts redis-server (from PATH) and waits until it answers PING.
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<RedisServer>> Start() {
+    return Start(Options());
+  }
+  ~RedisServer();
+
+  int port() const { return port_; }
+  // redis://127.0.0.1:PORT/0?namespace=NS (with the password, if any).
+  std::string Url(absl::string_view namespace_name = "stem") const;
+
+  // SIGKILL, then wait for it to be gone.
+  absl::Status Kill();
+  // Starts it again on the same port and directory.
+  absl::Status Restart();
+  // SIGSTOP / SIGCONT: a server that hangs without closing connections.
+  absl::Status Pause();
+  absl::Status Resume();
+
+  // Runs redis-cli against it with `args`; its stdout.
+  absl::StatusOr<std::string> Cli(absl::string_view args) const;
+
+ private:
+  RedisServer(Options options, std::string directory)
+      : options_(std::move(options)), directory_(std::move(directory)) {}
+  absl::Status Launch();
+
+  Options options_;
+  std::string directory_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace stem::beat::redis
+
+#endif  // STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_

@@ -1,0 +1,566 @@
+#include "beat/stores/redis/redis_store.h"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <iostream>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/codec/iso_time.h"
+#include "beat/core/model/firing.h"
+#include "beat/core/model/proto_time.h"
+#include "beat/stores/redis/entry_hash.h"
+
+namespace stem::beat::stores {
+namespace {
+
+using redis::Reply;
+using redis::Script;
+
+// KEYS: index, marker. ARGV: prefix, channel, count, then per entry: id,
+// expected version, score, field count, fields and values. Checks every
+// version first (all or nothing), then replaces each hash, moves its index
+// score, ends its claim (Stem's lock key, as Stem's upsert does) and, when
+// an entry became due earlier than before, publishes once on the channel.
+const Script& UpsertScript() {
+  static const Script* script = new Script(R"lua(
+local prefix = ARGV[1]
+local count = tonumber(ARGV[3])
+local position = 4
+for i = 1, count do
+  local id = ARGV[position]
+  local expected = ARGV[position + 1]
+  local stored = redis.call('HGET', prefix .. id, 'version')
+  if not stored then
+    if redis.call('EXISTS', prefix .. id) == 1 then stored = '0' end
+  end
+  if (stored or '0') ~= expected or (expected == '0' and stored) then
+    return redis.error_reply('CONFLICT version conflict on "' .. id ..
+      '": written at version ' .. expected .. ', stored version is ' ..
+      (stored or '0'))
+  end
+  position = position + 4 + 2 * tonumber(ARGV[position + 3])
+end
+local earlier = 0
+position = 4
+for i = 1, count do
+  local id = ARGV[position]
+  local score = ARGV[position + 2]
+  local fields = tonumber(ARGV[position + 3])
+  local key = prefix .. id
+  redis.call('DEL', key)
+  redis.call('HSET', key, unpack(ARGV, position + 4, position + 3 + 2 * fields))
+  local old = redis.call('ZSCORE', KEYS[1], id)
+  redis.call('ZADD', KEYS[1], score, id)
+  redis.call('DEL', key .. ':lock')
+  if score ~= '+inf' and (not old or old == 'inf' or
+      tonumber(score) < tonumber(old)) then
+    earlier = earlier + 1
+  end
+  position = position + 4 + 2 * fields
+end
+redis.call('SET', KEYS[2], '1')
+if earlier > 0 then redis.call('PUBLISH', ARGV[2], earlier) end
+return earlier
+)lua");
+  return *script;
+}
+
+// KEYS: index. ARGV: prefix, id, expected version (-1: any).
+const Script& RemoveScript() {
+  static const Script* script = new Script(R"lua(
+local key = ARGV[1] .. ARGV[2]
+local stored = redis.call('HGET', key, 'version')
+if redis.call('EXISTS', key) == 0 then
+  if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then
+    return redis.error_reply('NOT_FOUND no entry "' .. ARGV[2] .. '"')
+  end
+  return 1
+end
+if ARGV[3] ~= '-1' and (stored or '0') ~= ARGV[3] then
+  return redis.error_reply('CONFLICT version conflict on "' .. ARGV[2] ..
+    '": removing version ' .. ARGV[3] .. ', stored version is ' ..
+    (stored or '0'))
+end
+redis.call('DEL', key, key .. ':lock', key .. ':history')
+redis.call('ZREM', KEYS[1], ARGV[2])
+return 1
+)lua");
+  return *script;
+}
+
+// The due scan both Due and ClaimDue run. Walks the index up to `now` in
+// score order; an id whose hash is gone leaves the index, and an entry that
+// cannot fire (disabled, or finished: no nextRunAt) moves to +inf, so
+// entries written by Stem's tools at a past score never starve due ones.
+// `take(id, key)` says whether to return an entry.
+constexpr absl::string_view kScan = R"lua(
+local prefix = ARGV[1]
+local now = ARGV[2]
+local limit = tonumber(ARGV[3])
+local out = {}
+local found = 0
+local offset = 0
+local chunk = math.max(limit, 64)
+while found < limit do
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT',
+                         offset, chunk)
+  local moved = 0
+  for _, id in ipairs(ids) do
+    local key = prefix .. id
+    local state = redis.call('HMGET', key, 'enabled', 'nextRunAt')
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', KEYS[1], id)
+      moved = moved + 1
+    elseif state[1] ~= 'true' and state[1] ~= false or
+           not state[2] or state[2] == '' then
+      redis.call('ZADD', KEYS[1], '+inf', id)
+      moved = moved + 1
+    elseif found < limit and take(id, key) then
+      found = found + 1
+      out[#out + 1] = id
+      out[#out + 1] = redis.call('HGETALL', key)
+    end
+  end
+  if #ids < chunk then break end
+  offset = offset + #ids - moved
+end
+return out
+)lua";
+
+const Script& DueScript() {
+  static const Script* script = new Script(absl::StrCat(
+      "local function take(id, key) return true end\n", kScan));
+  return *script;
+}
+
+// ARGV beyond the scan's: owner, ttl (ms). A claim is Stem's lock key
+// holding `beat|<until ms>|<owner>` (Stem's own Beat writes `1`): taken
+// when absent or run out (by `now`, the caller's clock), renewed when the
+// owner's, left alone otherwise. Redis expires it after the ttl as well.
+const Script& ClaimDueScript() {
+  static const Script* script = new Script(absl::StrCat(R"lua(
+local owner = ARGV[4]
+local ttl = tonumber(ARGV[5])
+local function take(id, key)
+  local lock = key .. ':lock'
+  local held = redis.call('GET', lock)
+  if held then
+    local expires, holder = string.match(held, '^beat|(%d+)|(.*)$')
+    if not expires then return false end
+    if holder ~= owner and tonumber(expires) > tonumber(ARGV[2]) then
+      return false
+    end
+  end
+  redis.call('SET', lock, 'beat|' .. (tonumber(ARGV[2]) + ttl) .. '|' ..
+             owner, 'PX', ttl)
+  return true
+end
+)lua",
+                                                        kScan));
+  return *script;
+}
+
+// ARGV: prefix, owner, ids...: deletes the owner's claims.
+const Script& ReleaseScript() {
+  static const Script* script = new Script(R"lua(
+local released = 0
+for i = 3, #ARGV do
+  local lock = ARGV[1] .. ARGV[i] .. ':lock'
+  local held = redis.call('GET', lock)
+  if held then
+    local _, holder = string.match(held, '^beat|(%d+)|(.*)$')
+    if holder == ARGV[2] then
+      redis.call('DEL', lock)
+      released = released + 1
+    end
+  end
+end
+return released
+)lua");
+  return *script;
+}
+
+// Ids become part of keys: `index` would be the index itself, and a ':'
+// could reach another entry's lock or history key.
+absl::Status CheckStorableId(absl::string_view id) {
+  if (id.empty() || id == "index" || absl::StrContains(id, ':')) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "id \"", id,
+        "\" cannot be stored in Redis: it would collide with the store's own "
+        "keys (ids may not be empty, be \"index\" or contain ':')"));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<redis::Reply>::size_type Pairs(const redisReply& array) {
+  return array.elements / 2;
+}
+
+std::vector<HashFieldView> FieldsOf(const redisReply& array) {
+  std::vector<HashFieldView> fields;
+  fields.reserve(Pairs(array));
+  for (size_t i = 0; i + 1 < array.elements; i += 2) {
+    fields.emplace_back(redis::ReplyText(*array.element[i]),
+                        redis::ReplyText(*array.element[i + 1]));
+  }
+  return fields;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(
+    absl::string_view url) {
+  STEM_ASSIGN_OR_RETURN(redis::RedisOptions options,
+                        redis::ParseRedisUrl(url, {}));
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<redis::RedisClient> client,
+                        redis::RedisClient::Connect(std::move(options)));
+  std::unique_ptr<RedisStore> store(new RedisStore(std::move(client)));
+  RedisStore* self = store.get();
+  store->client_->OnConnect([self](const std::string& run_id) {
+    std::lock_guard<std::mutex> lock(self->mutex_);
+    if (self->run_id_.empty()) {
+      self->run_id_ = run_id;
+    } else if (run_id != self->run_id_) {
+      self->check_marker_ = true;
+    }
+  });
+  // Learn the run_id now.
+  STEM_RETURN_IF_ERROR(store->client_->Command({"PING"}).status());
+  return store;
+}
+
+RedisStore::RedisStore(std::unique_ptr<redis::RedisClient> client)
+    : client_(std::move(client)),
+      prefix_(absl::StrCat(client_->options().namespace_name, ":schedule:")),
+      index_(absl::StrCat(prefix_, "index")),
+      channel_(absl::StrCat(prefix_, "changes")),
+      marker_(
+          absl::StrCat(client_->options().namespace_name, ":beat:store")) {}
+
+std::string RedisStore::EntryKey(absl::string_view id) const {
+  return absl::StrCat(prefix_, id);
+}
+
+absl::Status RedisStore::CheckNotEmptied() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!check_marker_) return absl::OkStatus();
+  }
+  STEM_ASSIGN_OR_RETURN(Reply exists, client_->Command({"EXISTS", marker_}));
+  if (exists->integer == 1) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    check_marker_ = false;
+    return absl::OkStatus();
+  }
+  const std::string message = absl::StrCat(
+      "redis at ", client_->options().Where(),
+      " restarted without its data (it runs without persistence, or its "
+      "files were lost): every schedule it held is gone. Re-apply them "
+      "(stem schedule apply -f FILE); Beat dispatches nothing until then");
+  std::cerr << "stem beat: DATA LOSS: " << message << "\n";
+  return absl::DataLossError(message);
+}
+
+absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
+  STEM_RETURN_IF_ERROR(CheckStorableId(id));
+  STEM_ASSIGN_OR_RETURN(Reply reply,
+                        client_->Command({"HGETALL", EntryKey(id)}));
+  if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+    return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+  }
+  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, FieldsOf(*reply));
+  if (!entry.ok()) {
+    return absl::DataLossError(absl::StrCat("entry \"", id, "\" (", prefix_,
+                                            id, "): ",
+                                            entry.status().message()));
+  }
+  return entry;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::List() {
+  STEM_ASSIGN_OR_RETURN(core::StoreListing listing, ListAll());
+  return std::move(listing.entries);
+}
+
+absl::StatusOr<core::StoreListing> RedisStore::ListAll() {
+  STEM_ASSIGN_OR_RETURN(Reply ids,
+                        client_->Command({"ZRANGE", index_, "0", "-1"}));
+  std::vector<std::string> sorted;
+  sorted.reserve(ids->elements);
+  for (size_t i = 0; i < ids->elements; ++i) {
+    sorted.emplace_back(redis::ReplyText(*ids->element[i]));
+  }
+  std::sort(sorted.begin(), sorted.end());
+  core::StoreListing listing;
+  listing.entries.reserve(sorted.size());
+  constexpr size_t kChunk = 1000;
+  for (size_t begin = 0; begin < sorted.size(); begin += kChunk) {
+    const size_t end = std::min(sorted.size(), begin + kChunk);
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) {
+      commands.push_back({"HGETALL", EntryKey(sorted[i])});
+    }
+    STEM_ASSIGN_OR_RETURN(std::vector<Reply> replies,
+                          client_->Pipeline(commands));
+    for (size_t i = begin; i < end; ++i) {
+      const redisReply& reply = *replies[i - begin];
+      if (reply.type == REDIS_REPLY_ERROR) {
+        return redis::ErrorReplyStatus(reply);
+      }
+      if (reply.elements == 0) continue;  // removed meanwhile
+      absl::StatusOr<v1::ScheduleEntry> entry =
+          CheckStorableId(sorted[i]).ok()
+              ? EntryFromHash(sorted[i], FieldsOf(reply))
+              : CheckStorableId(sorted[i]);
+      if (entry.ok()) {
+        listing.entries.push_back(*std::move(entry));
+      } else {
+        v1::UnreadableEntry& unreadable = listing.unreadable.emplace_back();
+        unreadable.set_id(sorted[i]);
+        unreadable.set_error(absl::StrCat(prefix_, sorted[i], ": ",
+                                          entry.status().message()));
+      }
+    }
+  }
+  return listing;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Upsert(
+    const std::vector<v1::ScheduleEntry>& entries) {
+  std::vector<v1::ScheduleEntry> stored;
+  stored.reserve(entries.size());
+  std::vector<std::string> args = {prefix_, channel_,
+                                   redis::Decimal(entries.size())};
+  absl::flat_hash_set<absl::string_view> ids;
+  for (const v1::ScheduleEntry& entry : entries) {
+    STEM_RETURN_IF_ERROR(CheckStorableId(entry.id()));
+    if (!ids.insert(entry.id()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "entry \"", entry.id(), "\" appears twice in one write"));
+    }
+    v1::ScheduleEntry& next = stored.emplace_back(entry);
+    next.set_version(entry.version() + 1);
+    const std::optional<int64_t> due = core::DueTimeMs(next);
+    std::vector<HashField> fields = EntryToHash(next);
+    args.push_back(entry.id());
+    args.push_back(redis::Decimal(entry.version()));
+    args.push_back(due ? redis::Decimal(*due) : "+inf");
+    args.push_back(redis::Decimal(fields.size()));
+    for (HashField& field : fields) {
+      args.push_back(std::move(field.first));
+      args.push_back(std::move(field.second));
+    }
+  }
+  if (entries.empty()) return stored;
+  STEM_RETURN_IF_ERROR(
+      client_->Eval(UpsertScript(), {index_, marker_}, args).status());
+  return stored;
+}
+
+absl::Status RedisStore::Remove(absl::string_view id,
+                                int64_t expected_version) {
+  STEM_RETURN_IF_ERROR(CheckStorableId(id));
+  return client_
+      ->Eval(RemoveScript(), {index_},
+             {prefix_, std::string(id),
+              redis::Decimal(expected_version < 0 ? -1 : expected_version)})
+      .status();
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
+    const redisReply& reply, absl::Time now, int limit) {
+  std::vector<v1::ScheduleEntry> due;
+  due.reserve(reply.elements / 2);
+  for (size_t i = 0; i + 1 < reply.elements; i += 2) {
+    const absl::string_view id = redis::ReplyText(*reply.element[i]);
+    absl::StatusOr<v1::ScheduleEntry> entry =
+        EntryFromHash(id, FieldsOf(*reply.element[i + 1]));
+    if (!entry.ok()) continue;  // unreadable: never due (List reports it)
+    const std::optional<absl::Time> due_time = core::DueTime(*entry);
+    if (!due_time || *due_time > now) continue;
+    due.push_back(*std::move(entry));
+  }
+  // The index orders by due time already; entries written by Stem's tools
+  // carry their nominal time as score, so sort to be exact.
+  std::stable_sort(due.begin(), due.end(),
+                   [](const v1::ScheduleEntry& a, const v1::ScheduleEntry& b) {
+                     return *core::DueTimeMs(a) < *core::DueTimeMs(b);
+                   });
+  if (static_cast<int>(due.size()) > limit) due.resize(limit);
+  return due;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Due(absl::Time now,
+                                                               int limit) {
+  if (limit <= 0) return std::vector<v1::ScheduleEntry>();
+  STEM_ASSIGN_OR_RETURN(
+      Reply reply,
+      client_->Eval(DueScript(), {index_},
+                    {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
+                     redis::Decimal(limit)}));
+  // After the call, which may have been the first on a new connection.
+  STEM_RETURN_IF_ERROR(CheckNotEmptied());
+  return DecodeDue(*reply, now, limit);
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::ClaimDue(
+    absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
+  if (limit <= 0) return std::vector<v1::ScheduleEntry>();
+  STEM_ASSIGN_OR_RETURN(
+      Reply reply,
+      client_->Eval(
+          ClaimDueScript(), {index_},
+          {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
+           redis::Decimal(limit), std::string(owner),
+           redis::Decimal(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))}));
+  STEM_RETURN_IF_ERROR(CheckNotEmptied());
+  return DecodeDue(*reply, now, limit);
+}
+
+absl::Status RedisStore::ReleaseClaims(const std::vector<std::string>& ids,
+                                       absl::string_view owner) {
+  if (ids.empty()) return absl::OkStatus();
+  std::vector<std::string> args = {prefix_, std::string(owner)};
+  for (const std::string& id : ids) {
+    if (CheckStorableId(id).ok()) args.push_back(id);
+  }
+  return client_->Eval(ReleaseScript(), {}, args).status();
+}
+
+absl::Status RedisStore::AppendHistory(
+    const std::vector<v1::RunRecord>& records) {
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(records.size());
+  for (const v1::RunRecord& record : records) {
+    if (!CheckStorableId(record.schedule_id()).ok()) continue;
+    commands.push_back({
+        "XADD",
+        absl::StrCat(EntryKey(record.schedule_id()), ":history"),
+        "MAXLEN",
+        "~",
+        "1000",
+        "*",
+        "scheduledAt",
+        record.has_scheduled_at()
+            ? core::FormatIsoTime(core::ToAbslTime(record.scheduled_at()))
+            : "",
+        "executedAt",
+        record.has_executed_at()
+            ? core::FormatIsoTime(core::ToAbslTime(record.executed_at()))
+            : "",
+        "success",
+        record.success() ? "true" : "false",
+        "durationMs",
+        redis::Decimal(record.duration_ms()),
+        "error",
+        record.error(),
+    });
+  }
+  if (commands.empty()) return absl::OkStatus();
+  STEM_ASSIGN_OR_RETURN(std::vector<Reply> replies,
+                        client_->Pipeline(commands));
+  for (const Reply& reply : replies) {
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return redis::ErrorReplyStatus(*reply);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RunRecord>> RedisStore::History(
+    absl::string_view id, int limit) {
+  STEM_RETURN_IF_ERROR(CheckStorableId(id));
+  STEM_ASSIGN_OR_RETURN(
+      Reply reply,
+      client_->Command({"XREVRANGE", absl::StrCat(EntryKey(id), ":history"),
+                        "+", "-", "COUNT",
+                        redis::Decimal(std::max(limit, 0))}));
+  std::vector<v1::RunRecord> records;
+  records.reserve(reply->elements);
+  for (size_t i = 0; i < reply->elements; ++i) {
+    const redisReply& item = *reply->element[i];
+    if (item.type != REDIS_REPLY_ARRAY || item.elements != 2) continue;
+    v1::RunRecord& record = records.emplace_back();
+    record.set_schedule_id(std::string(id));
+    for (const auto& [name, text] : FieldsOf(*item.element[1])) {
+      if (name == "scheduledAt" || name == "executedAt") {
+        absl::StatusOr<absl::Time> time = core::ParseIsoTime(text);
+        if (!time.ok()) continue;
+        *(name == "scheduledAt" ? record.mutable_scheduled_at()
+                                : record.mutable_executed_at()) =
+            core::ToProtoTime(*time);
+      } else if (name == "success") {
+        record.set_success(text == "true");
+      } else if (name == "durationMs") {
+        int64_t duration = 0;
+        if (absl::SimpleAtoi(text, &duration)) record.set_duration_ms(duration);
+      } else if (name == "error") {
+        record.set_error(std::string(text));
+      }
+    }
+  }
+  return records;
+}
+
+absl::StatusOr<bool> RedisStore::WatchChanges(absl::Duration timeout) {
+  std::lock_guard<std::mutex> lock(watch_mutex_);
+  if (subscriber_ == nullptr) {
+    // A fresh subscription: what changed before it is unknown, so say
+    // "changed" and let the caller look.
+    STEM_ASSIGN_OR_RETURN(subscriber_,
+                          client_->Dedicated(client_->options().timeout));
+    const char* argv[] = {"SUBSCRIBE", channel_.c_str()};
+    const size_t sizes[] = {9, channel_.size()};
+    Reply reply(static_cast<redisReply*>(
+        redisCommandArgv(subscriber_.get(), 2, argv, sizes)));
+    if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+      subscriber_.reset();
+      return absl::UnavailableError(absl::StrCat(
+          "cannot subscribe to ", channel_, " on redis at ",
+          client_->options().Where()));
+    }
+    return true;
+  }
+  // Messages already read into hiredis's buffer first; then wait on the
+  // socket (a read that times out would break the connection).
+  bool changed = false;
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(subscriber_.get(), &raw) != REDIS_OK) {
+      subscriber_.reset();
+      return absl::UnavailableError("lost the change subscription");
+    }
+    if (raw != nullptr) {
+      Reply message(static_cast<redisReply*>(raw));
+      changed = true;
+      continue;  // drain what is buffered
+    }
+    if (changed) return true;
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return false;
+    pollfd descriptor = {subscriber_->fd, POLLIN, 0};
+    const int ready = poll(
+        &descriptor, 1,
+        static_cast<int>(absl::ToInt64Milliseconds(
+            absl::Ceil(left, absl::Milliseconds(1)))));
+    if (ready < 0 && errno != EINTR) {
+      subscriber_.reset();
+      return absl::UnavailableError("lost the change subscription");
+    }
+    if (ready > 0 && redisBufferRead(subscriber_.get()) != REDIS_OK) {
+      subscriber_.reset();
+      return absl::UnavailableError(absl::StrCat(
+          "lost the change subscription to redis at ",
+          client_->options().Where()));
+    }
+  }
+}
+
+}  // namespace stem::beat::stores

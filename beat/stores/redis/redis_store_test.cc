@@ -1,0 +1,346 @@
+// The Redis store plugin, loaded through the registry against a real
+// redis-server: the conformance suite, Stem's layout field by field, what
+// Stem's tools write, mixed fleets (Stem's per-entry lock), change
+// notification, ids that would collide, and a server that restarts.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "beat/backends/redis/redis_server.h"
+#include "beat/core/conformance/store_conformance.h"
+#include "beat/core/plugin/registry.h"
+#include "beat/stores/redis/entry_hash.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::stores {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using redis::RedisServer;
+
+plugin::PluginRegistry& Registry() {
+  static auto* registry = new plugin::PluginRegistry;
+  return *registry;
+}
+
+RedisServer& Server() {
+  static RedisServer* server = [] {
+    absl::StatusOr<std::unique_ptr<RedisServer>> started =
+        RedisServer::Start();
+    if (!started.ok()) {
+      ADD_FAILURE() << started.status();
+      std::abort();
+    }
+    return started->release();
+  }();
+  return *server;
+}
+
+std::string FreshNamespace() {
+  static std::atomic<int> counter{0};
+  return absl::StrCat("t", counter++);
+}
+
+absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStore() {
+  return Registry().OpenStore(Server().Url(FreshNamespace()));
+}
+
+STEM_BEAT_STORE_CONFORMANCE(RedisPlugin, FreshStore);
+
+const absl::Time kNow = absl::FromUnixSeconds(1780000000);  // 2026-05-28
+
+v1::ScheduleEntry Entry(const std::string& id, absl::Time next) {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("reports.build");
+  entry.mutable_spec()->mutable_cron()->set_expression("*/5 * * * *");
+  entry.set_enabled(true);
+  entry.mutable_next_run_at()->set_seconds(absl::ToUnixSeconds(next));
+  return entry;
+}
+
+std::string Cli(const std::string& args) {
+  absl::StatusOr<std::string> out = Server().Cli(args);
+  EXPECT_TRUE(out.ok()) << out.status();
+  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out)) : "";
+}
+
+struct Opened {
+  std::string ns;
+  std::unique_ptr<core::ScheduleStore> store;
+};
+
+Opened Open() {
+  Opened opened;
+  opened.ns = FreshNamespace();
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Registry().OpenStore(Server().Url(opened.ns));
+  EXPECT_TRUE(store.ok()) << store.status();
+  if (store.ok()) opened.store = *std::move(store);
+  return opened;
+}
+
+// What Stem's RedisScheduleStore._entryFromMap reads, field by field: all
+// strings; JSON objects where it decodes JSON; integers where it calls
+// int.parse; ISO-8601 UTC dates; "true"/"false".
+TEST(RedisStoreTest, KeysAndFieldsAreStems) {
+  Opened s = Open();
+  v1::ScheduleEntry entry = Entry("nightly", kNow);
+  entry.set_jitter_ms(1500);
+  entry.set_timezone("Europe/London");
+  entry.set_queue("reports");
+  (*entry.mutable_args()->mutable_fields())["day"].set_string_value("mon");
+  entry.set_total_run_count(7);
+  entry.mutable_last_run_at()->set_seconds(absl::ToUnixSeconds(kNow) - 300);
+  ASSERT_TRUE(s.store->Upsert({entry}).ok());
+  const std::string key = s.ns + ":schedule:nightly";
+  EXPECT_EQ(Cli("TYPE " + key), "hash");
+  EXPECT_EQ(Cli("TYPE " + s.ns + ":schedule:index"), "zset");
+  EXPECT_EQ(Cli("HGET " + key + " taskName"), "reports.build");
+  EXPECT_EQ(Cli("HGET " + key + " queue"), "reports");
+  EXPECT_EQ(Cli("HGET " + key + " enabled"), "true");
+  EXPECT_EQ(Cli("HGET " + key + " jitterMs"), "1500");
+  EXPECT_EQ(Cli("HGET " + key + " totalRunCount"), "7");
+  EXPECT_EQ(Cli("HGET " + key + " version"), "1");
+  EXPECT_EQ(Cli("HGET " + key + " timezone"), "Europe/London");
+  EXPECT_EQ(Cli("HGET " + key + " nextRunAt"), "2026-05-28T20:26:40.000Z");
+  EXPECT_EQ(Cli("HGET " + key + " lastRunAt"), "2026-05-28T20:21:40.000Z");
+  EXPECT_EQ(Cli("HGET " + key + " lastError"), "");
+  EXPECT_EQ(Cli("HGET " + key + " expireAt"), "");
+  EXPECT_EQ(Cli("HGET " + key + " args"), R"({"day":"mon"})");
+  EXPECT_EQ(Cli("HGET " + key + " kwargs"), "{}");
+  EXPECT_EQ(Cli("HGET " + key + " meta"), "{}");
+  EXPECT_THAT(Cli("HGET " + key + " spec"), HasSubstr(R"("kind":"cron")"));
+  EXPECT_EQ(Cli("HEXISTS " + key + " id"), "0");  // the id is in the key
+  // Every Stem field is there, as a string.
+  for (const char* field :
+       {"taskName", "queue", "spec", "args", "kwargs", "enabled", "jitterMs",
+        "lastRunAt", "nextRunAt", "lastJitterMs", "lastError", "timezone",
+        "totalRunCount", "lastSuccessAt", "lastErrorAt", "driftMs",
+        "expireAt", "meta", "version"}) {
+    EXPECT_EQ(Cli(absl::StrCat("HEXISTS ", key, " ", field)), "1") << field;
+  }
+  // The index score is the due time in ms, jitter included.
+  const int64_t score = std::stoll(Cli("ZSCORE " + s.ns +
+                                       ":schedule:index nightly"));
+  EXPECT_GE(score, absl::ToUnixMillis(kNow));
+  EXPECT_LT(score, absl::ToUnixMillis(kNow) + 1500);
+}
+
+// An entry as Stem's own CLI writes it (HSET of its fields, ZADD at the
+// nominal time) reads back, and a bare `every:` spec string too.
+TEST(RedisStoreTest, ReadsWhatStemWrote) {
+  Opened s = Open();
+  const std::string key = s.ns + ":schedule:heartbeat";
+  Cli("HSET " + key +
+      " taskName ping queue default spec '{\"kind\":\"interval\","
+      "\"everyMs\":30000}' args '{}' kwargs '{}' enabled true jitterMs '' "
+      "lastRunAt '' nextRunAt 2026-05-28T20:26:40.000Z lastJitterMs '' "
+      "lastError '' timezone '' totalRunCount 0 lastSuccessAt '' "
+      "lastErrorAt '' driftMs '' expireAt '' meta '{}' version 1");
+  Cli("ZADD " + s.ns + ":schedule:index 1780000000000 heartbeat");
+  Cli("HSET " + s.ns + ":schedule:bare taskName t queue default spec "
+      "every:10s enabled true nextRunAt 2026-05-28T20:26:40.000Z version 3");
+  Cli("ZADD " + s.ns + ":schedule:index 1780000000000 bare");
+  absl::StatusOr<v1::ScheduleEntry> read = s.store->Get("heartbeat");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->task_name(), "ping");
+  EXPECT_EQ(read->spec().interval().every_ms(), 30000);
+  EXPECT_EQ(read->version(), 1);
+  absl::StatusOr<v1::ScheduleEntry> bare = s.store->Get("bare");
+  ASSERT_TRUE(bare.ok()) << bare.status();
+  EXPECT_EQ(bare->spec().interval().every_ms(), 10000);
+  EXPECT_EQ(bare->version(), 3);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
+      s.store->Due(kNow, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_EQ(due->size(), 2u);
+}
+
+// Stem leaves disabled entries in the index at a past score, where they
+// starve due ones; ours moves them out of the way.
+TEST(RedisStoreTest, DisabledEntriesAtAPastScoreNeverStarveDueOnes) {
+  Opened s = Open();
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = absl::StrCat(s.ns, ":schedule:off", i);
+    Cli(absl::StrCat("HSET ", key,
+                     " taskName t queue default spec every:10s enabled false "
+                     "nextRunAt 2026-05-28T20:00:00.000Z version 1"));
+    Cli(absl::StrCat("ZADD ", s.ns, ":schedule:index 1779998400000 off", i));
+  }
+  ASSERT_TRUE(s.store->Upsert({Entry("due", kNow - absl::Seconds(1))}).ok());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due = s.store->Due(kNow, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id(), "due");
+  EXPECT_EQ(Cli("ZSCORE " + s.ns + ":schedule:index off0"), "inf");
+  // Stem's list (ZRANGE of the index) still shows them.
+  EXPECT_EQ(Cli("ZCARD " + s.ns + ":schedule:index"), "301");
+  // And ours writes disabled entries at +inf in the first place.
+  v1::ScheduleEntry paused = Entry("paused", kNow - absl::Hours(1));
+  paused.set_enabled(false);
+  ASSERT_TRUE(s.store->Upsert({paused}).ok());
+  EXPECT_EQ(Cli("ZSCORE " + s.ns + ":schedule:index paused"), "inf");
+}
+
+TEST(RedisStoreTest, IdsThatWouldCollideWithTheStoresKeysAreRefused) {
+  Opened s = Open();
+  for (const char* id : {"index", "a:lock", "a:history", ":"}) {
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
+        s.store->Upsert({Entry("fine", kNow), Entry(id, kNow)});
+    EXPECT_EQ(written.status().code(), absl::StatusCode::kInvalidArgument)
+        << id;
+    EXPECT_THAT(written.status().message(), HasSubstr("collide")) << id;
+  }
+  EXPECT_EQ(Cli("EXISTS " + s.ns + ":schedule:fine"), "0");  // none written
+}
+
+// Mixed fleets: what Stem's due() does — SET <ns>:schedule:<id>:lock 1 NX
+// PX 5000, read, skip when held — and our claims keep out of each other's
+// way.
+TEST(RedisStoreTest, ClaimsHonourStemsPerEntryLock) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store
+                  ->Upsert({Entry("a", kNow - absl::Seconds(5)),
+                            Entry("b", kNow - absl::Seconds(4))})
+                  .ok());
+  // A Stem Beat took "a".
+  EXPECT_EQ(Cli("SET " + s.ns + ":schedule:a:lock 1 NX PX 5000"), "OK");
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ours =
+      s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(ours.ok()) << ours.status();
+  // Real now: both are long due, but "a" is Stem's.
+  ASSERT_EQ(ours->size(), 1u);
+  EXPECT_EQ((*ours)[0].id(), "b");
+  // Stem's due() cannot take "b" while we hold it.
+  EXPECT_EQ(Cli("SET " + s.ns + ":schedule:b:lock 1 NX PX 5000"), "");
+  // Stem's markExecuted deletes its lock; then we can claim "a".
+  Cli("DEL " + s.ns + ":schedule:a:lock");
+  ours = s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(ours.ok());
+  EXPECT_EQ(ours->size(), 2u);
+  // Our commit (a write) ends our claim, as Stem's does.
+  v1::ScheduleEntry b = (*ours)[1];
+  ASSERT_TRUE(s.store->Upsert({b}).ok());
+  EXPECT_EQ(Cli("EXISTS " + s.ns + ":schedule:b:lock"), "0");
+}
+
+TEST(RedisStoreTest, HistoryIsStemsStream) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store->Upsert({Entry("h", kNow)}).ok());
+  v1::RunRecord record;
+  record.set_schedule_id("h");
+  record.mutable_scheduled_at()->set_seconds(absl::ToUnixSeconds(kNow));
+  record.mutable_executed_at()->set_seconds(absl::ToUnixSeconds(kNow) + 1);
+  record.set_success(true);
+  record.set_duration_ms(3);
+  ASSERT_TRUE(s.store->AppendHistory({record}).ok());
+  const std::string stream = Cli("XRANGE " + s.ns + ":schedule:h:history - +");
+  EXPECT_THAT(stream, HasSubstr("scheduledAt\n2026-05-28T20:26:40.000Z"));
+  EXPECT_THAT(stream, HasSubstr("executedAt\n2026-05-28T20:26:41.000Z"));
+  EXPECT_THAT(stream, HasSubstr("success\ntrue"));
+  EXPECT_THAT(stream, HasSubstr("durationMs\n3"));
+  // Trimmed to about 1000.
+  std::vector<v1::RunRecord> many(1500, record);
+  ASSERT_TRUE(s.store->AppendHistory(many).ok());
+  const int length = std::stoi(Cli("XLEN " + s.ns + ":schedule:h:history"));
+  EXPECT_GE(length, 1000);
+  EXPECT_LT(length, 1200);
+}
+
+// Change notification: a write that brings a due time forward wakes a
+// watcher at once; a commit that moves an entry later does not.
+TEST(RedisStoreTest, WatchWakesOnChangesThatBringADueTimeForward) {
+  Opened watcher = Open();
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> writer =
+      Registry().OpenStore(Server().Url(watcher.ns));
+  ASSERT_TRUE(writer.ok());
+  // The first call says "changed": what came before it is unknown.
+  absl::StatusOr<bool> first = watcher.store->WatchChanges(absl::Seconds(1));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_TRUE(*first);
+  EXPECT_FALSE(*watcher.store->WatchChanges(absl::Milliseconds(50)));
+
+  std::thread write([&] {
+    absl::SleepFor(absl::Milliseconds(100));
+    ASSERT_TRUE((*writer)->Upsert({Entry("new", kNow)}).ok());
+  });
+  const absl::Time start = absl::Now();
+  absl::StatusOr<bool> woke = watcher.store->WatchChanges(absl::Seconds(5));
+  write.join();
+  ASSERT_TRUE(woke.ok()) << woke.status();
+  EXPECT_TRUE(*woke);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(4));  // woken, not timed out
+
+  // A commit that moves the entry later tells nobody.
+  v1::ScheduleEntry later = *(*writer)->Get("new");
+  later.mutable_next_run_at()->set_seconds(absl::ToUnixSeconds(kNow) + 300);
+  ASSERT_TRUE((*writer)->Upsert({later}).ok());
+  EXPECT_FALSE(*watcher.store->WatchChanges(absl::Milliseconds(100)));
+  // Enabling a disabled one does.
+  v1::ScheduleEntry off = Entry("off", kNow);
+  off.set_enabled(false);
+  ASSERT_TRUE((*writer)->Upsert({off}).ok());
+  EXPECT_FALSE(*watcher.store->WatchChanges(absl::Milliseconds(100)));
+  off = *(*writer)->Get("off");
+  off.set_enabled(true);
+  ASSERT_TRUE((*writer)->Upsert({off}).ok());
+  EXPECT_TRUE(*watcher.store->WatchChanges(absl::Seconds(2)));
+}
+
+TEST(RedisStoreTest, UnreadableHashesAreListedAndNeverDue) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store->Upsert({Entry("good", kNow)}).ok());
+  Cli("HSET " + s.ns + ":schedule:bad taskName t queue default spec "
+      "'{\"kind\":\"cron\",\"expression\":\"*/5 * * * *\"}' enabled true "
+      "jitterMs 500x nextRunAt 2026-05-28T20:00:00.000Z version 1");
+  Cli("ZADD " + s.ns + ":schedule:index 1779998400000 bad");
+  absl::StatusOr<core::StoreListing> listing = s.store->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->entries.size(), 1u);
+  ASSERT_EQ(listing->unreadable.size(), 1u);
+  EXPECT_EQ(listing->unreadable[0].id(), "bad");
+  EXPECT_THAT(listing->unreadable[0].error(), HasSubstr("jitterMs"));
+  EXPECT_EQ(s.store->Get("bad").status().code(), absl::StatusCode::kDataLoss);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due = s.store->Due(kNow, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id(), "good");
+}
+
+TEST(RedisStoreTest, AServerRestartedEmptyIsReportedNotServedAsEmpty) {
+  RedisServer::Options options;
+  options.persistent = false;
+  absl::StatusOr<std::unique_ptr<RedisServer>> server =
+      RedisServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Registry().OpenStore((*server)->Url());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Upsert({Entry("x", kNow)}).ok());
+  ASSERT_TRUE((*server)->Restart().ok());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
+      (*store)->Due(kNow, 10);
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  while (due.status().code() == absl::StatusCode::kUnavailable &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    due = (*store)->Due(kNow, 10);
+  }
+  EXPECT_EQ(due.status().code(), absl::StatusCode::kDataLoss) << due.status();
+  EXPECT_THAT(due.status().message(), HasSubstr("restarted without its data"));
+  // Re-applying is how the operator answers it.
+  ASSERT_TRUE((*store)->Upsert({Entry("x", kNow)}).ok());
+  due = (*store)->Due(kNow, 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_EQ(due->size(), 1u);
+}
+
+}  // namespace
+}  // namespace stem::beat::stores
