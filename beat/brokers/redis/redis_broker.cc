@@ -1,0 +1,331 @@
+#include "beat/brokers/redis/redis_broker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/json.h"
+#include "beat/core/model/proto_time.h"
+
+namespace stem::beat::brokers {
+namespace {
+
+using core::JsonValue;
+using redis::Reply;
+using redis::Script;
+
+constexpr absl::string_view kFieldOrder[] = {
+    "id",       "name",    "args",       "headers",
+    "enqueuedAt", "notBefore", "priority", "attempt",
+    "maxRetries", "visibilityTimeout", "queue", "meta"};
+
+// ARGV: dedupe prefix, dedupe ttl ms, now ms, count, then per envelope:
+// id, stream, group, delayed set, notBefore ms ("" for none), envelope
+// JSON, field count, fields and values. {published, duplicates}.
+const Script& PublishScript() {
+  static const Script* script = new Script(R"lua(
+local published, duplicates = 0, 0
+local groups = {}
+local now = tonumber(ARGV[3])
+local position = 5
+for i = 1, tonumber(ARGV[4]) do
+  local id = ARGV[position]
+  local stream = ARGV[position + 1]
+  local not_before = ARGV[position + 4]
+  local fields = tonumber(ARGV[position + 6])
+  if redis.call('SET', ARGV[1] .. id, '1', 'NX', 'PX', ARGV[2]) then
+    if not_before ~= '' and tonumber(not_before) > now then
+      redis.call('ZADD', ARGV[position + 3], not_before, ARGV[position + 5])
+    else
+      if not groups[stream] then
+        redis.pcall('XGROUP', 'CREATE', stream, ARGV[position + 2], '0',
+                    'MKSTREAM')
+        groups[stream] = true
+      end
+      redis.call('XADD', stream, '*',
+                 unpack(ARGV, position + 7, position + 6 + 2 * fields))
+    end
+    published = published + 1
+  else
+    duplicates = duplicates + 1
+  end
+  position = position + 7 + 2 * fields
+end
+return {published, duplicates}
+)lua");
+  return *script;
+}
+
+std::string FieldText(const JsonValue& value) {
+  switch (value.kind_case()) {
+    case JsonValue::kNullValue:
+    case JsonValue::KIND_NOT_SET:
+      return "";
+    case JsonValue::kStringValue:
+      return value.string_value();
+    case JsonValue::kNumberValue: {
+      const double number = value.number_value();
+      if (std::trunc(number) == number && std::fabs(number) < 9.0e15) {
+        return absl::StrCat(static_cast<int64_t>(number));
+      }
+      return core::FormatJson(value);
+    }
+    default:
+      return core::FormatJson(value);
+  }
+}
+
+std::string QueueOf(const v1::TaskEnvelope& envelope) {
+  return envelope.queue().empty() ? "default" : envelope.queue();
+}
+
+// Stream ids `ms-seq`, for ordering.
+std::pair<int64_t, int64_t> StreamId(absl::string_view id) {
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(id, absl::MaxSplits('-', 1));
+  std::pair<int64_t, int64_t> parsed = {0, 0};
+  (void)absl::SimpleAtoi(parts.first, &parsed.first);
+  (void)absl::SimpleAtoi(parts.second, &parsed.second);
+  return parsed;
+}
+
+std::vector<std::pair<absl::string_view, absl::string_view>> FieldsOf(
+    const redisReply& array) {
+  std::vector<std::pair<absl::string_view, absl::string_view>> fields;
+  for (size_t i = 0; i + 1 < array.elements; i += 2) {
+    fields.emplace_back(redis::ReplyText(*array.element[i]),
+                        redis::ReplyText(*array.element[i + 1]));
+  }
+  return fields;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
+    const v1::TaskEnvelope& envelope) {
+  const JsonValue json = core::EnvelopeToStemJson(envelope);
+  const auto& fields = json.struct_value().fields();
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(std::size(kFieldOrder));
+  for (absl::string_view name : kFieldOrder) {
+    auto it = fields.find(std::string(name));
+    std::string text = it == fields.end() ? "" : FieldText(it->second);
+    if (name == "queue" && text.empty()) text = "default";
+    out.emplace_back(std::string(name), std::move(text));
+  }
+  return out;
+}
+
+absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStreamFields(
+    const std::vector<std::pair<absl::string_view, absl::string_view>>&
+        fields) {
+  JsonValue json;
+  auto& object = *json.mutable_struct_value()->mutable_fields();
+  for (const auto& [name, text] : fields) {
+    if (name == "args" || name == "headers" || name == "meta") {
+      // Stem's reader decodes these as JSON objects ("" throws there).
+      absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+      if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("stream field \"", name, "\" is not a JSON object"));
+      }
+      object[std::string(name)] = *std::move(parsed);
+    } else if (name == "priority" || name == "attempt" ||
+               name == "maxRetries" || name == "visibilityTimeout") {
+      if (text.empty()) {
+        object[std::string(name)] = core::JsonNull();
+        continue;
+      }
+      int64_t number = 0;
+      if (!absl::SimpleAtoi(text, &number)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "stream field \"", name, "\" is not a whole number: \"", text,
+            "\""));
+      }
+      object[std::string(name)] = core::JsonNumber(static_cast<double>(number));
+    } else if (name == "notBefore" || name == "enqueuedAt") {
+      object[std::string(name)] =
+          text.empty() ? core::JsonNull() : core::JsonString(text);
+    } else {
+      object[std::string(name)] = core::JsonString(text);
+    }
+  }
+  return core::EnvelopeFromStemJson(json);
+}
+
+absl::StatusOr<std::unique_ptr<RedisBroker>> RedisBroker::Open(
+    absl::string_view url) {
+  STEM_ASSIGN_OR_RETURN(redis::RedisOptions options,
+                        redis::ParseRedisUrl(url, {"dedupe_ttl"}));
+  absl::Duration dedupe_ttl = absl::Hours(24);
+  if (auto it = options.extra.find("dedupe_ttl"); it != options.extra.end()) {
+    if (!absl::ParseDuration(it->second, &dedupe_ttl) ||
+        dedupe_ttl < absl::Minutes(1)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "redis URL: dedupe_ttl=\"", it->second,
+          "\" is not a duration of at least 1m (such as 24h): it must "
+          "outlive every lease, retry and outage after which a firing is "
+          "published again"));
+    }
+  }
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<redis::RedisClient> client,
+                        redis::RedisClient::Connect(std::move(options)));
+  return std::unique_ptr<RedisBroker>(
+      new RedisBroker(std::move(client), dedupe_ttl));
+}
+
+RedisBroker::RedisBroker(std::unique_ptr<redis::RedisClient> client,
+                         absl::Duration dedupe_ttl)
+    : client_(std::move(client)),
+      namespace_(client_->options().namespace_name),
+      dedupe_ttl_(dedupe_ttl) {}
+
+std::string RedisBroker::DedupeKey(absl::string_view id) const {
+  return absl::StrCat(namespace_, ":beat:published:", id);
+}
+
+absl::StatusOr<core::PublishResult> RedisBroker::Publish(
+    std::vector<v1::TaskEnvelope> envelopes) {
+  core::PublishResult result;
+  if (envelopes.empty()) return result;
+  const int64_t now = absl::ToUnixMillis(absl::Now());
+  // One script call per slice, so that a huge batch neither blocks Redis
+  // long nor exceeds its argument limits.
+  constexpr size_t kSlice = 1000;
+  for (size_t begin = 0; begin < envelopes.size(); begin += kSlice) {
+    const size_t end = std::min(envelopes.size(), begin + kSlice);
+    std::vector<std::string> args = {
+        DedupeKey(""),
+        redis::Decimal(absl::ToInt64Milliseconds(dedupe_ttl_)),
+        redis::Decimal(now), redis::Decimal(end - begin)};
+    args.reserve(4 + (end - begin) * 31);
+    for (size_t i = begin; i < end; ++i) {
+      const v1::TaskEnvelope& envelope = envelopes[i];
+      if (envelope.id().empty()) {
+        return absl::InvalidArgumentError("an envelope has no id");
+      }
+      const std::string queue = QueueOf(envelope);
+      const int priority = std::clamp(envelope.priority(), 0, 9);
+      std::string stream = absl::StrCat(namespace_, ":stream:", queue);
+      if (priority > 0) absl::StrAppend(&stream, ":p", priority);
+      args.push_back(envelope.id());
+      args.push_back(std::move(stream));
+      args.push_back(absl::StrCat(namespace_, ":group:", queue));
+      args.push_back(absl::StrCat(namespace_, ":delayed:", queue));
+      if (envelope.has_not_before()) {
+        args.push_back(redis::Decimal(
+            absl::ToUnixMillis(core::ToAbslTime(envelope.not_before()))));
+        args.push_back(core::FormatJson(core::EnvelopeToStemJson(envelope)));
+      } else {
+        args.push_back("");
+        args.push_back("");
+      }
+      std::vector<std::pair<std::string, std::string>> fields =
+          EnvelopeToStreamFields(envelope);
+      args.push_back(redis::Decimal(fields.size()));
+      for (auto& [name, text] : fields) {
+        args.push_back(std::move(name));
+        args.push_back(std::move(text));
+      }
+    }
+    STEM_ASSIGN_OR_RETURN(Reply reply,
+                          client_->Eval(PublishScript(), {}, args));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+      return absl::InternalError("publish: unexpected reply from redis");
+    }
+    result.published += static_cast<int>(reply->element[0]->integer);
+    result.duplicates += static_cast<int>(reply->element[1]->integer);
+  }
+  return result;
+}
+
+absl::StatusOr<bool> RedisBroker::Contains(absl::string_view envelope_id) {
+  STEM_ASSIGN_OR_RETURN(Reply reply,
+                        client_->Command({"EXISTS", DedupeKey(envelope_id)}));
+  return reply->integer == 1;
+}
+
+absl::StatusOr<std::vector<v1::TaskEnvelope>> RedisBroker::List() {
+  // Every stream and delayed set of the namespace.
+  std::vector<std::string> streams;
+  std::vector<std::string> delayed;
+  std::string cursor = "0";
+  do {
+    STEM_ASSIGN_OR_RETURN(
+        Reply reply,
+        client_->Command({"SCAN", cursor, "MATCH",
+                          absl::StrCat(namespace_, ":*"), "COUNT", "1000"}));
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) {
+      return absl::InternalError("scan: unexpected reply from redis");
+    }
+    cursor = std::string(redis::ReplyText(*reply->element[0]));
+    const redisReply& keys = *reply->element[1];
+    for (size_t i = 0; i < keys.elements; ++i) {
+      std::string key(redis::ReplyText(*keys.element[i]));
+      if (absl::StartsWith(key, absl::StrCat(namespace_, ":stream:"))) {
+        streams.push_back(std::move(key));
+      } else if (absl::StartsWith(key,
+                                  absl::StrCat(namespace_, ":delayed:"))) {
+        delayed.push_back(std::move(key));
+      }
+    }
+  } while (cursor != "0");
+  // (enqueued ms, stream ms, stream seq, envelope)
+  std::vector<std::tuple<int64_t, int64_t, int64_t, v1::TaskEnvelope>> held;
+  for (const std::string& stream : streams) {
+    STEM_ASSIGN_OR_RETURN(Reply reply,
+                          client_->Command({"XRANGE", stream, "-", "+"}));
+    for (size_t i = 0; i < reply->elements; ++i) {
+      const redisReply& item = *reply->element[i];
+      if (item.type != REDIS_REPLY_ARRAY || item.elements != 2) continue;
+      absl::StatusOr<v1::TaskEnvelope> envelope =
+          EnvelopeFromStreamFields(FieldsOf(*item.element[1]));
+      if (!envelope.ok()) {
+        return absl::DataLossError(absl::StrCat(
+            stream, " ", redis::ReplyText(*item.element[0]), ": ",
+            envelope.status().message()));
+      }
+      const auto [ms, seq] = StreamId(redis::ReplyText(*item.element[0]));
+      const int64_t enqueued =
+          absl::ToUnixMillis(core::ToAbslTime(envelope->enqueued_at()));
+      held.emplace_back(enqueued, ms, seq, *std::move(envelope));
+    }
+  }
+  for (const std::string& set : delayed) {
+    STEM_ASSIGN_OR_RETURN(Reply reply,
+                          client_->Command({"ZRANGE", set, "0", "-1"}));
+    for (size_t i = 0; i < reply->elements; ++i) {
+      absl::StatusOr<JsonValue> json =
+          core::ParseJson(redis::ReplyText(*reply->element[i]));
+      absl::StatusOr<v1::TaskEnvelope> envelope =
+          json.ok() ? core::EnvelopeFromStemJson(*json)
+                    : absl::StatusOr<v1::TaskEnvelope>(json.status());
+      if (!envelope.ok()) {
+        return absl::DataLossError(
+            absl::StrCat(set, ": ", envelope.status().message()));
+      }
+      const int64_t enqueued =
+          absl::ToUnixMillis(core::ToAbslTime(envelope->enqueued_at()));
+      held.emplace_back(enqueued, enqueued, 0, *std::move(envelope));
+    }
+  }
+  std::stable_sort(held.begin(), held.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a), std::get<2>(a)) <
+           std::tie(std::get<0>(b), std::get<1>(b), std::get<2>(b));
+  });
+  std::vector<v1::TaskEnvelope> envelopes;
+  envelopes.reserve(held.size());
+  for (auto& item : held) envelopes.push_back(std::move(std::get<3>(item)));
+  return envelopes;
+}
+
+}  // namespace stem::beat::brokers
