@@ -20,7 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PLUGINS='(//beat/stores/... + //beat/locks/... + //beat/brokers/...)'
+# Plugins, and the backend clients only plugins link.
+PLUGINS='(//beat/stores/... + //beat/locks/... + //beat/brokers/... + //beat/backends/...)'
 
 # The targets reachable from $1 through `deps` alone, never entering $2.
 deps_closure() {

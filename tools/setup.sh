@@ -20,6 +20,11 @@ PACKAGES=(
   libyaml-cpp-dev
   libssl-dev
   tzdata
+  # The Redis plugins (hiredis 0.14) and the real servers their tests start.
+  libhiredis-dev
+  redis-server
+  redis-tools
+  python3-redis
   # Sanitizers and fuzzers: clang (ThreadSanitizer, libFuzzer) and its
   # runtimes; gcc's come with g++.
   clang

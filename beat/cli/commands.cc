@@ -521,6 +521,13 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   core::RunnerOptions runner_options;
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
                                       absl::ToUnixNanos(absl::Now()) % 1000000);
+  if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
+      runner_options.idle_poll < absl::Milliseconds(10) ||
+      runner_options.idle_poll > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--idle-poll \"", flags.idle_poll,
+                     "\": expected a duration from 10ms to 1h, such as 1s")));
+  }
   core::RunnerHooks hooks;
   hooks.on_failed = [](const v1::ScheduleEntry& entry,
                        const absl::Status& status) {

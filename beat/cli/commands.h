@@ -47,6 +47,9 @@ struct BeatFlags {
   std::string broker_url;  // --broker; empty: $STEM_BROKER_URL, else log://
   std::string schedules;   // --schedules FILE applied at start
   bool once = false;       // dispatch what is due now, then exit
+  // Longest sleep when nothing is due soon; stores with change
+  // notification (Redis) wake Beat sooner on a change.
+  std::string idle_poll = "1s";
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

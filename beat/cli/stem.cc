@@ -124,6 +124,11 @@ int main(int argc, char** argv) {
                    "apply this schedule file at start");
   beat->add_flag("--once", beat_flags.once,
                  "dispatch what is due now, then exit");
+  beat->add_option("--idle-poll", beat_flags.idle_poll,
+                   "longest sleep when nothing is due soon (a store with "
+                   "change notification, such as Redis, wakes Beat at once "
+                   "on a change)")
+      ->capture_default_str();
   beat->fallthrough();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");

@@ -166,11 +166,18 @@ check "apply onto a corrupt store exits 65" 65 $?
 check "corrupt file untouched" '[{"id": "x", ' "$(cat corrupt/schedules.json)"
 
 # ---- plugins ----
-err=$("$stem" --store redis://:hunter2@127.0.0.1:1/0 schedule list 2>&1)
+err=$("$stem" --store postgres://u:hunter2@127.0.0.1:1/db schedule list 2>&1)
 check "missing plugin exits 78" 78 $?
-contains "missing plugin says which file" "libbeat_store_redis.so" "$err"
+contains "missing plugin says which file" "libbeat_store_postgres.so" "$err"
 [[ "$err" != *hunter2* ]] && echo "ok   credentials not printed" \
   || { echo "FAIL password printed: $err"; failures=$((failures + 1)); }
+err=$("$stem" --store redis://:hunter2@127.0.0.1:1/0 schedule list 2>&1)
+check "redis nobody listens: exit 69" 69 $?
+contains "redis nobody listens: says where" "cannot connect to redis at 127.0.0.1:1/0" "$err"
+[[ "$err" != *hunter2* ]] && echo "ok   redis credentials not printed" \
+  || { echo "FAIL password printed: $err"; failures=$((failures + 1)); }
+err=$("$stem" --store rediss://127.0.0.1:1/0 schedule list 2>&1)
+contains "rediss refused" "TLS is not supported by this build (hiredis 0.14)" "$err"
 "$stem" --store nosuch://x schedule list >/dev/null 2>&1
 check "unknown scheme exits 78" 78 $?
 out=$("$stem" plugins list)

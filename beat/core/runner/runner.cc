@@ -1,10 +1,12 @@
 #include "beat/core/runner/runner.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <iostream>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -751,8 +753,98 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
   return PublishAndCommit(*prepared, now);
 }
 
+namespace {
+
+// What ended a wait in Run.
+enum class Wake { kTimeout, kStop, kChange };
+
+// Change notification for Run: a thread waits on the store's WatchChanges
+// (when it has one) and flags each change; Run's waits end on a change as
+// on `stop`, so that a sleeping Beat re-plans within milliseconds of an
+// apply instead of at its next poll. A change that comes while Run is not
+// waiting ends its next wait at once: none is lost.
+class ChangeWatcher {
+ public:
+  ChangeWatcher(ScheduleStore* store, absl::Notification& stop)
+      : store_(store), stop_(stop) {
+    // The first call subscribes (and may report a change: Run plans first
+    // anyway).
+    absl::StatusOr<bool> probe = store_->WatchChanges(absl::ZeroDuration());
+    if (probe.status().code() == absl::StatusCode::kUnimplemented) return;
+    thread_ = std::thread([this] { Watch(); });
+  }
+  ~ChangeWatcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Waits until `until`, `stop` or a change.
+  Wake WaitUntil(absl::Time until) {
+    if (!thread_.joinable()) {
+      return stop_.WaitForNotificationWithTimeout(until - absl::Now())
+                 ? Wake::kStop
+                 : Wake::kTimeout;
+    }
+    // `stop` is a Notification, which a condition variable cannot wait on
+    // with the flag: look at it every 20 ms.
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (true) {
+      if (stop_.HasBeenNotified()) return Wake::kStop;
+      if (changed_) {
+        changed_ = false;
+        return Wake::kChange;
+      }
+      const absl::Duration left = until - absl::Now();
+      if (left <= absl::ZeroDuration()) return Wake::kTimeout;
+      condition_.wait_for(lock, absl::ToChronoNanoseconds(std::min(
+                                    left, absl::Milliseconds(20))));
+    }
+  }
+
+ private:
+  void Watch() {
+    absl::Duration backoff = absl::Milliseconds(100);
+    while (true) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (done_) return;
+      }
+      absl::StatusOr<bool> changed =
+          store_->WatchChanges(absl::Milliseconds(200));
+      if (!changed.ok()) {
+        // The store is away: Run's own polling carries on meanwhile.
+        std::unique_lock<std::mutex> lock(mutex_);
+        condition_.wait_for(lock, absl::ToChronoNanoseconds(backoff),
+                            [this] { return done_; });
+        backoff = std::min(backoff * 2, absl::Seconds(5));
+        continue;
+      }
+      backoff = absl::Milliseconds(100);
+      if (*changed) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        changed_ = true;
+        condition_.notify_all();
+      }
+    }
+  }
+
+  ScheduleStore* store_;
+  absl::Notification& stop_;
+  std::mutex mutex_;
+  std::condition_variable condition_;
+  bool changed_ = false;  // guarded by mutex_
+  bool done_ = false;     // guarded by mutex_
+  std::thread thread_;
+};
+
+}  // namespace
+
 absl::Status Runner::Run(absl::Notification& stop) {
   internal::WorkerPool pool(options_.dispatch_threads);
+  ChangeWatcher changes(store_, stop);
   absl::Duration backoff = absl::Milliseconds(100);
   // Plan this long before a firing is due, so that at the due time only
   // publishing and committing remain.
@@ -770,7 +862,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
     if (!stats.ok()) {
       std::cerr << "stem beat: " << stats.status().message() << " (retrying in "
                 << absl::FormatDuration(backoff) << ")\n";
-      stop.WaitForNotificationWithTimeout(backoff);
+      if (changes.WaitUntil(absl::Now() + backoff) == Wake::kStop) break;
       backoff = std::min(backoff * 2, absl::Seconds(30));
       stats = dispatch_due_now();
       continue;
@@ -799,9 +891,12 @@ absl::Status Runner::Run(absl::Notification& stop) {
         wake - now > kPlanAhead) {
       // Plan ahead, then wait for the due time and dispatch.
       const absl::Time due_at = wake;
-      if (stop.WaitForNotificationWithTimeout(due_at - kPlanAhead -
-                                              absl::Now()))
-        break;
+      const Wake early = changes.WaitUntil(due_at - kPlanAhead);
+      if (early == Wake::kStop) break;
+      if (early == Wake::kChange) {
+        stats = dispatch_due_now();
+        continue;
+      }
       absl::StatusOr<std::unique_ptr<Prepared>> prepared = Prepare(due_at);
       if (!prepared.ok()) {
         stats = prepared.status();
@@ -812,19 +907,19 @@ absl::Status Runner::Run(absl::Notification& stop) {
       AddNextWake((*prepared)->due_at, (*prepared)->candidates,
                   (*prepared)->stats);
       Stage(**prepared);
-      if (stop.WaitForNotificationWithTimeout(
-              std::max(due_at - absl::Now(), absl::ZeroDuration()))) {
-        // Nothing of this pass was published: give it all back.
+      const Wake woke = changes.WaitUntil(due_at);
+      if (woke != Wake::kTimeout) {
+        // Nothing of this pass was published: give it all back, then stop
+        // or plan again with the change.
         Unstage(**prepared);
-        break;
+        if (woke == Wake::kStop) break;
+        stats = dispatch_due_now();
+        continue;
       }
       stats = Dispatch(**prepared, pool);
       continue;
     }
-    if (stop.WaitForNotificationWithTimeout(
-            std::max(wake - absl::Now(), absl::ZeroDuration()))) {
-      break;
-    }
+    if (changes.WaitUntil(wake) == Wake::kStop) break;
     stats = dispatch_due_now();
   }
   // Finish what is being dispatched (the pool's destructor would too).

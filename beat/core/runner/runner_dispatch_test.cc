@@ -235,5 +235,74 @@ TEST(RunnerDispatchTest, AFewMillisecondIntervalKeepsUp) {
   EXPECT_GE(CountTask(*broker, "t.fast"), 20);
 }
 
+// A store with change notification: WatchChanges returns when `Poke` is
+// called (as Redis's PUBLISH wakes a subscriber), else after its timeout.
+class NotifyingStore final : public internal::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
+    absl::MutexLock lock(&mutex_);
+    auto poked = [this] { return pokes_ > 0; };
+    mutex_.AwaitWithTimeout(absl::Condition(&poked), timeout);
+    const bool changed = pokes_ > 0;
+    pokes_ = 0;
+    ++watches_;
+    return changed;
+  }
+  void Poke() {
+    absl::MutexLock lock(&mutex_);
+    ++pokes_;
+  }
+  int watches() {
+    absl::MutexLock lock(&mutex_);
+    return watches_;
+  }
+
+ private:
+  absl::Mutex mutex_;
+  int pokes_ = 0;
+  int watches_ = 0;
+};
+
+// A Beat asleep for its (long) idle poll re-plans on a change: an entry
+// applied while it sleeps, due 300 ms later, fires then, not 10 minutes
+// later.
+TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
+  auto memory = testing::MemoryStore("memory://dispatch-watch");
+  NotifyingStore store(memory.get());
+  auto broker = testing::MemoryBroker("memory://dispatch-watch");
+  RunnerOptions options;
+  options.owner = "beat-watch";
+  options.idle_poll = absl::Minutes(10);
+  Runner runner(&store, nullptr, broker.get(), options);
+  absl::Notification stop;
+  std::thread beat([&] { EXPECT_TRUE(runner.Run(stop).ok()); });
+  // Asleep: watching, nothing due.
+  ASSERT_TRUE(Eventually([&] { return store.watches() >= 3; }));
+  const absl::Time applied = absl::Now();
+  v1::ScheduleEntry soon;
+  soon.set_id("soon");
+  soon.set_task_name("t.soon");
+  *soon.mutable_spec()->mutable_clocked()->mutable_run_at() =
+      ToProtoTime(applied + absl::Milliseconds(300));
+  ASSERT_TRUE(ApplyEntries(*memory, {soon}, applied, false).ok());
+  store.Poke();
+  absl::Time fired = absl::InfiniteFuture();
+  const absl::Time deadline = applied + absl::Minutes(1);
+  while (absl::Now() < deadline) {
+    if (CountTask(*broker, "t.soon") == 1) {
+      fired = absl::Now();
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  stop.Notify();
+  beat.join();
+  ASSERT_EQ(CountTask(*broker, "t.soon"), 1);
+  // Woken by the change: far sooner than the 10-minute poll (the margin
+  // is wide on purpose; this machine is shared).
+  EXPECT_LT(fired - applied, absl::Seconds(30));
+}
+
 }  // namespace
 }  // namespace stem::beat::core
