@@ -511,10 +511,17 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
               << applied->updated.size() << " updated, "
               << applied->unchanged.size() << " unchanged)\n";
   }
-  // Entries the store holds but cannot read never fire: say so once.
-  if (absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
-      listing.ok()) {
-    ReportUnreadable(listing->unreadable);
+  // Entries the store holds but cannot read never fire: say so once. Only
+  // for the local stores, which hold every entry in memory anyway: listing
+  // a shared store of a million entries would cost Beat seconds and
+  // hundreds of MiB (`stem schedule list` reports them there).
+  const std::string store_url = ResolveStoreUrl(options);
+  if (absl::StartsWith(store_url, "file:") ||
+      absl::StartsWith(store_url, "memory:")) {
+    if (absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+        listing.ok()) {
+      ReportUnreadable(listing->unreadable);
+    }
   }
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);

@@ -8,7 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "beat/backends/redis/redis_server.h"
+#include "beat/core/testing/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -17,6 +17,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using ::stem::beat::core::testing::RedisServer;
 
 TEST(ParseRedisUrlTest, EveryPart) {
   absl::StatusOr<RedisOptions> options = ParseRedisUrl(

@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "beat/backends/redis/redis_server.h"
+#include "beat/core/testing/redis_server.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"
 #include "beat/core/plugin/registry.h"
@@ -24,7 +24,7 @@ namespace stem::beat::brokers {
 namespace {
 
 using ::testing::HasSubstr;
-using redis::RedisServer;
+using ::stem::beat::core::testing::RedisServer;
 
 plugin::PluginRegistry& Registry() {
   static auto* registry = new plugin::PluginRegistry;

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "beat/backends/redis/redis_server.h"
+#include "beat/core/testing/redis_server.h"
 #include "beat/core/conformance/lock_conformance.h"
 #include "beat/core/plugin/registry.h"
 #include "gmock/gmock.h"
@@ -17,7 +17,7 @@
 namespace stem::beat::locks {
 namespace {
 
-using redis::RedisServer;
+using ::stem::beat::core::testing::RedisServer;
 
 plugin::PluginRegistry& Registry() {
   static auto* registry = new plugin::PluginRegistry;

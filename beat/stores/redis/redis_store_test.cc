@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "beat/backends/redis/redis_server.h"
+#include "beat/core/testing/redis_server.h"
 #include "beat/core/conformance/store_conformance.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/stores/redis/entry_hash.h"
@@ -22,7 +22,7 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using redis::RedisServer;
+using ::stem::beat::core::testing::RedisServer;
 
 plugin::PluginRegistry& Registry() {
   static auto* registry = new plugin::PluginRegistry;

@@ -1,4 +1,4 @@
-#include "beat/backends/redis/redis_server.h"
+#include "beat/core/testing/redis_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -19,7 +19,7 @@
 
 extern char** environ;
 
-namespace stem::beat::redis {
+namespace stem::beat::core::testing {
 namespace {
 
 // A port the kernel just handed out on loopback (free a moment ago).
@@ -184,4 +184,4 @@ absl::StatusOr<std::string> RedisServer::Cli(absl::string_view args) const {
   return out;
 }
 
-}  // namespace stem::beat::redis
+}  // namespace stem::beat::core::testing

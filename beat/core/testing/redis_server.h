@@ -1,8 +1,8 @@
 // For tests: a real redis-server on a free loopback port, in a temporary
 // directory of its own, stopped (and its files removed) on destruction.
 // Tests kill, stop and restart it to inject faults.
-#ifndef STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_
-#define STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_
+#ifndef STEM_BEAT_CORE_TESTING_REDIS_SERVER_H_
+#define STEM_BEAT_CORE_TESTING_REDIS_SERVER_H_
 
 #include <sys/types.h>
 
@@ -13,7 +13,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace stem::beat::redis {
+namespace stem::beat::core::testing {
 
 class RedisServer {
  public:
@@ -56,6 +56,6 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-}  // namespace stem::beat::redis
+}  // namespace stem::beat::core::testing
 
-#endif  // STEM_BEAT_BACKENDS_REDIS_REDIS_SERVER_H_
+#endif  // STEM_BEAT_CORE_TESTING_REDIS_SERVER_H_

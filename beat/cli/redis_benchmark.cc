@@ -1,0 +1,313 @@
+// Beat on Redis at scale, on a real redis-server this program starts (no
+// persistence) on a free loopback port, through the plugins `stem beat`
+// loads:
+//   - load ENTRIES entries (DUE of them due at one instant, the rest
+//     tomorrow) through the store's Upsert, in batches;
+//   - Redis's memory per entry;
+//   - Due with none due (one round trip), median of 200 calls;
+//   - DUE firings dispatched by one Beat, then by two (runners ticking in
+//     threads, a store and broker each), no lock store (the store's
+//     claims): wall time and firings/s; the stream must then hold each
+//     envelope once;
+//   - the same by one and by two real `stem beat` processes, from their
+//     start to the last envelope in the stream;
+//   - a real `stem beat` (the binary given as the first argument) idle
+//     for 10 s on the ENTRIES entries: its CPU time and peak RSS.
+//   bash tools/bench_redis.sh [ENTRIES] [DUE]    (figures: PERFORMANCE.md)
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "beat/core/plugin/registry.h"
+#include "beat/core/runner/runner.h"
+#include "beat/core/testing/redis_server.h"
+#include "google/protobuf/util/time_util.h"
+
+extern char** environ;
+
+namespace stem::beat {
+namespace {
+
+template <typename T>
+T OrDie(absl::StatusOr<T> value, absl::string_view what) {
+  if (!value.ok()) {
+    std::cerr << what << ": " << value.status() << "\n";
+    std::exit(1);
+  }
+  return *std::move(value);
+}
+
+int64_t InfoField(core::testing::RedisServer& server, absl::string_view name) {
+  const std::string info = OrDie(server.Cli("INFO memory"), "INFO");
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    if (absl::ConsumePrefix(&line, absl::StrCat(name, ":"))) {
+      int64_t value = 0;
+      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value);
+      return value;
+    }
+  }
+  return 0;
+}
+
+v1::ScheduleEntry Clocked(const std::string& id, absl::Time at) {
+  v1::ScheduleEntry entry;
+  entry.set_id(id);
+  entry.set_task_name("tasks.report");
+  entry.set_enabled(true);
+  *entry.mutable_spec()->mutable_clocked()->mutable_run_at() =
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          absl::ToUnixSeconds(at));
+  *entry.mutable_next_run_at() = entry.spec().clocked().run_at();
+  return entry;
+}
+
+void Load(core::ScheduleStore& store, const std::string& prefix, int count,
+          absl::Time at, absl::Duration spread) {
+  constexpr int kBatch = 5000;
+  std::vector<v1::ScheduleEntry> batch;
+  for (int i = 0; i < count; ++i) {
+    const absl::Time when =
+        spread > absl::ZeroDuration()
+            ? at + absl::Seconds(i % static_cast<int>(
+                                         absl::ToInt64Seconds(spread)))
+            : at;
+    batch.push_back(Clocked(absl::StrCat(prefix, i), when));
+    if (static_cast<int>(batch.size()) == kBatch || i + 1 == count) {
+      OrDie(store.Upsert(batch), "upsert");
+      batch.clear();
+    }
+  }
+}
+
+// Dispatches everything due at `at` with `beats` Beats; returns the wall
+// time.
+absl::Duration Dispatch(plugin::PluginRegistry& registry,
+                        const std::string& url, int beats, int due,
+                        absl::Time at) {
+  std::vector<std::unique_ptr<core::ScheduleStore>> stores;
+  std::vector<std::unique_ptr<core::Broker>> brokers;
+  std::vector<std::unique_ptr<core::Runner>> runners;
+  for (int b = 0; b < beats; ++b) {
+    stores.push_back(OrDie(registry.OpenStore(url), "open store"));
+    brokers.push_back(OrDie(registry.OpenBroker(url), "open broker"));
+    core::RunnerOptions options;
+    options.owner = absl::StrCat("bench-", b);
+    options.batch_size = 2000;
+    runners.push_back(std::make_unique<core::Runner>(
+        stores.back().get(), nullptr, brokers.back().get(), options));
+  }
+  std::atomic<int> dispatched{0};
+  const absl::Time start = absl::Now();
+  std::vector<std::thread> threads;
+  for (int b = 0; b < beats; ++b) {
+    threads.emplace_back([&, b] {
+      int idle = 0;
+      while (dispatched.load() < due && idle < 100) {
+        absl::StatusOr<core::TickStats> stats =
+            runners[b]->Tick(at + absl::Milliseconds(5));
+        if (!stats.ok()) {
+          std::cerr << "tick: " << stats.status() << "\n";
+          return;
+        }
+        dispatched += stats->dispatched;
+        idle = stats->dispatched == 0 ? idle + 1 : 0;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  const absl::Duration took = absl::Now() - start;
+  if (dispatched.load() != due) {
+    std::cerr << "dispatched " << dispatched.load() << " of " << due << "\n";
+    std::exit(1);
+  }
+  return took;
+}
+
+pid_t SpawnBeat(const std::string& stem, const std::string& url) {
+  std::vector<std::string> args = {stem, "--store", url, "beat", "--broker",
+                                   url};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, stem.c_str(), nullptr, nullptr, argv.data(),
+                  environ) != 0) {
+    std::cerr << "cannot run " << stem << "\n";
+    std::exit(1);
+  }
+  return pid;
+}
+
+int64_t StreamLength(core::testing::RedisServer& server) {
+  int64_t length = 0;
+  (void)absl::SimpleAtoi(
+      absl::StripAsciiWhitespace(
+          OrDie(server.Cli("XLEN bench:stream:default"), "XLEN")),
+      &length);
+  return length;
+}
+
+// `beats` real `stem beat` processes (no lock store: the store's claims)
+// started on the store; the time until the stream holds `until` envelopes.
+absl::Duration DispatchByProcesses(core::testing::RedisServer& server,
+                                   const std::string& stem,
+                                   const std::string& url, int beats,
+                                   int64_t until) {
+  const absl::Time start = absl::Now();
+  std::vector<pid_t> pids;
+  for (int b = 0; b < beats; ++b) pids.push_back(SpawnBeat(stem, url));
+  while (StreamLength(server) < until &&
+         absl::Now() - start < absl::Minutes(5)) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  const absl::Duration took = absl::Now() - start;
+  for (pid_t pid : pids) kill(pid, SIGTERM);
+  for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  return took;
+}
+
+// utime + stime (clock ticks) and VmHWM (kB) of a process.
+std::pair<int64_t, int64_t> CpuAndPeakRss(pid_t pid) {
+  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  std::vector<std::string> fields =
+      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
+  int64_t utime = 0, stime = 0, hwm = 0;
+  (void)absl::SimpleAtoi(fields[11], &utime);
+  (void)absl::SimpleAtoi(fields[12], &stime);
+  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    absl::string_view view = line;
+    if (absl::ConsumePrefix(&view, "VmHWM:")) {
+      (void)absl::SimpleAtoi(
+          absl::StripSuffix(absl::StripAsciiWhitespace(view), " kB"), &hwm);
+    }
+  }
+  return {utime + stime, hwm};
+}
+
+}  // namespace
+}  // namespace stem::beat
+
+int main(int argc, char** argv) {
+  using namespace stem::beat;
+  if (argc < 2) {
+    std::cerr << "usage: redis_benchmark STEM [ENTRIES] [DUE]\n";
+    return 64;
+  }
+  const std::string stem = argv[1];
+  const int entries = argc > 2 ? std::atoi(argv[2]) : 1000000;
+  const int due = argc > 3 ? std::atoi(argv[3]) : 100000;
+  core::testing::RedisServer::Options server_options;
+  server_options.persistent = false;
+  std::unique_ptr<core::testing::RedisServer> server =
+      OrDie(core::testing::RedisServer::Start(server_options), "redis-server");
+  const std::string url = server->Url("bench");
+  plugin::PluginRegistry registry;
+  std::unique_ptr<core::ScheduleStore> store =
+      OrDie(registry.OpenStore(url), "open store");
+
+  const absl::Time at = absl::FromUnixSeconds(1767225600);  // 2026-01-01
+  const int64_t memory_before = InfoField(*server, "used_memory");
+  absl::Time start = absl::Now();
+  Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
+       absl::Hours(1));
+  Load(*store, "due1-", due, at, absl::ZeroDuration());
+  const absl::Duration load = absl::Now() - start;
+  const int64_t memory_after = InfoField(*server, "used_memory");
+  std::printf("load %d entries: %.1f s (%.0f entries/s)\n", entries,
+              absl::ToDoubleSeconds(load),
+              entries / absl::ToDoubleSeconds(load));
+  std::printf("redis memory per entry: %.0f bytes (used_memory %.0f MiB)\n",
+              static_cast<double>(memory_after - memory_before) / entries,
+              memory_after / 1048576.0);
+
+  // Due with none due: one round trip.
+  std::vector<double> micros;
+  for (int i = 0; i < 200; ++i) {
+    const absl::Time before = absl::Now();
+    const size_t found = OrDie(store->Due(at - absl::Minutes(1), 1000),
+                               "due")
+                             .size();
+    micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - before));
+    if (found != 0) return 1;
+  }
+  std::sort(micros.begin(), micros.end());
+  std::printf("Due with none due, %d entries: median %.0f us, p99 %.0f us\n",
+              entries, micros[micros.size() / 2],
+              micros[micros.size() * 99 / 100]);
+
+  // STEM_BENCH_SLOWLOG=FILE: every command's time during the first
+  // dispatch, from Redis's slow log, written to FILE (for profiling).
+  const char* slowlog = std::getenv("STEM_BENCH_SLOWLOG");
+  if (slowlog != nullptr) {
+    (void)server->Cli("CONFIG SET slowlog-log-slower-than 0");
+    (void)server->Cli("CONFIG SET slowlog-max-len 1000000");
+    (void)server->Cli("SLOWLOG RESET");
+  }
+  const absl::Duration one = Dispatch(registry, url, 1, due, at);
+  if (slowlog != nullptr) {
+    std::ofstream(slowlog) << OrDie(server->Cli("--json SLOWLOG GET 1000000"),
+                                    "SLOWLOG");
+    (void)server->Cli("CONFIG SET slowlog-log-slower-than 10000");
+  }
+  std::printf("1 Beat: %d due at once dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(one), due / absl::ToDoubleSeconds(one));
+  Load(*store, "due2-", due, at, absl::ZeroDuration());
+  const absl::Duration two = Dispatch(registry, url, 2, due, at);
+  std::printf("2 Beats: %d due at once dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(two), due / absl::ToDoubleSeconds(two));
+  std::printf("stream length %lld (expected %d)\n",
+              static_cast<long long>(StreamLength(*server)), 2 * due);
+
+  // The same through real `stem beat` processes (their dispatch threads
+  // overlap publishing and committing), from start to the last envelope.
+  Load(*store, "due3-", due, at, absl::ZeroDuration());
+  const absl::Duration one_process =
+      DispatchByProcesses(*server, stem, url, 1, 3 * due);
+  std::printf("1 stem beat: %d due dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(one_process),
+              due / absl::ToDoubleSeconds(one_process));
+  Load(*store, "due4-", due, at, absl::ZeroDuration());
+  const absl::Duration two_processes =
+      DispatchByProcesses(*server, stem, url, 2, 4 * due);
+  std::printf("2 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(two_processes),
+              due / absl::ToDoubleSeconds(two_processes));
+  std::printf("stream length %lld (expected %d)\n",
+              static_cast<long long>(StreamLength(*server)), 4 * due);
+
+  // A real `stem beat`, idle on the ENTRIES entries for 10 s.
+  const pid_t pid = SpawnBeat(stem, url);
+  absl::SleepFor(absl::Seconds(2));  // started, first pass done
+  const auto [cpu_before, rss_before] = CpuAndPeakRss(pid);
+  absl::SleepFor(absl::Seconds(10));
+  const auto [cpu_after, rss_after] = CpuAndPeakRss(pid);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::printf("idle stem beat, %d entries, 10 s: CPU %.0f ms, peak RSS %.1f "
+              "MiB\n",
+              entries, (cpu_after - cpu_before) * 1000.0 / tick,
+              rss_after / 1024.0);
+  return 0;
+}
