@@ -54,12 +54,14 @@ T OrDie(absl::StatusOr<T> value, absl::string_view what) {
   return *std::move(value);
 }
 
-int64_t InfoField(core::testing::RedisServer& server, absl::string_view name) {
-  const std::string info = OrDie(server.Cli("INFO memory"), "INFO");
+double InfoField(core::testing::RedisServer& server, absl::string_view name,
+                 absl::string_view section = "memory") {
+  const std::string info =
+      OrDie(server.Cli(absl::StrCat("INFO ", section)), "INFO");
   for (absl::string_view line : absl::StrSplit(info, '\n')) {
     if (absl::ConsumePrefix(&line, absl::StrCat(name, ":"))) {
-      int64_t value = 0;
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(line), &value);
+      double value = 0;
+      (void)absl::SimpleAtod(absl::StripAsciiWhitespace(line), &value);
       return value;
     }
   }
@@ -227,18 +229,18 @@ int main(int argc, char** argv) {
       OrDie(registry.OpenStore(url), "open store");
 
   const absl::Time at = absl::FromUnixSeconds(1767225600);  // 2026-01-01
-  const int64_t memory_before = InfoField(*server, "used_memory");
+  const double memory_before = InfoField(*server, "used_memory");
   absl::Time start = absl::Now();
   Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
        absl::Hours(1));
   Load(*store, "due1-", due, at, absl::ZeroDuration());
   const absl::Duration load = absl::Now() - start;
-  const int64_t memory_after = InfoField(*server, "used_memory");
+  const double memory_after = InfoField(*server, "used_memory");
   std::printf("load %d entries: %.1f s (%.0f entries/s)\n", entries,
               absl::ToDoubleSeconds(load),
               entries / absl::ToDoubleSeconds(load));
   std::printf("redis memory per entry: %.0f bytes (used_memory %.0f MiB)\n",
-              static_cast<double>(memory_after - memory_before) / entries,
+              (memory_after - memory_before) / entries,
               memory_after / 1048576.0);
 
   // Due with none due: one round trip.
@@ -264,7 +266,14 @@ int main(int argc, char** argv) {
     (void)server->Cli("CONFIG SET slowlog-max-len 1000000");
     (void)server->Cli("SLOWLOG RESET");
   }
+  // Redis's own CPU per firing, from INFO cpu.
+  auto redis_cpu = [&] {
+    return InfoField(*server, "used_cpu_user", "cpu") +
+           InfoField(*server, "used_cpu_sys", "cpu");
+  };
+  const double redis_cpu_before = redis_cpu();
   const absl::Duration one = Dispatch(registry, url, 1, due, at);
+  const double cpu_one = redis_cpu() - redis_cpu_before;
   if (slowlog != nullptr) {
     std::ofstream(slowlog) << OrDie(server->Cli("--json SLOWLOG GET 1000000"),
                                     "SLOWLOG");
@@ -272,6 +281,8 @@ int main(int argc, char** argv) {
   }
   std::printf("1 Beat: %d due at once dispatched in %.2f s = %.0f firings/s\n",
               due, absl::ToDoubleSeconds(one), due / absl::ToDoubleSeconds(one));
+  std::printf("   redis CPU %.2f s = %.1f us per firing\n", cpu_one,
+              cpu_one * 1e6 / due);
   Load(*store, "due2-", due, at, absl::ZeroDuration());
   const absl::Duration two = Dispatch(registry, url, 2, due, at);
   std::printf("2 Beats: %d due at once dispatched in %.2f s = %.0f firings/s\n",

@@ -101,6 +101,32 @@ std::string RunIdOf(absl::string_view info) {
   return "";
 }
 
+// Appends one command in Redis's wire format (RESP): `*N`, then `$len` and
+// the bytes of each argument. Written once, straight into the buffer
+// hiredis sends (its own formatting goes through sdscatfmt per argument).
+void AppendArgument(std::string* out, absl::string_view argument) {
+  absl::StrAppend(out, "$", argument.size(), "\r\n");
+  out->append(argument.data(), argument.size());
+  out->append("\r\n");
+}
+
+void AppendCommand(std::string* out,
+                   std::initializer_list<absl::Span<const std::string>> parts,
+                   std::initializer_list<absl::string_view> head = {}) {
+  size_t count = head.size();
+  size_t bytes = 16;
+  for (absl::Span<const std::string> part : parts) {
+    count += part.size();
+    for (const std::string& argument : part) bytes += argument.size() + 16;
+  }
+  out->reserve(out->size() + bytes);
+  absl::StrAppend(out, "*", count, "\r\n");
+  for (absl::string_view argument : head) AppendArgument(out, argument);
+  for (absl::Span<const std::string> part : parts) {
+    for (const std::string& argument : part) AppendArgument(out, argument);
+  }
+}
+
 }  // namespace
 
 std::string RedisOptions::Where() const {
@@ -424,39 +450,36 @@ absl::StatusOr<Context> RedisClient::Dedicated(absl::Duration read_timeout) {
   return NewConnection(read_timeout);
 }
 
-absl::StatusOr<Reply> RedisClient::Command(absl::Span<const std::string> argv) {
+absl::StatusOr<Reply> RedisClient::Send(const std::string& formatted) {
   STEM_ASSIGN_OR_RETURN(Context context, Take());
-  std::vector<const char*> pointers(argv.size());
-  std::vector<size_t> sizes(argv.size());
-  for (size_t i = 0; i < argv.size(); ++i) {
-    pointers[i] = argv[i].data();
-    sizes[i] = argv[i].size();
+  void* raw = nullptr;
+  if (redisAppendFormattedCommand(context.get(), formatted.data(),
+                                  formatted.size()) != REDIS_OK ||
+      redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
+    return Lost(*context);
   }
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(context.get(), static_cast<int>(argv.size()),
-                       pointers.data(), sizes.data())));
-  if (reply == nullptr) return Lost(*context);
   Give(std::move(context));
+  Reply reply(static_cast<redisReply*>(raw));
   if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
   return reply;
 }
 
+absl::StatusOr<Reply> RedisClient::Command(absl::Span<const std::string> argv) {
+  std::string formatted;
+  AppendCommand(&formatted, {argv});
+  return Send(formatted);
+}
+
 absl::StatusOr<std::vector<Reply>> RedisClient::Pipeline(
     absl::Span<const std::vector<std::string>> commands) {
-  STEM_ASSIGN_OR_RETURN(Context context, Take());
-  std::vector<const char*> pointers;
-  std::vector<size_t> sizes;
+  std::string formatted;
   for (const std::vector<std::string>& argv : commands) {
-    pointers.resize(argv.size());
-    sizes.resize(argv.size());
-    for (size_t i = 0; i < argv.size(); ++i) {
-      pointers[i] = argv[i].data();
-      sizes[i] = argv[i].size();
-    }
-    if (redisAppendCommandArgv(context.get(), static_cast<int>(argv.size()),
-                               pointers.data(), sizes.data()) != REDIS_OK) {
-      return Lost(*context);
-    }
+    AppendCommand(&formatted, {argv});
+  }
+  STEM_ASSIGN_OR_RETURN(Context context, Take());
+  if (redisAppendFormattedCommand(context.get(), formatted.data(),
+                                  formatted.size()) != REDIS_OK) {
+    return Lost(*context);
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());
@@ -474,20 +497,16 @@ absl::StatusOr<std::vector<Reply>> RedisClient::Pipeline(
 absl::StatusOr<Reply> RedisClient::Eval(const Script& script,
                                         absl::Span<const std::string> keys,
                                         absl::Span<const std::string> args) {
-  std::vector<std::string> argv;
-  argv.reserve(3 + keys.size() + args.size());
-  argv.push_back("EVALSHA");
-  argv.push_back(script.sha());
-  argv.push_back(Decimal(static_cast<int64_t>(keys.size())));
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  absl::StatusOr<Reply> reply = Command(argv);
+  const std::string key_count = Decimal(static_cast<int64_t>(keys.size()));
+  std::string formatted;
+  AppendCommand(&formatted, {keys, args}, {"EVALSHA", script.sha(), key_count});
+  absl::StatusOr<Reply> reply = Send(formatted);
   if (!reply.ok() &&
       absl::StartsWith(reply.status().message(), "redis: NOSCRIPT")) {
     // Not loaded yet, or the server restarted: EVAL loads it too.
-    argv[0] = "EVAL";
-    argv[1] = script.body();
-    reply = Command(argv);
+    formatted.clear();
+    AppendCommand(&formatted, {keys, args}, {"EVAL", script.body(), key_count});
+    reply = Send(formatted);
   }
   return reply;
 }

@@ -112,6 +112,8 @@ class RedisClient {
  private:
   explicit RedisClient(RedisOptions options) : options_(std::move(options)) {}
 
+  // Sends one command already in Redis's wire format.
+  absl::StatusOr<Reply> Send(const std::string& formatted);
   absl::StatusOr<Context> NewConnection(absl::Duration read_timeout);
   absl::StatusOr<Context> Take();
   void Give(Context context);

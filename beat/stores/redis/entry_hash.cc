@@ -116,7 +116,8 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
       return value;
     }
     case Kind::kObject: {
-      if (text.empty()) {
+      // Most entries' kwargs and meta are empty: no parser for those.
+      if (text.empty() || text == "{}") {
         JsonValue empty;
         empty.mutable_struct_value();
         return empty;
@@ -129,10 +130,18 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
     }
     case Kind::kSpec: {
       if (text.empty()) return FieldError(name, "is empty");
+      // Many entries share a spec, and protobuf's JSON parser costs
+      // microseconds a call: parsed specs are kept per thread, by text.
+      thread_local absl::flat_hash_map<std::string, JsonValue> parsed_specs;
+      if (auto it = parsed_specs.find(text); it != parsed_specs.end()) {
+        return it->second;
+      }
       absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
       // Stem reads text that is not JSON as a bare spec string.
-      if (!parsed.ok()) return core::JsonString(text);
-      return parsed;
+      JsonValue spec = parsed.ok() ? *std::move(parsed) : core::JsonString(text);
+      if (parsed_specs.size() >= 4096) parsed_specs.clear();
+      parsed_specs.emplace(std::string(text), spec);
+      return spec;
     }
   }
   return core::JsonNull();
