@@ -87,8 +87,8 @@ void Load(core::ScheduleStore& store, const std::string& prefix, int count,
   for (int i = 0; i < count; ++i) {
     const absl::Time when =
         spread > absl::ZeroDuration()
-            ? at + absl::Seconds(i % static_cast<int>(
-                                         absl::ToInt64Seconds(spread)))
+            ? at + absl::Seconds(i %
+                                 static_cast<int>(absl::ToInt64Seconds(spread)))
             : at;
     batch.push_back(Clocked(absl::StrCat(prefix, i), when));
     if (static_cast<int>(batch.size()) == kBatch || i + 1 == count) {
@@ -143,14 +143,14 @@ absl::Duration Dispatch(plugin::PluginRegistry& registry,
 }
 
 pid_t SpawnBeat(const std::string& stem, const std::string& url) {
-  std::vector<std::string> args = {stem, "--store", url, "beat", "--broker",
-                                   url};
+  std::vector<std::string> args = {stem,   "--store",  url,
+                                   "beat", "--broker", url};
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, stem.c_str(), nullptr, nullptr, argv.data(),
-                  environ) != 0) {
+  if (posix_spawn(&pid, stem.c_str(), nullptr, nullptr, argv.data(), environ) !=
+      0) {
     std::cerr << "cannot run " << stem << "\n";
     std::exit(1);
   }
@@ -159,10 +159,9 @@ pid_t SpawnBeat(const std::string& stem, const std::string& url) {
 
 int64_t StreamLength(core::testing::RedisServer& server) {
   int64_t length = 0;
-  (void)absl::SimpleAtoi(
-      absl::StripAsciiWhitespace(
-          OrDie(server.Cli("XLEN bench:stream:default"), "XLEN")),
-      &length);
+  (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(OrDie(
+                             server.Cli("XLEN bench:stream:default"), "XLEN")),
+                         &length);
   return length;
 }
 
@@ -247,9 +246,8 @@ int main(int argc, char** argv) {
   std::vector<double> micros;
   for (int i = 0; i < 200; ++i) {
     const absl::Time before = absl::Now();
-    const size_t found = OrDie(store->Due(at - absl::Minutes(1), 1000),
-                               "due")
-                             .size();
+    const size_t found =
+        OrDie(store->Due(at - absl::Minutes(1), 1000), "due").size();
     micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - before));
     if (found != 0) return 1;
   }
@@ -280,13 +278,15 @@ int main(int argc, char** argv) {
     (void)server->Cli("CONFIG SET slowlog-log-slower-than 10000");
   }
   std::printf("1 Beat: %d due at once dispatched in %.2f s = %.0f firings/s\n",
-              due, absl::ToDoubleSeconds(one), due / absl::ToDoubleSeconds(one));
+              due, absl::ToDoubleSeconds(one),
+              due / absl::ToDoubleSeconds(one));
   std::printf("   redis CPU %.2f s = %.1f us per firing\n", cpu_one,
               cpu_one * 1e6 / due);
   Load(*store, "due2-", due, at, absl::ZeroDuration());
   const absl::Duration two = Dispatch(registry, url, 2, due, at);
   std::printf("2 Beats: %d due at once dispatched in %.2f s = %.0f firings/s\n",
-              due, absl::ToDoubleSeconds(two), due / absl::ToDoubleSeconds(two));
+              due, absl::ToDoubleSeconds(two),
+              due / absl::ToDoubleSeconds(two));
   std::printf("stream length %lld (expected %d)\n",
               static_cast<long long>(StreamLength(*server)), 2 * due);
 
@@ -316,9 +316,9 @@ int main(int argc, char** argv) {
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::printf("idle stem beat, %d entries, 10 s: CPU %.0f ms, peak RSS %.1f "
-              "MiB\n",
-              entries, (cpu_after - cpu_before) * 1000.0 / tick,
-              rss_after / 1024.0);
+  std::printf(
+      "idle stem beat, %d entries, 10 s: CPU %.0f ms, peak RSS %.1f "
+      "MiB\n",
+      entries, (cpu_after - cpu_before) * 1000.0 / tick, rss_after / 1024.0);
   return 0;
 }

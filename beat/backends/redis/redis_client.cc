@@ -74,8 +74,8 @@ absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view key,
 absl::StatusOr<int> ParseDb(absl::string_view text) {
   int db = 0;
   if (!absl::SimpleAtoi(text, &db) || db < 0 || db > 1000000) {
-    return UrlError(absl::StrCat("database \"", text,
-                                 "\" is not a non-negative number"));
+    return UrlError(
+        absl::StrCat("database \"", text, "\" is not a non-negative number"));
   }
   return db;
 }
@@ -292,8 +292,8 @@ absl::Status ErrorReplyStatus(const redisReply& reply) {
     return absl::DataLossError(std::string(message));
   }
   const std::string full = absl::StrCat("redis: ", text);
-  for (absl::string_view prefix : {"LOADING", "READONLY", "MASTERDOWN",
-                                   "BUSY", "TRYAGAIN", "CLUSTERDOWN"}) {
+  for (absl::string_view prefix : {"LOADING", "READONLY", "MASTERDOWN", "BUSY",
+                                   "TRYAGAIN", "CLUSTERDOWN"}) {
     if (absl::StartsWith(text, prefix)) return absl::UnavailableError(full);
   }
   if (absl::StartsWith(text, "OOM")) {
@@ -347,8 +347,9 @@ absl::StatusOr<Context> RedisClient::NewConnection(
   }
   Context context(raw);
   if (context->err != 0) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot connect to redis at ", options_.Where(), ": ", context->errstr));
+    return absl::UnavailableError(absl::StrCat("cannot connect to redis at ",
+                                               options_.Where(), ": ",
+                                               context->errstr));
   }
   redisSetTimeout(context.get(), absl::ToTimeval(read_timeout));
   redisEnableKeepAlive(context.get());
@@ -410,19 +411,19 @@ absl::StatusOr<Context> RedisClient::Take() {
     }
     const absl::Time now = absl::Now();
     if (now < next_attempt_) {
-      return absl::UnavailableError(absl::StrCat(
-          last_failure_, " (next attempt in ",
-          absl::FormatDuration(absl::Ceil(next_attempt_ - now,
-                                          absl::Milliseconds(1))),
-          ")"));
+      return absl::UnavailableError(
+          absl::StrCat(last_failure_, " (next attempt in ",
+                       absl::FormatDuration(absl::Ceil(next_attempt_ - now,
+                                                       absl::Milliseconds(1))),
+                       ")"));
     }
   }
   absl::StatusOr<Context> context = NewConnection(options_.timeout);
   std::lock_guard<std::mutex> lock(mutex_);
   if (!context.ok()) {
     if (context.status().code() == absl::StatusCode::kUnavailable) {
-      backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(100),
-                            absl::Seconds(5));
+      backoff_ =
+          std::clamp(backoff_ * 2, absl::Milliseconds(100), absl::Seconds(5));
       next_attempt_ = absl::Now() + backoff_;
       last_failure_ = std::string(context.status().message());
     }

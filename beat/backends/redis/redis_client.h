@@ -47,7 +47,8 @@ struct RedisOptions {
 // connect_timeout and timeout; any other is refused. rediss:// is refused:
 // this build has no TLS.
 absl::StatusOr<RedisOptions> ParseRedisUrl(
-    absl::string_view url, absl::Span<const absl::string_view> extra_parameters);
+    absl::string_view url,
+    absl::Span<const absl::string_view> extra_parameters);
 
 struct ReplyDeleter {
   void operator()(redisReply* reply) const { freeReplyObject(reply); }

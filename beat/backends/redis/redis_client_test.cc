@@ -15,9 +15,9 @@
 namespace stem::beat::redis {
 namespace {
 
+using ::stem::beat::core::testing::RedisServer;
 using ::testing::HasSubstr;
 using ::testing::Not;
-using ::stem::beat::core::testing::RedisServer;
 
 TEST(ParseRedisUrlTest, EveryPart) {
   absl::StatusOr<RedisOptions> options = ParseRedisUrl(
@@ -62,9 +62,8 @@ TEST(ParseRedisUrlTest, UnixSocket) {
 }
 
 TEST(ParseRedisUrlTest, ExtraParametersOnlyWhenThePluginTakesThem) {
-  EXPECT_THAT(
-      ParseRedisUrl("redis://h?dedupe_ttl=1h", {}).status().message(),
-      HasSubstr("unknown parameter \"dedupe_ttl\""));
+  EXPECT_THAT(ParseRedisUrl("redis://h?dedupe_ttl=1h", {}).status().message(),
+              HasSubstr("unknown parameter \"dedupe_ttl\""));
   absl::StatusOr<RedisOptions> options =
       ParseRedisUrl("redis://h?dedupe_ttl=1h", {"dedupe_ttl"});
   ASSERT_TRUE(options.ok()) << options.status();
@@ -77,8 +76,9 @@ TEST(ParseRedisUrlTest, RefusesWithAReason) {
     const char* reason;
   };
   for (const Case& bad : {
-           Case{"rediss://h:6380", "TLS is not supported by this build "
-                                   "(hiredis 0.14)"},
+           Case{"rediss://h:6380",
+                "TLS is not supported by this build "
+                "(hiredis 0.14)"},
            Case{"http://h", "does not begin with redis://"},
            Case{"redis://h:0", "port \"0\""},
            Case{"redis://h:99999", "port \"99999\""},
@@ -104,8 +104,7 @@ TEST(ParseRedisUrlTest, RefusesWithAReason) {
 TEST(RedisClientTest, CommandsPipelinesAndScripts) {
   absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
   ASSERT_TRUE(server.ok()) << server.status();
-  absl::StatusOr<RedisOptions> options =
-      ParseRedisUrl((*server)->Url(), {});
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl((*server)->Url(), {});
   ASSERT_TRUE(options.ok());
   absl::StatusOr<std::unique_ptr<RedisClient>> client =
       RedisClient::Connect(*options);

@@ -24,9 +24,9 @@ using redis::Reply;
 using redis::Script;
 
 constexpr absl::string_view kFieldOrder[] = {
-    "id",       "name",    "args",       "headers",
-    "enqueuedAt", "notBefore", "priority", "attempt",
-    "maxRetries", "visibilityTimeout", "queue", "meta"};
+    "id",        "name",     "args",    "headers",    "enqueuedAt",
+    "notBefore", "priority", "attempt", "maxRetries", "visibilityTimeout",
+    "queue",     "meta"};
 
 // ARGV: dedupe prefix, dedupe ttl ms, now ms, count, then per envelope:
 // id, stream, group, delayed set, notBefore ms ("" for none), envelope
@@ -147,9 +147,9 @@ absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStreamFields(
       }
       int64_t number = 0;
       if (!absl::SimpleAtoi(text, &number)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "stream field \"", name, "\" is not a whole number: \"", text,
-            "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("stream field \"", name,
+                         "\" is not a whole number: \"", text, "\""));
       }
       object[std::string(name)] = core::JsonNumber(static_cast<double>(number));
     } else if (name == "notBefore" || name == "enqueuedAt") {
@@ -204,8 +204,7 @@ absl::StatusOr<core::PublishResult> RedisBroker::Publish(
   for (size_t begin = 0; begin < envelopes.size(); begin += kSlice) {
     const size_t end = std::min(envelopes.size(), begin + kSlice);
     std::vector<std::string> args = {
-        DedupeKey(""),
-        redis::Decimal(absl::ToInt64Milliseconds(dedupe_ttl_)),
+        DedupeKey(""), redis::Decimal(absl::ToInt64Milliseconds(dedupe_ttl_)),
         redis::Decimal(now), redis::Decimal(end - begin)};
     args.reserve(4 + (end - begin) * 31);
     for (size_t i = begin; i < end; ++i) {
@@ -273,8 +272,7 @@ absl::StatusOr<std::vector<v1::TaskEnvelope>> RedisBroker::List() {
       std::string key(redis::ReplyText(*keys.element[i]));
       if (absl::StartsWith(key, absl::StrCat(namespace_, ":stream:"))) {
         streams.push_back(std::move(key));
-      } else if (absl::StartsWith(key,
-                                  absl::StrCat(namespace_, ":delayed:"))) {
+      } else if (absl::StartsWith(key, absl::StrCat(namespace_, ":delayed:"))) {
         delayed.push_back(std::move(key));
       }
     }
@@ -290,9 +288,9 @@ absl::StatusOr<std::vector<v1::TaskEnvelope>> RedisBroker::List() {
       absl::StatusOr<v1::TaskEnvelope> envelope =
           EnvelopeFromStreamFields(FieldsOf(*item.element[1]));
       if (!envelope.ok()) {
-        return absl::DataLossError(absl::StrCat(
-            stream, " ", redis::ReplyText(*item.element[0]), ": ",
-            envelope.status().message()));
+        return absl::DataLossError(
+            absl::StrCat(stream, " ", redis::ReplyText(*item.element[0]), ": ",
+                         envelope.status().message()));
       }
       const auto [ms, seq] = StreamId(redis::ReplyText(*item.element[0]));
       const int64_t enqueued =

@@ -13,18 +13,18 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "beat/core/testing/redis_server.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/testing/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace stem::beat::brokers {
 namespace {
 
-using ::testing::HasSubstr;
 using ::stem::beat::core::testing::RedisServer;
+using ::testing::HasSubstr;
 
 plugin::PluginRegistry& Registry() {
   static auto* registry = new plugin::PluginRegistry;
@@ -33,8 +33,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() {
   static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started =
-        RedisServer::Start();
+    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
     if (!started.ok()) {
       ADD_FAILURE() << started.status();
       std::abort();
@@ -79,10 +78,10 @@ v1::TaskEnvelope Firing(const std::string& id, int priority,
 // stream, id, then field, value, ...
 std::map<std::string, std::string> ReadAsStemWorker(const std::string& ns,
                                                     const std::string& stream) {
-  const std::string out =
-      Cli(absl::StrCat("XREADGROUP GROUP ", ns, ":group:reports worker-1 "
-                       "COUNT 1 STREAMS ",
-                       stream, " '>'"));
+  const std::string out = Cli(absl::StrCat("XREADGROUP GROUP ", ns,
+                                           ":group:reports worker-1 "
+                                           "COUNT 1 STREAMS ",
+                                           stream, " '>'"));
   std::vector<std::string> lines = absl::StrSplit(out, '\n');
   std::map<std::string, std::string> fields;
   // Skip the stream name and the entry id.
@@ -98,8 +97,9 @@ TEST(RedisBrokerTest, AStemWorkerReadsEveryField) {
       Registry().OpenBroker(Server().Url(ns));
   ASSERT_TRUE(broker.ok()) << broker.status();
   const absl::Time nominal = absl::FromUnixSeconds(1780000000);
-  ASSERT_TRUE((*broker)->Publish({Firing("nightly", 0, nominal),
-                                  Firing("urgent", 3, nominal)})
+  ASSERT_TRUE((*broker)
+                  ->Publish({Firing("nightly", 0, nominal),
+                             Firing("urgent", 3, nominal)})
                   .ok());
   // The consumer group exists (created at 0, so nothing published before
   // it is missed).
@@ -177,10 +177,10 @@ TEST(RedisBrokerTest, AFutureNotBeforeGoesToStemsDelayedSet) {
 }
 
 TEST(RedisBrokerTest, DedupeTtlIsAParameter) {
-  EXPECT_TRUE(Registry()
-                  .OpenBroker(absl::StrCat(Server().Url("x"),
-                                           "&dedupe_ttl=72h"))
-                  .ok());
+  EXPECT_TRUE(
+      Registry()
+          .OpenBroker(absl::StrCat(Server().Url("x"), "&dedupe_ttl=72h"))
+          .ok());
   absl::StatusOr<std::unique_ptr<core::Broker>> short_ttl =
       Registry().OpenBroker(absl::StrCat(Server().Url("x"), "&dedupe_ttl=5s"));
   EXPECT_EQ(short_ttl.status().code(), absl::StatusCode::kInvalidArgument);

@@ -1,9 +1,9 @@
 // The C++ SDK for plugin authors: implement core::ScheduleStore (or
 // core::LockStore, core::Broker) with a static Open(url), then one macro
 // exports it through the C ABI of plugin_abi.h. Optional functions (a
-// store's claims, history and WatchChanges, a broker's List and Contains) are exported
-// only when the class overrides them; otherwise their table entries are
-// NULL, as plugin_abi.h says an absent function is.
+// store's claims, history and WatchChanges, a broker's List and Contains) are
+// exported only when the class overrides them; otherwise their table entries
+// are NULL, as plugin_abi.h says an absent function is.
 //
 //   class MyStore : public stem::beat::core::ScheduleStore {
 //    public:

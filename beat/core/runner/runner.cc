@@ -799,8 +799,8 @@ class ChangeWatcher {
       }
       const absl::Duration left = until - absl::Now();
       if (left <= absl::ZeroDuration()) return Wake::kTimeout;
-      condition_.wait_for(lock, absl::ToChronoNanoseconds(std::min(
-                                    left, absl::Milliseconds(20))));
+      condition_.wait_for(lock, absl::ToChronoNanoseconds(
+                                    std::min(left, absl::Milliseconds(20))));
     }
   }
 

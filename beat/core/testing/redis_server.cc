@@ -47,8 +47,8 @@ bool Answers(int port) {
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   address.sin_port = htons(static_cast<uint16_t>(port));
-  bool up = connect(fd, reinterpret_cast<sockaddr*>(&address),
-                    sizeof(address)) == 0;
+  bool up =
+      connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
   if (up) {
     const char ping[] = "PING\r\n";
     char reply[64] = {};

@@ -8,9 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "beat/core/testing/redis_server.h"
 #include "beat/core/conformance/lock_conformance.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/testing/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -26,8 +26,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() {
   static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started =
-        RedisServer::Start();
+    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
     if (!started.ok()) {
       ADD_FAILURE() << started.status();
       std::abort();

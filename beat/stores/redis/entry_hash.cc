@@ -61,11 +61,10 @@ const absl::flat_hash_map<absl::string_view, Kind>& Kinds() {
 
 // Stem's order, then ours.
 constexpr absl::string_view kStemOrder[] = {
-    "taskName",     "queue",         "spec",          "args",
-    "kwargs",       "enabled",       "jitterMs",      "lastRunAt",
-    "nextRunAt",    "lastJitterMs",  "lastError",     "timezone",
-    "totalRunCount", "lastSuccessAt", "lastErrorAt",  "driftMs",
-    "expireAt",     "meta",          "version"};
+    "taskName",  "queue",    "spec",          "args",          "kwargs",
+    "enabled",   "jitterMs", "lastRunAt",     "nextRunAt",     "lastJitterMs",
+    "lastError", "timezone", "totalRunCount", "lastSuccessAt", "lastErrorAt",
+    "driftMs",   "expireAt", "meta",          "version"};
 
 std::string FieldText(const JsonValue& value) {
   switch (value.kind_case()) {
@@ -138,7 +137,8 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
       }
       absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
       // Stem reads text that is not JSON as a bare spec string.
-      JsonValue spec = parsed.ok() ? *std::move(parsed) : core::JsonString(text);
+      JsonValue spec =
+          parsed.ok() ? *std::move(parsed) : core::JsonString(text);
       if (parsed_specs.size() >= 4096) parsed_specs.clear();
       parsed_specs.emplace(std::string(text), spec);
       return spec;

@@ -133,8 +133,8 @@ return out
 )lua";
 
 const Script& DueScript() {
-  static const Script* script = new Script(absl::StrCat(
-      "local function take(id, key) return true end\n", kScan));
+  static const Script* script = new Script(
+      absl::StrCat("local function take(id, key) return true end\n", kScan));
   return *script;
 }
 
@@ -239,8 +239,7 @@ RedisStore::RedisStore(std::unique_ptr<redis::RedisClient> client)
       prefix_(absl::StrCat(client_->options().namespace_name, ":schedule:")),
       index_(absl::StrCat(prefix_, "index")),
       channel_(absl::StrCat(prefix_, "changes")),
-      marker_(
-          absl::StrCat(client_->options().namespace_name, ":beat:store")) {}
+      marker_(absl::StrCat(client_->options().namespace_name, ":beat:store")) {}
 
 std::string RedisStore::EntryKey(absl::string_view id) const {
   return absl::StrCat(prefix_, id);
@@ -275,9 +274,8 @@ absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
   }
   absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, FieldsOf(*reply));
   if (!entry.ok()) {
-    return absl::DataLossError(absl::StrCat("entry \"", id, "\" (", prefix_,
-                                            id, "): ",
-                                            entry.status().message()));
+    return absl::DataLossError(absl::StrCat("entry \"", id, "\" (", prefix_, id,
+                                            "): ", entry.status().message()));
   }
   return entry;
 }
@@ -323,8 +321,8 @@ absl::StatusOr<core::StoreListing> RedisStore::ListAll() {
       } else {
         v1::UnreadableEntry& unreadable = listing.unreadable.emplace_back();
         unreadable.set_id(sorted[i]);
-        unreadable.set_error(absl::StrCat(prefix_, sorted[i], ": ",
-                                          entry.status().message()));
+        unreadable.set_error(
+            absl::StrCat(prefix_, sorted[i], ": ", entry.status().message()));
       }
     }
   }
@@ -424,11 +422,11 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::ClaimDue(
   if (limit <= 0) return std::vector<v1::ScheduleEntry>();
   STEM_ASSIGN_OR_RETURN(
       Reply reply,
-      client_->Eval(
-          ClaimDueScript(), {index_},
-          {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
-           redis::Decimal(limit), std::string(owner),
-           redis::Decimal(std::max<int64_t>(1, absl::ToInt64Milliseconds(ttl)))}));
+      client_->Eval(ClaimDueScript(), {index_},
+                    {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
+                     redis::Decimal(limit), std::string(owner),
+                     redis::Decimal(std::max<int64_t>(
+                         1, absl::ToInt64Milliseconds(ttl)))}));
   STEM_RETURN_IF_ERROR(CheckNotEmptied());
   return DecodeDue(*reply, now, limit);
 }
@@ -531,9 +529,9 @@ absl::StatusOr<bool> RedisStore::WatchChanges(absl::Duration timeout) {
         redisCommandArgv(subscriber_.get(), 2, argv, sizes)));
     if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
       subscriber_.reset();
-      return absl::UnavailableError(absl::StrCat(
-          "cannot subscribe to ", channel_, " on redis at ",
-          client_->options().Where()));
+      return absl::UnavailableError(absl::StrCat("cannot subscribe to ",
+                                                 channel_, " on redis at ",
+                                                 client_->options().Where()));
     }
     return true;
   }
@@ -556,19 +554,18 @@ absl::StatusOr<bool> RedisStore::WatchChanges(absl::Duration timeout) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) return false;
     pollfd descriptor = {subscriber_->fd, POLLIN, 0};
-    const int ready = poll(
-        &descriptor, 1,
-        static_cast<int>(absl::ToInt64Milliseconds(
-            absl::Ceil(left, absl::Milliseconds(1)))));
+    const int ready = poll(&descriptor, 1,
+                           static_cast<int>(absl::ToInt64Milliseconds(
+                               absl::Ceil(left, absl::Milliseconds(1)))));
     if (ready < 0 && errno != EINTR) {
       subscriber_.reset();
       return absl::UnavailableError("lost the change subscription");
     }
     if (ready > 0 && redisBufferRead(subscriber_.get()) != REDIS_OK) {
       subscriber_.reset();
-      return absl::UnavailableError(absl::StrCat(
-          "lost the change subscription to redis at ",
-          client_->options().Where()));
+      return absl::UnavailableError(
+          absl::StrCat("lost the change subscription to redis at ",
+                       client_->options().Where()));
     }
   }
 }

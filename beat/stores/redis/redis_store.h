@@ -64,9 +64,9 @@ class RedisStore : public core::ScheduleStore {
   const std::string marker_;   // `<ns>:beat:store`: exists once written
 
   std::mutex mutex_;
-  std::string run_id_;          // the server's, as first seen
-  bool check_marker_ = false;   // a new run_id was seen
-  redis::Context subscriber_;   // for WatchChanges; guarded by watch_mutex_
+  std::string run_id_;         // the server's, as first seen
+  bool check_marker_ = false;  // a new run_id was seen
+  redis::Context subscriber_;  // for WatchChanges; guarded by watch_mutex_
   std::mutex watch_mutex_;
 };
 

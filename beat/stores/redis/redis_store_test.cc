@@ -10,9 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
-#include "beat/core/testing/redis_server.h"
 #include "beat/core/conformance/store_conformance.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/testing/redis_server.h"
 #include "beat/stores/redis/entry_hash.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,9 +20,9 @@
 namespace stem::beat::stores {
 namespace {
 
+using ::stem::beat::core::testing::RedisServer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using ::stem::beat::core::testing::RedisServer;
 
 plugin::PluginRegistry& Registry() {
   static auto* registry = new plugin::PluginRegistry;
@@ -31,8 +31,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() {
   static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started =
-        RedisServer::Start();
+    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
     if (!started.ok()) {
       ADD_FAILURE() << started.status();
       std::abort();
@@ -122,13 +121,13 @@ TEST(RedisStoreTest, KeysAndFieldsAreStems) {
   for (const char* field :
        {"taskName", "queue", "spec", "args", "kwargs", "enabled", "jitterMs",
         "lastRunAt", "nextRunAt", "lastJitterMs", "lastError", "timezone",
-        "totalRunCount", "lastSuccessAt", "lastErrorAt", "driftMs",
-        "expireAt", "meta", "version"}) {
+        "totalRunCount", "lastSuccessAt", "lastErrorAt", "driftMs", "expireAt",
+        "meta", "version"}) {
     EXPECT_EQ(Cli(absl::StrCat("HEXISTS ", key, " ", field)), "1") << field;
   }
   // The index score is the due time in ms, jitter included.
-  const int64_t score = std::stoll(Cli("ZSCORE " + s.ns +
-                                       ":schedule:index nightly"));
+  const int64_t score =
+      std::stoll(Cli("ZSCORE " + s.ns + ":schedule:index nightly"));
   EXPECT_GE(score, absl::ToUnixMillis(kNow));
   EXPECT_LT(score, absl::ToUnixMillis(kNow) + 1500);
 }
@@ -145,7 +144,8 @@ TEST(RedisStoreTest, ReadsWhatStemWrote) {
       "lastError '' timezone '' totalRunCount 0 lastSuccessAt '' "
       "lastErrorAt '' driftMs '' expireAt '' meta '{}' version 1");
   Cli("ZADD " + s.ns + ":schedule:index 1780000000000 heartbeat");
-  Cli("HSET " + s.ns + ":schedule:bare taskName t queue default spec "
+  Cli("HSET " + s.ns +
+      ":schedule:bare taskName t queue default spec "
       "every:10s enabled true nextRunAt 2026-05-28T20:26:40.000Z version 3");
   Cli("ZADD " + s.ns + ":schedule:index 1780000000000 bare");
   absl::StatusOr<v1::ScheduleEntry> read = s.store->Get("heartbeat");
@@ -157,8 +157,7 @@ TEST(RedisStoreTest, ReadsWhatStemWrote) {
   ASSERT_TRUE(bare.ok()) << bare.status();
   EXPECT_EQ(bare->spec().interval().every_ms(), 10000);
   EXPECT_EQ(bare->version(), 3);
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
-      s.store->Due(kNow, 10);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due = s.store->Due(kNow, 10);
   ASSERT_TRUE(due.ok()) << due.status();
   EXPECT_EQ(due->size(), 2u);
 }
@@ -297,7 +296,8 @@ TEST(RedisStoreTest, WatchWakesOnChangesThatBringADueTimeForward) {
 TEST(RedisStoreTest, UnreadableHashesAreListedAndNeverDue) {
   Opened s = Open();
   ASSERT_TRUE(s.store->Upsert({Entry("good", kNow)}).ok());
-  Cli("HSET " + s.ns + ":schedule:bad taskName t queue default spec "
+  Cli("HSET " + s.ns +
+      ":schedule:bad taskName t queue default spec "
       "'{\"kind\":\"cron\",\"expression\":\"*/5 * * * *\"}' enabled true "
       "jitterMs 500x nextRunAt 2026-05-28T20:00:00.000Z version 1");
   Cli("ZADD " + s.ns + ":schedule:index 1779998400000 bad");
@@ -325,8 +325,7 @@ TEST(RedisStoreTest, AServerRestartedEmptyIsReportedNotServedAsEmpty) {
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_TRUE((*store)->Upsert({Entry("x", kNow)}).ok());
   ASSERT_TRUE((*server)->Restart().ok());
-  absl::StatusOr<std::vector<v1::ScheduleEntry>> due =
-      (*store)->Due(kNow, 10);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due = (*store)->Due(kNow, 10);
   const absl::Time deadline = absl::Now() + absl::Seconds(8);
   while (due.status().code() == absl::StatusCode::kUnavailable &&
          absl::Now() < deadline) {
