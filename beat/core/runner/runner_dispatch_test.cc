@@ -2,7 +2,9 @@
 // own firings, and stopping finishes what is in flight. Waits have generous
 // deadlines; nothing here asserts how long anything took.
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -241,25 +243,29 @@ class NotifyingStore final : public internal::ForwardingStore {
  public:
   using ForwardingStore::ForwardingStore;
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
-    absl::MutexLock lock(&mutex_);
-    auto poked = [this] { return pokes_ > 0; };
-    mutex_.AwaitWithTimeout(absl::Condition(&poked), timeout);
+    std::unique_lock<std::mutex> lock(mutex_);
+    poked_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                    [this] { return pokes_ > 0; });
     const bool changed = pokes_ > 0;
     pokes_ = 0;
     ++watches_;
     return changed;
   }
   void Poke() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     ++pokes_;
+    poked_.notify_all();
   }
   int watches() {
-    absl::MutexLock lock(&mutex_);
+    std::lock_guard<std::mutex> lock(mutex_);
     return watches_;
   }
 
  private:
-  absl::Mutex mutex_;
+  // std::mutex, not absl::Mutex: ThreadSanitizer sees pthreads, not the
+  // uninstrumented Abseil of the system.
+  std::mutex mutex_;
+  std::condition_variable poked_;
   int pokes_ = 0;
   int watches_ = 0;
 };
