@@ -159,6 +159,20 @@ absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStreamFields(
       object[std::string(name)] = core::JsonString(text);
     }
   }
+  // What Stem's reader assumes for fields that are absent.
+  for (const char* name : {"args", "headers", "meta"}) {
+    if (!object.contains(name)) object[name].mutable_struct_value();
+  }
+  if (!object.contains("queue")) object["queue"] = core::JsonString("default");
+  // Stem writes it always, and its reader throws on "" (and makes up "now"
+  // when it is absent).
+  // (A field given twice counts once, its last value, as Stem reads it.)
+  auto enqueued = object.find("enqueuedAt");
+  if (enqueued == object.end() ||
+      enqueued->second.kind_case() != JsonValue::kStringValue) {
+    return absl::InvalidArgumentError(
+        "stream field \"enqueuedAt\" is missing or empty");
+  }
   return core::EnvelopeFromStemJson(json);
 }
 

@@ -128,7 +128,9 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
       return parsed;
     }
     case Kind::kSpec: {
-      if (text.empty()) return FieldError(name, "is empty");
+      // As absent (the entry has no spec; validation says so where it
+      // matters).
+      if (text.empty()) return core::JsonNull();
       // Many entries share a spec, and protobuf's JSON parser costs
       // microseconds a call: parsed specs are kept per thread, by text.
       thread_local absl::flat_hash_map<std::string, JsonValue> parsed_specs;
@@ -193,8 +195,13 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromHash(
     STEM_ASSIGN_OR_RETURN(object[std::string(name)],
                           FieldValue(name, kind->second, text));
   }
-  // Stem: an entry without the field is enabled.
+  // Stem: an entry without the field is enabled, and in queue "default".
   if (!has_enabled) object["enabled"].set_bool_value(true);
+  // (An empty queue is the default queue, as everywhere in stem-beat.)
+  auto queue = object.find("queue");
+  if (queue == object.end() || queue->second.string_value().empty()) {
+    object["queue"] = core::JsonString("default");
+  }
   return core::EntryFromStemJson(json);
 }
 
