@@ -130,7 +130,7 @@ void AppendCommand(std::string* out,
 }  // namespace
 
 std::string RedisOptions::Where() const {
-  if (!unix_socket.empty()) return absl::StrCat(unix_socket, "/", db);
+  if (!unix_socket.empty()) return absl::StrCat(unix_socket, " db ", db);
   const bool ipv6 = absl::StrContains(host, ':');
   return absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", port, "/",
                       db);
@@ -352,7 +352,9 @@ absl::StatusOr<Context> RedisClient::NewConnection(
                                                context->errstr));
   }
   redisSetTimeout(context.get(), absl::ToTimeval(read_timeout));
-  redisEnableKeepAlive(context.get());
+  // Keep-alive is TCP's (on a Unix socket it fails, and a failed call
+  // leaves a hiredis context unusable).
+  if (options_.unix_socket.empty()) redisEnableKeepAlive(context.get());
   auto run = [&](std::vector<std::string> argv) -> absl::StatusOr<Reply> {
     std::vector<const char*> pointers;
     std::vector<size_t> sizes;

@@ -180,6 +180,24 @@ TEST(RedisClientTest, AWrongPasswordIsRefusedAndNeverShown) {
   EXPECT_TRUE((*right)->Command({"PING"}).ok());
 }
 
+TEST(RedisClientTest, AUnixSocket) {
+  RedisServer::Options options;
+  options.unix_socket = true;
+  absl::StatusOr<std::unique_ptr<RedisServer>> server =
+      RedisServer::Start(options);
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<RedisOptions> parsed = ParseRedisUrl(
+      absl::StrCat("redis+unix://", (*server)->socket_path(), "?db=3"), {});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*parsed);
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Command({"SET", "over", "socket"}).ok());
+  // The same server over TCP sees it in database 3.
+  EXPECT_EQ((*server)->Cli("-n 3 GET over").value_or(""), "socket\n");
+  EXPECT_EQ((*server)->Cli("-n 0 EXISTS over").value_or(""), "0\n");
+}
+
 TEST(RedisClientTest, NobodyListeningIsUnavailableAtConnect) {
   absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
   ASSERT_TRUE(server.ok());

@@ -72,6 +72,13 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
   }
   std::unique_ptr<RedisServer> server(
       new RedisServer(std::move(options), pattern));
+  if (server->options_.unix_socket) {
+    std::string socket_directory = "/tmp/stem-redis-XXXXXX";
+    if (mkdtemp(socket_directory.data()) == nullptr) {
+      return absl::InternalError("cannot make a directory for the socket");
+    }
+    server->socket_directory_ = socket_directory;
+  }
   absl::Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
     STEM_ASSIGN_OR_RETURN(server->port_, FreePort());
@@ -101,6 +108,12 @@ absl::Status RedisServer::Launch() {
       "--logfile",
       absl::StrCat(directory_, "/redis.log"),
   };
+  if (options_.unix_socket) {
+    args.push_back("--unixsocket");
+    args.push_back(socket_path());
+    args.push_back("--unixsocketperm");
+    args.push_back("700");
+  }
   if (!options_.password.empty()) {
     args.push_back("--requirepass");
     args.push_back(options_.password);
@@ -132,6 +145,9 @@ RedisServer::~RedisServer() {
   (void)Resume();
   (void)Kill();
   (void)std::system(absl::StrCat("rm -rf '", directory_, "'").c_str());
+  if (!socket_directory_.empty()) {
+    (void)std::system(absl::StrCat("rm -rf '", socket_directory_, "'").c_str());
+  }
 }
 
 std::string RedisServer::Url(absl::string_view namespace_name) const {

@@ -21,7 +21,8 @@ class RedisServer {
     // Keep data across Restart (an append-only file); without it a
     // restarted server is empty.
     bool persistent = true;
-    std::string password;  // requirepass, when set
+    std::string password;      // requirepass, when set
+    bool unix_socket = false;  // also listen on socket_path()
   };
   // Starts redis-server (from PATH) and waits until it answers PING.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(Options options);
@@ -31,6 +32,8 @@ class RedisServer {
   ~RedisServer();
 
   int port() const { return port_; }
+  // A socket path must be short (108 bytes): it lives under /tmp.
+  std::string socket_path() const { return socket_directory_ + "/redis.sock"; }
   // redis://127.0.0.1:PORT/0?namespace=NS (with the password, if any).
   std::string Url(absl::string_view namespace_name = "stem") const;
 
@@ -52,6 +55,7 @@ class RedisServer {
 
   Options options_;
   std::string directory_;
+  std::string socket_directory_;  // when options_.unix_socket
   int port_ = 0;
   pid_t pid_ = -1;
 };
