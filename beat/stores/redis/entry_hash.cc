@@ -151,6 +151,15 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
 
 }  // namespace
 
+absl::Span<const absl::string_view> KnownHashFields() {
+  static const std::vector<absl::string_view>* names = [] {
+    auto* all = new std::vector<absl::string_view>;
+    for (const auto& [name, kind] : Kinds()) all->push_back(name);
+    return all;
+  }();
+  return *names;
+}
+
 std::vector<HashField> EntryToHash(const v1::ScheduleEntry& entry) {
   JsonValue json;
   core::FillStemJson(entry, &json);

@@ -25,6 +25,9 @@ using HashFieldView = std::pair<absl::string_view, absl::string_view>;
 // them (it is in the key).
 std::vector<HashField> EntryToHash(const v1::ScheduleEntry& entry);
 
+// The names of every field EntryToHash may write.
+absl::Span<const absl::string_view> KnownHashFields();
+
 // The entry whose key names `id`, from its fields (as HGETALL gives them).
 // InvalidArgument naming the field that Stem's reader would throw on or
 // that we cannot read.

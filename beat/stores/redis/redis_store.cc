@@ -22,14 +22,22 @@ using redis::Reply;
 using redis::Script;
 
 // KEYS: index, marker. ARGV: prefix, channel, count, then per entry: id,
-// expected version, score, field count, fields and values. Checks every
-// version first (all or nothing), then replaces each hash, moves its index
-// score, ends its claim (Stem's lock key, as Stem's upsert does) and, when
-// an entry became due earlier than before, publishes once on the channel.
+// expected version, score, mode, field count, fields and values, count of
+// fields to delete, their names. Checks every version first (all or
+// nothing), then writes each hash — whole (mode "full": the hash is
+// replaced) or only the fields that changed since the version this Beat
+// read (mode "diff") — moves its index score, ends its claim (Stem's lock
+// key, as Stem's upsert does) and, when an entry became due earlier than
+// before, publishes once on the channel.
 const Script& UpsertScript() {
   static const Script* script = new Script(R"lua(
 local prefix = ARGV[1]
 local count = tonumber(ARGV[3])
+local function next_position(position)
+  local fields = tonumber(ARGV[position + 4])
+  local removed = tonumber(ARGV[position + 5 + 2 * fields])
+  return position + 6 + 2 * fields + removed
+end
 local position = 4
 for i = 1, count do
   local id = ARGV[position]
@@ -43,17 +51,25 @@ for i = 1, count do
       '": written at version ' .. expected .. ', stored version is ' ..
       (stored or '0'))
   end
-  position = position + 4 + 2 * tonumber(ARGV[position + 3])
+  position = next_position(position)
 end
 local earlier = 0
 position = 4
 for i = 1, count do
   local id = ARGV[position]
   local score = ARGV[position + 2]
-  local fields = tonumber(ARGV[position + 3])
+  local fields = tonumber(ARGV[position + 4])
+  local removed = tonumber(ARGV[position + 5 + 2 * fields])
   local key = prefix .. id
-  redis.call('DEL', key)
-  redis.call('HSET', key, unpack(ARGV, position + 4, position + 3 + 2 * fields))
+  if ARGV[position + 3] == 'full' then redis.call('DEL', key) end
+  if fields > 0 then
+    redis.call('HSET', key, unpack(ARGV, position + 5,
+                                   position + 4 + 2 * fields))
+  end
+  if removed > 0 then
+    redis.call('HDEL', key, unpack(ARGV, position + 6 + 2 * fields,
+                                   position + 5 + 2 * fields + removed))
+  end
   local old = redis.call('ZSCORE', KEYS[1], id)
   redis.call('ZADD', KEYS[1], score, id)
   redis.call('DEL', key .. ':lock')
@@ -61,7 +77,7 @@ for i = 1, count do
       tonumber(score) < tonumber(old)) then
     earlier = earlier + 1
   end
-  position = position + 4 + 2 * fields
+  position = next_position(position)
 end
 redis.call('SET', KEYS[2], '1')
 if earlier > 0 then redis.call('PUBLISH', ARGV[2], earlier) end
@@ -197,6 +213,13 @@ absl::Status CheckStorableId(absl::string_view id) {
   return absl::OkStatus();
 }
 
+constexpr size_t kMaxReadStates = 20000;
+
+size_t Fingerprint(absl::string_view text) {
+  return std::hash<std::string_view>()(
+      std::string_view(text.data(), text.size()));
+}
+
 std::vector<redis::Reply>::size_type Pairs(const redisReply& array) {
   return array.elements / 2;
 }
@@ -265,6 +288,29 @@ absl::Status RedisStore::CheckNotEmptied() {
   return absl::DataLossError(message);
 }
 
+void RedisStore::Remember(absl::string_view id, int64_t version,
+                          const std::vector<HashFieldView>& fields) {
+  ReadState state;
+  state.version = version;
+  state.fields.reserve(fields.size());
+  for (const auto& [name, value] : fields) {
+    state.fields.emplace_back(Fingerprint(name), Fingerprint(value));
+  }
+  std::sort(state.fields.begin(), state.fields.end());
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  if (read_states_.size() >= kMaxReadStates) read_states_.clear();
+  read_states_[id] = std::move(state);
+}
+
+std::optional<RedisStore::ReadState> RedisStore::Recall(absl::string_view id) {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  auto it = read_states_.find(id);
+  if (it == read_states_.end()) return std::nullopt;
+  ReadState state = std::move(it->second);
+  read_states_.erase(it);
+  return state;
+}
+
 absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
   STEM_RETURN_IF_ERROR(CheckStorableId(id));
   STEM_ASSIGN_OR_RETURN(Reply reply,
@@ -272,11 +318,13 @@ absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
     return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
   }
-  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, FieldsOf(*reply));
+  const std::vector<HashFieldView> fields = FieldsOf(*reply);
+  absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, fields);
   if (!entry.ok()) {
     return absl::DataLossError(absl::StrCat("entry \"", id, "\" (", prefix_, id,
                                             "): ", entry.status().message()));
   }
+  Remember(id, entry->version(), fields);
   return entry;
 }
 
@@ -349,11 +397,51 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Upsert(
     args.push_back(entry.id());
     args.push_back(redis::Decimal(entry.version()));
     args.push_back(due ? redis::Decimal(*due) : "+inf");
-    args.push_back(redis::Decimal(fields.size()));
+    // The version this Beat read is the version stored (the script checks
+    // it), so only the fields that differ from that read need writing.
+    std::optional<ReadState> read = Recall(entry.id());
+    if (!read || read->version != entry.version() || entry.version() == 0) {
+      args.push_back("full");
+      args.push_back(redis::Decimal(fields.size()));
+      for (HashField& field : fields) {
+        args.push_back(std::move(field.first));
+        args.push_back(std::move(field.second));
+      }
+      args.push_back("0");
+      continue;
+    }
+    args.push_back("diff");
+    const size_t count_at = args.size();
+    args.push_back("");
+    size_t changed = 0;
+    absl::flat_hash_set<size_t> written_names;
     for (HashField& field : fields) {
+      const size_t name = Fingerprint(field.first);
+      written_names.insert(name);
+      auto it = std::lower_bound(read->fields.begin(), read->fields.end(),
+                                 std::make_pair(name, size_t{0}));
+      if (it != read->fields.end() && it->first == name &&
+          it->second == Fingerprint(field.second)) {
+        continue;  // unchanged
+      }
       args.push_back(std::move(field.first));
       args.push_back(std::move(field.second));
+      ++changed;
     }
+    args[count_at] = redis::Decimal(changed);
+    // Fields of ours the entry no longer has (a pause note cleared, ...).
+    std::vector<std::string> removed;
+    for (absl::string_view name : KnownHashFields()) {
+      const size_t hash = Fingerprint(name);
+      if (written_names.contains(hash)) continue;
+      auto it = std::lower_bound(read->fields.begin(), read->fields.end(),
+                                 std::make_pair(hash, size_t{0}));
+      if (it != read->fields.end() && it->first == hash) {
+        removed.emplace_back(name);
+      }
+    }
+    args.push_back(redis::Decimal(removed.size()));
+    for (std::string& name : removed) args.push_back(std::move(name));
   }
   if (entries.empty()) return stored;
   STEM_RETURN_IF_ERROR(
@@ -372,7 +460,7 @@ absl::Status RedisStore::Remove(absl::string_view id,
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
-    const redisReply& ids, absl::Time now, int limit) {
+    const redisReply& ids, absl::Time now, int limit, bool claimed) {
   std::vector<v1::ScheduleEntry> due;
   if (ids.elements == 0) return due;
   std::vector<std::vector<std::string>> fetches;
@@ -387,9 +475,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
     if (hashes[i]->type != REDIS_REPLY_ARRAY || hashes[i]->elements == 0) {
       continue;  // removed meanwhile
     }
-    absl::StatusOr<v1::ScheduleEntry> entry =
-        EntryFromHash(id, FieldsOf(*hashes[i]));
+    const std::vector<HashFieldView> fields = FieldsOf(*hashes[i]);
+    absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, fields);
     if (!entry.ok()) continue;  // unreadable: never due (List reports it)
+    if (claimed) Remember(id, entry->version(), fields);
     const std::optional<absl::Time> due_time = core::DueTime(*entry);
     if (!due_time || *due_time > now) continue;
     due.push_back(*std::move(entry));
@@ -414,7 +503,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Due(absl::Time now,
                      redis::Decimal(limit)}));
   // After the call, which may have been the first on a new connection.
   STEM_RETURN_IF_ERROR(CheckNotEmptied());
-  return DecodeDue(*reply, now, limit);
+  return DecodeDue(*reply, now, limit, /*claimed=*/false);
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::ClaimDue(
@@ -428,7 +517,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::ClaimDue(
                      redis::Decimal(std::max<int64_t>(
                          1, absl::ToInt64Milliseconds(ttl)))}));
   STEM_RETURN_IF_ERROR(CheckNotEmptied());
-  return DecodeDue(*reply, now, limit);
+  return DecodeDue(*reply, now, limit, /*claimed=*/true);
 }
 
 absl::Status RedisStore::ReleaseClaims(const std::vector<std::string>& ids,

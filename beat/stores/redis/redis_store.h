@@ -13,9 +13,12 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "beat/backends/redis/redis_client.h"
@@ -54,8 +57,23 @@ class RedisStore : public core::ScheduleStore {
   // DataLoss when the server restarted without the data it held (it runs
   // without persistence): said loudly, not served as an empty store.
   absl::Status CheckNotEmptied();
+  // `claimed`: remember what was read, for the commit to follow.
   absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeDue(
-      const redisReply& reply, absl::Time now, int limit);
+      const redisReply& ids, absl::Time now, int limit, bool claimed);
+
+  // What this store last read of an entry it is about to write (one it
+  // claimed, or read with Get): the version and a fingerprint of each
+  // field, so that the commit sends only the fields that changed. A write
+  // that finds none (or another version) replaces the whole hash.
+  struct ReadState {
+    int64_t version = 0;
+    std::vector<std::pair<size_t, size_t>> fields;  // (name, value) hashes
+  };
+  void Remember(
+      absl::string_view id, int64_t version,
+      const std::vector<std::pair<absl::string_view, absl::string_view>>&
+          fields);
+  std::optional<ReadState> Recall(absl::string_view id);
 
   std::unique_ptr<redis::RedisClient> client_;
   const std::string prefix_;   // `<ns>:schedule:`
@@ -68,6 +86,9 @@ class RedisStore : public core::ScheduleStore {
   bool check_marker_ = false;  // a new run_id was seen
   redis::Context subscriber_;  // for WatchChanges; guarded by watch_mutex_
   std::mutex watch_mutex_;
+  std::mutex read_mutex_;
+  // Bounded (cleared past kMaxReadStates): a few passes' worth.
+  absl::flat_hash_map<std::string, ReadState> read_states_;
 };
 
 }  // namespace stem::beat::stores

@@ -15,6 +15,7 @@
 #include "beat/core/testing/redis_server.h"
 #include "beat/stores/redis/entry_hash.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace stem::beat::stores {
@@ -228,6 +229,41 @@ TEST(RedisStoreTest, ClaimsHonourStemsPerEntryLock) {
   v1::ScheduleEntry b = (*ours)[1];
   ASSERT_TRUE(s.store->Upsert({b}).ok());
   EXPECT_EQ(Cli("EXISTS " + s.ns + ":schedule:b:lock"), "0");
+}
+
+// A commit after a claim writes only the fields that changed since the
+// version it read: what reads back must still be exactly the entry
+// written, fields cleared included.
+TEST(RedisStoreTest, ACommitAfterAClaimWritesExactlyTheNewEntry) {
+  Opened s = Open();
+  v1::ScheduleEntry entry = Entry("c", kNow - absl::Seconds(1));
+  entry.set_pause_note("kept until cleared");
+  entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ALL);
+  (*entry.mutable_args()->mutable_fields())["n"].set_number_value(1);
+  ASSERT_TRUE(s.store->Upsert({entry}).ok());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  v1::ScheduleEntry next = (*claimed)[0];
+  next.clear_pause_note();      // a field removed
+  next.set_total_run_count(1);  // one changed
+  next.mutable_last_run_at()->set_seconds(absl::ToUnixSeconds(kNow));  // added
+  next.mutable_next_run_at()->set_seconds(absl::ToUnixSeconds(kNow) + 300);
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
+      s.store->Upsert({next});
+  ASSERT_TRUE(written.ok()) << written.status();
+  absl::StatusOr<v1::ScheduleEntry> read = s.store->Get("c");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_TRUE(
+      google::protobuf::util::MessageDifferencer::Equals(*read, (*written)[0]))
+      << read->DebugString() << "\nvs\n"
+      << (*written)[0].DebugString();
+  EXPECT_EQ(Cli("HEXISTS " + s.ns + ":schedule:c pauseNote"), "0");
+  EXPECT_EQ(Cli("HGET " + s.ns + ":schedule:c misfirePolicy"), "fire_all");
+  // A write at a stale version still conflicts.
+  EXPECT_EQ(s.store->Upsert({next}).status().code(),
+            absl::StatusCode::kAborted);
 }
 
 TEST(RedisStoreTest, HistoryIsStemsStream) {
