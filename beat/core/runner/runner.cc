@@ -539,6 +539,15 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     std::lock_guard<std::mutex> lock(mutex_);
     if (!in_flight_.empty()) in_flight = in_flight_;
   }
+  // Two batches in flight keep the dispatch threads busy. Planning more now
+  // would only read the entries in flight again (a store returns them
+  // until their commits land), making every pass longer than the last:
+  // wait for commits instead (Run looks again within milliseconds).
+  if (static_cast<int>(in_flight.size()) >= 2 * options_.batch_size) {
+    stats.in_flight = static_cast<int>(in_flight.size());
+    stats.more_due = true;
+    return prepared;
+  }
   // Entries held back after a host error whose time has come are tried
   // again; the others are looked past, like those being dispatched.
   for (auto it = held_back_.begin(); it != held_back_.end();) {
