@@ -42,7 +42,10 @@ for i = 1, tonumber(ARGV[4]) do
   local stream = ARGV[position + 1]
   local not_before = ARGV[position + 4]
   local fields = tonumber(ARGV[position + 6])
-  if redis.call('SET', ARGV[1] .. id, '1', 'NX', 'PX', ARGV[2]) then
+  -- The envelope first, then its dedupe key: a write that fails (a key of
+  -- the wrong type at the stream) aborts before the key is set, so the
+  -- retry publishes it instead of taking it for a duplicate.
+  if redis.call('EXISTS', ARGV[1] .. id) == 0 then
     if not_before ~= '' and tonumber(not_before) > now then
       redis.call('ZADD', ARGV[position + 3], not_before, ARGV[position + 5])
     else
@@ -54,6 +57,7 @@ for i = 1, tonumber(ARGV[4]) do
       redis.call('XADD', stream, '*',
                  unpack(ARGV, position + 7, position + 6 + 2 * fields))
     end
+    redis.call('SET', ARGV[1] .. id, '1', 'PX', ARGV[2])
     published = published + 1
   else
     duplicates = duplicates + 1
@@ -183,10 +187,10 @@ absl::StatusOr<std::unique_ptr<RedisBroker>> RedisBroker::Open(
   absl::Duration dedupe_ttl = absl::Hours(24);
   if (auto it = options.extra.find("dedupe_ttl"); it != options.extra.end()) {
     if (!absl::ParseDuration(it->second, &dedupe_ttl) ||
-        dedupe_ttl < absl::Minutes(1)) {
+        dedupe_ttl < absl::Minutes(1) || dedupe_ttl > absl::Hours(24 * 365)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "redis URL: dedupe_ttl=\"", it->second,
-          "\" is not a duration of at least 1m (such as 24h): it must "
+          "\" is not a duration from 1m to 8760h (such as 24h): it must "
           "outlive every lease, retry and outage after which a firing is "
           "published again"));
     }

@@ -184,7 +184,34 @@ TEST(RedisBrokerTest, DedupeTtlIsAParameter) {
   absl::StatusOr<std::unique_ptr<core::Broker>> short_ttl =
       Registry().OpenBroker(absl::StrCat(Server().Url("x"), "&dedupe_ttl=5s"));
   EXPECT_EQ(short_ttl.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(short_ttl.status().message(), HasSubstr("at least 1m"));
+  EXPECT_THAT(short_ttl.status().message(), HasSubstr("from 1m to 8760h"));
+  EXPECT_EQ(Registry()
+                .OpenBroker(absl::StrCat(Server().Url("x"), "&dedupe_ttl=inf"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// A publish that fails half way (a key of the wrong type where the stream
+// goes) must not leave the envelope marked as published: the retry, once
+// the stream can be written, publishes it (found by attack: the firing was
+// lost, the entry counted as run).
+TEST(RedisBrokerTest, AFailedXaddIsNotTakenForADuplicateOnRetry) {
+  const std::string ns = FreshNamespace();
+  absl::StatusOr<std::unique_ptr<core::Broker>> broker =
+      Registry().OpenBroker(Server().Url(ns));
+  ASSERT_TRUE(broker.ok());
+  Cli("SET " + ns + ":stream:reports oops");
+  const v1::TaskEnvelope envelope =
+      Firing("lost", 0, absl::FromUnixSeconds(1780000000));
+  EXPECT_FALSE((*broker)->Publish({envelope}).ok());
+  EXPECT_FALSE(*(*broker)->Contains(envelope.id()));
+  Cli("DEL " + ns + ":stream:reports");
+  absl::StatusOr<core::PublishResult> retry = (*broker)->Publish({envelope});
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->published, 1);
+  EXPECT_EQ(retry->duplicates, 0);
+  EXPECT_EQ(Cli("XLEN " + ns + ":stream:reports"), "1");
 }
 
 }  // namespace

@@ -181,6 +181,15 @@ absl::Status RedisServer::Resume() {
   return absl::OkStatus();
 }
 
+absl::Status RedisServer::CliScript(absl::string_view script) const {
+  const std::string path = absl::StrCat(directory_, "/script.txt");
+  FILE* file = std::fopen(path.c_str(), "w");
+  if (file == nullptr) return absl::InternalError("cannot write " + path);
+  std::fwrite(script.data(), 1, script.size(), file);
+  std::fclose(file);
+  return Cli(absl::StrCat("< '", path, "' > /dev/null")).status();
+}
+
 absl::StatusOr<std::string> RedisServer::Cli(absl::string_view args) const {
   const std::string command = absl::StrCat(
       "redis-cli -p ", port_,

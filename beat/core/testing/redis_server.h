@@ -47,6 +47,8 @@ class RedisServer {
 
   // Runs redis-cli against it with `args`; its stdout.
   absl::StatusOr<std::string> Cli(absl::string_view args) const;
+  // Runs the commands of `script` (one a line) through one redis-cli.
+  absl::Status CliScript(absl::string_view script) const;
 
  private:
   RedisServer(Options options, std::string directory)

@@ -42,6 +42,11 @@ local position = 4
 for i = 1, count do
   local id = ARGV[position]
   local expected = ARGV[position + 1]
+  local kind = redis.call('TYPE', prefix .. id).ok
+  if kind ~= 'none' and kind ~= 'hash' then
+    return redis.error_reply('DATA_LOSS ' .. prefix .. id .. ' is a ' ..
+      kind .. ', not an entry hash (stem schedule delete removes it)')
+  end
   local stored = redis.call('HGET', prefix .. id, 'version')
   if not stored then
     if redis.call('EXISTS', prefix .. id) == 1 then stored = '0' end
@@ -72,7 +77,12 @@ for i = 1, count do
   end
   local old = redis.call('ZSCORE', KEYS[1], id)
   redis.call('ZADD', KEYS[1], score, id)
-  redis.call('DEL', key .. ':lock')
+  -- A write ends our claims; a Stem Beat's lock (`1`) is left to it, so an
+  -- apply never lets a second Beat in while Stem's is firing the entry.
+  if redis.call('TYPE', key .. ':lock').ok == 'string' and
+     string.sub(redis.call('GET', key .. ':lock'), 1, 5) == 'beat|' then
+    redis.call('DEL', key .. ':lock')
+  end
   if score ~= '+inf' and (not old or old == 'inf' or
       tonumber(score) < tonumber(old)) then
     earlier = earlier + 1
@@ -90,6 +100,13 @@ return earlier
 const Script& RemoveScript() {
   static const Script* script = new Script(R"lua(
 local key = ARGV[1] .. ARGV[2]
+local kind = redis.call('TYPE', key).ok
+if kind ~= 'none' and kind ~= 'hash' then
+  -- Not an entry at all (written behind our back): removed as it is.
+  redis.call('DEL', key)
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  return 1
+end
 local stored = redis.call('HGET', key, 'version')
 if redis.call('EXISTS', key) == 0 then
   if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then
@@ -116,6 +133,11 @@ return 1
 // `take(id, key)` says whether to return an entry. Returns ids: the hashes
 // are fetched in one pipeline after (Lua would convert every field twice).
 constexpr absl::string_view kScan = R"lua(
+-- A store that holds entries has its marker (stores written by Stem's
+-- tools get it here), so that a server restarted empty is told apart.
+if redis.call('EXISTS', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[1]) > 0 then
+  redis.call('SET', KEYS[2], '1')
+end
 local prefix = ARGV[1]
 local now = ARGV[2]
 local limit = tonumber(ARGV[3])
@@ -129,12 +151,17 @@ while found < limit do
   local moved = 0
   for _, id in ipairs(ids) do
     local key = prefix .. id
-    local state = redis.call('HMGET', key, 'enabled', 'nextRunAt')
-    if redis.call('EXISTS', key) == 0 then
+    local kind = redis.call('TYPE', key).ok
+    local state = kind == 'hash' and
+                  redis.call('HMGET', key, 'enabled', 'nextRunAt') or {}
+    if kind == 'none' then
       redis.call('ZREM', KEYS[1], id)
       moved = moved + 1
-    elseif state[1] ~= 'true' and state[1] ~= false or
+    elseif kind ~= 'hash' or
+           state[1] ~= 'true' and state[1] ~= false or
            not state[2] or state[2] == '' then
+      -- Cannot fire: disabled, finished, or not a hash at all (written
+      -- behind our back; `stem schedule list` reports it).
       redis.call('ZADD', KEYS[1], '+inf', id)
       moved = moved + 1
     elseif found < limit and take(id, key) then
@@ -164,8 +191,12 @@ local owner = ARGV[4]
 local ttl = tonumber(ARGV[5])
 local function take(id, key)
   local lock = key .. ':lock'
-  local held = redis.call('GET', lock)
-  if held then
+  local kind = redis.call('TYPE', lock).ok
+  if kind ~= 'none' and kind ~= 'string' then return false end
+  local held = kind == 'string' and redis.call('GET', lock)
+  -- Every lock Stem's Beat or ours takes expires; one that never does was
+  -- left by hand and would hold the entry for ever: it is taken over.
+  if held and redis.call('PTTL', lock) ~= -1 then
     local expires, holder = string.match(held, '^beat|(%d+)|(.*)$')
     if not expires then return false end
     if holder ~= owner and tonumber(expires) > tonumber(ARGV[2]) then
@@ -178,6 +209,30 @@ local function take(id, key)
 end
 )lua",
                                                         kScan));
+  return *script;
+}
+
+// ARGV: prefix, owner, then triples of id, version, score: entries a due
+// scan returned that cannot fire now (unreadable: +inf; indexed at a time
+// other than their due time, as Stem's tools index: that time). Each moves
+// only if its version is still the one read, and the owner's claim on it
+// (if any) is given back.
+const Script& RepairScript() {
+  static const Script* script = new Script(R"lua(
+for i = 3, #ARGV, 3 do
+  local key = ARGV[1] .. ARGV[i]
+  if redis.call('TYPE', key).ok == 'hash' and
+     (redis.call('HGET', key, 'version') or '') == ARGV[i + 1] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[i + 2], ARGV[i])
+  end
+  local lock = key .. ':lock'
+  if redis.call('TYPE', lock).ok == 'string' then
+    local _, holder = string.match(redis.call('GET', lock), '^beat|(%d+)|(.*)$')
+    if holder == ARGV[2] then redis.call('DEL', lock) end
+  end
+end
+return 1
+)lua");
   return *script;
 }
 
@@ -284,8 +339,7 @@ absl::Status RedisStore::CheckNotEmptied() {
       " restarted without its data (it runs without persistence, or its "
       "files were lost): every schedule it held is gone. Re-apply them "
       "(stem schedule apply -f FILE); Beat dispatches nothing until then");
-  std::cerr << "stem beat: DATA LOSS: " << message << "\n";
-  return absl::DataLossError(message);
+  return absl::DataLossError(absl::StrCat("DATA LOSS: ", message));
 }
 
 void RedisStore::Remember(absl::string_view id, int64_t version,
@@ -313,8 +367,14 @@ std::optional<RedisStore::ReadState> RedisStore::Recall(absl::string_view id) {
 
 absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
   STEM_RETURN_IF_ERROR(CheckStorableId(id));
-  STEM_ASSIGN_OR_RETURN(Reply reply,
-                        client_->Command({"HGETALL", EntryKey(id)}));
+  absl::StatusOr<Reply> fetched = client_->Command({"HGETALL", EntryKey(id)});
+  if (!fetched.ok() &&
+      absl::StrContains(fetched.status().message(), "WRONGTYPE")) {
+    return absl::DataLossError(absl::StrCat(
+        "entry \"", id, "\" (", prefix_, id,
+        ") is not an entry hash (stem schedule delete removes it)"));
+  }
+  STEM_ASSIGN_OR_RETURN(Reply reply, std::move(fetched));
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
     return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
   }
@@ -356,14 +416,13 @@ absl::StatusOr<core::StoreListing> RedisStore::ListAll() {
                           client_->Pipeline(commands));
     for (size_t i = begin; i < end; ++i) {
       const redisReply& reply = *replies[i - begin];
-      if (reply.type == REDIS_REPLY_ERROR) {
-        return redis::ErrorReplyStatus(reply);
-      }
-      if (reply.elements == 0) continue;  // removed meanwhile
       absl::StatusOr<v1::ScheduleEntry> entry =
-          CheckStorableId(sorted[i]).ok()
-              ? EntryFromHash(sorted[i], FieldsOf(reply))
-              : CheckStorableId(sorted[i]);
+          !CheckStorableId(sorted[i]).ok() ? CheckStorableId(sorted[i])
+          : reply.type == REDIS_REPLY_ERROR
+              ? absl::InvalidArgumentError(absl::StrCat(
+                    "not an entry hash (", redis::ReplyText(reply), ")"))
+              : EntryFromHash(sorted[i], FieldsOf(reply));
+      if (entry.ok() && reply.elements == 0) continue;  // removed meanwhile
       if (entry.ok()) {
         listing.entries.push_back(*std::move(entry));
       } else {
@@ -451,7 +510,16 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Upsert(
 
 absl::Status RedisStore::Remove(absl::string_view id,
                                 int64_t expected_version) {
-  STEM_RETURN_IF_ERROR(CheckStorableId(id));
+  if (!CheckStorableId(id).ok()) {
+    // An index member no entry could have (written behind our back): only
+    // the member goes, never the key its name would reach.
+    STEM_ASSIGN_OR_RETURN(Reply removed,
+                          client_->Command({"ZREM", index_, std::string(id)}));
+    if (removed->integer == 0) {
+      return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+    }
+    return absl::OkStatus();
+  }
   return client_
       ->Eval(RemoveScript(), {index_},
              {prefix_, std::string(id),
@@ -460,9 +528,14 @@ absl::Status RedisStore::Remove(absl::string_view id,
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
-    const redisReply& ids, absl::Time now, int limit, bool claimed) {
+    const redisReply& ids, absl::Time now, int limit, bool claimed,
+    absl::string_view owner, int* set_aside) {
   std::vector<v1::ScheduleEntry> due;
+  *set_aside = 0;
   if (ids.elements == 0) return due;
+  // Entries the scan returned that cannot fire now: moved in the index so
+  // that no later scan meets them again before they can fire.
+  std::vector<std::string> repairs = {prefix_, std::string(owner)};
   std::vector<std::vector<std::string>> fetches;
   fetches.reserve(ids.elements);
   for (size_t i = 0; i < ids.elements; ++i) {
@@ -477,11 +550,31 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
     }
     const std::vector<HashFieldView> fields = FieldsOf(*hashes[i]);
     absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, fields);
-    if (!entry.ok()) continue;  // unreadable: never due (List reports it)
-    if (claimed) Remember(id, entry->version(), fields);
-    const std::optional<absl::Time> due_time = core::DueTime(*entry);
-    if (!due_time || *due_time > now) continue;
-    due.push_back(*std::move(entry));
+    std::string score;
+    if (!entry.ok()) {
+      score = "+inf";  // unreadable: never due (List reports it)
+    } else if (const std::optional<int64_t> due_ms = core::DueTimeMs(*entry);
+               !due_ms) {
+      score = "+inf";
+    } else if (absl::FromUnixMillis(*due_ms) > now) {
+      score = redis::Decimal(*due_ms);
+    } else {
+      if (claimed) Remember(id, entry->version(), fields);
+      due.push_back(*std::move(entry));
+      continue;
+    }
+    ++*set_aside;
+    std::string version;
+    for (const auto& [name, value] : fields) {
+      if (name == "version") version = std::string(value);
+    }
+    repairs.emplace_back(id);
+    repairs.push_back(std::move(version));
+    repairs.push_back(std::move(score));
+  }
+  if (*set_aside > 0) {
+    STEM_RETURN_IF_ERROR(
+        client_->Eval(RepairScript(), {index_}, repairs).status());
   }
   // The index orders by due time already; entries written by Stem's tools
   // carry their nominal time as score, so sort to be exact.
@@ -497,27 +590,41 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Due(absl::Time now,
                                                                int limit) {
   if (limit <= 0) return std::vector<v1::ScheduleEntry>();
   STEM_ASSIGN_OR_RETURN(
-      Reply reply,
-      client_->Eval(DueScript(), {index_},
+      const Reply reply,
+      client_->Eval(DueScript(), {index_, marker_},
                     {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
                      redis::Decimal(limit)}));
   // After the call, which may have been the first on a new connection.
   STEM_RETURN_IF_ERROR(CheckNotEmptied());
-  return DecodeDue(*reply, now, limit, /*claimed=*/false);
+  int set_aside = 0;
+  return DecodeDue(*reply, now, limit, /*claimed=*/false, "", &set_aside);
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::ClaimDue(
     absl::Time now, int limit, absl::string_view owner, absl::Duration ttl) {
-  if (limit <= 0) return std::vector<v1::ScheduleEntry>();
-  STEM_ASSIGN_OR_RETURN(
-      Reply reply,
-      client_->Eval(ClaimDueScript(), {index_},
-                    {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
-                     redis::Decimal(limit), std::string(owner),
-                     redis::Decimal(std::max<int64_t>(
-                         1, absl::ToInt64Milliseconds(ttl)))}));
-  STEM_RETURN_IF_ERROR(CheckNotEmptied());
-  return DecodeDue(*reply, now, limit, /*claimed=*/true);
+  std::vector<v1::ScheduleEntry> claimed;
+  // Entries set aside (unreadable, indexed early) were moved out of the
+  // way for good: scan again for what they took the place of (each round
+  // moves at least one, and a bounded number of rounds).
+  for (int round = 0; round < 100 && static_cast<int>(claimed.size()) < limit;
+       ++round) {
+    const int wanted = limit - static_cast<int>(claimed.size());
+    STEM_ASSIGN_OR_RETURN(
+        Reply reply,
+        client_->Eval(ClaimDueScript(), {index_, marker_},
+                      {prefix_, redis::Decimal(absl::ToUnixMillis(now)),
+                       redis::Decimal(wanted), std::string(owner),
+                       redis::Decimal(std::max<int64_t>(
+                           1, absl::ToInt64Milliseconds(ttl)))}));
+    STEM_RETURN_IF_ERROR(CheckNotEmptied());
+    int set_aside = 0;
+    STEM_ASSIGN_OR_RETURN(
+        std::vector<v1::ScheduleEntry> more,
+        DecodeDue(*reply, now, wanted, /*claimed=*/true, owner, &set_aside));
+    for (v1::ScheduleEntry& entry : more) claimed.push_back(std::move(entry));
+    if (set_aside == 0) break;
+  }
+  return claimed;
 }
 
 absl::Status RedisStore::ReleaseClaims(const std::vector<std::string>& ids,

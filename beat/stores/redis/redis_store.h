@@ -57,9 +57,13 @@ class RedisStore : public core::ScheduleStore {
   // DataLoss when the server restarted without the data it held (it runs
   // without persistence): said loudly, not served as an empty store.
   absl::Status CheckNotEmptied();
-  // `claimed`: remember what was read, for the commit to follow.
+  // The entries of a due scan (ids) that are due at `now`, read in one
+  // pipeline. `claimed`: remember what was read, for the commit to follow.
+  // Those that cannot fire now are moved in the index (and `owner`'s claim
+  // on them given back); *set_aside counts them.
   absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeDue(
-      const redisReply& ids, absl::Time now, int limit, bool claimed);
+      const redisReply& ids, absl::Time now, int limit, bool claimed,
+      absl::string_view owner, int* set_aside);
 
   // What this store last read of an entry it is about to write (one it
   // claimed, or read with Get): the version and a fingerprint of each

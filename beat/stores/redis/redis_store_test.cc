@@ -167,13 +167,15 @@ TEST(RedisStoreTest, ReadsWhatStemWrote) {
 // starve due ones; ours moves them out of the way.
 TEST(RedisStoreTest, DisabledEntriesAtAPastScoreNeverStarveDueOnes) {
   Opened s = Open();
+  std::string script;
   for (int i = 0; i < 300; ++i) {
-    const std::string key = absl::StrCat(s.ns, ":schedule:off", i);
-    Cli(absl::StrCat("HSET ", key,
-                     " taskName t queue default spec every:10s enabled false "
-                     "nextRunAt 2026-05-28T20:00:00.000Z version 1"));
-    Cli(absl::StrCat("ZADD ", s.ns, ":schedule:index 1779998400000 off", i));
+    absl::StrAppend(&script, "HSET ", s.ns, ":schedule:off", i,
+                    " taskName t queue default spec every:10s enabled false "
+                    "nextRunAt 2026-05-28T20:00:00.000Z version 1\n",
+                    "ZADD ", s.ns, ":schedule:index 1779998400000 off", i,
+                    "\n");
   }
+  ASSERT_TRUE(Server().CliScript(script).ok());
   ASSERT_TRUE(s.store->Upsert({Entry("due", kNow - absl::Seconds(1))}).ok());
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due = s.store->Due(kNow, 10);
   ASSERT_TRUE(due.ok()) << due.status();
@@ -266,6 +268,98 @@ TEST(RedisStoreTest, ACommitAfterAClaimWritesExactlyTheNewEntry) {
             absl::StatusCode::kAborted);
 }
 
+// Found by attack: one key of the wrong type where an entry, its lock or an
+// index member points stopped every firing (the due scan aborted), and the
+// CLI could neither list nor delete it.
+TEST(RedisStoreTest, KeysOfTheWrongTypeStopNothing) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store
+                  ->Upsert({Entry("good", kNow - absl::Seconds(3)),
+                            Entry("locked", kNow - absl::Seconds(2))})
+                  .ok());
+  Cli("SET " + s.ns + ":schedule:evil foo");
+  Cli("ZADD " + s.ns + ":schedule:index 0 evil");
+  Cli("ZADD " + s.ns + ":schedule:index 0 index");
+  Cli("HSET " + s.ns + ":schedule:locked:lock a b");
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  // "locked" has a lock nobody could have taken: held, never fired twice.
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id(), "good");
+  absl::StatusOr<core::StoreListing> listing = s.store->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  EXPECT_EQ(listing->entries.size(), 2u);
+  ASSERT_EQ(listing->unreadable.size(), 2u);  // evil, index
+  EXPECT_EQ(s.store->Get("evil").status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_TRUE(s.store->Remove("evil", -1).ok());
+  EXPECT_TRUE(s.store->Remove("index", -1).ok());
+  EXPECT_EQ(Cli("EXISTS " + s.ns + ":schedule:evil"), "0");
+  EXPECT_EQ(Cli("TYPE " + s.ns + ":schedule:index"), "zset");  // untouched
+  listing = s.store->ListAll();
+  ASSERT_TRUE(listing.ok());
+  EXPECT_TRUE(listing->unreadable.empty());
+}
+
+// Found by attack: entries the scan returns but cannot fire (unreadable,
+// or indexed before their due time as Stem's tools index) filled every
+// batch, so that more than a batch of them stopped every good entry.
+TEST(RedisStoreTest, ABatchOfUnfireableEntriesStarvesNothing) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store->Upsert({Entry("good", kNow - absl::Seconds(1))}).ok());
+  std::string script;
+  for (int i = 0; i < 300; ++i) {
+    // Unreadable, and indexed early (next run an hour after its score).
+    absl::StrAppend(&script, "HSET ", s.ns, ":schedule:bad", i,
+                    " taskName t spec every:10s enabled true jitterMs x"
+                    " nextRunAt 2026-05-28T20:26:40.000Z version 1\n",
+                    "ZADD ", s.ns, ":schedule:index 0 bad", i, "\n", "HSET ",
+                    s.ns, ":schedule:early", i,
+                    " taskName t spec every:10s enabled true"
+                    " nextRunAt 2026-05-28T21:26:40.000Z version 1\n",
+                    "ZADD ", s.ns, ":schedule:index 0 early", i, "\n");
+  }
+  ASSERT_TRUE(Server().CliScript(script).ok());
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 100, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id(), "good");
+  // Moved out of the way: unreadable ones to +inf, early ones to their
+  // due time.
+  EXPECT_EQ(Cli("ZSCORE " + s.ns + ":schedule:index bad7"), "inf");
+  EXPECT_EQ(Cli("ZSCORE " + s.ns + ":schedule:index early7"),
+            absl::StrCat(absl::ToUnixMillis(kNow + absl::Hours(1))));
+  // ...and their claims given back.
+  EXPECT_EQ(Cli("EXISTS " + s.ns + ":schedule:early7:lock"), "0");
+}
+
+// Found by attack: a lock with no expiry (left by hand) held its entry for
+// ever; Stem's and our locks always expire.
+TEST(RedisStoreTest, ALockThatNeverExpiresIsTakenOver) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store->Upsert({Entry("stuck", kNow - absl::Seconds(1))}).ok());
+  Cli("SET " + s.ns + ":schedule:stuck:lock x");
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_EQ(claimed->size(), 1u);
+}
+
+// Found by attack: an apply deleted a Stem Beat's lock on an entry it was
+// firing, letting ours fire it as well. A write ends our claims only.
+TEST(RedisStoreTest, AWriteLeavesAStemBeatsLockAlone) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store->Upsert({Entry("e", kNow - absl::Seconds(1))}).ok());
+  Cli("SET " + s.ns + ":schedule:e:lock 1 PX 5000");
+  v1::ScheduleEntry edited = *s.store->Get("e");
+  (*edited.mutable_args()->mutable_fields())["n"].set_number_value(2);
+  ASSERT_TRUE(s.store->Upsert({edited}).ok());
+  EXPECT_EQ(Cli("GET " + s.ns + ":schedule:e:lock"), "1");
+  EXPECT_TRUE(
+      s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30))->empty());
+}
+
 TEST(RedisStoreTest, HistoryIsStemsStream) {
   Opened s = Open();
   ASSERT_TRUE(s.store->Upsert({Entry("h", kNow)}).ok());
@@ -348,6 +442,34 @@ TEST(RedisStoreTest, UnreadableHashesAreListedAndNeverDue) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].id(), "good");
+}
+
+// Found by attack: a store written by Stem's tools alone had no marker, so
+// a normal restart (data kept) read as data loss and stopped Beat.
+TEST(RedisStoreTest, ARestartThatKeptTheDataIsNotDataLoss) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  ASSERT_TRUE((*server)
+                  ->Cli("HSET stem:schedule:stemjob taskName t queue default "
+                        "spec every:10s enabled true nextRunAt "
+                        "2026-05-28T20:26:40.000Z version 1")
+                  .ok());
+  ASSERT_TRUE(
+      (*server)->Cli("ZADD stem:schedule:index 1780000000000 stemjob").ok());
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Registry().OpenStore((*server)->Url());
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Due(kNow, 10).ok());
+  ASSERT_TRUE((*server)->Restart().ok());  // append-only file: data kept
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> due = (*store)->Due(kNow, 10);
+  const absl::Time deadline = absl::Now() + absl::Seconds(8);
+  while (due.status().code() == absl::StatusCode::kUnavailable &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    due = (*store)->Due(kNow, 10);
+  }
+  ASSERT_TRUE(due.ok()) << due.status();
+  EXPECT_EQ(due->size(), 1u);
 }
 
 TEST(RedisStoreTest, AServerRestartedEmptyIsReportedNotServedAsEmpty) {
