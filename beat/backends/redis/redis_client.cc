@@ -155,6 +155,7 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
   // The query, then the credentials (up to the last '@': a password may
   // hold '/', '?' or '@'), then host, port and database.
   absl::string_view query;
+  bool db_in_path = false;
   const size_t at = rest.rfind('@');
   absl::string_view userinfo;
   if (at != absl::string_view::npos) {
@@ -168,9 +169,13 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
   }
   if (!userinfo.empty()) {
     const size_t colon = userinfo.find(':');
-    absl::string_view user = userinfo.substr(0, colon);
-    STEM_ASSIGN_OR_RETURN(options.user, PercentDecode(user, "user name"));
-    if (colon != absl::string_view::npos) {
+    if (colon == absl::string_view::npos) {
+      // `redis://secret@host`: a password alone, as Stem reads it.
+      STEM_ASSIGN_OR_RETURN(options.password,
+                            PercentDecode(userinfo, "password"));
+    } else {
+      STEM_ASSIGN_OR_RETURN(
+          options.user, PercentDecode(userinfo.substr(0, colon), "user name"));
       STEM_ASSIGN_OR_RETURN(
           options.password,
           PercentDecode(userinfo.substr(colon + 1), "password"));
@@ -190,6 +195,7 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
       absl::string_view db = rest.substr(slash + 1);
       if (!db.empty()) {
         STEM_ASSIGN_OR_RETURN(options.db, ParseDb(db));
+        db_in_path = true;
       }
     }
     absl::string_view port;
@@ -212,7 +218,12 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
       }
       if (!host.empty()) options.host = std::string(host);
     }
-    if (!port.empty() && (!absl::SimpleAtoi(port, &options.port) ||
+    if (!port.empty() && (!std::all_of(port.begin(), port.end(),
+                                       [](char c) {
+                                         return absl::ascii_isdigit(
+                                             static_cast<unsigned char>(c));
+                                       }) ||
+                          !absl::SimpleAtoi(port, &options.port) ||
                           options.port < 1 || options.port > 65535)) {
       return UrlError(
           absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
@@ -239,6 +250,9 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
       }
       options.namespace_name = value;
     } else if (key == "db") {
+      if (db_in_path) {
+        return UrlError("the database is given twice (path and ?db=)");
+      }
       STEM_ASSIGN_OR_RETURN(options.db, ParseDb(value));
     } else if (key == "connect_timeout") {
       STEM_ASSIGN_OR_RETURN(options.connect_timeout,

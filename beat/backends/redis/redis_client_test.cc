@@ -53,6 +53,15 @@ TEST(ParseRedisUrlTest, Defaults) {
   EXPECT_EQ(options->Where(), "[::1]:7000/0");
 }
 
+// Stem's own form: a password with no user and no colon.
+TEST(ParseRedisUrlTest, APasswordAloneAsStemWritesIt) {
+  absl::StatusOr<RedisOptions> options =
+      ParseRedisUrl("redis://Corr3ct-Horse@127.0.0.1:7105", {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->password, "Corr3ct-Horse");
+  EXPECT_TRUE(options->user.empty());
+}
+
 TEST(ParseRedisUrlTest, UnixSocket) {
   absl::StatusOr<RedisOptions> options =
       ParseRedisUrl("redis+unix:///run/redis/redis.sock?db=2", {});
@@ -93,6 +102,8 @@ TEST(ParseRedisUrlTest, RefusesWithAReason) {
            Case{"redis://:p%zz@h", "%-escape in the password"},
            Case{"redis+unix://relative.sock", "absolute socket path"},
            Case{"redis://[::1", "closing ']'"},
+           Case{"redis://h:+6379", "port \"+6379\""},
+           Case{"redis://h/1?db=2", "given twice"},
        }) {
     absl::StatusOr<RedisOptions> options = ParseRedisUrl(bad.url, {});
     EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument)

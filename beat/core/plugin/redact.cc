@@ -48,9 +48,16 @@ struct UrlParts {
 UrlParts Split(absl::string_view url) {
   UrlParts parts;
   const size_t scheme = SchemeEnd(url);
-  if (scheme == absl::string_view::npos) return parts;
-  size_t begin = scheme + 1;
-  if (url.substr(begin, 2) == "//") begin += 2;
+  size_t begin = 0;
+  if (scheme != absl::string_view::npos) {
+    begin = scheme + 1;
+    if (url.substr(begin, 2) == "//") begin += 2;
+  } else if (const size_t slashes = url.find("//");
+             slashes != absl::string_view::npos) {
+    // A mistyped scheme (`redis//:secret@host`): what follows `//` up to
+    // the last '@' is still credentials.
+    begin = slashes + 2;
+  }
   const size_t at = url.rfind('@');
   if (at == absl::string_view::npos || at < begin) return parts;
   parts.userinfo_begin = begin;
@@ -145,10 +152,16 @@ std::string Redact(absl::string_view url, std::vector<std::string>* secrets) {
     const absl::string_view userinfo = url.substr(
         parts.userinfo_begin, parts.userinfo_end - parts.userinfo_begin);
     const size_t colon = userinfo.find(':');
-    if (colon != absl::string_view::npos) {
-      const absl::string_view password = userinfo.substr(colon + 1);
+    // `user:password`, or a lone word, which may be the password (Stem's
+    // `redis://password@host`): masked whole. (A lone word with a '/' is a
+    // path with an '@' in it, `file:///tmp/a@b.json`.)
+    if (colon != absl::string_view::npos ||
+        userinfo.find('/') == absl::string_view::npos) {
+      const size_t secret_begin =
+          colon == absl::string_view::npos ? 0 : colon + 1;
+      const absl::string_view password = userinfo.substr(secret_begin);
       absl::StrAppend(&out, url.substr(0, parts.userinfo_begin),
-                      userinfo.substr(0, colon + 1), kMask);
+                      userinfo.substr(0, secret_begin), kMask);
       if (secrets != nullptr && !password.empty()) {
         secrets->emplace_back(password);
         secrets->push_back(PercentDecode(password));

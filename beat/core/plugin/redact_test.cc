@@ -23,6 +23,14 @@ TEST(RedactTest, EveryUrlShape) {
   EXPECT_EQ(RedactUrl("redis://user:pa?ss@host/0"), "redis://user:***@host/0");
   EXPECT_EQ(RedactUrl("redis:user:hunter2@host:6379"),
             "redis:user:***@host:6379");
+  // Found by attack: Stem's `redis://password@host`, and mistyped schemes.
+  EXPECT_EQ(RedactUrl("redis://Corr3ct-Horse@127.0.0.1:7105"),
+            "redis://***@127.0.0.1:7105");
+  EXPECT_EQ(RedactUrl("redis:hunter2X@127.0.0.1:7105"),
+            "redis:***@127.0.0.1:7105");
+  EXPECT_EQ(RedactUrl("redis//:hunter2X@127.0.0.1:7105"),
+            "redis//:***@127.0.0.1:7105");
+  EXPECT_EQ(RedactUrl(":hunter2X@127.0.0.1:7105"), ":***@127.0.0.1:7105");
   EXPECT_EQ(
       RedactUrl(
           "postgres://db/stem?user=beat&password=hunter2&sslmode=require"),
@@ -33,10 +41,13 @@ TEST(RedactTest, EveryUrlShape) {
             "postgres://?host=/run/pg&sslpassword=***");
   EXPECT_EQ(RedactUrl("host=db user=beat password='s e c' dbname=stem"),
             "host=db user=beat password=*** dbname=stem");
+  // A lone word before '@' is masked too: in Stem's `redis://word@host` it
+  // is the password.
+  EXPECT_EQ(RedactUrl("redis://alice@host/0"), "redis://***@host/0");
   // Nothing secret: unchanged.
-  for (const char* url : {"file:///tmp/a@b.json", "file:relative.json",
-                          "memory://", "log://stderr", "redis://alice@host/0",
-                          "redis://host:6379/0?namespace=stem"}) {
+  for (const char* url :
+       {"file:///tmp/a@b.json", "file:relative.json", "memory://",
+        "log://stderr", "redis://host:6379/0?namespace=stem"}) {
     EXPECT_EQ(RedactUrl(url), url);
   }
 }
