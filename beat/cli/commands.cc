@@ -19,6 +19,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -474,6 +476,25 @@ int RunPluginsList(const GlobalOptions& options) {
   return failures == 0 ? kExitOk : kExitPlugin;
 }
 
+namespace {
+
+// The `namespace` parameter of a store URL ("stem" when it has none): part
+// of every envelope id, so that stores of different namespaces (tenants)
+// sharing one broker never take each other's firings for duplicates.
+std::string NamespaceOf(absl::string_view url) {
+  const size_t question = url.find('?');
+  if (question == absl::string_view::npos) return "stem";
+  for (absl::string_view pair :
+       absl::StrSplit(url.substr(question + 1), '&', absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&pair, "namespace=") && !pair.empty()) {
+      return std::string(pair);
+    }
+  }
+  return "stem";
+}
+
+}  // namespace
+
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   plugin::PluginRegistry registry = MakeRegistry(options);
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
@@ -526,6 +547,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);
   core::RunnerOptions runner_options;
+  runner_options.namespace_name = NamespaceOf(ResolveStoreUrl(options));
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
                                       absl::ToUnixNanos(absl::Now()) % 1000000);
   if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
@@ -555,7 +577,20 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // Likewise a file-size limit: EFBIG, not death by SIGXFSZ.
   signal(SIGXFSZ, SIG_IGN);
   if (flags.once) {
+    // Everything due now, a batch at a time.
     absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now());
+    while (stats.ok() && stats->more_due) {
+      absl::StatusOr<core::TickStats> more = runner.Tick(absl::Now());
+      if (!more.ok()) {
+        stats = more.status();
+        break;
+      }
+      const bool progress = more->dispatched + more->paused + more->finished +
+                                more->skipped + more->conflicts >
+                            0;
+      *stats += *more;
+      stats->more_due = more->more_due && progress;
+    }
     if (!stats.ok()) return Fail(stats.status());
     std::cerr << "stem beat: " << stats->dispatched << " dispatched, "
               << stats->duplicates << " duplicates, " << stats->paused

@@ -116,5 +116,42 @@ kill -TERM "${pids[0]}"; wait "${pids[0]}"; pids=()
 enqueued=$(cli XRANGE e2e:stream:default - + | grep -A1 '^enqueuedAt$' | tail -1)
 echo "     due $due, enqueued $enqueued"
 
+# ---- --once dispatches everything due, not one batch ----
+due=$(date -u -d '+2 second' +%Y-%m-%dT%H:%M:%SZ)
+/usr/bin/python3 - "$due" > many.yaml <<'PY'
+import sys
+for i in range(2500):
+    print(f'- id: once-{i}\n  task: demo.once\n  spec: "at:{sys.argv[1]}"')
+PY
+export STEM_SCHEDULE_STORE_URL="redis://127.0.0.1:$port/0?namespace=once"
+export STEM_BROKER_URL="$STEM_SCHEDULE_STORE_URL"
+"$stem" schedule apply -f many.yaml --yes >/dev/null 2>&1 || fail "apply many.yaml"
+sleep 2.5
+"$stem" beat --once 2>once.err; status=$?
+sent=$(cli XLEN once:stream:default)
+[[ $status -eq 0 && $sent -eq 2500 ]] && ok "beat --once dispatched all 2500 due (more than a batch)" \
+  || fail "beat --once: exit $status, $sent of 2500: $(cat once.err)"
+
+# ---- Two namespaces (tenants) sharing one broker: nothing taken for a duplicate ----
+printf -- '- id: backup\n  task: a.backup\n  spec: "* * * * * *"\n' > ta.yaml
+sed s/a.backup/b.backup/ ta.yaml > tb.yaml
+unset STEM_SCHEDULE_STORE_URL STEM_BROKER_URL
+shared="redis://127.0.0.1:$port/0?namespace=shared"
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=tenantA" schedule apply -f ta.yaml --yes >/dev/null 2>&1
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=tenantB" schedule apply -f tb.yaml --yes >/dev/null 2>&1
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=tenantA" beat --broker "$shared" 2>ta.err & pids+=($!)
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=tenantB" beat --broker "$shared" 2>tb.err & pids+=($!)
+sleep 4
+for p in "${pids[@]}"; do kill -TERM "$p"; done
+for p in "${pids[@]}"; do wait "$p"; done
+pids=()
+a=$(cli XRANGE shared:stream:default - + | grep -c '^a.backup$')
+b=$(cli XRANGE shared:stream:default - + | grep -c '^b.backup$')
+ra=$(cli HGET tenantA:schedule:backup totalRunCount)
+rb=$(cli HGET tenantB:schedule:backup totalRunCount)
+[[ $a -eq $ra && $b -eq $rb && $a -ge 2 && $b -ge 2 ]] \
+  && ok "two tenants on one broker: $a + $b envelopes, each counted" \
+  || fail "tenants: a.backup $a (count $ra), b.backup $b (count $rb)"
+
 echo "$failures failures"
 [[ $failures -eq 0 ]]
