@@ -1,6 +1,7 @@
 #include "beat/backends/redis/redis_client.h"
 
 #include <openssl/sha.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -420,10 +421,14 @@ absl::StatusOr<Context> RedisClient::NewConnection(
 absl::StatusOr<Context> RedisClient::Take() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!idle_.empty()) {
+    while (!idle_.empty()) {
       Context context = std::move(idle_.back());
       idle_.pop_back();
-      return context;
+      // An idle connection has nothing to read. One that does was closed
+      // by the server (its idle `timeout`, a restart): dropped here, so
+      // that no command is lost on it.
+      pollfd descriptor = {context->fd, POLLIN, 0};
+      if (poll(&descriptor, 1, 0) == 0) return context;
     }
     const absl::Time now = absl::Now();
     if (now < next_attempt_) {

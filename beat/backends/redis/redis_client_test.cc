@@ -173,6 +173,22 @@ TEST(RedisClientTest, ALostServerIsUnavailableThenReconnected) {
   EXPECT_EQ(ReplyText(**back), "v");  // the append-only file kept it
 }
 
+// Found by attack: a server that closes idle connections (its `timeout`)
+// made the next command on a pooled one fail, and Beat fire late.
+TEST(RedisClientTest, AConnectionTheServerClosedIsNotUsed) {
+  absl::StatusOr<std::unique_ptr<RedisServer>> server = RedisServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status();
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*ParseRedisUrl((*server)->Url(), {}));
+  ASSERT_TRUE(client.ok()) << client.status();
+  ASSERT_TRUE((*client)->Command({"SET", "k", "v"}).ok());
+  ASSERT_TRUE((*server)->Cli("CLIENT KILL TYPE normal SKIPME yes").ok());
+  absl::SleepFor(absl::Milliseconds(100));
+  absl::StatusOr<Reply> got = (*client)->Command({"GET", "k"});
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(ReplyText(**got), "v");
+}
+
 TEST(RedisClientTest, AWrongPasswordIsRefusedAndNeverShown) {
   RedisServer::Options options;
   options.password = "right-horse-battery";
