@@ -462,7 +462,17 @@ void RedisClient::Give(Context context) {
   if (idle_.size() < 16) idle_.push_back(std::move(context));
 }
 
-absl::Status RedisClient::Lost(const redisContext& context) {
+absl::Status RedisClient::Lost(const redisContext& context,
+                               absl::Duration timeout) {
+  // A read that timed out reads as EAGAIN; say what it means.
+  if (context.err == REDIS_ERR_IO &&
+      absl::StrContains(context.errstr, "temporarily unavailable")) {
+    return absl::UnavailableError(absl::StrCat(
+        "redis at ", options_.Where(), " did not answer within ",
+        absl::FormatDuration(timeout > absl::ZeroDuration() ? timeout
+                                                            : options_.timeout),
+        " (the timeout= of the URL)"));
+  }
   return absl::UnavailableError(absl::StrCat("lost the connection to redis at ",
                                              options_.Where(), ": ",
                                              context.errstr));
@@ -472,14 +482,18 @@ absl::StatusOr<Context> RedisClient::Dedicated(absl::Duration read_timeout) {
   return NewConnection(read_timeout);
 }
 
-absl::StatusOr<Reply> RedisClient::Send(const std::string& formatted) {
+absl::StatusOr<Reply> RedisClient::Send(const std::string& formatted,
+                                        absl::Duration timeout) {
   STEM_ASSIGN_OR_RETURN(Context context, Take());
+  const bool longer = timeout > options_.timeout;
+  if (longer) redisSetTimeout(context.get(), absl::ToTimeval(timeout));
   void* raw = nullptr;
   if (redisAppendFormattedCommand(context.get(), formatted.data(),
                                   formatted.size()) != REDIS_OK ||
       redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
-    return Lost(*context);
+    return Lost(*context, longer ? timeout : options_.timeout);
   }
+  if (longer) redisSetTimeout(context.get(), absl::ToTimeval(options_.timeout));
   Give(std::move(context));
   Reply reply(static_cast<redisReply*>(raw));
   if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
@@ -518,17 +532,18 @@ absl::StatusOr<std::vector<Reply>> RedisClient::Pipeline(
 
 absl::StatusOr<Reply> RedisClient::Eval(const Script& script,
                                         absl::Span<const std::string> keys,
-                                        absl::Span<const std::string> args) {
+                                        absl::Span<const std::string> args,
+                                        absl::Duration timeout) {
   const std::string key_count = Decimal(static_cast<int64_t>(keys.size()));
   std::string formatted;
   AppendCommand(&formatted, {keys, args}, {"EVALSHA", script.sha(), key_count});
-  absl::StatusOr<Reply> reply = Send(formatted);
+  absl::StatusOr<Reply> reply = Send(formatted, timeout);
   if (!reply.ok() &&
       absl::StartsWith(reply.status().message(), "redis: NOSCRIPT")) {
     // Not loaded yet, or the server restarted: EVAL loads it too.
     formatted.clear();
     AppendCommand(&formatted, {keys, args}, {"EVAL", script.body(), key_count});
-    reply = Send(formatted);
+    reply = Send(formatted, timeout);
   }
   return reply;
 }

@@ -96,9 +96,12 @@ class RedisClient {
       absl::Span<const std::vector<std::string>> commands);
   // EVALSHA of `script` with `keys` and `args` (EVAL after NOSCRIPT). An
   // error reply is the status.
+  // `timeout` (when longer than the URL's) bounds this call alone: a script
+  // over a large batch.
   absl::StatusOr<Reply> Eval(const Script& script,
                              absl::Span<const std::string> keys,
-                             absl::Span<const std::string> args);
+                             absl::Span<const std::string> args,
+                             absl::Duration timeout = absl::ZeroDuration());
 
   // A connection of its own (for SUBSCRIBE), authenticated and on the
   // right database; `read_timeout` bounds each read.
@@ -114,11 +117,13 @@ class RedisClient {
   explicit RedisClient(RedisOptions options) : options_(std::move(options)) {}
 
   // Sends one command already in Redis's wire format.
-  absl::StatusOr<Reply> Send(const std::string& formatted);
+  absl::StatusOr<Reply> Send(const std::string& formatted,
+                             absl::Duration timeout = absl::ZeroDuration());
   absl::StatusOr<Context> NewConnection(absl::Duration read_timeout);
   absl::StatusOr<Context> Take();
   void Give(Context context);
-  absl::Status Lost(const redisContext& context);
+  absl::Status Lost(const redisContext& context,
+                    absl::Duration timeout = absl::ZeroDuration());
 
   const RedisOptions options_;
   std::mutex mutex_;

@@ -799,17 +799,24 @@ class ChangeWatcher {
     }
     // `stop` is a Notification, which a condition variable cannot wait on
     // with the flag: look at it every 20 ms.
+    // A flood of changes re-plans at most every kChangeGap.
+    constexpr absl::Duration kChangeGap = absl::Milliseconds(20);
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stop_.HasBeenNotified()) return Wake::kStop;
-      if (changed_) {
+      const absl::Time now = absl::Now();
+      if (changed_ && now >= last_change_ + kChangeGap) {
         changed_ = false;
+        last_change_ = now;
         return Wake::kChange;
       }
-      const absl::Duration left = until - absl::Now();
-      if (left <= absl::ZeroDuration()) return Wake::kTimeout;
-      condition_.wait_for(lock, absl::ToChronoNanoseconds(
-                                    std::min(left, absl::Milliseconds(20))));
+      if (now >= until) return Wake::kTimeout;  // a change stays flagged
+      absl::Time next = until;
+      if (changed_) next = std::min(next, last_change_ + kChangeGap);
+      const absl::Duration left = next - now;
+      condition_.wait_for(
+          lock, absl::ToChronoNanoseconds(std::clamp(left, absl::ZeroDuration(),
+                                                     absl::Milliseconds(20))));
     }
   }
 
@@ -844,8 +851,9 @@ class ChangeWatcher {
   absl::Notification& stop_;
   std::mutex mutex_;
   std::condition_variable condition_;
-  bool changed_ = false;  // guarded by mutex_
-  bool done_ = false;     // guarded by mutex_
+  bool changed_ = false;                           // guarded by mutex_
+  absl::Time last_change_ = absl::InfinitePast();  // guarded by mutex_
+  bool done_ = false;                              // guarded by mutex_
   std::thread thread_;
 };
 

@@ -503,8 +503,14 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::Upsert(
     for (std::string& name : removed) args.push_back(std::move(name));
   }
   if (entries.empty()) return stored;
+  // One script writes the whole batch (all or nothing): Redis serves
+  // nothing else meanwhile, about 50 us an entry. Wait for it accordingly
+  // rather than report a failure that was a success.
+  const absl::Duration timeout =
+      client_->options().timeout +
+      absl::Microseconds(200) * static_cast<int64_t>(entries.size());
   STEM_RETURN_IF_ERROR(
-      client_->Eval(UpsertScript(), {index_, marker_}, args).status());
+      client_->Eval(UpsertScript(), {index_, marker_}, args, timeout).status());
   return stored;
 }
 
