@@ -31,21 +31,10 @@ plugin::PluginRegistry& Registry() {
   return *registry;
 }
 
-RedisServer& Server() {
-  static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << started.status();
-      std::abort();
-    }
-    return started->release();
-  }();
-  return *server;
-}
+RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
 std::string FreshNamespace() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("b", counter++);
+  return core::testing::FreshNamespace("b");
 }
 
 absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
@@ -54,11 +43,7 @@ absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
 
 STEM_BEAT_BROKER_CONFORMANCE(RedisPlugin, FreshBroker);
 
-std::string Cli(const std::string& args) {
-  absl::StatusOr<std::string> out = Server().Cli(args);
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out)) : "";
-}
+std::string Cli(const std::string& args) { return Server().CliLine(args); }
 
 v1::TaskEnvelope Firing(const std::string& id, int priority,
                         absl::Time nominal) {

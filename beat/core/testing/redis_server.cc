@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/base/status_macros.h"
@@ -179,6 +181,32 @@ absl::Status RedisServer::Pause() {
 absl::Status RedisServer::Resume() {
   if (pid_ > 0) kill(pid_, SIGCONT);
   return absl::OkStatus();
+}
+
+std::string RedisServer::CliLine(absl::string_view args) const {
+  absl::StatusOr<std::string> out = Cli(args);
+  if (!out.ok()) {
+    return absl::StrCat("<redis-cli failed: ", out.status().message(), ">");
+  }
+  return std::string(absl::StripTrailingAsciiWhitespace(*out));
+}
+
+RedisServer& SharedRedisServer() {
+  static RedisServer* server = [] {
+    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start redis-server: %s\n",
+                   std::string(started.status().message()).c_str());
+      std::abort();
+    }
+    return started->release();
+  }();
+  return *server;
+}
+
+std::string FreshNamespace(absl::string_view prefix) {
+  static std::atomic<int> counter{0};
+  return absl::StrCat(prefix, counter++);
 }
 
 absl::Status RedisServer::CliScript(absl::string_view script) const {

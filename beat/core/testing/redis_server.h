@@ -49,6 +49,9 @@ class RedisServer {
   absl::StatusOr<std::string> Cli(absl::string_view args) const;
   // Runs the commands of `script` (one a line) through one redis-cli.
   absl::Status CliScript(absl::string_view script) const;
+  // Cli's output without its trailing newline; "<redis-cli failed: ...>"
+  // when it failed (so that an assertion on it fails and says why).
+  std::string CliLine(absl::string_view args) const;
 
  private:
   RedisServer(Options options, std::string directory)
@@ -61,6 +64,13 @@ class RedisServer {
   int port_ = 0;
   pid_t pid_ = -1;
 };
+
+// One server for a whole test binary, started on first use (the binary
+// aborts, saying why, when it cannot start).
+RedisServer& SharedRedisServer();
+
+// `<prefix><n>`, new at every call: a key namespace of its own per test.
+std::string FreshNamespace(absl::string_view prefix);
 
 }  // namespace stem::beat::core::testing
 

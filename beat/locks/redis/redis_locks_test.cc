@@ -24,21 +24,10 @@ plugin::PluginRegistry& Registry() {
   return *registry;
 }
 
-RedisServer& Server() {
-  static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << started.status();
-      std::abort();
-    }
-    return started->release();
-  }();
-  return *server;
-}
+RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
 std::string FreshNamespace() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("l", counter++);
+  return core::testing::FreshNamespace("l");
 }
 
 absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocks() {
@@ -47,11 +36,7 @@ absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocks() {
 
 STEM_BEAT_LOCK_CONFORMANCE(RedisPlugin, FreshLocks);
 
-std::string Cli(const std::string& args) {
-  absl::StatusOr<std::string> out = Server().Cli(args);
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out)) : "";
-}
+std::string Cli(const std::string& args) { return Server().CliLine(args); }
 
 TEST(RedisLocksTest, StemsKeysWithAFenceBeside) {
   const std::string ns = FreshNamespace();

@@ -30,21 +30,10 @@ plugin::PluginRegistry& Registry() {
   return *registry;
 }
 
-RedisServer& Server() {
-  static RedisServer* server = [] {
-    absl::StatusOr<std::unique_ptr<RedisServer>> started = RedisServer::Start();
-    if (!started.ok()) {
-      ADD_FAILURE() << started.status();
-      std::abort();
-    }
-    return started->release();
-  }();
-  return *server;
-}
+RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
 std::string FreshNamespace() {
-  static std::atomic<int> counter{0};
-  return absl::StrCat("t", counter++);
+  return core::testing::FreshNamespace("t");
 }
 
 absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStore() {
@@ -65,11 +54,7 @@ v1::ScheduleEntry Entry(const std::string& id, absl::Time next) {
   return entry;
 }
 
-std::string Cli(const std::string& args) {
-  absl::StatusOr<std::string> out = Server().Cli(args);
-  EXPECT_TRUE(out.ok()) << out.status();
-  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out)) : "";
-}
+std::string Cli(const std::string& args) { return Server().CliLine(args); }
 
 struct Opened {
   std::string ns;
