@@ -33,9 +33,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
-std::string FreshNamespace() {
-  return core::testing::FreshNamespace("b");
-}
+std::string FreshNamespace() { return core::testing::FreshNamespace("b"); }
 
 absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
   return Registry().OpenBroker(Server().Url(FreshNamespace()));

@@ -26,9 +26,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
-std::string FreshNamespace() {
-  return core::testing::FreshNamespace("l");
-}
+std::string FreshNamespace() { return core::testing::FreshNamespace("l"); }
 
 absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocks() {
   return Registry().OpenLocks(Server().Url(FreshNamespace()));

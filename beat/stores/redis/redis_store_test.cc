@@ -32,9 +32,7 @@ plugin::PluginRegistry& Registry() {
 
 RedisServer& Server() { return core::testing::SharedRedisServer(); }
 
-std::string FreshNamespace() {
-  return core::testing::FreshNamespace("t");
-}
+std::string FreshNamespace() { return core::testing::FreshNamespace("t"); }
 
 absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStore() {
   return Registry().OpenStore(Server().Url(FreshNamespace()));
