@@ -4,14 +4,12 @@
 // field by field).
 #include "beat/brokers/redis/redis_broker.h"
 
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"

@@ -1,12 +1,10 @@
 // The Redis lock store plugin against a real redis-server: the conformance
 // suite, Stem's key layout, and leases that outlive neither their ttl nor
 // a restart of their owner's view.
-#include <atomic>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "beat/core/conformance/lock_conformance.h"
 #include "beat/core/plugin/registry.h"

@@ -2,7 +2,6 @@
 // redis-server: the conformance suite, Stem's layout field by field, what
 // Stem's tools write, mixed fleets (Stem's per-entry lock), change
 // notification, ids that would collide, and a server that restarts.
-#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
