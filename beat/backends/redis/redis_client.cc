@@ -286,6 +286,17 @@ absl::string_view ReplyText(const redisReply& reply) {
   }
 }
 
+std::vector<std::pair<absl::string_view, absl::string_view>> ReplyPairs(
+    const redisReply& array) {
+  std::vector<std::pair<absl::string_view, absl::string_view>> pairs;
+  pairs.reserve(array.elements / 2);
+  for (size_t i = 0; i + 1 < array.elements; i += 2) {
+    pairs.emplace_back(ReplyText(*array.element[i]),
+                       ReplyText(*array.element[i + 1]));
+  }
+  return pairs;
+}
+
 absl::Status ErrorReplyStatus(const redisReply& reply) {
   absl::string_view text = ReplyText(reply);
   // Lua errors raised with redis.error_reply come as they are; those from

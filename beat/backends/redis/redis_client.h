@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,6 +58,10 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 
 // A reply's text (string, status or error); "" for other kinds.
 absl::string_view ReplyText(const redisReply& reply);
+// The (field, value) pairs of a flat array reply: HGETALL's, or a stream
+// entry's fields. They point into `array`.
+std::vector<std::pair<absl::string_view, absl::string_view>> ReplyPairs(
+    const redisReply& array);
 // An error reply as a status: our scripts' `CONFLICT ...` is Aborted,
 // `FAILED_PRECONDITION ...` FailedPrecondition, `INVALID ...`
 // InvalidArgument, LOADING/READONLY/MASTERDOWN Unavailable, OOM

@@ -1,7 +1,6 @@
 #include "beat/brokers/redis/redis_broker.h"
 
 #include <algorithm>
-#include <cmath>
 #include <tuple>
 #include <utility>
 
@@ -11,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "beat/backends/redis/json_field.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope_json.h"
 #include "beat/core/codec/json.h"
@@ -69,25 +69,6 @@ return {published, duplicates}
   return *script;
 }
 
-std::string FieldText(const JsonValue& value) {
-  switch (value.kind_case()) {
-    case JsonValue::kNullValue:
-    case JsonValue::KIND_NOT_SET:
-      return "";
-    case JsonValue::kStringValue:
-      return value.string_value();
-    case JsonValue::kNumberValue: {
-      const double number = value.number_value();
-      if (std::trunc(number) == number && std::fabs(number) < 9.0e15) {
-        return absl::StrCat(static_cast<int64_t>(number));
-      }
-      return core::FormatJson(value);
-    }
-    default:
-      return core::FormatJson(value);
-  }
-}
-
 std::string QueueOf(const v1::TaskEnvelope& envelope) {
   return envelope.queue().empty() ? "default" : envelope.queue();
 }
@@ -102,16 +83,6 @@ std::pair<int64_t, int64_t> StreamId(absl::string_view id) {
   return parsed;
 }
 
-std::vector<std::pair<absl::string_view, absl::string_view>> FieldsOf(
-    const redisReply& array) {
-  std::vector<std::pair<absl::string_view, absl::string_view>> fields;
-  for (size_t i = 0; i + 1 < array.elements; i += 2) {
-    fields.emplace_back(redis::ReplyText(*array.element[i]),
-                        redis::ReplyText(*array.element[i + 1]));
-  }
-  return fields;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
@@ -122,7 +93,8 @@ std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
   out.reserve(std::size(kFieldOrder));
   for (absl::string_view name : kFieldOrder) {
     auto it = fields.find(std::string(name));
-    std::string text = it == fields.end() ? "" : FieldText(it->second);
+    std::string text =
+        it == fields.end() ? "" : redis::JsonFieldText(it->second);
     if (name == "queue" && text.empty()) text = "default";
     out.emplace_back(std::string(name), std::move(text));
   }
@@ -304,7 +276,7 @@ absl::StatusOr<std::vector<v1::TaskEnvelope>> RedisBroker::List() {
       const redisReply& item = *reply->element[i];
       if (item.type != REDIS_REPLY_ARRAY || item.elements != 2) continue;
       absl::StatusOr<v1::TaskEnvelope> envelope =
-          EnvelopeFromStreamFields(FieldsOf(*item.element[1]));
+          EnvelopeFromStreamFields(redis::ReplyPairs(*item.element[1]));
       if (!envelope.ok()) {
         return absl::DataLossError(
             absl::StrCat(stream, " ", redis::ReplyText(*item.element[0]), ": ",

@@ -1,10 +1,9 @@
 #include "beat/stores/redis/entry_hash.h"
 
-#include <cmath>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "beat/backends/redis/json_field.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/entry_json.h"
 #include "beat/core/codec/json.h"
@@ -65,27 +64,6 @@ constexpr absl::string_view kStemOrder[] = {
     "enabled",   "jitterMs", "lastRunAt",     "nextRunAt",     "lastJitterMs",
     "lastError", "timezone", "totalRunCount", "lastSuccessAt", "lastErrorAt",
     "driftMs",   "expireAt", "meta",          "version"};
-
-std::string FieldText(const JsonValue& value) {
-  switch (value.kind_case()) {
-    case JsonValue::kNullValue:
-    case JsonValue::KIND_NOT_SET:
-      return "";
-    case JsonValue::kStringValue:
-      return value.string_value();
-    case JsonValue::kBoolValue:
-      return value.bool_value() ? "true" : "false";
-    case JsonValue::kNumberValue: {
-      const double number = value.number_value();
-      if (std::trunc(number) == number && std::fabs(number) < 9.0e15) {
-        return absl::StrCat(static_cast<int64_t>(number));
-      }
-      return core::FormatJson(value);
-    }
-    default:
-      return core::FormatJson(value);
-  }
-}
 
 absl::Status FieldError(absl::string_view field, absl::string_view why) {
   return absl::InvalidArgumentError(
@@ -169,7 +147,7 @@ std::vector<HashField> EntryToHash(const v1::ScheduleEntry& entry) {
   for (absl::string_view name : kStemOrder) {
     auto it = fields.find(std::string(name));
     if (it != fields.end()) {
-      hash.emplace_back(std::string(name), FieldText(it->second));
+      hash.emplace_back(std::string(name), redis::JsonFieldText(it->second));
     } else {
       // As Stem writes an empty map: `{}`.
       hash.emplace_back(std::string(name),
@@ -186,7 +164,7 @@ std::vector<HashField> EntryToHash(const v1::ScheduleEntry& entry) {
     }
     // Ours are written only when set (Stem's are always written).
     if (value.kind_case() == JsonValue::kNullValue) continue;
-    hash.emplace_back(name, FieldText(value));
+    hash.emplace_back(name, redis::JsonFieldText(value));
   }
   return hash;
 }

@@ -3,7 +3,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <iostream>
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
@@ -275,20 +274,6 @@ size_t Fingerprint(absl::string_view text) {
       std::string_view(text.data(), text.size()));
 }
 
-std::vector<redis::Reply>::size_type Pairs(const redisReply& array) {
-  return array.elements / 2;
-}
-
-std::vector<HashFieldView> FieldsOf(const redisReply& array) {
-  std::vector<HashFieldView> fields;
-  fields.reserve(Pairs(array));
-  for (size_t i = 0; i + 1 < array.elements; i += 2) {
-    fields.emplace_back(redis::ReplyText(*array.element[i]),
-                        redis::ReplyText(*array.element[i + 1]));
-  }
-  return fields;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RedisStore>> RedisStore::Open(
@@ -378,7 +363,7 @@ absl::StatusOr<v1::ScheduleEntry> RedisStore::Get(absl::string_view id) {
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
     return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
   }
-  const std::vector<HashFieldView> fields = FieldsOf(*reply);
+  const std::vector<HashFieldView> fields = redis::ReplyPairs(*reply);
   absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, fields);
   if (!entry.ok()) {
     return absl::DataLossError(absl::StrCat("entry \"", id, "\" (", prefix_, id,
@@ -421,7 +406,7 @@ absl::StatusOr<core::StoreListing> RedisStore::ListAll() {
           : reply.type == REDIS_REPLY_ERROR
               ? absl::InvalidArgumentError(absl::StrCat(
                     "not an entry hash (", redis::ReplyText(reply), ")"))
-              : EntryFromHash(sorted[i], FieldsOf(reply));
+              : EntryFromHash(sorted[i], redis::ReplyPairs(reply));
       if (entry.ok() && reply.elements == 0) continue;  // removed meanwhile
       if (entry.ok()) {
         listing.entries.push_back(*std::move(entry));
@@ -554,7 +539,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> RedisStore::DecodeDue(
     if (hashes[i]->type != REDIS_REPLY_ARRAY || hashes[i]->elements == 0) {
       continue;  // removed meanwhile
     }
-    const std::vector<HashFieldView> fields = FieldsOf(*hashes[i]);
+    const std::vector<HashFieldView> fields = redis::ReplyPairs(*hashes[i]);
     absl::StatusOr<v1::ScheduleEntry> entry = EntryFromHash(id, fields);
     std::string score;
     if (!entry.ok()) {
@@ -698,7 +683,7 @@ absl::StatusOr<std::vector<v1::RunRecord>> RedisStore::History(
     if (item.type != REDIS_REPLY_ARRAY || item.elements != 2) continue;
     v1::RunRecord& record = records.emplace_back();
     record.set_schedule_id(std::string(id));
-    for (const auto& [name, text] : FieldsOf(*item.element[1])) {
+    for (const auto& [name, text] : redis::ReplyPairs(*item.element[1])) {
       if (name == "scheduledAt" || name == "executedAt") {
         absl::StatusOr<absl::Time> time = core::ParseIsoTime(text);
         if (!time.ok()) continue;
