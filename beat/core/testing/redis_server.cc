@@ -18,29 +18,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/base/status_macros.h"
+#include "beat/core/testing/free_port.h"
 
 extern char** environ;
 
 namespace stem::beat::core::testing {
 namespace {
-
-// A port the kernel just handed out on loopback (free a moment ago).
-absl::StatusOr<int> FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof(address);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    close(fd);
-    return absl::InternalError("cannot find a free port");
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 bool Answers(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -83,7 +66,7 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
   }
   absl::Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
-    STEM_ASSIGN_OR_RETURN(server->port_, FreePort());
+    STEM_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
     started = server->Launch();
     if (started.ok()) return server;
   }

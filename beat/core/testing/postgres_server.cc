@@ -1,0 +1,296 @@
+#include "beat/core/testing/postgres_server.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <postgresql/libpq-fe.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/testing/free_port.h"
+
+namespace stem::beat::core::testing {
+namespace {
+
+// The newest installed server's bin directory.
+absl::StatusOr<std::string> ServerBinDirectory() {
+  glob_t found = {};
+  std::vector<std::string> candidates;
+  if (glob("/usr/lib/postgresql/*/bin/postgres", 0, nullptr, &found) == 0) {
+    for (size_t i = 0; i < found.gl_pathc; ++i) {
+      std::string path = found.gl_pathv[i];
+      candidates.push_back(
+          path.substr(0, path.size() - sizeof("/postgres") + 1));
+    }
+  }
+  globfree(&found);
+  if (candidates.empty()) {
+    return absl::FailedPreconditionError(
+        "no PostgreSQL server in /usr/lib/postgresql (install it: "
+        "tools/setup.sh)");
+  }
+  // Numeric order of the major version (9.6 < 15).
+  std::sort(candidates.begin(), candidates.end(),
+            [](const std::string& a, const std::string& b) {
+              return std::atof(a.c_str() + 19) < std::atof(b.c_str() + 19);
+            });
+  return candidates.back();
+}
+
+// Runs argv as the cluster's user (when switching), with stdout and stderr
+// appended to `log`; returns the child's pid. The child stays in the test's
+// process group, so that Bazel's clean-up of a crashed test reaches it.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
+                            const std::string& log, bool switch_user, uid_t uid,
+                            gid_t gid) {
+  std::vector<char*> argv;
+  std::vector<std::string> copies = args;
+  for (std::string& arg : copies) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (log_fd < 0) return absl::InternalError("cannot open " + log);
+  if (switch_user) (void)fchown(log_fd, uid, gid);
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(log_fd);
+    return absl::InternalError("fork() failed");
+  }
+  if (pid == 0) {
+    dup2(log_fd, STDOUT_FILENO);
+    dup2(log_fd, STDERR_FILENO);
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, STDIN_FILENO);
+    if (switch_user &&
+        (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
+      _exit(126);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(log_fd);
+  return pid;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
+    Options options) {
+  // Under /tmp, not TEST_TMPDIR: the server's user must reach it, and
+  // Bazel's output base is root's.
+  std::string directory = "/tmp/stem-pg-XXXXXX";
+  if (mkdtemp(directory.data()) == nullptr) {
+    return absl::InternalError("cannot make a directory for PostgreSQL");
+  }
+  std::unique_ptr<PostgresServer> server(
+      new PostgresServer(std::move(options), directory));
+  STEM_ASSIGN_OR_RETURN(server->bin_, ServerBinDirectory());
+  if (geteuid() == 0) {
+    const passwd* user = getpwnam("postgres");
+    if (user == nullptr) user = getpwnam("nobody");
+    if (user == nullptr) {
+      return absl::FailedPreconditionError(
+          "running as root, and no `postgres` or `nobody` user to run "
+          "PostgreSQL as");
+    }
+    server->switch_user_ = true;
+    server->uid_ = user->pw_uid;
+    server->gid_ = user->pw_gid;
+    if (chown(directory.c_str(), server->uid_, server->gid_) != 0) {
+      return absl::InternalError("cannot hand " + directory +
+                                 " to the server's user");
+    }
+  }
+  STEM_RETURN_IF_ERROR(server->InitDb());
+  absl::Status started;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    STEM_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
+    started = server->Launch();
+    if (started.ok()) break;
+  }
+  STEM_RETURN_IF_ERROR(started);
+  STEM_RETURN_IF_ERROR(
+      server->Sql("CREATE DATABASE beat", "postgres").status());
+  return server;
+}
+
+absl::Status PostgresServer::InitDb() {
+  const std::string password_file = directory_ + "/password";
+  {
+    std::ofstream out(password_file);
+    out << options_.password << "\n";
+  }
+  if (switch_user_) (void)chown(password_file.c_str(), uid_, gid_);
+  STEM_ASSIGN_OR_RETURN(
+      const pid_t pid,
+      Spawn({bin_ + "/initdb", "-D", directory_ + "/data", "-U", "beat",
+             "--pwfile", password_file, "--auth-local=trust",
+             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
+             "--no-sync"},
+            directory_ + "/initdb.log", switch_user_, uid_, gid_));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(
+        absl::StrCat("initdb failed: ", ReadFile(directory_ + "/initdb.log")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Launch() {
+  STEM_ASSIGN_OR_RETURN(
+      pid_, Spawn({bin_ + "/postgres", "-D", directory_ + "/data", "-p",
+                   absl::StrCat(port_), "-k", directory_, "-c",
+                   "listen_addresses=127.0.0.1", "-c",
+                   absl::StrCat("fsync=", options_.fsync ? "on" : "off"), "-c",
+                   "max_connections=200"},
+                  directory_ + "/server.log", switch_user_, uid_, gid_));
+  const std::string probe =
+      absl::StrCat("host=127.0.0.1 port=", port_,
+                   " dbname=postgres user=beat connect_timeout=1");
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (absl::Now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return absl::UnavailableError(
+          absl::StrCat("PostgreSQL exited at start (port ", port_,
+                       " taken?): ", ReadFile(directory_ + "/server.log")));
+    }
+    if (PQping(probe.c_str()) == PQPING_OK) return absl::OkStatus();
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("PostgreSQL did not answer in 30 s");
+}
+
+PostgresServer::~PostgresServer() {
+  (void)Resume();
+  if (pid_ > 0) {
+    kill(pid_, SIGINT);
+    // A fast shutdown takes well under a second; then it is killed.
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (waitpid(pid_, nullptr, WNOHANG) == 0) {
+      if (absl::Now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+        break;
+      }
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    pid_ = -1;
+  }
+  (void)std::system(absl::StrCat("rm -rf '", directory_, "'").c_str());
+}
+
+std::string PostgresServer::Url(absl::string_view namespace_name,
+                                absl::string_view database) const {
+  return absl::StrCat("postgres://beat:", options_.password,
+                      "@127.0.0.1:", port_, "/", database,
+                      "?namespace=", namespace_name);
+}
+
+absl::Status PostgresServer::Signal(int signal_number, bool wait) {
+  if (pid_ <= 0) return absl::OkStatus();
+  kill(pid_, signal_number);
+  if (wait) {
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Stop() { return Signal(SIGINT, true); }
+absl::Status PostgresServer::Kill() { return Signal(SIGQUIT, true); }
+
+absl::Status PostgresServer::Restart() {
+  if (pid_ > 0) STEM_RETURN_IF_ERROR(Stop());
+  return Launch();
+}
+
+absl::Status PostgresServer::Pause() {
+  if (pid_ <= 0) return absl::OkStatus();
+  kill(pid_, SIGSTOP);
+  (void)std::system(absl::StrCat("pkill -STOP -P ", pid_).c_str());
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Resume() {
+  if (pid_ <= 0) return absl::OkStatus();
+  (void)std::system(absl::StrCat("pkill -CONT -P ", pid_).c_str());
+  kill(pid_, SIGCONT);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PostgresServer::Sql(
+    absl::string_view sql, absl::string_view database) const {
+  static std::atomic<int> counter{0};
+  const std::string path =
+      absl::StrCat(directory_, "/query-", counter++, ".sql");
+  {
+    std::ofstream out(path);
+    out << sql << "\n";
+  }
+  const std::string command = absl::StrCat(
+      "PGPASSWORD='", options_.password, "' PGCONNECT_TIMEOUT=5 ", bin_,
+      "/psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p ", port_,
+      " -U beat -d ", database, " -f '", path, "' 2>&1");
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return absl::InternalError("cannot run psql");
+  std::string out;
+  std::array<char, 4096> buffer;
+  size_t got;
+  while ((got = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    out.append(buffer.data(), got);
+  }
+  const int status = pclose(pipe);
+  std::remove(path.c_str());
+  if (status != 0) {
+    return absl::InternalError(absl::StrCat("psql failed: ", out));
+  }
+  return out;
+}
+
+std::string PostgresServer::SqlLine(absl::string_view sql,
+                                    absl::string_view database) const {
+  absl::StatusOr<std::string> out = Sql(sql, database);
+  if (!out.ok()) {
+    return absl::StrCat("<psql failed: ", out.status().message(), ">");
+  }
+  return std::string(absl::StripTrailingAsciiWhitespace(*out));
+}
+
+PostgresServer& SharedPostgresServer() {
+  static PostgresServer* server = [] {
+    absl::StatusOr<std::unique_ptr<PostgresServer>> started =
+        PostgresServer::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start PostgreSQL: %s\n",
+                   std::string(started.status().message()).c_str());
+      std::abort();
+    }
+    std::atexit([] { delete server; });
+    return started->release();
+  }();
+  return *server;
+}
+
+}  // namespace stem::beat::core::testing
