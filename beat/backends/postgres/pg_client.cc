@@ -389,6 +389,9 @@ absl::StatusOr<std::unique_ptr<Connection>> Client::Connect() {
     backoff_ = absl::ZeroDuration();
     retry_after_ = absl::InfinitePast();
   }
+  // Notices (CREATE ... IF NOT EXISTS skipping) are not for the user.
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   auto connection = std::make_unique<Connection>(raw, options_.timeout);
   // Times cross as ISO-8601 UTC text and come back as epoch numbers, so
   // the session's zone never matters; still, keep it fixed.

@@ -1,0 +1,298 @@
+#include "beat/stores/postgres/entry_row.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/codec/entry_json.h"
+#include "beat/core/codec/iso_time.h"
+#include "beat/core/codec/json.h"
+#include "beat/core/codec/stem_compat.h"
+#include "beat/core/model/firing.h"
+
+namespace stem::beat::stores {
+namespace {
+
+using core::JsonValue;
+
+enum class Kind {
+  kText,      // NOT NULL text ("" when absent)
+  kOptional,  // text, NULL when absent
+  kInteger,   // bigint, NULL when absent
+  kCount,     // NOT NULL bigint (0 when absent)
+  kBoolean,   // NOT NULL boolean
+  kTime,      // timestamptz, NULL when absent
+  kObject,    // JSON object as text, NULL when empty
+  kSpec,      // plain cron for Stem, or our spec JSON
+};
+
+struct Column {
+  absl::string_view name;  // the table's
+  absl::string_view key;   // the entry's Stem JSON key
+  Kind kind;
+};
+
+// Stem's columns (RowColumns adds id first and ours last).
+constexpr Column kColumns[] = {
+    {"task_name", "taskName", Kind::kText},
+    {"queue", "queue", Kind::kText},
+    {"spec", "spec", Kind::kSpec},
+    {"args", "args", Kind::kObject},
+    {"kwargs", "kwargs", Kind::kObject},
+    {"enabled", "enabled", Kind::kBoolean},
+    {"jitter", "jitterMs", Kind::kInteger},
+    {"last_run_at", "lastRunAt", Kind::kTime},
+    {"next_run_at", "nextRunAt", Kind::kTime},
+    {"last_jitter", "lastJitterMs", Kind::kInteger},
+    {"last_error", "lastError", Kind::kOptional},
+    {"timezone", "timezone", Kind::kOptional},
+    {"total_run_count", "totalRunCount", Kind::kCount},
+    {"last_success_at", "lastSuccessAt", Kind::kTime},
+    {"last_error_at", "lastErrorAt", Kind::kTime},
+    {"drift", "driftMs", Kind::kInteger},
+    {"expire_at", "expireAt", Kind::kTime},
+    {"meta", "meta", Kind::kObject},
+    {"version", "version", Kind::kCount},
+    // NOT NULL in Stem's table (now() when the entry has none); the entry's
+    // own values, absent ones included, are kept in beat_fields.
+    {"created_at", "createdAt", Kind::kTime},
+    {"updated_at", "updatedAt", Kind::kTime},
+};
+constexpr int kColumnCount = sizeof(kColumns) / sizeof(kColumns[0]);
+
+// Kept in beat_fields too, so that an absent one stays absent.
+bool AlsoOurs(absl::string_view key) {
+  return key == "createdAt" || key == "updatedAt";
+}
+
+const absl::flat_hash_map<absl::string_view, const Column*>& ByKey() {
+  static const auto* by_key = [] {
+    auto* map = new absl::flat_hash_map<absl::string_view, const Column*>;
+    for (const Column& column : kColumns) (*map)[column.key] = &column;
+    return map;
+  }();
+  return *by_key;
+}
+
+std::string ScalarText(const JsonValue& value) {
+  switch (value.kind_case()) {
+    case JsonValue::kStringValue:
+      return value.string_value();
+    case JsonValue::kNumberValue:
+      return absl::StrCat(static_cast<int64_t>(value.number_value()));
+    case JsonValue::kBoolValue:
+      return value.bool_value() ? "true" : "false";
+    default:
+      return core::FormatJson(value);
+  }
+}
+
+// The spec as Stem's PostgreSQL store can read it (a plain cron string),
+// or our JSON.
+std::string SpecText(const v1::ScheduleEntry& entry, const JsonValue& spec) {
+  if (entry.spec().has_cron() && entry.spec().cron().description().empty()) {
+    bool stem_reads_it = true;
+    for (const std::string& issue : core::StemCompatibilityIssues(entry)) {
+      if (absl::StartsWith(issue, "spec")) stem_reads_it = false;
+    }
+    if (stem_reads_it) return entry.spec().cron().expression();
+  }
+  return core::FormatJson(spec);
+}
+
+absl::Status ColumnError(absl::string_view column, absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("column \"", column, "\": ", why));
+}
+
+std::string IsoColumn(absl::string_view name) {
+  return absl::StrCat("to_char(", name,
+                      " AT TIME ZONE 'UTC', "
+                      "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')");
+}
+
+}  // namespace
+
+absl::Span<const absl::string_view> RowColumns() {
+  static const std::vector<absl::string_view>* names = [] {
+    auto* all = new std::vector<absl::string_view>{"id"};
+    for (const Column& column : kColumns) all->push_back(column.name);
+    all->push_back("beat_fields");
+    all->push_back("beat_due_at");
+    return all;
+  }();
+  return *names;
+}
+
+std::vector<std::optional<std::string>> EntryToRow(
+    const v1::ScheduleEntry& entry) {
+  JsonValue json;
+  core::FillStemJson(entry, &json);
+  const auto& fields = json.struct_value().fields();
+  std::vector<std::optional<std::string>> row;
+  row.reserve(kColumnCount + 3);
+  row.push_back(entry.id());
+  for (const Column& column : kColumns) {
+    auto it = fields.find(std::string(column.key));
+    const bool absent =
+        it == fields.end() || it->second.kind_case() == JsonValue::kNullValue;
+    switch (column.kind) {
+      case Kind::kText:
+        row.push_back(absent ? "" : ScalarText(it->second));
+        break;
+      case Kind::kCount:
+        row.push_back(absent ? "0" : ScalarText(it->second));
+        break;
+      case Kind::kBoolean:
+        row.push_back(absent || ScalarText(it->second) == "true" ? "true"
+                                                                 : "false");
+        break;
+      case Kind::kObject:
+        if (absent || it->second.struct_value().fields().empty()) {
+          row.push_back(std::nullopt);  // as Stem writes an empty map
+        } else {
+          row.push_back(core::FormatJson(it->second));
+        }
+        break;
+      case Kind::kSpec:
+        row.push_back(absent ? "" : SpecText(entry, it->second));
+        break;
+      default:
+        if (absent) {
+          row.push_back(std::nullopt);
+        } else {
+          row.push_back(ScalarText(it->second));
+        }
+    }
+  }
+  // Ours: every field Stem has no column for.
+  JsonValue ours;
+  auto& our_fields = *ours.mutable_struct_value()->mutable_fields();
+  for (const auto& [key, value] : fields) {
+    if (key == "id" || value.kind_case() == JsonValue::kNullValue) continue;
+    if (ByKey().contains(key) && !AlsoOurs(key)) continue;
+    our_fields[key] = value;
+  }
+  row.push_back(core::FormatJson(ours));
+  if (const std::optional<absl::Time> due = core::DueTime(entry)) {
+    row.push_back(core::FormatIsoTime(*due));
+  } else {
+    row.push_back(std::nullopt);
+  }
+  return row;
+}
+
+const std::string& RowSelectList() {
+  static const std::string* list = [] {
+    std::vector<std::string> parts = {"id"};
+    for (const Column& column : kColumns) {
+      parts.push_back(column.kind == Kind::kTime ? IsoColumn(column.name)
+                                                 : std::string(column.name));
+    }
+    parts.push_back("beat_fields");
+    return new std::string(absl::StrJoin(parts, ", "));
+  }();
+  return *list;
+}
+
+absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
+                                               int first) {
+  JsonValue json;
+  auto& object = *json.mutable_struct_value()->mutable_fields();
+  object["id"] = core::JsonString(PQgetvalue(result, row, first));
+  // Ours first: where a key is in both, ours is the entry's own value.
+  const int ours_column = first + 1 + kColumnCount;
+  bool ours_wrote_it = false;
+  if (!PQgetisnull(result, row, ours_column)) {
+    const absl::string_view text(PQgetvalue(result, row, ours_column),
+                                 PQgetlength(result, row, ours_column));
+    if (text != "{}") {
+      absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+      if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue) {
+        return ColumnError("beat_fields", "is not a JSON object");
+      }
+      for (auto& [key, value] :
+           *parsed->mutable_struct_value()->mutable_fields()) {
+        object[key] = std::move(value);
+      }
+    }
+    ours_wrote_it = true;
+  }
+  for (int i = 0; i < kColumnCount; ++i) {
+    const Column& column = kColumns[i];
+    const int index = first + 1 + i;
+    if (ours_wrote_it && AlsoOurs(column.key)) continue;
+    if (PQgetisnull(result, row, index)) {
+      if (column.kind == Kind::kObject)
+        object[std::string(column.key)].mutable_struct_value();
+      continue;
+    }
+    const absl::string_view text(PQgetvalue(result, row, index),
+                                 PQgetlength(result, row, index));
+    JsonValue& value = object[std::string(column.key)];
+    switch (column.kind) {
+      case Kind::kText:
+      case Kind::kOptional:
+      case Kind::kTime:
+        value = core::JsonString(text);
+        break;
+      case Kind::kInteger:
+      case Kind::kCount: {
+        int64_t number = 0;
+        if (!absl::SimpleAtoi(text, &number)) {
+          return ColumnError(column.name, "is not a whole number");
+        }
+        value = core::JsonNumber(static_cast<double>(number));
+        break;
+      }
+      case Kind::kBoolean:
+        value.set_bool_value(text == "t");
+        break;
+      case Kind::kObject: {
+        if (text.empty() || text == "{}") {
+          value.mutable_struct_value();
+          break;
+        }
+        absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+        if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue) {
+          return ColumnError(column.name, "is not a JSON object");
+        }
+        value = *std::move(parsed);
+        break;
+      }
+      case Kind::kSpec: {
+        if (text.empty()) {
+          object.erase(std::string(column.key));
+          break;
+        }
+        // Many entries share a spec: parsed specs are kept per thread.
+        thread_local absl::flat_hash_map<std::string, JsonValue> parsed_specs;
+        if (auto it = parsed_specs.find(text); it != parsed_specs.end()) {
+          value = it->second;
+          break;
+        }
+        JsonValue spec;
+        if (text.front() == '{') {
+          absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+          if (!parsed.ok()) return ColumnError("spec", "is not valid JSON");
+          spec = *std::move(parsed);
+        } else {
+          spec = core::JsonString(text);  // a cron string, or `every:30s`
+        }
+        if (parsed_specs.size() >= 4096) parsed_specs.clear();
+        parsed_specs.emplace(std::string(text), spec);
+        value = std::move(spec);
+        break;
+      }
+    }
+  }
+  auto queue = object.find("queue");
+  if (queue == object.end() || queue->second.string_value().empty()) {
+    object["queue"] = core::JsonString("default");
+  }
+  return core::EntryFromStemJson(json);
+}
+
+}  // namespace stem::beat::stores
