@@ -548,6 +548,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   gethostname(host, sizeof(host) - 1);
   core::RunnerOptions runner_options;
   runner_options.namespace_name = NamespaceOf(ResolveStoreUrl(options));
+  runner_options.broker_url = broker_url;
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
                                       absl::ToUnixNanos(absl::Now()) % 1000000);
   if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
@@ -556,6 +557,13 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--idle-poll \"", flags.idle_poll,
                      "\": expected a duration from 10ms to 1h, such as 1s")));
+  }
+  if (!absl::ParseDuration(flags.lease_ttl, &runner_options.lease_ttl) ||
+      runner_options.lease_ttl < absl::Seconds(1) ||
+      runner_options.lease_ttl > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--lease-ttl \"", flags.lease_ttl,
+                     "\": expected a duration from 1s to 1h, such as 30s")));
   }
   core::RunnerHooks hooks;
   hooks.on_failed = [](const v1::ScheduleEntry& entry,

@@ -50,6 +50,9 @@ struct BeatFlags {
   // Longest sleep when nothing is due soon; stores with change
   // notification (Redis) wake Beat sooner on a change.
   std::string idle_poll = "1s";
+  // How long a lease or claim keeps other Beats off an entry this Beat is
+  // firing: how long its entries wait if it dies mid-firing.
+  std::string lease_ttl = "30s";
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

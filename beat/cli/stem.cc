@@ -129,6 +129,11 @@ int main(int argc, char** argv) {
                    "change notification, such as Redis, wakes Beat at once "
                    "on a change)")
       ->capture_default_str();
+  beat->add_option("--lease-ttl", beat_flags.lease_ttl,
+                   "how long this Beat's leases and claims keep other Beats "
+                   "off the entries it is firing (if it dies mid-firing, "
+                   "they wait this long)")
+      ->capture_default_str();
   beat->fallthrough();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");

@@ -171,7 +171,8 @@ absl::StatusOr<PostgresOptions> ParsePostgresUrl(
   std::string port = ParsedValue(parsed, "port");
   if (port.empty()) port = "5432";
   std::string database = ParsedValue(parsed, "dbname");
-  if (database.empty()) database = ParsedValue(parsed, "user");
+  options.user = ParsedValue(parsed, "user");
+  if (database.empty()) database = options.user;
   PQconninfoFree(parsed);
   options.where = absl::StrCat(host, ":", port, "/", database);
   return options;

@@ -40,6 +40,7 @@ struct PostgresOptions {
   std::map<std::string, std::string> extra;
   // Where it connects, for messages: `host:port/dbname`, no credential.
   std::string where;
+  std::string user;  // as libpq resolved it from the URL ("" when unset)
 };
 
 // InvalidArgument naming the part at fault. `extra_parameters` lists the

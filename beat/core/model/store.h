@@ -26,6 +26,17 @@ struct StoreListing {
   std::vector<v1::UnreadableEntry> unreadable;
 };
 
+struct PublishResult {
+  int published = 0;
+  int duplicates = 0;  // ids the broker already held: dropped
+};
+
+// What ScheduleStore::PublishAndCommit did.
+struct PublishAndCommitResult {
+  PublishResult published;
+  std::vector<v1::ScheduleEntry> stored;  // as Upsert returns them
+};
+
 class ScheduleStore {
  public:
   virtual ~ScheduleStore() = default;
@@ -96,6 +107,20 @@ class ScheduleStore {
   virtual absl::StatusOr<bool> WatchChanges(absl::Duration timeout) {
     return absl::UnimplementedError("this store has no change notification");
   }
+
+  // One transaction for a firing's two writes (optional): publishes
+  // `envelopes` to the broker at `broker_url` (dropping ids it already
+  // holds, as that broker's Publish does) and writes `entries` (as Upsert),
+  // both or neither, even if the process dies in between. Unimplemented,
+  // the default, when the broker's data does not live where the store's
+  // does: then the caller publishes and upserts on its own. Aborted, with
+  // nothing published, when any entry's version does not match.
+  virtual absl::StatusOr<PublishAndCommitResult> PublishAndCommit(
+      absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
+      const std::vector<v1::ScheduleEntry>& entries) {
+    return absl::UnimplementedError(
+        "this store cannot publish in its own transactions");
+  }
 };
 
 struct Lease {
@@ -119,11 +144,6 @@ class LockStore {
                                absl::string_view owner) = 0;
   // NotFound when free or expired.
   virtual absl::StatusOr<std::string> Owner(absl::string_view key) = 0;
-};
-
-struct PublishResult {
-  int published = 0;
-  int duplicates = 0;  // ids the broker already held: dropped
 };
 
 class Broker {

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 4
+#define STEM_BEAT_PLUGIN_ABI_MINOR 5
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -152,6 +152,20 @@ typedef struct stem_store_table {
    * host calls it from one thread at a time, beside other calls. */
   int32_t (*watch)(void* store, int64_t timeout_ms, int32_t* changed,
                    stem_buffer* error);
+  /* ---- Since ABI 1.5. OPTIONAL: NULL when the store cannot publish. ----
+   * Publishes `envelopes` (a serialised EnvelopeBatch) to the broker named
+   * by `broker_url` and writes `entries` (a ScheduleFile, as `upsert`) in
+   * ONE transaction: both or neither, even if the process dies between.
+   * The broker's duplicates are dropped as its `publish` drops them.
+   * UNIMPLEMENTED when the broker's data does not live where the store's
+   * does (then the host publishes and upserts on its own); ABORTED, with
+   * nothing published, when any entry's version does not match. Sets
+   * *published, *duplicates and `stored` (as `upsert`'s). */
+  int32_t (*publish_and_commit)(void* store, stem_string_view broker_url,
+                                const uint8_t* envelopes, size_t envelopes_size,
+                                const uint8_t* entries, size_t entries_size,
+                                int32_t* published, int32_t* duplicates,
+                                stem_buffer* stored, stem_buffer* error);
 } stem_store_table;
 
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */

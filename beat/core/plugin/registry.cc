@@ -539,6 +539,35 @@ class LoadedStore final : public core::ScheduleStore {
         StatusFrom(OptionalCode(code, "watch", &error), &error, context_));
     return changed != 0;
   }
+  absl::StatusOr<core::PublishAndCommitResult> PublishAndCommit(
+      absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
+      const std::vector<ScheduleEntry>& entries) override {
+    if (table_->publish_and_commit == nullptr) {
+      return core::ScheduleStore::PublishAndCommit(
+          broker_url, std::move(envelopes), entries);
+    }
+    v1::EnvelopeBatch batch;
+    batch.mutable_envelopes()->Reserve(static_cast<int>(envelopes.size()));
+    for (v1::TaskEnvelope& envelope : envelopes)
+      batch.add_envelopes()->Swap(&envelope);
+    const std::string envelope_bytes = batch.SerializeAsString();
+    const std::string entry_bytes = EncodeEntries(entries);
+    core::PublishAndCommitResult result;
+    stem_buffer stored = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->publish_and_commit(
+        store_, View(broker_url),
+        reinterpret_cast<const uint8_t*>(envelope_bytes.data()),
+        envelope_bytes.size(),
+        reinterpret_cast<const uint8_t*>(entry_bytes.data()),
+        entry_bytes.size(), &result.published.published,
+        &result.published.duplicates, &stored, &error);
+    STEM_ASSIGN_OR_RETURN(
+        result.stored,
+        // UNIMPLEMENTED is an answer here (the broker lives elsewhere).
+        Entries(code, &stored, &error, "publish_and_commit"));
+    return result;
+  }
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override {
     if (!HasClaims()) return core::ScheduleStore::ReleaseClaims(ids, owner);

@@ -187,6 +187,36 @@ struct StoreThunks {
     });
   }
 
+  static int32_t PublishAndCommit(void* store, stem_string_view broker_url,
+                                  const uint8_t* envelopes_data,
+                                  size_t envelopes_size,
+                                  const uint8_t* entries_data,
+                                  size_t entries_size, int32_t* published,
+                                  int32_t* duplicates, stem_buffer* stored,
+                                  stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      v1::EnvelopeBatch batch;
+      if (!batch.ParseFromArray(envelopes_data,
+                                static_cast<int>(envelopes_size))) {
+        return absl::InvalidArgumentError(
+            "envelopes are not a serialised EnvelopeBatch");
+      }
+      auto entries = DecodeEntries(entries_data, entries_size);
+      if (!entries.ok()) return entries.status();
+      auto result = Self(store)->PublishAndCommit(
+          FromView(broker_url),
+          std::vector<v1::TaskEnvelope>(
+              std::make_move_iterator(batch.mutable_envelopes()->begin()),
+              std::make_move_iterator(batch.mutable_envelopes()->end())),
+          *entries);
+      if (!result.ok()) return result.status();
+      *published = result->published.published;
+      *duplicates = result->published.duplicates;
+      *stored = MakeBuffer(EncodeEntries(result->stored));
+      return absl::OkStatus();
+    });
+  }
+
   // Claims, history and watch are optional: in the table only when the
   // class overrides them (else NULL, which is how a plugin says it has
   // none).
@@ -199,6 +229,9 @@ struct StoreThunks {
   static constexpr bool kWatch =
       Overrides<decltype(&Store::WatchChanges),
                 decltype(&core::ScheduleStore::WatchChanges)>();
+  static constexpr bool kPublishAndCommit =
+      Overrides<decltype(&Store::PublishAndCommit),
+                decltype(&core::ScheduleStore::PublishAndCommit)>();
   static_assert(kClaims ==
                     Overrides<decltype(&Store::ReleaseClaims),
                               decltype(&core::ScheduleStore::ReleaseClaims)>(),
@@ -223,6 +256,7 @@ struct StoreThunks {
         kHistory ? &AppendHistory : nullptr,
         kHistory ? &History : nullptr,
         kWatch ? &Watch : nullptr,
+        kPublishAndCommit ? &PublishAndCommit : nullptr,
     };
     return &table;
   }

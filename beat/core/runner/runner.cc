@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/failpoint.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/codec/iso_time.h"
@@ -456,12 +457,59 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   return true;
 }
 
-void Runner::CommitGroup(Group& group) {
+bool Runner::PublishAndCommitTogether(Group& group, absl::Time now) {
+  if (options_.broker_url.empty() ||
+      !store_publishes_.load(std::memory_order_relaxed)) {
+    return false;
+  }
+  const google::protobuf::Timestamp now_proto = ToProtoTime(now);
+  std::vector<v1::TaskEnvelope> envelopes;
+  for (const Plan& plan : group.plans) {
+    for (const v1::TaskEnvelope& envelope : plan.envelopes) {
+      envelopes.push_back(envelope);
+      *envelopes.back().mutable_enqueued_at() = now_proto;
+    }
+  }
+  if (envelopes.empty()) return false;
+  group.published_at = now;
+  std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
+  const absl::Time began = absl::Now();
+  absl::StatusOr<PublishAndCommitResult> result = store_->PublishAndCommit(
+      options_.broker_url, std::move(envelopes), batch);
+  group.publish_took = absl::Now() - began;
+  if (!result.ok() &&
+      (result.status().code() == absl::StatusCode::kUnimplemented ||
+       result.status().code() == absl::StatusCode::kAborted)) {
+    // Not this store's broker (asked once), or a version conflict: nothing
+    // was published; the two steps sort out which entry lost.
+    if (result.status().code() == absl::StatusCode::kUnimplemented) {
+      store_publishes_.store(false, std::memory_order_relaxed);
+    }
+    for (size_t i = 0; i < group.plans.size(); ++i) {
+      group.plans[i].updated = std::move(batch[i]);
+    }
+    return false;
+  }
+  std::vector<bool> committed(group.plans.size(), result.ok());
+  if (!result.ok()) {
+    // Neither published nor committed: as a broker failure (the entries stay
+    // due; a backoff before the next pass).
+    group.stats.failed += static_cast<int>(group.plans.size());
+    BrokerFailed(result.status());
+    FinishCommit(group, batch, committed, /*all_written=*/false);
+    return true;
+  }
+  BrokerWorked();
+  group.stats.dispatched += result->published.published;
+  group.stats.duplicates += result->published.duplicates;
+  FinishCommit(group, batch, committed, /*all_written=*/true);
+  return true;
+}
+
+std::vector<v1::ScheduleEntry> Runner::TakeCommitBatch(Group& group) {
   std::vector<Plan>& plans = group.plans;
-  TickStats& stats = group.stats;
   const absl::Time published_at = group.published_at;
   const google::protobuf::Timestamp published_proto = ToProtoTime(published_at);
-  // Commit: one batch; if any entry conflicts, each on its own.
   std::vector<v1::ScheduleEntry> batch;
   batch.reserve(plans.size());
   for (Plan& plan : plans) {
@@ -477,6 +525,14 @@ void Runner::CommitGroup(Group& group) {
     *plan.updated.mutable_updated_at() = published_proto;
     batch.push_back(std::move(plan.updated));
   }
+  return batch;
+}
+
+void Runner::CommitGroup(Group& group) {
+  std::vector<Plan>& plans = group.plans;
+  TickStats& stats = group.stats;
+  // Commit: one batch; if any entry conflicts, each on its own.
+  std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
   std::vector<bool> committed(plans.size(), false);
   absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
       store_->Upsert(batch);
@@ -506,11 +562,20 @@ void Runner::CommitGroup(Group& group) {
                                            " entries failed: ",
                                            written.status().message())));
   }
+  FinishCommit(group, batch, committed, written.ok());
+}
+
+void Runner::FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
+                          const std::vector<bool>& committed,
+                          bool all_written) {
+  std::vector<Plan>& plans = group.plans;
+  TickStats& stats = group.stats;
+  const absl::Time published_at = group.published_at;
   for (size_t i = 0; i < plans.size(); ++i) {
     plans[i].updated = std::move(batch[i]);
   }
   FinishGroup(group, committed);
-  if (written.ok()) AddHistory(group);
+  if (all_written) AddHistory(group);
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;
@@ -656,7 +721,11 @@ TickStats Runner::PublishAndCommit(Prepared& prepared, absl::Time now) {
   // that stays warm (one group of 10,000 was slower than single entries).
   for (std::shared_ptr<Group>& group :
        SplitIntoGroups(prepared.plans, kPlansPerGroup)) {
-    if (PublishGroup(*group, now, /*real_clock=*/false)) CommitGroup(*group);
+    if (!PublishAndCommitTogether(*group, now) &&
+        PublishGroup(*group, now, /*real_clock=*/false)) {
+      Failpoint("after_publish");
+      CommitGroup(*group);
+    }
     stats += group->stats;
     group.reset();  // freed as it goes: the next group reuses warm memory
   }
@@ -714,8 +783,11 @@ TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
     // Publish every group first; each group's commit queues behind them.
     pool.Submit([this, group, &pool] {
       NotifyDue(group->plans);
-      if (PublishGroup(*group, absl::Now(), /*real_clock=*/true)) {
+      if (PublishAndCommitTogether(*group, absl::Now())) {
+        EndDispatch(*group);
+      } else if (PublishGroup(*group, absl::Now(), /*real_clock=*/true)) {
         pool.Submit([this, group] {
+          Failpoint("after_publish");
           CommitGroup(*group);
           EndDispatch(*group);
         });

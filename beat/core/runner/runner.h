@@ -54,6 +54,10 @@ struct RunnerOptions {
   absl::Duration idle_poll = absl::Seconds(1);
   // Threads that publish and commit in Run (Tick does it inline).
   int dispatch_threads = 2;
+  // The broker's URL, for stores that publish to it in the same
+  // transaction as their commit (ScheduleStore::PublishAndCommit); empty:
+  // never asked.
+  std::string broker_url;
 };
 
 struct TickStats {
@@ -191,6 +195,18 @@ class Runner {
   // (one by one if the batch conflicts), gives back leases and claims, and
   // records drift (publish time - due time).
   void CommitGroup(Group& group);
+  // When the store publishes to this broker in its own transactions
+  // (PostgreSQL, with the broker in the store's database): publishes and
+  // commits the group in one, both or neither. False when the caller must
+  // publish and commit on its own (the store cannot; or a version conflict,
+  // which the two steps sort out entry by entry).
+  bool PublishAndCommitTogether(Group& group, absl::Time now);
+  // The group's entries as they are to be committed (moved out of its
+  // plans; FinishCommit moves them back).
+  std::vector<v1::ScheduleEntry> TakeCommitBatch(Group& group);
+  // After a commit: leases and claims back, history, drift.
+  void FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
+                    const std::vector<bool>& committed, bool all_written);
   void FinishGroup(Group& group, const std::vector<bool>& committed);
   // A dispatched group is done: its counts go to the metrics.
   void EndDispatch(const Group& group);
@@ -248,6 +264,7 @@ class Runner {
   std::optional<bool> store_claims_;
   // Whether the store keeps history (until it says it does not).
   std::atomic<bool> store_history_{true};
+  std::atomic<bool> store_publishes_{true};  // PublishAndCommit worked
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it
   // (Debian's Abseil is not built for it). Guards what follows.

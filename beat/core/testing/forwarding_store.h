@@ -50,6 +50,11 @@ class ForwardingStore : public ScheduleStore {
                                                      int limit) override {
     return inner_->History(id, limit);
   }
+  absl::StatusOr<PublishAndCommitResult> PublishAndCommit(
+      absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    return inner_->PublishAndCommit(broker_url, std::move(envelopes), entries);
+  }
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
     return inner_->WatchChanges(timeout);
   }

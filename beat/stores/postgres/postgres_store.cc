@@ -9,6 +9,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "beat/backends/postgres/jobs.h"
+#include "beat/base/failpoint.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/model/firing.h"
@@ -226,7 +228,7 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
 }
 
 PostgresStore::PostgresStore(postgres::PostgresOptions options)
-    : client_(options), namespace_(options.namespace_name) {}
+    : options_(options), client_(options), namespace_(options.namespace_name) {}
 
 absl::StatusOr<v1::ScheduleEntry> PostgresStore::Get(absl::string_view id) {
   absl::StatusOr<v1::ScheduleEntry> found;
@@ -280,6 +282,39 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::List() {
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::Upsert(
     const std::vector<v1::ScheduleEntry>& entries) {
+  std::vector<v1::ScheduleEntry> stored;
+  STEM_RETURN_IF_ERROR(client_.InTransaction([&](Connection& connection) {
+    STEM_ASSIGN_OR_RETURN(stored, UpsertIn(connection, entries));
+    return absl::OkStatus();
+  }));
+  return stored;
+}
+
+absl::StatusOr<core::PublishAndCommitResult> PostgresStore::PublishAndCommit(
+    absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
+    const std::vector<v1::ScheduleEntry>& entries) {
+  absl::StatusOr<postgres::PostgresOptions> broker =
+      postgres::ParsePostgresUrl(broker_url, {"dedupe_ttl"});
+  if (!broker.ok() || broker->where != options_.where ||
+      broker->user != options_.user) {
+    return absl::UnimplementedError(
+        "the broker is not in this store's database");
+  }
+  core::PublishAndCommitResult result;
+  STEM_RETURN_IF_ERROR(client_.InTransaction([&](Connection& connection) {
+    STEM_ASSIGN_OR_RETURN(
+        result.published,
+        postgres::InsertJobs(connection, broker->namespace_name, envelopes));
+    // A crash here rolls the jobs back with the commit that did not happen.
+    Failpoint("after_publish");
+    STEM_ASSIGN_OR_RETURN(result.stored, UpsertIn(connection, entries));
+    return absl::OkStatus();
+  }));
+  return result;
+}
+
+absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::UpsertIn(
+    Connection& connection, const std::vector<v1::ScheduleEntry>& entries) {
   if (entries.empty()) return std::vector<v1::ScheduleEntry>();
   std::vector<v1::ScheduleEntry> stored = entries;
   absl::flat_hash_set<absl::string_view> ids;
@@ -300,7 +335,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::Upsert(
   for (const std::vector<Param>& column : columns) {
     params.push_back(ArrayLiteral(column));
   }
-  STEM_RETURN_IF_ERROR(client_.InTransaction([&](Connection& connection) {
+  {
     STEM_ASSIGN_OR_RETURN(Result result,
                           connection.Run(UpsertStatement(), params));
     int64_t written = 0;
@@ -316,8 +351,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::Upsert(
                    {std::string(kChannel), namespace_})
               .status());
     }
-    return absl::OkStatus();
-  }));
+  }
   return stored;
 }
 

@@ -45,6 +45,11 @@ class PostgresStore : public core::ScheduleStore {
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
                                                      int limit) override;
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override;
+  // When the broker's URL names this store's database (same host, port,
+  // database and user): its jobs and this commit in one transaction.
+  absl::StatusOr<core::PublishAndCommitResult> PublishAndCommit(
+      absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
+      const std::vector<v1::ScheduleEntry>& entries) override;
 
  private:
   explicit PostgresStore(postgres::PostgresOptions options);
@@ -56,10 +61,15 @@ class PostgresStore : public core::ScheduleStore {
   absl::StatusOr<std::vector<v1::ScheduleEntry>> DecodeDue(
       postgres::Connection& connection, const PGresult* rows, absl::Time now,
       absl::string_view owner, int* set_aside);
+  // Upsert's work, on a connection in a transaction.
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> UpsertIn(
+      postgres::Connection& connection,
+      const std::vector<v1::ScheduleEntry>& entries);
   // Why a write of `entries` wrote fewer rows than it was given.
   absl::Status WhyNotWritten(postgres::Connection& connection,
                              const std::vector<v1::ScheduleEntry>& entries);
 
+  const postgres::PostgresOptions options_;
   postgres::Client client_;
   const std::string namespace_;
   std::atomic<int> history_appends_{0};

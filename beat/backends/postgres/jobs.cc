@@ -1,0 +1,71 @@
+#include "beat/backends/postgres/jobs.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "beat/base/status_macros.h"
+#include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/iso_time.h"
+#include "beat/core/codec/json.h"
+#include "beat/core/model/proto_time.h"
+
+namespace stem::beat::postgres {
+namespace {
+
+// $1 namespace, then the envelopes' columns as arrays. created_at keeps the
+// batch's order for Stem's workers (ORDER BY priority DESC, created_at).
+constexpr Statement kPublish = {
+    "beat_jobs_insert",
+    "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], "
+    "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH "
+    "ORDINALITY AS input(id, queue, envelope, attempt, max_retries, "
+    "priority, not_before, position)), fresh AS (INSERT INTO "
+    "stem_beat_published (id, namespace) SELECT id, $1 FROM input ON "
+    "CONFLICT (id) DO NOTHING RETURNING id), jobs AS (INSERT INTO "
+    "stem_queue_jobs (id, namespace, queue, envelope, attempt, max_retries, "
+    "priority, not_before, created_at, updated_at) SELECT input.id, $1, "
+    "input.queue, input.envelope::jsonb, input.attempt::integer, "
+    "input.max_retries::integer, input.priority::integer, "
+    "input.not_before::timestamptz, now() + input.position * interval '1 "
+    "microsecond', now() FROM input WHERE input.id IN (SELECT id FROM fresh) "
+    "ORDER BY input.position ON CONFLICT (id) DO NOTHING RETURNING id) "
+    "SELECT count(*) FROM jobs"};
+
+}  // namespace
+
+absl::StatusOr<core::PublishResult> InsertJobs(
+    Connection& connection, absl::string_view namespace_name,
+    const std::vector<v1::TaskEnvelope>& envelopes) {
+  core::PublishResult result;
+  if (envelopes.empty()) return result;
+  std::vector<Param> ids, queues, bodies, attempts, retries, priorities,
+      not_befores;
+  for (const v1::TaskEnvelope& envelope : envelopes) {
+    if (envelope.id().empty()) {
+      return absl::InvalidArgumentError("an envelope has no id");
+    }
+    ids.push_back(envelope.id());
+    queues.push_back(envelope.queue().empty() ? "default" : envelope.queue());
+    bodies.push_back(core::FormatJson(core::EnvelopeToStemJson(envelope)));
+    attempts.push_back(absl::StrCat(envelope.attempt()));
+    retries.push_back(absl::StrCat(envelope.max_retries()));
+    priorities.push_back(absl::StrCat(envelope.priority()));
+    not_befores.push_back(envelope.has_not_before()
+                              ? Param(core::FormatIsoTime(
+                                    core::ToAbslTime(envelope.not_before())))
+                              : std::nullopt);
+  }
+  STEM_ASSIGN_OR_RETURN(
+      Result inserted,
+      connection.Run(
+          kPublish,
+          {std::string(namespace_name), ArrayLiteral(ids), ArrayLiteral(queues),
+           ArrayLiteral(bodies), ArrayLiteral(attempts), ArrayLiteral(retries),
+           ArrayLiteral(priorities), ArrayLiteral(not_befores)}));
+  int64_t count = 0;
+  (void)absl::SimpleAtoi(Cell(inserted.get(), 0, 0), &count);
+  result.published = static_cast<int>(count);
+  result.duplicates = static_cast<int>(envelopes.size()) - result.published;
+  return result;
+}
+
+}  // namespace stem::beat::postgres
