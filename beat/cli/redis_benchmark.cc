@@ -35,24 +35,17 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "beat/cli/internal/bench_support.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/testing/redis_server.h"
 #include "google/protobuf/util/time_util.h"
 
-extern char** environ;
-
 namespace stem::beat {
 namespace {
 
-template <typename T>
-T OrDie(absl::StatusOr<T> value, absl::string_view what) {
-  if (!value.ok()) {
-    std::cerr << what << ": " << value.status() << "\n";
-    std::exit(1);
-  }
-  return *std::move(value);
-}
+using bench::OrDie;
+using bench::SpawnBeat;
 
 double InfoField(core::testing::RedisServer& server, absl::string_view name,
                  absl::string_view section = "memory") {
@@ -66,95 +59,6 @@ double InfoField(core::testing::RedisServer& server, absl::string_view name,
     }
   }
   return 0;
-}
-
-v1::ScheduleEntry Clocked(const std::string& id, absl::Time at) {
-  v1::ScheduleEntry entry;
-  entry.set_id(id);
-  entry.set_task_name("tasks.report");
-  entry.set_enabled(true);
-  *entry.mutable_spec()->mutable_clocked()->mutable_run_at() =
-      google::protobuf::util::TimeUtil::SecondsToTimestamp(
-          absl::ToUnixSeconds(at));
-  *entry.mutable_next_run_at() = entry.spec().clocked().run_at();
-  return entry;
-}
-
-void Load(core::ScheduleStore& store, const std::string& prefix, int count,
-          absl::Time at, absl::Duration spread) {
-  constexpr int kBatch = 5000;
-  std::vector<v1::ScheduleEntry> batch;
-  for (int i = 0; i < count; ++i) {
-    const absl::Time when =
-        spread > absl::ZeroDuration()
-            ? at + absl::Seconds(i %
-                                 static_cast<int>(absl::ToInt64Seconds(spread)))
-            : at;
-    batch.push_back(Clocked(absl::StrCat(prefix, i), when));
-    if (static_cast<int>(batch.size()) == kBatch || i + 1 == count) {
-      OrDie(store.Upsert(batch), "upsert");
-      batch.clear();
-    }
-  }
-}
-
-// Dispatches everything due at `at` with `beats` Beats; returns the wall
-// time.
-absl::Duration Dispatch(plugin::PluginRegistry& registry,
-                        const std::string& url, int beats, int due,
-                        absl::Time at) {
-  std::vector<std::unique_ptr<core::ScheduleStore>> stores;
-  std::vector<std::unique_ptr<core::Broker>> brokers;
-  std::vector<std::unique_ptr<core::Runner>> runners;
-  for (int b = 0; b < beats; ++b) {
-    stores.push_back(OrDie(registry.OpenStore(url), "open store"));
-    brokers.push_back(OrDie(registry.OpenBroker(url), "open broker"));
-    core::RunnerOptions options;
-    options.owner = absl::StrCat("bench-", b);
-    options.batch_size = 2000;
-    runners.push_back(std::make_unique<core::Runner>(
-        stores.back().get(), nullptr, brokers.back().get(), options));
-  }
-  std::atomic<int> dispatched{0};
-  const absl::Time start = absl::Now();
-  std::vector<std::thread> threads;
-  for (int b = 0; b < beats; ++b) {
-    threads.emplace_back([&, b] {
-      int idle = 0;
-      while (dispatched.load() < due && idle < 100) {
-        absl::StatusOr<core::TickStats> stats =
-            runners[b]->Tick(at + absl::Milliseconds(5));
-        if (!stats.ok()) {
-          std::cerr << "tick: " << stats.status() << "\n";
-          return;
-        }
-        dispatched += stats->dispatched;
-        idle = stats->dispatched == 0 ? idle + 1 : 0;
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  const absl::Duration took = absl::Now() - start;
-  if (dispatched.load() != due) {
-    std::cerr << "dispatched " << dispatched.load() << " of " << due << "\n";
-    std::exit(1);
-  }
-  return took;
-}
-
-pid_t SpawnBeat(const std::string& stem, const std::string& url) {
-  std::vector<std::string> args = {stem,   "--store",  url,
-                                   "beat", "--broker", url};
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, stem.c_str(), nullptr, nullptr, argv.data(), environ) !=
-      0) {
-    std::cerr << "cannot run " << stem << "\n";
-    std::exit(1);
-  }
-  return pid;
 }
 
 int64_t StreamLength(core::testing::RedisServer& server) {
@@ -173,7 +77,7 @@ absl::Duration DispatchByProcesses(core::testing::RedisServer& server,
                                    int64_t until) {
   const absl::Time start = absl::Now();
   std::vector<pid_t> pids;
-  for (int b = 0; b < beats; ++b) pids.push_back(SpawnBeat(stem, url));
+  for (int b = 0; b < beats; ++b) pids.push_back(SpawnBeat(stem, url, url));
   while (StreamLength(server) < until &&
          absl::Now() - start < absl::Minutes(5)) {
     absl::SleepFor(absl::Milliseconds(5));
@@ -182,28 +86,6 @@ absl::Duration DispatchByProcesses(core::testing::RedisServer& server,
   for (pid_t pid : pids) kill(pid, SIGTERM);
   for (pid_t pid : pids) waitpid(pid, nullptr, 0);
   return took;
-}
-
-// utime + stime (clock ticks) and VmHWM (kB) of a process.
-std::pair<int64_t, int64_t> CpuAndPeakRss(pid_t pid) {
-  std::ifstream stat(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(stat)),
-                   std::istreambuf_iterator<char>());
-  std::vector<std::string> fields =
-      absl::StrSplit(text.substr(text.rfind(')') + 2), ' ');
-  int64_t utime = 0, stime = 0, hwm = 0;
-  (void)absl::SimpleAtoi(fields[11], &utime);
-  (void)absl::SimpleAtoi(fields[12], &stime);
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    absl::string_view view = line;
-    if (absl::ConsumePrefix(&view, "VmHWM:")) {
-      (void)absl::SimpleAtoi(
-          absl::StripSuffix(absl::StripAsciiWhitespace(view), " kB"), &hwm);
-    }
-  }
-  return {utime + stime, hwm};
 }
 
 }  // namespace
@@ -230,9 +112,9 @@ int main(int argc, char** argv) {
   const absl::Time at = absl::FromUnixSeconds(1767225600);  // 2026-01-01
   const double memory_before = InfoField(*server, "used_memory");
   absl::Time start = absl::Now();
-  Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
-       absl::Hours(1));
-  Load(*store, "due1-", due, at, absl::ZeroDuration());
+  bench::Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
+              absl::Hours(1));
+  bench::Load(*store, "due1-", due, at, absl::ZeroDuration());
   const absl::Duration load = absl::Now() - start;
   const double memory_after = InfoField(*server, "used_memory");
   std::printf("load %d entries: %.1f s (%.0f entries/s)\n", entries,
@@ -270,7 +152,8 @@ int main(int argc, char** argv) {
            InfoField(*server, "used_cpu_sys", "cpu");
   };
   const double redis_cpu_before = redis_cpu();
-  const absl::Duration one = Dispatch(registry, url, 1, due, at);
+  const absl::Duration one =
+      bench::Dispatch(registry, url, url, 1, due, at, false);
   const double cpu_one = redis_cpu() - redis_cpu_before;
   if (slowlog != nullptr) {
     std::ofstream(slowlog) << OrDie(server->Cli("--json SLOWLOG GET 1000000"),
@@ -282,8 +165,9 @@ int main(int argc, char** argv) {
               due / absl::ToDoubleSeconds(one));
   std::printf("   redis CPU %.2f s = %.1f us per firing\n", cpu_one,
               cpu_one * 1e6 / due);
-  Load(*store, "due2-", due, at, absl::ZeroDuration());
-  const absl::Duration two = Dispatch(registry, url, 2, due, at);
+  bench::Load(*store, "due2-", due, at, absl::ZeroDuration());
+  const absl::Duration two =
+      bench::Dispatch(registry, url, url, 2, due, at, false);
   std::printf("2 Beats: %d due at once dispatched in %.2f s = %.0f firings/s\n",
               due, absl::ToDoubleSeconds(two),
               due / absl::ToDoubleSeconds(two));
@@ -292,13 +176,13 @@ int main(int argc, char** argv) {
 
   // The same through real `stem beat` processes (their dispatch threads
   // overlap publishing and committing), from start to the last envelope.
-  Load(*store, "due3-", due, at, absl::ZeroDuration());
+  bench::Load(*store, "due3-", due, at, absl::ZeroDuration());
   const absl::Duration one_process =
       DispatchByProcesses(*server, stem, url, 1, 3 * due);
   std::printf("1 stem beat: %d due dispatched in %.2f s = %.0f firings/s\n",
               due, absl::ToDoubleSeconds(one_process),
               due / absl::ToDoubleSeconds(one_process));
-  Load(*store, "due4-", due, at, absl::ZeroDuration());
+  bench::Load(*store, "due4-", due, at, absl::ZeroDuration());
   const absl::Duration two_processes =
       DispatchByProcesses(*server, stem, url, 2, 4 * due);
   std::printf("2 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
@@ -308,11 +192,11 @@ int main(int argc, char** argv) {
               static_cast<long long>(StreamLength(*server)), 4 * due);
 
   // A real `stem beat`, idle on the ENTRIES entries for 10 s.
-  const pid_t pid = SpawnBeat(stem, url);
+  const pid_t pid = SpawnBeat(stem, url, url);
   absl::SleepFor(absl::Seconds(2));  // started, first pass done
-  const auto [cpu_before, rss_before] = CpuAndPeakRss(pid);
+  const auto [cpu_before, rss_before] = bench::CpuAndPeakRss(pid);
   absl::SleepFor(absl::Seconds(10));
-  const auto [cpu_after, rss_after] = CpuAndPeakRss(pid);
+  const auto [cpu_after, rss_after] = bench::CpuAndPeakRss(pid);
   kill(pid, SIGTERM);
   waitpid(pid, nullptr, 0);
   const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));

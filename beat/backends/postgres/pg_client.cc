@@ -102,6 +102,18 @@ absl::StatusOr<PostgresOptions> ParsePostgresUrl(
       })) {
     return UrlError("control characters are not allowed");
   }
+  // libpq splits a URL at the first '/', '?' and the last '@' of the
+  // authority; a password holding '@', '/', '?' or '#' unescaped would be
+  // split elsewhere than meant, and its pieces quoted back as a host or
+  // port. Refused, before anything is echoed.
+  if (const size_t at = rest.find('@'); at != absl::string_view::npos) {
+    if (rest.find('@', at + 1) != absl::string_view::npos ||
+        rest.substr(0, at).find_first_of("/?#") != absl::string_view::npos) {
+      return UrlError(
+          "the user or password holds '@', '/', '?' or '#': percent-encode "
+          "them (%40, %2F, %3F, %23)");
+    }
+  }
   PostgresOptions options;
   absl::string_view base = rest;
   absl::string_view query;
@@ -325,7 +337,8 @@ absl::StatusOr<Result> Connection::Execute(absl::string_view sql) {
     broken_ = true;
     return absl::UnavailableError(FirstLine(PQerrorMessage(connection_)));
   }
-  return Await(FirstLine(sql.substr(0, 40)));
+  // Named by its first words (`CREATE TABLE IF NOT EXISTS stem_...`).
+  return Await(FirstLine(sql.substr(0, 60)));
 }
 
 absl::StatusOr<std::vector<std::string>> Connection::WaitForNotifications(

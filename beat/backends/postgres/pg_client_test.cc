@@ -62,6 +62,11 @@ TEST(ParsePostgresUrl, RefusesWhatItCannotUseAndNeverShowsThePassword) {
       {"postgres://beat:TopSecret@h/db?sslmode", "no value"},
       {"postgres://beat:TopSecret@h/db?namespace=%zz", "hex"},
       {"postgres://beat:TopSecret@h/db\n", "control"},
+      // Unescaped '@', '/', '?' in a password: libpq would split it
+      // elsewhere and quote the pieces back as host or port.
+      {"postgres://beat:abc@TopSecret@127.0.0.1:5432/beat", "percent-encode"},
+      {"postgres://beat:abc/TopSecret@127.0.0.1:5432/beat", "percent-encode"},
+      {"postgres://beat:abc?TopSecret=x@127.0.0.1/beat", "percent-encode"},
   };
   for (const auto& [url, why] : bad) {
     absl::StatusOr<PostgresOptions> options = ParsePostgresUrl(url, {});
@@ -182,6 +187,33 @@ TEST(Migrate, UpgradesAnOlderSchemaInPlace) {
                            "column_name = 'version'",
                            database),
             "bigint");
+}
+
+TEST(Migrate, AnUpToDateDatabaseNeedsNoRightsToCreate) {
+  PostgresServer& server = SharedPostgresServer();
+  const std::string database = FreshDatabase(server);
+  Client owner(*ParsePostgresUrl(server.Url("stem", database), {}));
+  ASSERT_TRUE(
+      owner.WithConnection([](Connection&) { return absl::OkStatus(); }).ok());
+  ASSERT_TRUE(
+      server
+          .Sql(absl::StrCat("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles "
+                            "WHERE rolname = 'reader') THEN CREATE ROLE reader "
+                            "LOGIN PASSWORD 'reader-pw'; END IF; END $$; "
+                            "REVOKE CREATE ON SCHEMA public FROM PUBLIC; GRANT "
+                            "SELECT ON ALL TABLES IN SCHEMA public TO reader"),
+               database)
+          .ok());
+  Client reader(*ParsePostgresUrl(
+      absl::StrCat("postgres://reader:reader-pw@127.0.0.1:", server.port(), "/",
+                   database),
+      {}));
+  static constexpr Statement kCount = {"count",
+                                       "SELECT count(*) FROM stem_schedules"};
+  absl::Status status = reader.WithConnection([](Connection& connection) {
+    return connection.Run(kCount, {}).status();
+  });
+  EXPECT_TRUE(status.ok()) << status;
 }
 
 TEST(Migrate, RefusesADatabaseANewerBeatMigrated) {

@@ -157,13 +157,26 @@ absl::Status PostgresServer::InitDb() {
 }
 
 absl::Status PostgresServer::Launch() {
+  std::vector<std::string> args = {
+      bin_ + "/postgres",
+      "-D",
+      directory_ + "/data",
+      "-p",
+      absl::StrCat(port_),
+      "-k",
+      directory_,
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      absl::StrCat("fsync=", options_.fsync ? "on" : "off"),
+      "-c",
+      "max_connections=200"};
+  for (const std::string& setting : options_.settings) {
+    args.push_back("-c");
+    args.push_back(setting);
+  }
   STEM_ASSIGN_OR_RETURN(
-      pid_, Spawn({bin_ + "/postgres", "-D", directory_ + "/data", "-p",
-                   absl::StrCat(port_), "-k", directory_, "-c",
-                   "listen_addresses=127.0.0.1", "-c",
-                   absl::StrCat("fsync=", options_.fsync ? "on" : "off"), "-c",
-                   "max_connections=200"},
-                  directory_ + "/server.log", switch_user_, uid_, gid_));
+      pid_, Spawn(args, directory_ + "/server.log", switch_user_, uid_, gid_));
   const std::string probe =
       absl::StrCat("host=127.0.0.1 port=", port_,
                    " dbname=postgres user=beat connect_timeout=1");

@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +28,8 @@ class PostgresServer {
     // Durable commits (fsync). Off by default: tests want speed, and a
     // killed server's data is still in the page cache.
     bool fsync = false;
+    // More server settings, `name=value` each (postgres -c).
+    std::vector<std::string> settings;
   };
   // initdb, then starts the server and waits until it accepts connections.
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start(Options options);

@@ -145,7 +145,7 @@ const Statement& ClaimStatement() {
           kDueWhere, " AND ", kDue,
           " <= $2::timestamptz AND (beat_claim_owner IS NULL OR "
           "beat_claim_until <= $2::timestamptz OR beat_claim_owner = $3) "
-          "ORDER BY ",
+          "AND NOT (id = ANY($6::text[])) ORDER BY ",
           kDue,
           " LIMIT $4 FOR UPDATE SKIP LOCKED) UPDATE stem_schedules SET "
           "beat_claim_owner = $3, beat_claim_until = $2::timestamptz + "
@@ -480,6 +480,9 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::ClaimDue(
   std::vector<v1::ScheduleEntry> claimed;
   if (limit <= 0) return claimed;
   STEM_RETURN_IF_ERROR(client_.WithConnection([&](Connection& connection) {
+    // Later rounds leave out what earlier ones claimed (the owner's own
+    // claims would come back first, as renewals).
+    std::vector<Param> taken;
     for (int round = 0; round < 100 && static_cast<int>(claimed.size()) < limit;
          ++round) {
       STEM_ASSIGN_OR_RETURN(
@@ -487,8 +490,11 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::ClaimDue(
           connection.Run(
               ClaimStatement(),
               {namespace_, Iso(now), std::string(owner),
-               absl::StrCat(limit - static_cast<int>(claimed.size())),
-               Ms(ttl)}));
+               absl::StrCat(limit - static_cast<int>(claimed.size())), Ms(ttl),
+               ArrayLiteral(taken)}));
+      for (int row = 0; row < PQntuples(rows.get()); ++row) {
+        taken.push_back(std::string(Cell(rows.get(), row, 0)));
+      }
       int set_aside = 0;
       STEM_ASSIGN_OR_RETURN(
           std::vector<v1::ScheduleEntry> more,

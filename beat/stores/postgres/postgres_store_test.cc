@@ -195,6 +195,29 @@ TEST(PostgresStoreTest, UnreadableRowsAreReportedSetAsideAndNeverStarveDue) {
   EXPECT_TRUE(s.store->Upsert({replacement}).ok());
 }
 
+// A row that cannot fire among due ones is set aside and the claim scan
+// goes on: every good entry comes back once (not again as a renewal).
+TEST(PostgresStoreTest, ClaimsPastAnUnreadableRowReturnEachEntryOnce) {
+  Opened s = Open();
+  ASSERT_TRUE(s.store
+                  ->Upsert({Entry("good1", kNow - absl::Minutes(2)),
+                            Entry("good2", kNow - absl::Minutes(1))})
+                  .ok());
+  ASSERT_EQ(s.Sql("INSERT INTO stem_schedules (id, task_name, queue, spec, "
+                  "args, next_run_at) VALUES ('bad', 't', 'default', "
+                  "'every:5s', '{bad', '2026-01-01T00:00:00Z'), ('minus', "
+                  "'t', 'default', '* * * * *', NULL, '-infinity')"),
+            "");
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  std::vector<std::string> ids;
+  for (const v1::ScheduleEntry& entry : *claimed) ids.push_back(entry.id());
+  EXPECT_THAT(ids, ElementsAre("good1", "good2"));
+  // And they commit as one batch.
+  EXPECT_TRUE(s.store->Upsert(*claimed).ok());
+}
+
 TEST(PostgresStoreTest, AWriteThatBringsADueTimeForwardWakesWatchers) {
   Opened writer = Open();
   Opened watcher = Open("stem", writer.database);

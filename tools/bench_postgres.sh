@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Beat on PostgreSQL at scale (beat/cli/postgres_benchmark.cc): load, table size
+# per entry, Due with none due, 100,000 due at once dispatched by one and by
+# two Beats, and an idle `stem beat`'s CPU and peak RSS.
+# Usage: bash tools/bench_postgres.sh [ENTRIES] [DUE]   (figures: docs/PERFORMANCE.md)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bazel build -c opt //beat/cli:postgres_benchmark //beat/cli:stem >/dev/null 2>&1
+# A Bazel server left running keeps a core busy for a while: stopped first.
+bazel shutdown >/dev/null 2>&1 || true
+cd bazel-bin/beat/cli/postgres_benchmark.runfiles/stem_beat
+exec ../../postgres_benchmark "$(pwd)/../../stem" "${1:-1000000}" "${2:-100000}"
