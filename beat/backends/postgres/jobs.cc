@@ -13,28 +13,50 @@ namespace {
 
 // $1 namespace, then the envelopes' columns as arrays. created_at keeps the
 // batch's order for Stem's workers (ORDER BY priority DESC, created_at).
-constexpr Statement kPublish = {
-    "beat_jobs_insert",
+constexpr char kInput[] =
     "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], "
     "$4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH "
     "ORDINALITY AS input(id, queue, envelope, attempt, max_retries, "
-    "priority, not_before, position)), fresh AS (INSERT INTO "
-    "stem_beat_published (id, namespace) SELECT id, $1 FROM input ON "
-    "CONFLICT (id) DO NOTHING RETURNING id), jobs AS (INSERT INTO "
-    "stem_queue_jobs (id, namespace, queue, envelope, attempt, max_retries, "
-    "priority, not_before, created_at, updated_at) SELECT input.id, $1, "
-    "input.queue, input.envelope::jsonb, input.attempt::integer, "
-    "input.max_retries::integer, input.priority::integer, "
-    "input.not_before::timestamptz, now() + input.position * interval '1 "
-    "microsecond', now() FROM input WHERE input.id IN (SELECT id FROM fresh) "
+    "priority, not_before, position)), ";
+constexpr char kJobs[] =
+    "jobs AS (INSERT INTO stem_queue_jobs (id, namespace, queue, envelope, "
+    "attempt, max_retries, priority, not_before, created_at, updated_at) "
+    "SELECT input.id, $1, input.queue, input.envelope::jsonb, "
+    "input.attempt::integer, input.max_retries::integer, "
+    "input.priority::integer, input.not_before::timestamptz, now() + "
+    "input.position * interval '1 microsecond', now() FROM input ";
+constexpr char kCount[] =
     "ORDER BY input.position ON CONFLICT (id) DO NOTHING RETURNING id) "
-    "SELECT count(*) FROM jobs"};
+    "SELECT count(*) FROM jobs";
+
+// The ids go to stem_beat_published too, and only those new there become
+// jobs (dedupe that outlives a worker's delete of the job).
+const Statement& RecordedStatement() {
+  static const Statement& statement = *new Statement{
+      "beat_jobs_insert",
+      (new std::string(absl::StrCat(
+           kInput,
+           "fresh AS (INSERT INTO stem_beat_published (id, namespace) SELECT "
+           "id, $1 FROM input ON CONFLICT (id) DO NOTHING RETURNING id), ",
+           kJobs, "WHERE input.id IN (SELECT id FROM fresh) ", kCount)))
+          ->c_str()};
+  return statement;
+}
+
+// Jobs only (inside a transaction that also commits the firings: a
+// republish cannot follow a commit that did not happen).
+const Statement& PlainStatement() {
+  static const Statement& statement = *new Statement{
+      "beat_jobs_insert_plain",
+      (new std::string(absl::StrCat(kInput, kJobs, kCount)))->c_str()};
+  return statement;
+}
 
 }  // namespace
 
 absl::StatusOr<core::PublishResult> InsertJobs(
     Connection& connection, absl::string_view namespace_name,
-    const std::vector<v1::TaskEnvelope>& envelopes) {
+    const std::vector<v1::TaskEnvelope>& envelopes, bool record_published) {
   core::PublishResult result;
   if (envelopes.empty()) return result;
   std::vector<Param> ids, queues, bodies, attempts, retries, priorities,
@@ -57,10 +79,10 @@ absl::StatusOr<core::PublishResult> InsertJobs(
   STEM_ASSIGN_OR_RETURN(
       Result inserted,
       connection.Run(
-          kPublish,
-          {std::string(namespace_name), ArrayLiteral(ids), ArrayLiteral(queues),
-           ArrayLiteral(bodies), ArrayLiteral(attempts), ArrayLiteral(retries),
-           ArrayLiteral(priorities), ArrayLiteral(not_befores)}));
+          record_published ? RecordedStatement() : PlainStatement(),
+          {std::string(namespace_name), TextArray(ids), TextArray(queues),
+           TextArray(bodies), TextArray(attempts), TextArray(retries),
+           TextArray(priorities), TextArray(not_befores)}));
   int64_t count = 0;
   (void)absl::SimpleAtoi(Cell(inserted.get(), 0, 0), &count);
   result.published = static_cast<int>(count);

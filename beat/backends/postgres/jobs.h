@@ -1,7 +1,6 @@
 // Envelopes into Stem's `stem_queue_jobs`, shared by the broker plugin and
 // the store's one-transaction publish-and-commit: one multi-row statement
-// that records each id in stem_beat_published and inserts the jobs whose
-// ids are new there (ON CONFLICT DO NOTHING on both), in the batch's order.
+// (ON CONFLICT DO NOTHING), in the batch's order.
 #ifndef STEM_BEAT_BACKENDS_POSTGRES_JOBS_H_
 #define STEM_BEAT_BACKENDS_POSTGRES_JOBS_H_
 
@@ -17,10 +16,14 @@
 namespace stem::beat::postgres {
 
 // Inserts `envelopes` as jobs of `namespace_name` on `connection` (inside
-// the caller's transaction, if any).
+// the caller's transaction, if any). `record_published`: through
+// stem_beat_published, so that an id is dropped for dedupe_ttl even after a
+// worker deleted its job; without it, only ids still in stem_queue_jobs
+// are dropped (enough inside a transaction that also commits the firings,
+// after which no republish of them can come).
 absl::StatusOr<core::PublishResult> InsertJobs(
     Connection& connection, absl::string_view namespace_name,
-    const std::vector<v1::TaskEnvelope>& envelopes);
+    const std::vector<v1::TaskEnvelope>& envelopes, bool record_published);
 
 }  // namespace stem::beat::postgres
 

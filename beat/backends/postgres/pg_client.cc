@@ -190,6 +190,45 @@ absl::StatusOr<PostgresOptions> ParsePostgresUrl(
   return options;
 }
 
+namespace {
+
+void AppendBigEndian32(std::string& out, uint32_t value) {
+  const char bytes[4] = {
+      static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+      static_cast<char>(value >> 8), static_cast<char>(value)};
+  out.append(bytes, 4);
+}
+
+}  // namespace
+
+Param TextArray(absl::Span<const Param> values) {
+  constexpr uint32_t kTextOid = 25;
+  size_t size = 20;
+  bool has_null = false;
+  for (const Param& value : values) {
+    size += 4 + (value.has_value() ? value->size() : 0);
+    has_null |= !value.has_value();
+  }
+  std::string out;
+  out.reserve(size);
+  AppendBigEndian32(out, 1);  // dimensions
+  AppendBigEndian32(out, has_null ? 1 : 0);
+  AppendBigEndian32(out, kTextOid);
+  AppendBigEndian32(out, static_cast<uint32_t>(values.size()));
+  AppendBigEndian32(out, 1);  // lower bound
+  for (const Param& value : values) {
+    if (!value.has_value()) {
+      AppendBigEndian32(out, 0xFFFFFFFFu);  // -1: NULL
+      continue;
+    }
+    AppendBigEndian32(out, static_cast<uint32_t>(value->size()));
+    out.append(*value);
+  }
+  Param param(std::move(out));
+  param.binary = true;
+  return param;
+}
+
 std::string ArrayLiteral(absl::Span<const Param> values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -316,13 +355,19 @@ absl::StatusOr<Result> Connection::Run(const Statement& statement,
     prepared_.insert(statement.name);
   }
   std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
   values.reserve(params.size());
+  lengths.reserve(params.size());
+  formats.reserve(params.size());
   for (const Param& param : params) {
-    values.push_back(param.has_value() ? param->c_str() : nullptr);
+    values.push_back(param.has_value() ? param->data() : nullptr);
+    lengths.push_back(param.has_value() ? static_cast<int>(param->size()) : 0);
+    formats.push_back(param.binary ? 1 : 0);
   }
   if (PQsendQueryPrepared(connection_, statement.name,
                           static_cast<int>(values.size()), values.data(),
-                          nullptr, nullptr, 0) == 0) {
+                          lengths.data(), formats.data(), 0) == 0) {
     broken_ = true;
     return absl::UnavailableError(absl::StrCat(
         statement.name, ": ", FirstLine(PQerrorMessage(connection_))));
@@ -410,6 +455,9 @@ absl::StatusOr<std::unique_ptr<Connection>> Client::Connect() {
   // Times cross as ISO-8601 UTC text and come back as epoch numbers, so
   // the session's zone never matters; still, keep it fixed.
   STEM_RETURN_IF_ERROR(connection->Execute("SET TIME ZONE 'UTC'").status());
+  if (!options_.session_sql.empty()) {
+    STEM_RETURN_IF_ERROR(connection->Execute(options_.session_sql).status());
+  }
   return connection;
 }
 
@@ -448,9 +496,10 @@ absl::Status Client::WithConnection(
 }
 
 absl::Status Client::InTransaction(
-    const std::function<absl::Status(Connection&)>& work) {
+    const std::function<absl::Status(Connection&)>& work,
+    absl::string_view begin) {
   return WithConnection([&](Connection& connection) -> absl::Status {
-    STEM_RETURN_IF_ERROR(connection.Execute("BEGIN").status());
+    STEM_RETURN_IF_ERROR(connection.Execute(begin).status());
     absl::Status status = work(connection);
     if (status.ok()) {
       status = connection.Execute("COMMIT").status();

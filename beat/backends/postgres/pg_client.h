@@ -41,6 +41,8 @@ struct PostgresOptions {
   // Where it connects, for messages: `host:port/dbname`, no credential.
   std::string where;
   std::string user;  // as libpq resolved it from the URL ("" when unset)
+  // Run on every new connection (a plugin's session settings).
+  std::string session_sql;
 };
 
 // InvalidArgument naming the part at fault. `extra_parameters` lists the
@@ -61,11 +63,25 @@ struct Statement {
   const char* sql;
 };
 
-// A parameter: text, or NULL.
-using Param = std::optional<std::string>;
+// A parameter: text (or, made by TextArray, binary), or NULL.
+struct Param {
+  Param(std::nullopt_t) {}  // NULL
+  Param(std::string text) : value(std::move(text)) {}
+  Param(const char* text) : value(text) {}
+  Param(std::optional<std::string> text) : value(std::move(text)) {}
+  bool has_value() const { return value.has_value(); }
+  const std::string& operator*() const { return *value; }
+  const std::string* operator->() const { return &*value; }
 
-// A text array literal (`{"a","b\"c",NULL}`) for an `$n::text[]` parameter,
-// so that one statement writes many rows (unnest).
+  std::optional<std::string> value;
+  bool binary = false;  // in PostgreSQL's binary format
+};
+
+// A text[] parameter (`$n::text[]`) in the binary format, so that one
+// statement writes many rows (unnest) without the server parsing an array
+// literal's quoting (array_in costs microseconds an element; this does not).
+Param TextArray(absl::Span<const Param> values);
+// The same as a text array literal (`{"a","b\"c",NULL}`).
 std::string ArrayLiteral(absl::Span<const Param> values);
 
 // A cell's text ("" for NULL).
@@ -125,8 +141,10 @@ class Client {
       const std::function<absl::Status(Connection&)>& work);
   // Runs `work` in a transaction: committed when it returns OK, rolled back
   // otherwise. Serialization failures are not retried here.
+  // `begin` opens it (BEGIN, and any SET LOCAL the caller needs).
   absl::Status InTransaction(
-      const std::function<absl::Status(Connection&)>& work);
+      const std::function<absl::Status(Connection&)>& work,
+      absl::string_view begin = "BEGIN");
 
   // A connection of its own, outside the pool (LISTEN).
   absl::StatusOr<std::unique_ptr<Connection>> Connect();

@@ -92,18 +92,21 @@ TEST(Client, RunsPreparedStatementsWithParameters) {
   PostgresServer& server = SharedPostgresServer();
   Client client(
       *ParsePostgresUrl(server.Url("stem", FreshDatabase(server)), {}));
-  static constexpr Statement kEcho = {"echo",
-                                      "SELECT $1::text, $2::text IS NULL, "
-                                      "array_length($3::text[], 1)"};
+  static constexpr Statement kEcho = {
+      "echo",
+      "SELECT $1::text, $2::text IS NULL, array_length($3::text[], 1), "
+      "array_to_string($3::text[], '|', '<null>')"};
   for (int i = 0; i < 3; ++i) {  // prepared once, run three times
     absl::Status status = client.WithConnection([&](Connection& connection) {
       absl::StatusOr<Result> result = connection.Run(
           kEcho, {std::string("it's \"quoted\""), std::nullopt,
-                  ArrayLiteral({std::string("x"), std::string("y,z")})});
+                  TextArray({std::string("x"), std::string("y,z\"{}\\"),
+                             std::nullopt, std::string("")})});
       if (!result.ok()) return result.status();
       EXPECT_EQ(Cell(result->get(), 0, 0), "it's \"quoted\"");
       EXPECT_EQ(Cell(result->get(), 0, 1), "t");
-      EXPECT_EQ(Cell(result->get(), 0, 2), "2");
+      EXPECT_EQ(Cell(result->get(), 0, 2), "4");
+      EXPECT_EQ(Cell(result->get(), 0, 3), "x|y,z\"{}\\|<null>|");
       return absl::OkStatus();
     });
     ASSERT_TRUE(status.ok()) << status;

@@ -14,12 +14,12 @@
 namespace stem::beat::brokers {
 namespace {
 
-using postgres::ArrayLiteral;
 using postgres::Cell;
 using postgres::Connection;
 using postgres::Param;
 using postgres::Result;
 using postgres::Statement;
+using postgres::TextArray;
 
 // Published ids are kept dedupe_ttl.
 constexpr Statement kForget = {
@@ -66,7 +66,8 @@ absl::StatusOr<core::PublishResult> PostgresBroker::Publish(
   STEM_RETURN_IF_ERROR(
       client_.WithConnection([&](Connection& connection) -> absl::Status {
         STEM_ASSIGN_OR_RETURN(
-            result, postgres::InsertJobs(connection, namespace_, envelopes));
+            result, postgres::InsertJobs(connection, namespace_, envelopes,
+                                         /*record_published=*/true));
         if (forget) {
           STEM_RETURN_IF_ERROR(
               connection

@@ -22,13 +22,17 @@ namespace {
 
 using core::ToAbslTime;
 using core::ToProtoTime;
-using postgres::ArrayLiteral;
 using postgres::Cell;
 using postgres::Connection;
 using postgres::Param;
 using postgres::Result;
 using postgres::Statement;
+using postgres::TextArray;
 
+// By id, statements compare the namespace as `(namespace = $1) IS TRUE`:
+// not a condition an index serves, so that the planner never walks Stem's
+// index on namespace (every row of it) instead of the primary key.
+//
 // Where our due time is current (worked out for this next_run_at) it
 // counts; a row Stem's tools rewrote is due at its next_run_at. The partial
 // index stem_schedules_beat_due_idx is on exactly this expression.
@@ -38,6 +42,7 @@ constexpr char kDue[] =
 constexpr char kDueWhere[] =
     "namespace = $1 AND enabled AND next_run_at IS NOT NULL";
 constexpr char kChannel[] = "stem_schedule_changes";
+constexpr char kDurable[] = "BEGIN; SET LOCAL synchronous_commit = on";
 
 std::string Ms(absl::Duration duration) {
   return absl::StrCat(absl::ToInt64Milliseconds(duration));
@@ -80,8 +85,8 @@ const std::string& UpsertSql() {
     return new std::string(absl::StrCat(
         "WITH input AS (SELECT * FROM unnest(", absl::StrJoin(arrays, ", "),
         ") AS input(", absl::StrJoin(names, ", "),
-        ")), old AS (SELECT s.id, s.beat_due_at AS old_due FROM "
-        "stem_schedules s JOIN input USING (id) WHERE s.namespace = $1), "
+        ")), old AS (SELECT id, beat_due_at AS old_due FROM stem_schedules "
+        "WHERE id = ANY($2::text[])), "
         "written AS (INSERT INTO stem_schedules (namespace, ",
         absl::StrJoin(names, ", "),
         ", beat_due_for, beat_claim_owner, beat_claim_until, "
@@ -149,8 +154,8 @@ const Statement& ClaimStatement() {
           kDue,
           " LIMIT $4 FOR UPDATE SKIP LOCKED) UPDATE stem_schedules SET "
           "beat_claim_owner = $3, beat_claim_until = $2::timestamptz + "
-          "$5::bigint * interval '1 millisecond' FROM picked WHERE id = "
-          "picked.picked_id RETURNING ",
+          "$5::bigint * interval '1 millisecond' WHERE id = ANY(ARRAY(SELECT "
+          "picked_id FROM picked)) RETURNING ",
           RowSelectList()));
   return statement;
 }
@@ -161,8 +166,8 @@ constexpr Statement kSetAside = {
     "input.due::timestamptz, beat_unreadable = input.why, "
     "beat_claim_owner = CASE WHEN beat_claim_owner = $2 THEN NULL ELSE "
     "beat_claim_owner END FROM unnest($3::text[], $4::text[], $5::text[]) "
-    "AS input(id, due, why) WHERE namespace = $1 AND stem_schedules.id = "
-    "input.id"};
+    "AS input(id, due, why) WHERE stem_schedules.id = input.id AND "
+    "(namespace = $1) IS TRUE"};
 
 constexpr Statement kWhyNot = {
     "beat_store_why_not",
@@ -183,7 +188,7 @@ constexpr Statement kVersion = {
 constexpr Statement kRelease = {
     "beat_store_release",
     "UPDATE stem_schedules SET beat_claim_owner = NULL, beat_claim_until = "
-    "NULL WHERE namespace = $1 AND id = ANY($2::text[]) AND "
+    "NULL WHERE id = ANY($2::text[]) AND (namespace = $1) IS TRUE AND "
     "beat_claim_owner = $3"};
 
 constexpr Statement kAppendHistory = {
@@ -216,6 +221,20 @@ absl::Status Unreadable(absl::string_view id, absl::string_view why) {
       "entry \"", id, "\" in the store cannot be read: ", why,
       " (written behind the store's back; `stem schedule delete` removes "
       "it)"));
+}
+
+}  // namespace
+
+namespace {
+
+// Claims, set-asides and history are committed without waiting for the
+// disk: one lost in a server crash only lets another Beat take an entry
+// (whose commit then meets the compare-and-set) or drops a history line.
+// The writes that matter, entries and jobs, wait (kDurable).
+postgres::PostgresOptions WithAsyncCommit(postgres::PostgresOptions options) {
+  options.session_sql =
+      "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan";
+  return options;
 }
 
 }  // namespace
@@ -283,10 +302,12 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::List() {
 absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::Upsert(
     const std::vector<v1::ScheduleEntry>& entries) {
   std::vector<v1::ScheduleEntry> stored;
-  STEM_RETURN_IF_ERROR(client_.InTransaction([&](Connection& connection) {
-    STEM_ASSIGN_OR_RETURN(stored, UpsertIn(connection, entries));
-    return absl::OkStatus();
-  }));
+  STEM_RETURN_IF_ERROR(client_.InTransaction(
+      [&](Connection& connection) {
+        STEM_ASSIGN_OR_RETURN(stored, UpsertIn(connection, entries));
+        return absl::OkStatus();
+      },
+      kDurable));
   return stored;
 }
 
@@ -301,15 +322,18 @@ absl::StatusOr<core::PublishAndCommitResult> PostgresStore::PublishAndCommit(
         "the broker is not in this store's database");
   }
   core::PublishAndCommitResult result;
-  STEM_RETURN_IF_ERROR(client_.InTransaction([&](Connection& connection) {
-    STEM_ASSIGN_OR_RETURN(
-        result.published,
-        postgres::InsertJobs(connection, broker->namespace_name, envelopes));
-    // A crash here rolls the jobs back with the commit that did not happen.
-    Failpoint("after_publish");
-    STEM_ASSIGN_OR_RETURN(result.stored, UpsertIn(connection, entries));
-    return absl::OkStatus();
-  }));
+  STEM_RETURN_IF_ERROR(client_.InTransaction(
+      [&](Connection& connection) {
+        STEM_ASSIGN_OR_RETURN(
+            result.published,
+            postgres::InsertJobs(connection, broker->namespace_name, envelopes,
+                                 /*record_published=*/false));
+        // A crash here rolls the jobs back with the commit that did not happen.
+        Failpoint("after_publish");
+        STEM_ASSIGN_OR_RETURN(result.stored, UpsertIn(connection, entries));
+        return absl::OkStatus();
+      },
+      kDurable));
   return result;
 }
 
@@ -327,13 +351,13 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::UpsertIn(
           "entry \"", entry.id(), "\" is given twice in one write"));
     }
     entry.set_version(entry.version() + 1);
-    std::vector<Param> row = EntryToRow(entry);
+    std::vector<std::optional<std::string>> row = EntryToRow(entry);
     for (size_t i = 0; i < width; ++i) columns[i].push_back(std::move(row[i]));
   }
   std::vector<Param> params = {namespace_};
   params.reserve(width + 1);
   for (const std::vector<Param>& column : columns) {
-    params.push_back(ArrayLiteral(column));
+    params.push_back(TextArray(column));
   }
   {
     STEM_ASSIGN_OR_RETURN(Result result,
@@ -363,8 +387,7 @@ absl::Status PostgresStore::WhyNotWritten(
     ids.push_back(entry.id());
     expected[entry.id()] = entry.version();
   }
-  STEM_ASSIGN_OR_RETURN(Result rows,
-                        connection.Run(kWhyNot, {ArrayLiteral(ids)}));
+  STEM_ASSIGN_OR_RETURN(Result rows, connection.Run(kWhyNot, {TextArray(ids)}));
   for (int row = 0; row < PQntuples(rows.get()); ++row) {
     const std::string id(Cell(rows.get(), row, 0));
     if (Cell(rows.get(), row, 1) != namespace_) {
@@ -391,24 +414,27 @@ absl::Status PostgresStore::WhyNotWritten(
 
 absl::Status PostgresStore::Remove(absl::string_view id,
                                    int64_t expected_version) {
-  return client_.InTransaction([&](Connection& connection) -> absl::Status {
-    STEM_ASSIGN_OR_RETURN(
-        Result removed,
-        connection.Run(
-            kRemove,
-            {namespace_, std::string(id),
-             absl::StrCat(expected_version < 0 ? -1 : expected_version)}));
-    if (Cell(removed.get(), 0, 0) != "0") return absl::OkStatus();
-    STEM_ASSIGN_OR_RETURN(
-        Result version,
-        connection.Run(kVersion, {namespace_, std::string(id)}));
-    if (PQntuples(version.get()) == 0) {
-      return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
-    }
-    return absl::AbortedError(absl::StrCat(
-        "entry \"", id, "\" changed since it was read (version ",
-        expected_version, " read, ", Cell(version.get(), 0, 0), " stored)"));
-  });
+  return client_.InTransaction(
+      [&](Connection& connection) -> absl::Status {
+        STEM_ASSIGN_OR_RETURN(
+            Result removed,
+            connection.Run(
+                kRemove,
+                {namespace_, std::string(id),
+                 absl::StrCat(expected_version < 0 ? -1 : expected_version)}));
+        if (Cell(removed.get(), 0, 0) != "0") return absl::OkStatus();
+        STEM_ASSIGN_OR_RETURN(
+            Result version,
+            connection.Run(kVersion, {namespace_, std::string(id)}));
+        if (PQntuples(version.get()) == 0) {
+          return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+        }
+        return absl::AbortedError(absl::StrCat(
+            "entry \"", id, "\" changed since it was read (version ",
+            expected_version, " read, ", Cell(version.get(), 0, 0),
+            " stored)"));
+      },
+      kDurable);
 }
 
 absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::DecodeDue(
@@ -442,8 +468,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::DecodeDue(
     STEM_RETURN_IF_ERROR(
         connection
             .Run(kSetAside,
-                 {namespace_, std::string(owner), ArrayLiteral(aside_ids),
-                  ArrayLiteral(aside_due), ArrayLiteral(aside_why)})
+                 {namespace_, std::string(owner), TextArray(aside_ids),
+                  TextArray(aside_due), TextArray(aside_why)})
             .status());
   }
   std::stable_sort(due.begin(), due.end(),
@@ -491,7 +517,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::ClaimDue(
               ClaimStatement(),
               {namespace_, Iso(now), std::string(owner),
                absl::StrCat(limit - static_cast<int>(claimed.size())), Ms(ttl),
-               ArrayLiteral(taken)}));
+               TextArray(taken)}));
       for (int row = 0; row < PQntuples(rows.get()); ++row) {
         taken.push_back(std::string(Cell(rows.get(), row, 0)));
       }
@@ -519,7 +545,7 @@ absl::Status PostgresStore::ReleaseClaims(const std::vector<std::string>& ids,
   std::vector<Param> values(ids.begin(), ids.end());
   return client_.WithConnection([&](Connection& connection) {
     return connection
-        .Run(kRelease, {namespace_, ArrayLiteral(values), std::string(owner)})
+        .Run(kRelease, {namespace_, TextArray(values), std::string(owner)})
         .status();
   });
 }
@@ -549,14 +575,14 @@ absl::Status PostgresStore::AppendHistory(
     STEM_RETURN_IF_ERROR(
         connection
             .Run(kAppendHistory,
-                 {namespace_, ArrayLiteral(ids), ArrayLiteral(scheduled),
-                  ArrayLiteral(executed), ArrayLiteral(success),
-                  ArrayLiteral(duration), ArrayLiteral(error)})
+                 {namespace_, TextArray(ids), TextArray(scheduled),
+                  TextArray(executed), TextArray(success), TextArray(duration),
+                  TextArray(error)})
             .status());
     if (trim) {
       std::vector<Param> distinct(entries.begin(), entries.end());
       STEM_RETURN_IF_ERROR(
-          connection.Run(kTrimHistory, {namespace_, ArrayLiteral(distinct)})
+          connection.Run(kTrimHistory, {namespace_, TextArray(distinct)})
               .status());
     }
     return absl::OkStatus();
