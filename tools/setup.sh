@@ -25,6 +25,10 @@ PACKAGES=(
   redis-server
   redis-tools
   python3-redis
+  # The PostgreSQL plugins (libpq) and the real server their tests start
+  # (as the unprivileged `postgres` user this package creates).
+  libpq-dev
+  postgresql
   # Sanitizers and fuzzers: clang (ThreadSanitizer, libFuzzer) and its
   # runtimes; gcc's come with g++.
   clang

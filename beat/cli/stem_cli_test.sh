@@ -166,10 +166,15 @@ check "apply onto a corrupt store exits 65" 65 $?
 check "corrupt file untouched" '[{"id": "x", ' "$(cat corrupt/schedules.json)"
 
 # ---- plugins ----
-err=$("$stem" --store postgres://u:hunter2@127.0.0.1:1/db schedule list 2>&1)
+err=$("$stem" --store mysql://u:hunter2@127.0.0.1:1/db schedule list 2>&1)
 check "missing plugin exits 78" 78 $?
-contains "missing plugin says which file" "libbeat_store_postgres.so" "$err"
+contains "missing plugin says which file" "libbeat_store_mysql.so" "$err"
 [[ "$err" != *hunter2* ]] && echo "ok   credentials not printed" \
+  || { echo "FAIL password printed: $err"; failures=$((failures + 1)); }
+err=$("$stem" --store postgres://u:hunter2@127.0.0.1:1/db schedule list 2>&1)
+check "postgres nobody listens: exit 69" 69 $?
+contains "postgres nobody listens: says where" "cannot connect to PostgreSQL at 127.0.0.1:1/db" "$err"
+[[ "$err" != *hunter2* ]] && echo "ok   postgres credentials not printed" \
   || { echo "FAIL password printed: $err"; failures=$((failures + 1)); }
 err=$("$stem" --store redis://:hunter2@127.0.0.1:1/0 schedule list 2>&1)
 check "redis nobody listens: exit 69" 69 $?
