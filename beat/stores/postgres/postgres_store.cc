@@ -232,8 +232,7 @@ namespace {
 // (whose commit then meets the compare-and-set) or drops a history line.
 // The writes that matter, entries and jobs, wait (kDurable).
 postgres::PostgresOptions WithAsyncCommit(postgres::PostgresOptions options) {
-  options.session_sql =
-      "SET synchronous_commit = off; SET plan_cache_mode = force_generic_plan";
+  options.session_sql = "SET synchronous_commit = off";
   return options;
 }
 
@@ -247,7 +246,9 @@ absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(
 }
 
 PostgresStore::PostgresStore(postgres::PostgresOptions options)
-    : options_(options), client_(options), namespace_(options.namespace_name) {}
+    : options_(options),
+      client_(WithAsyncCommit(options)),
+      namespace_(options.namespace_name) {}
 
 absl::StatusOr<v1::ScheduleEntry> PostgresStore::Get(absl::string_view id) {
   absl::StatusOr<v1::ScheduleEntry> found;
