@@ -32,23 +32,21 @@ constexpr char kCount[] =
 // The ids go to stem_beat_published too, and only those new there become
 // jobs (dedupe that outlives a worker's delete of the job).
 const Statement& RecordedStatement() {
-  static const Statement& statement = *new Statement{
+  static const Statement& statement = PersistentStatement(
       "beat_jobs_insert",
-      (new std::string(absl::StrCat(
-           kInput,
-           "fresh AS (INSERT INTO stem_beat_published (id, namespace) SELECT "
-           "id, $1 FROM input ON CONFLICT (id) DO NOTHING RETURNING id), ",
-           kJobs, "WHERE input.id IN (SELECT id FROM fresh) ", kCount)))
-          ->c_str()};
+      absl::StrCat(
+          kInput,
+          "fresh AS (INSERT INTO stem_beat_published (id, namespace) SELECT "
+          "id, $1 FROM input ON CONFLICT (id) DO NOTHING RETURNING id), ",
+          kJobs, "WHERE input.id IN (SELECT id FROM fresh) ", kCount));
   return statement;
 }
 
 // Jobs only (inside a transaction that also commits the firings: a
 // republish cannot follow a commit that did not happen).
 const Statement& PlainStatement() {
-  static const Statement& statement = *new Statement{
-      "beat_jobs_insert_plain",
-      (new std::string(absl::StrCat(kInput, kJobs, kCount)))->c_str()};
+  static const Statement& statement = PersistentStatement(
+      "beat_jobs_insert_plain", absl::StrCat(kInput, kJobs, kCount));
   return statement;
 }
 

@@ -201,6 +201,16 @@ void AppendBigEndian32(std::string& out, uint32_t value) {
 
 }  // namespace
 
+const Statement& PersistentStatement(const char* name, std::string sql) {
+  struct Owned {
+    std::string sql;
+    Statement statement;
+  };
+  auto* owned = new Owned{std::move(sql), {name, nullptr}};
+  owned->statement.sql = owned->sql.c_str();
+  return owned->statement;
+}
+
 Param TextArray(absl::Span<const Param> values) {
   constexpr uint32_t kTextOid = 25;
   size_t size = 20;

@@ -63,6 +63,10 @@ struct Statement {
   const char* sql;
 };
 
+// A statement whose SQL is built at run time, kept (with its text) for the
+// life of the process.
+const Statement& PersistentStatement(const char* name, std::string sql);
+
 // A parameter: text (or, made by TextArray, binary), or NULL.
 struct Param {
   Param(std::nullopt_t) {}  // NULL

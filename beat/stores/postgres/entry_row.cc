@@ -1,5 +1,7 @@
 #include "beat/stores/postgres/entry_row.h"
 
+#include <mutex>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -267,11 +269,18 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
           object.erase(std::string(column.key));
           break;
         }
-        // Many entries share a spec: parsed specs are kept per thread.
-        thread_local absl::flat_hash_map<std::string, JsonValue> parsed_specs;
-        if (auto it = parsed_specs.find(text); it != parsed_specs.end()) {
-          value = it->second;
-          break;
+        // Many entries share a spec: parsed specs are kept (shared by the
+        // threads, not thread_local: LeakSanitizer's tracer crashes on the
+        // dynamic TLS of a dlopen'd plugin).
+        static std::mutex* specs_mutex = new std::mutex;
+        static auto* parsed_specs =
+            new absl::flat_hash_map<std::string, JsonValue>;
+        {
+          std::lock_guard<std::mutex> lock(*specs_mutex);
+          if (auto it = parsed_specs->find(text); it != parsed_specs->end()) {
+            value = it->second;
+            break;
+          }
         }
         JsonValue spec;
         if (text.front() == '{') {
@@ -281,8 +290,11 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
         } else {
           spec = core::JsonString(text);  // a cron string, or `every:30s`
         }
-        if (parsed_specs.size() >= 4096) parsed_specs.clear();
-        parsed_specs.emplace(std::string(text), spec);
+        {
+          std::lock_guard<std::mutex> lock(*specs_mutex);
+          if (parsed_specs->size() >= 4096) parsed_specs->clear();
+          parsed_specs->emplace(std::string(text), spec);
+        }
         value = std::move(spec);
         break;
       }

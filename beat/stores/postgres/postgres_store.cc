@@ -110,14 +110,8 @@ const Statement& UpsertStatement() {
   return statement;
 }
 
-const Statement& MakeStatement(const char* name, std::string sql) {
-  // Built once, kept for the life of the process.
-  auto* text = new std::string(std::move(sql));
-  return *new Statement{name, text->c_str()};
-}
-
 const Statement& GetStatement() {
-  static const Statement& statement = MakeStatement(
+  static const Statement& statement = postgres::PersistentStatement(
       "beat_store_get",
       absl::StrCat("SELECT ", RowSelectList(),
                    ", beat_unreadable FROM stem_schedules WHERE namespace = "
@@ -126,7 +120,7 @@ const Statement& GetStatement() {
 }
 
 const Statement& ListStatement() {
-  static const Statement& statement = MakeStatement(
+  static const Statement& statement = postgres::PersistentStatement(
       "beat_store_list", absl::StrCat("SELECT ", RowSelectList(),
                                       " FROM stem_schedules WHERE namespace "
                                       "= $1 ORDER BY id COLLATE \"C\""));
@@ -134,7 +128,7 @@ const Statement& ListStatement() {
 }
 
 const Statement& DueStatement() {
-  static const Statement& statement = MakeStatement(
+  static const Statement& statement = postgres::PersistentStatement(
       "beat_store_due",
       absl::StrCat("SELECT ", RowSelectList(), " FROM stem_schedules WHERE ",
                    kDueWhere, " AND ", kDue, " <= $2::timestamptz ORDER BY ",
@@ -143,7 +137,7 @@ const Statement& DueStatement() {
 }
 
 const Statement& ClaimStatement() {
-  static const Statement& statement = MakeStatement(
+  static const Statement& statement = postgres::PersistentStatement(
       "beat_store_claim",
       absl::StrCat(
           "WITH picked AS (SELECT id AS picked_id FROM stem_schedules WHERE ",
