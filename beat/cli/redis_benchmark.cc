@@ -124,19 +124,7 @@ int main(int argc, char** argv) {
               (memory_after - memory_before) / entries,
               memory_after / 1048576.0);
 
-  // Due with none due: one round trip.
-  std::vector<double> micros;
-  for (int i = 0; i < 200; ++i) {
-    const absl::Time before = absl::Now();
-    const size_t found =
-        OrDie(store->Due(at - absl::Minutes(1), 1000), "due").size();
-    micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - before));
-    if (found != 0) return 1;
-  }
-  std::sort(micros.begin(), micros.end());
-  std::printf("Due with none due, %d entries: median %.0f us, p99 %.0f us\n",
-              entries, micros[micros.size() / 2],
-              micros[micros.size() * 99 / 100]);
+  bench::PrintDueWithNoneDue(*store, at, entries);
 
   // STEM_BENCH_SLOWLOG=FILE: every command's time during the first
   // dispatch, from Redis's slow log, written to FILE (for profiling).
@@ -191,18 +179,6 @@ int main(int argc, char** argv) {
   std::printf("stream length %lld (expected %d)\n",
               static_cast<long long>(StreamLength(*server)), 4 * due);
 
-  // A real `stem beat`, idle on the ENTRIES entries for 10 s.
-  const pid_t pid = SpawnBeat(stem, url, url);
-  absl::SleepFor(absl::Seconds(2));  // started, first pass done
-  const auto [cpu_before, rss_before] = bench::CpuAndPeakRss(pid);
-  absl::SleepFor(absl::Seconds(10));
-  const auto [cpu_after, rss_after] = bench::CpuAndPeakRss(pid);
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
-  std::printf(
-      "idle stem beat, %d entries, 10 s: CPU %.0f ms, peak RSS %.1f "
-      "MiB\n",
-      entries, (cpu_after - cpu_before) * 1000.0 / tick, rss_after / 1024.0);
+  bench::PrintIdleBeat(stem, url, entries);
   return 0;
 }

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "beat/backends/postgres/schema.h"
 #include "beat/base/status_macros.h"
+#include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::postgres {
 namespace {
@@ -26,30 +27,10 @@ absl::Status UrlError(absl::string_view why) {
       absl::StrCat("postgres URL: ", why, " (expected ", kUrlShape, ")"));
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  c = absl::ascii_tolower(static_cast<unsigned char>(c));
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 absl::StatusOr<std::string> PercentDecode(absl::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    if (i + 2 >= text.size()) {
-      return UrlError("a '%' escape is cut short");
-    }
-    const int high = HexValue(text[i + 1]);
-    const int low = HexValue(text[i + 2]);
-    if (high < 0 || low < 0) return UrlError("a '%' escape is not hex");
-    out.push_back(static_cast<char>(high * 16 + low));
-    i += 2;
-  }
-  return out;
+  std::optional<std::string> decoded = plugin::PercentDecodeUrlPart(text);
+  if (!decoded) return UrlError("a '%' escape is not two hex digits");
+  return *std::move(decoded);
 }
 
 // The value libpq parsed for `keyword` ("" when unset).

@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "beat/base/status_macros.h"
+#include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::redis {
 namespace {
@@ -30,34 +31,9 @@ absl::Status UrlError(absl::string_view what) {
 // %XX-decoding of a URL part.
 absl::StatusOr<std::string> PercentDecode(absl::string_view text,
                                           absl::string_view part) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out.push_back(text[i]);
-      continue;
-    }
-    int value = 0;
-    if (i + 2 >= text.size()) {
-      return UrlError(absl::StrCat("a bad %-escape in the ", part));
-    }
-    for (int k = 1; k <= 2; ++k) {
-      const char c = text[i + k];
-      value *= 16;
-      if (c >= '0' && c <= '9') {
-        value += c - '0';
-      } else if (c >= 'a' && c <= 'f') {
-        value += c - 'a' + 10;
-      } else if (c >= 'A' && c <= 'F') {
-        value += c - 'A' + 10;
-      } else {
-        return UrlError(absl::StrCat("a bad %-escape in the ", part));
-      }
-    }
-    out.push_back(static_cast<char>(value));
-    i += 2;
-  }
-  return out;
+  std::optional<std::string> decoded = plugin::PercentDecodeUrlPart(text);
+  if (!decoded) return UrlError(absl::StrCat("a bad %-escape in the ", part));
+  return *std::move(decoded);
 }
 
 absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view key,

@@ -1,8 +1,13 @@
 #include "beat/cli/internal/bench_support.h"
 
+#include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <thread>
@@ -128,6 +133,40 @@ std::pair<int64_t, int64_t> CpuAndPeakRss(pid_t pid) {
     }
   }
   return {utime + stime, hwm};
+}
+
+void PrintDueWithNoneDue(core::ScheduleStore& store, absl::Time at,
+                         int entries) {
+  std::vector<double> micros;
+  for (int i = 0; i < 200; ++i) {
+    const absl::Time before = absl::Now();
+    const size_t found =
+        OrDie(store.Due(at - absl::Minutes(1), 1000), "due").size();
+    micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - before));
+    if (found != 0) {
+      std::cerr << "Due found " << found << " where none is due\n";
+      std::exit(1);
+    }
+  }
+  std::sort(micros.begin(), micros.end());
+  std::printf("Due with none due, %d entries: median %.0f us, p99 %.0f us\n",
+              entries, micros[micros.size() / 2],
+              micros[micros.size() * 99 / 100]);
+}
+
+void PrintIdleBeat(const std::string& stem, const std::string& url,
+                   int entries) {
+  const pid_t pid = SpawnBeat(stem, url, url);
+  absl::SleepFor(absl::Seconds(2));  // started, first pass done
+  const auto [cpu_before, rss_before] = CpuAndPeakRss(pid);
+  absl::SleepFor(absl::Seconds(10));
+  const auto [cpu_after, rss_after] = CpuAndPeakRss(pid);
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::printf(
+      "idle stem beat, %d entries, 10 s: CPU %.0f ms, peak RSS %.1f MiB\n",
+      entries, (cpu_after - cpu_before) * 1000.0 / tick, rss_after / 1024.0);
 }
 
 }  // namespace stem::beat::bench

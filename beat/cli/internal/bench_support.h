@@ -56,6 +56,16 @@ pid_t SpawnBeat(const std::string& stem, const std::string& store_url,
 // utime + stime (clock ticks) and VmHWM (kB) of a process.
 std::pair<int64_t, int64_t> CpuAndPeakRss(pid_t pid);
 
+// Prints the median and p99 of 200 `Due` calls at `at` that find nothing
+// among `entries` entries (exits if one finds something).
+void PrintDueWithNoneDue(core::ScheduleStore& store, absl::Time at,
+                         int entries);
+
+// Runs a real `stem beat` on the store idle for 10 s (after 2 s to start)
+// and prints its CPU time and peak RSS.
+void PrintIdleBeat(const std::string& stem, const std::string& url,
+                   int entries);
+
 }  // namespace stem::beat::bench
 
 #endif  // STEM_BEAT_CLI_INTERNAL_BENCH_SUPPORT_H_

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -16,6 +17,10 @@
 #include "absl/time/time.h"
 
 namespace stem::beat::plugin {
+
+// `%XX`-decoding of a part of a URL (a user, a password, a query value);
+// nullopt when a `%` is not followed by two hex digits.
+std::optional<std::string> PercentDecodeUrlPart(absl::string_view text);
 
 // `file:///abs/path` or `file:relative/path` -> an absolute path (relative to
 // the working directory); InvalidArgument for anything else, a directory,

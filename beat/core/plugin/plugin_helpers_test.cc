@@ -119,4 +119,13 @@ TEST(OpenNoFollowTest, RefusesFifosAndHardLinksWithoutHanging) {
 }
 
 }  // namespace
+TEST(PercentDecodeUrlPart, DecodesEscapesAndRefusesBadOnes) {
+  EXPECT_EQ(PercentDecodeUrlPart("p%40ss%2Fw%3f"), "p@ss/w?");
+  EXPECT_EQ(PercentDecodeUrlPart("plain"), "plain");
+  EXPECT_EQ(PercentDecodeUrlPart("%00").value().size(), 1u);
+  EXPECT_FALSE(PercentDecodeUrlPart("%4").has_value());
+  EXPECT_FALSE(PercentDecodeUrlPart("ab%").has_value());
+  EXPECT_FALSE(PercentDecodeUrlPart("%zz").has_value());
+}
+
 }  // namespace stem::beat::plugin

@@ -309,19 +309,33 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::Upsert(
 absl::StatusOr<core::PublishAndCommitResult> PostgresStore::PublishAndCommit(
     absl::string_view broker_url, std::vector<v1::TaskEnvelope> envelopes,
     const std::vector<v1::ScheduleEntry>& entries) {
-  absl::StatusOr<postgres::PostgresOptions> broker =
-      postgres::ParsePostgresUrl(broker_url, {"dedupe_ttl"});
-  if (!broker.ok() || broker->where != options_.where ||
-      broker->user != options_.user) {
-    return absl::UnimplementedError(
-        "the broker is not in this store's database");
+  // Which namespace the broker's jobs go to, when the broker is in this
+  // store's database; worked out once per broker URL (not per group).
+  std::string broker_namespace;
+  {
+    std::lock_guard<std::mutex> lock(broker_mutex_);
+    if (broker_url != broker_url_) {
+      absl::StatusOr<postgres::PostgresOptions> broker =
+          postgres::ParsePostgresUrl(broker_url, {"dedupe_ttl"});
+      broker_url_ = std::string(broker_url);
+      broker_namespace_ =
+          broker.ok() && broker->where == options_.where &&
+                  broker->user == options_.user
+              ? std::optional<std::string>(broker->namespace_name)
+              : std::nullopt;
+    }
+    if (!broker_namespace_) {
+      return absl::UnimplementedError(
+          "the broker is not in this store's database");
+    }
+    broker_namespace = *broker_namespace_;
   }
   core::PublishAndCommitResult result;
   STEM_RETURN_IF_ERROR(client_.InTransaction(
       [&](Connection& connection) {
         STEM_ASSIGN_OR_RETURN(
             result.published,
-            postgres::InsertJobs(connection, broker->namespace_name, envelopes,
+            postgres::InsertJobs(connection, broker_namespace, envelopes,
                                  /*record_published=*/false));
         // A crash here rolls the jobs back with the commit that did not happen.
         Failpoint("after_publish");

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,10 @@ class PostgresStore : public core::ScheduleStore {
   postgres::Client client_;
   const std::string namespace_;
   std::atomic<int> history_appends_{0};
+  std::mutex broker_mutex_;
+  std::string broker_url_;  // the last broker URL PublishAndCommit was given
+  // Its namespace when that broker is in this store's database.
+  std::optional<std::string> broker_namespace_;
   std::mutex watch_mutex_;
   std::unique_ptr<postgres::Connection> listener_;  // guarded by watch_mutex_
 };
