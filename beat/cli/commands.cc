@@ -24,6 +24,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "beat/base/stderr_line.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
 #include "beat/core/codec/entry_json.h"
@@ -566,16 +567,18 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
                      "\": expected a duration from 1s to 1h, such as 30s")));
   }
   core::RunnerHooks hooks;
+  // Threads log at once: each line goes out whole.
   hooks.on_failed = [](const v1::ScheduleEntry& entry,
                        const absl::Status& status) {
-    std::cerr << "stem beat: " << entry.id() << ": "
-              << OneLine(status.message()) << "\n";
+    WriteStderrLine(absl::StrCat("stem beat: ", entry.id(), ": ",
+                                 OneLine(status.message())));
   };
   hooks.on_broker_failed = [](const absl::Status& status,
                               absl::Duration backoff) {
-    std::cerr << "stem beat: broker: " << OneLine(status.message())
-              << " (the firings stay due; retrying in "
-              << absl::FormatDuration(backoff) << ")\n";
+    WriteStderrLine(
+        absl::StrCat("stem beat: broker: ", OneLine(status.message()),
+                     " (the firings stay due; retrying in ",
+                     absl::FormatDuration(backoff), ")"));
   };
   core::Runner runner(store->get(), locks.get(), broker->get(), runner_options,
                       std::move(hooks));
@@ -625,12 +628,13 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       if (sigwait(&signals, &signal) != 0) continue;
       const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
       if (first) {
-        std::cerr << "stem beat: " << name
-                  << ", stopping (again to stop at once)\n";
+        WriteStderrLine(absl::StrCat("stem beat: ", name,
+                                     ", stopping (again to stop at once)"));
         stop.Notify();
         continue;
       }
-      std::cerr << "stem beat: " << name << " again, stopping at once\n";
+      WriteStderrLine(
+          absl::StrCat("stem beat: ", name, " again, stopping at once"));
       std::_Exit(128 + signal);
     }
   });

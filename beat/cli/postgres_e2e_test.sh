@@ -82,7 +82,8 @@ sleep 5
 for p in "${pids[@]}"; do kill -TERM "$p"; done
 for p in "${pids[@]}"; do
   wait "$p"; status=$?
-  [[ $status -eq 0 ]] && ok "beat $p exits 0 on SIGTERM" || fail "beat $p exited $status"
+  [[ $status -eq 0 ]] && ok "beat $p exits 0 on SIGTERM" \
+    || fail "beat $p exited $status: $(tail -c 20000 beat1.err beat2.err)"
 done
 pids=()
 grep -qi "postgres" beat1.err beat2.err && grep -qi "retrying\|retry" beat1.err beat2.err \

@@ -182,10 +182,15 @@ TEST_P(StoreConformanceTest, ClaimsKeepOtherOwnersOutUntilEndedOrExpired) {
       store_->ClaimDue(kNow, 10, "a", ttl);
   ASSERT_TRUE(claimed_by_a.ok()) << claimed_by_a.status();
   EXPECT_THAT(Ids(*claimed_by_a), ::testing::ElementsAre("first", "second"));
-  // Another owner gets nothing; the owner renews its own.
+  // Another owner gets nothing. The owner's own are in its hands while
+  // more than half their ttl is left; after that it renews them.
   EXPECT_TRUE(store_->ClaimDue(kNow, 10, "b", ttl)->empty());
-  EXPECT_THAT(Ids(*store_->ClaimDue(kNow + absl::Seconds(1), 10, "a", ttl)),
+  EXPECT_TRUE(store_->ClaimDue(kNow + absl::Seconds(1), 10, "a", ttl)->empty());
+  EXPECT_THAT(Ids(*store_->ClaimDue(kNow + absl::Seconds(16), 10, "a", ttl)),
               ::testing::ElementsAre("first", "second"));
+  // Renewed: the claims now run until kNow + 46 s.
+  EXPECT_TRUE(
+      store_->ClaimDue(kNow + absl::Seconds(40), 10, "b", ttl)->empty());
   // Claims are invisible to Due.
   EXPECT_THAT(Ids(*store_->Due(kNow, 10)),
               ::testing::ElementsAre("first", "second"));

@@ -70,7 +70,9 @@ class ScheduleStore {
   // Claims (optional): how Beats that share a store but no lock store keep
   // out of each other's way. Like Due, but leaves out entries that another
   // owner claimed less than `ttl` ago and has not given back, and claims the
-  // entries it returns for `owner` until now + ttl (renewing its own). A
+  // entries it returns for `owner` until now + ttl. The owner's own claims
+  // are in its hands while more than half their ttl is left: they are left
+  // out too; past that, they are returned and renewed. A
   // write (Upsert) or Remove of an entry ends its claim. Unimplemented, the
   // default, when the store has no claims: then Beats rely on Due, the
   // compare-and-set and the broker's dropping of duplicate ids.

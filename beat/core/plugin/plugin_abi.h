@@ -126,7 +126,9 @@ typedef struct stem_store_table {
    * no claims. ----
    * Like `due`, but leaves out entries that another owner claimed and has
    * neither given back nor let run out, and claims every entry it returns
-   * for `owner` until now + ttl_ms (renewing the owner's own claims). A
+   * for `owner` until now + ttl_ms. The owner's own claims with more than
+   * half their ttl left are left out as well (the owner has them in hand);
+   * those with less are returned and renewed. A
    * write (upsert) or removal of an entry ends its claim. */
   int32_t (*claim_due)(void* store, int64_t now_unix_ms, int32_t limit,
                        stem_string_view owner, int64_t ttl_ms,

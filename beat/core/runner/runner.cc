@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <condition_variable>
-#include <iostream>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -14,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "beat/base/failpoint.h"
 #include "beat/base/status_macros.h"
+#include "beat/base/stderr_line.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/model/firing.h"
@@ -622,11 +622,11 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
       ++it;
     }
   }
-  // Look past the entries being dispatched (still due until their commit
-  // lands) and those held back. One more than a batch: a full answer means
-  // more wait.
-  const int limit = options_.batch_size + static_cast<int>(in_flight.size()) +
-                    static_cast<int>(held_back_.size()) + 1;
+  // Look past the entries held back and those being dispatched: Due
+  // returns them until their commits land; ClaimDue leaves out the claims
+  // this Beat holds until they are half run out (and then renews them, to
+  // be looked past). One more than a batch: a full answer means more wait.
+  int limit = options_.batch_size + static_cast<int>(held_back_.size()) + 1;
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
@@ -640,7 +640,10 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
       return due.status();
     }
   }
-  if (hold != Hold::kClaim) due = store_->Due(due_at, limit);
+  if (hold != Hold::kClaim) {
+    limit += static_cast<int>(in_flight.size());
+    due = store_->Due(due_at, limit);
+  }
   if (!due.ok()) return due.status();
   prepared->candidates = static_cast<int>(due->size());
   stats.more_due = prepared->candidates >= limit;
@@ -949,8 +952,9 @@ absl::Status Runner::Run(absl::Notification& stop) {
   absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {
     if (!stats.ok()) {
-      std::cerr << "stem beat: " << stats.status().message() << " (retrying in "
-                << absl::FormatDuration(backoff) << ")\n";
+      WriteStderrLine(absl::StrCat("stem beat: ", stats.status().message(),
+                                   " (retrying in ",
+                                   absl::FormatDuration(backoff), ")"));
       if (changes.WaitUntil(absl::Now() + backoff) == Wake::kStop) break;
       backoff = std::min(backoff * 2, absl::Seconds(30));
       stats = dispatch_due_now();

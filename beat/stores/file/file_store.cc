@@ -366,6 +366,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
   STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
   const Entries& entries = contents->entries;
   const int64_t now_ms = absl::ToUnixMillis(now);
+  const int64_t ttl_ms = absl::ToInt64Milliseconds(ttl);
   Claims claims = LoadClaims();
   const size_t loaded_claims = claims.size();
   // Claims that ran out, or whose entry is gone, are dropped as we go.
@@ -381,9 +382,13 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> FileStore::ClaimDue(
   for (const v1::ScheduleEntry* entry : DueUnder(entries, now_ms)) {
     if (static_cast<int>(due.size()) >= limit) break;
     auto [claim, unclaimed] = claims.try_emplace(entry->id());
-    if (!unclaimed && claim->second.owner != owner) continue;  // another's
+    if (!unclaimed) {
+      if (claim->second.owner != owner) continue;  // another's
+      // The owner's own, with more than half its ttl left: in hand.
+      if (claim->second.until_ms > now_ms + ttl_ms / 2) continue;
+    }
     claim->second.owner = std::string(owner);
-    claim->second.until_ms = now_ms + absl::ToInt64Milliseconds(ttl);
+    claim->second.until_ms = now_ms + ttl_ms;
     changed = true;
     due.push_back(*entry);
   }

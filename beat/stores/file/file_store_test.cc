@@ -162,9 +162,13 @@ TEST(FileStoreTest, ClaimsAreSharedThroughTheFileAndSurviveOddOwners) {
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(claimed->size(), 1u);
   EXPECT_TRUE((*two)->ClaimDue(now, 10, "other", absl::Seconds(30))->empty());
-  // The owner's name comes back intact: it renews and releases its claim.
-  EXPECT_EQ((*two)->ClaimDue(now, 10, odd_owner, absl::Seconds(30))->size(),
-            1u);
+  // The owner's name comes back intact: it renews (past half the ttl) and
+  // releases its claim.
+  EXPECT_EQ(
+      (*two)
+          ->ClaimDue(now + absl::Seconds(16), 10, odd_owner, absl::Seconds(30))
+          ->size(),
+      1u);
   ASSERT_TRUE((*two)->ReleaseClaims({"due"}, odd_owner).ok());
   // With no claim left, the claims file is gone.
   EXPECT_NE(access((path + ".claims").c_str(), F_OK), 0);

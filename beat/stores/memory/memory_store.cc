@@ -161,6 +161,7 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::ClaimDue(
   std::lock_guard<std::mutex> lock(state_->mutex);
   const int64_t now_ms = absl::ToUnixMillis(now);
   const int64_t until_ms = now_ms + absl::ToInt64Milliseconds(ttl);
+  const int64_t half_ttl_ms = absl::ToInt64Milliseconds(ttl) / 2;
   std::vector<v1::ScheduleEntry> due;
   for (auto it = state_->due_index.begin();
        it != state_->due_index.end() && it->first <= now_ms &&
@@ -168,9 +169,10 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> MemoryStore::ClaimDue(
        ++it) {
     auto [claim, unclaimed] =
         state_->claims.try_emplace(it->second, State::Claim{});
-    if (!unclaimed && claim->second.owner != owner &&
-        claim->second.until_ms > now_ms) {
-      continue;  // another owner's, still running
+    if (!unclaimed && claim->second.until_ms > now_ms) {
+      if (claim->second.owner != owner) continue;  // another owner's
+      // The owner's own, with more than half its ttl left: in hand.
+      if (claim->second.until_ms > now_ms + half_ttl_ms) continue;
     }
     claim->second.owner = std::string(owner);
     claim->second.until_ms = until_ms;

@@ -143,7 +143,9 @@ const Statement& ClaimStatement() {
           "WITH picked AS (SELECT id AS picked_id FROM stem_schedules WHERE ",
           kDueWhere, " AND ", kDue,
           " <= $2::timestamptz AND (beat_claim_owner IS NULL OR "
-          "beat_claim_until <= $2::timestamptz OR beat_claim_owner = $3) "
+          "beat_claim_until <= $2::timestamptz OR (beat_claim_owner = $3 AND "
+          "beat_claim_until <= $2::timestamptz + $5::bigint * interval "
+          "'0.5 millisecond')) "
           "AND NOT (id = ANY($6::text[])) ORDER BY ",
           kDue,
           " LIMIT $4 FOR UPDATE SKIP LOCKED) UPDATE stem_schedules SET "
@@ -515,8 +517,8 @@ absl::StatusOr<std::vector<v1::ScheduleEntry>> PostgresStore::ClaimDue(
   std::vector<v1::ScheduleEntry> claimed;
   if (limit <= 0) return claimed;
   STEM_RETURN_IF_ERROR(client_.WithConnection([&](Connection& connection) {
-    // Later rounds leave out what earlier ones claimed (the owner's own
-    // claims would come back first, as renewals).
+    // Later rounds leave out what earlier ones claimed (they would come
+    // back as the owner's own claims once past half their ttl).
     std::vector<Param> taken;
     for (int round = 0; round < 100 && static_cast<int>(claimed.size()) < limit;
          ++round) {

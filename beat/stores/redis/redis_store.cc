@@ -183,7 +183,8 @@ const Script& DueScript() {
 // ARGV beyond the scan's: owner, ttl (ms). A claim is Stem's lock key
 // holding `beat|<until ms>|<owner>` (Stem's own Beat writes `1`): taken
 // when absent or run out (by `now`, the caller's clock), renewed when the
-// owner's, left alone otherwise. Redis expires it after the ttl as well.
+// owner's and past half its ttl, left alone otherwise. Redis expires it after
+// the ttl as well.
 const Script& ClaimDueScript() {
   static const Script* script = new Script(absl::StrCat(R"lua(
 local owner = ARGV[4]
@@ -199,6 +200,10 @@ local function take(id, key)
     local expires, holder = string.match(held, '^beat|(%d+)|(.*)$')
     if not expires then return false end
     if holder ~= owner and tonumber(expires) > tonumber(ARGV[2]) then
+      return false
+    end
+    -- The owner's own, with more than half its ttl left: in hand.
+    if holder == owner and tonumber(expires) > tonumber(ARGV[2]) + ttl / 2 then
       return false
     end
   end
