@@ -187,22 +187,37 @@ constexpr Statement kRelease = {
     "NULL WHERE id = ANY($2::text[]) AND (namespace = $1) IS TRUE AND "
     "beat_claim_owner = $3"};
 
+// Appends the records, and keeps each entry's newest 1,000 to 1,100: an
+// entry is trimmed when its run count passes a multiple of 100 with this
+// append ($9: how many of the records are each entry's, $8), so that every
+// entry is, once every 100 firings, whatever the others do. Its 1,001st
+// newest record is found on the index (namespace, schedule_id, seq DESC):
+// about a millisecond for an entry with a full history, nothing for a
+// young one. Written so that whatever the statistics say, each step is a
+// probe by key (correlated subqueries and LATERAL), never a scan of either
+// table (OFFSET 0 keeps the planner from flattening the last into a scan of
+// the namespace's history); the rows go by primary key. The trim does not
+// see this statement's own rows: they wait for the next.
 constexpr Statement kAppendHistory = {
     "beat_store_append_history",
-    "INSERT INTO stem_beat_history (namespace, schedule_id, scheduled_at, "
-    "executed_at, success, duration_ms, error) SELECT $1, id, "
-    "scheduled::timestamptz, executed::timestamptz, success::boolean, "
-    "duration::bigint, error FROM unnest($2::text[], $3::text[], "
-    "$4::text[], $5::text[], $6::text[], $7::text[]) AS input(id, "
-    "scheduled, executed, success, duration, error)"};
-
-// Keeps each entry's newest 1,000 records.
-constexpr Statement kTrimHistory = {
-    "beat_store_trim_history",
-    "DELETE FROM stem_beat_history WHERE seq IN (SELECT seq FROM (SELECT "
-    "seq, row_number() OVER (PARTITION BY schedule_id ORDER BY seq DESC) AS "
-    "newest FROM stem_beat_history WHERE namespace = $1 AND schedule_id = "
-    "ANY($2::text[])) ranked WHERE newest > 1000)"};
+    "WITH appended AS (INSERT INTO stem_beat_history (namespace, "
+    "schedule_id, scheduled_at, executed_at, success, duration_ms, error) "
+    "SELECT $1, id, scheduled::timestamptz, executed::timestamptz, "
+    "success::boolean, duration::bigint, error FROM unnest($2::text[], "
+    "$3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS "
+    "input(id, scheduled, executed, success, duration, error) RETURNING 1), "
+    "passed AS (SELECT input.id FROM unnest($8::text[], $9::text[]) AS "
+    "input(id, added) WHERE (SELECT entry.total_run_count FROM "
+    "stem_schedules entry WHERE entry.id = input.id AND (entry.namespace = "
+    "$1) IS TRUE) % 100 < input.added::bigint), "
+    "cutoffs AS (SELECT passed.id, cut.seq AS cutoff FROM passed CROSS JOIN "
+    "LATERAL (SELECT seq FROM stem_beat_history old WHERE old.namespace = $1 "
+    "AND old.schedule_id = passed.id ORDER BY seq DESC OFFSET 1000 LIMIT 1) "
+    "cut) "
+    "DELETE FROM stem_beat_history WHERE seq = ANY(ARRAY(SELECT old.seq FROM "
+    "cutoffs CROSS JOIN LATERAL (SELECT seq FROM stem_beat_history old WHERE "
+    "old.namespace = $1 AND old.schedule_id = cutoffs.id AND old.seq <= "
+    "cutoffs.cutoff OFFSET 0) old))"};
 
 constexpr Statement kHistory = {
     "beat_store_history",
@@ -565,10 +580,10 @@ absl::Status PostgresStore::AppendHistory(
     const std::vector<v1::RunRecord>& records) {
   if (records.empty()) return absl::OkStatus();
   std::vector<Param> ids, scheduled, executed, success, duration, error;
-  absl::flat_hash_set<std::string> entries;
+  absl::flat_hash_map<std::string, int> added;  // records per entry
   for (const v1::RunRecord& record : records) {
     ids.push_back(record.schedule_id());
-    entries.insert(record.schedule_id());
+    ++added[record.schedule_id()];
     scheduled.push_back(record.has_scheduled_at()
                             ? Param(Iso(ToAbslTime(record.scheduled_at())))
                             : std::nullopt);
@@ -580,23 +595,18 @@ absl::Status PostgresStore::AppendHistory(
     error.push_back(record.error().empty() ? std::nullopt
                                            : Param(record.error()));
   }
-  // Trimmed now and then, not at every append: a few over 1,000 at most.
-  const bool trim = history_appends_.fetch_add(1) % 16 == 0;
+  std::vector<Param> entries, counts;
+  for (const auto& [id, count] : added) {
+    entries.push_back(id);
+    counts.push_back(absl::StrCat(count));
+  }
   return client_.WithConnection([&](Connection& connection) -> absl::Status {
-    STEM_RETURN_IF_ERROR(
-        connection
-            .Run(kAppendHistory,
-                 {namespace_, TextArray(ids), TextArray(scheduled),
-                  TextArray(executed), TextArray(success), TextArray(duration),
-                  TextArray(error)})
-            .status());
-    if (trim) {
-      std::vector<Param> distinct(entries.begin(), entries.end());
-      STEM_RETURN_IF_ERROR(
-          connection.Run(kTrimHistory, {namespace_, TextArray(distinct)})
-              .status());
-    }
-    return absl::OkStatus();
+    return connection
+        .Run(kAppendHistory,
+             {namespace_, TextArray(ids), TextArray(scheduled),
+              TextArray(executed), TextArray(success), TextArray(duration),
+              TextArray(error), TextArray(entries), TextArray(counts)})
+        .status();
   });
 }
 

@@ -73,7 +73,6 @@ class PostgresStore : public core::ScheduleStore {
   const postgres::PostgresOptions options_;
   postgres::Client client_;
   const std::string namespace_;
-  std::atomic<int> history_appends_{0};
   std::mutex broker_mutex_;
   std::string broker_url_;  // the last broker URL PublishAndCommit was given
   // Its namespace when that broker is in this store's database.

@@ -8,6 +8,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/core/conformance/store_conformance.h"
@@ -287,6 +288,56 @@ TEST(PostgresStoreTest, ClaimsAreExclusiveUnderConcurrentBeats) {
   }
   EXPECT_EQ(total, 2000u);
   EXPECT_EQ(all.size(), 2000u);
+}
+
+// Every entry's history stays within 1,000 to 1,100 records, however the
+// appends fall: 16 entries, each firing ten times a pass, each in an append
+// of its own (a trim every 16th append would have kept to one of them).
+TEST(PostgresStoreTest, EveryEntrysHistoryIsTrimmedToAboutAThousand) {
+  Opened s = Open();
+  std::vector<v1::ScheduleEntry> entries;
+  for (int i = 0; i < 16; ++i) {
+    entries.push_back(Entry(absl::StrCat("h", i), kNow));
+  }
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
+      s.store->Upsert(entries);
+  ASSERT_TRUE(written.ok()) << written.status();
+  entries = *written;
+  int64_t second = absl::ToUnixSeconds(kNow);
+  for (int pass = 0; pass < 120; ++pass) {
+    for (v1::ScheduleEntry& entry : entries) {
+      entry.set_total_run_count(entry.total_run_count() + 10);
+    }
+    written = s.store->Upsert(entries);
+    ASSERT_TRUE(written.ok()) << written.status();
+    entries = *written;
+    for (const v1::ScheduleEntry& entry : entries) {
+      std::vector<v1::RunRecord> records(10);
+      for (v1::RunRecord& record : records) {
+        record.set_schedule_id(entry.id());
+        record.mutable_scheduled_at()->set_seconds(++second);
+        record.mutable_executed_at()->set_seconds(second);
+        record.set_success(true);
+      }
+      ASSERT_TRUE(s.store->AppendHistory(records).ok());
+    }
+  }
+  for (const v1::ScheduleEntry& entry : entries) {
+    int64_t kept = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(
+        s.Sql("SELECT count(*) FROM stem_beat_history WHERE schedule_id = '" +
+              entry.id() + "'"),
+        &kept));
+    // 1,200 appended; a trim every 100 runs (ten appends) keeps the newest
+    // 1,000 it sees, and the ten records appended with it.
+    EXPECT_GE(kept, 1000) << entry.id();
+    EXPECT_LE(kept, 1100) << entry.id();
+  }
+  // The newest are the ones kept.
+  absl::StatusOr<std::vector<v1::RunRecord>> newest =
+      s.store->History("h15", 1);
+  ASSERT_TRUE(newest.ok() && newest->size() == 1u);
+  EXPECT_EQ((*newest)[0].scheduled_at().seconds(), second);
 }
 
 TEST(PostgresStoreTest, AServerThatStopsAndComesBackKeepsEverything) {
