@@ -52,7 +52,7 @@ struct BeatFlags {
   std::string idle_poll = "1s";
   // How long a lease or claim keeps other Beats off an entry this Beat is
   // firing: how long its entries wait if it dies mid-firing.
-  std::string lease_ttl = "30s";
+  std::string lease_ttl = "5s";
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

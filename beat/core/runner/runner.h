@@ -46,7 +46,7 @@ struct RunnerOptions {
   std::string owner;                    // lease owner, unique per Beat process
   std::string namespace_name = "stem";  // part of every envelope id
   int batch_size = 1000;                // entries fetched per pass
-  absl::Duration lease_ttl = absl::Seconds(30);
+  absl::Duration lease_ttl = absl::Seconds(5);
   // A fire this late or less counts as on time (per entry: misfire_grace_ms).
   absl::Duration default_grace = absl::Seconds(1);
   int fire_all_cap = 100;  // most missed firings one fire_all catch-up sends

@@ -1,0 +1,695 @@
+#!/usr/bin/env python3
+"""Chaos for `stem beat`: several Beats share one store while processes are
+killed, stopped and the server restarted; then every firing is checked.
+
+One command (loopback only, bounded in time):
+
+  python3 tools/chaos/chaos.py --stem bazel-bin/beat/cli/stem \\
+      --backend redis --duration 600 --beats 3 --faults kill,stop,restart
+
+It starts the backend itself (a redis-server or a PostgreSQL it initdb's,
+on a free loopback port; or a file store and file broker in a temporary
+directory), applies a mix of schedules (second-granularity intervals and
+cron with seconds, some with jitter, every misfire policy), runs the Beats
+and, for the duration, injects the faults asked for:
+
+  kill     SIGKILL of a random Beat every 2-5 s, restarted after 0.2-3 s
+  stop     SIGSTOP of a random Beat for longer than its lease, then SIGCONT
+  restart  the store's server stopped for 1-3 s and started again (Redis
+           and PostgreSQL; for them the broker is the same server, so this
+           is a broker outage too)
+
+Then the Beats run fault-free for a while, are stopped, and every envelope
+is read back from the broker. Each (entry, nominal time) whose due time
+(nominal plus the entry's deterministic jitter) fell inside the fault window
+is looked up by its envelope id, which is derived here independently of the
+C++ code (UUIDv8 over SHA-256 of namespace, id and the RFC 3339 time):
+
+  - strict entries (misfire grace 60 s, or fire_all) must be in the broker
+    exactly once;
+  - fire_once and skip entries with the default 1 s grace may miss a firing
+    that went out later than the grace (their policy), never twice;
+  - no envelope may be enqueued before its due time; none may have an id
+    that no firing of any entry has (a corrupted or invented firing).
+
+Prints one summary line and exits 1 on any duplicate, miss (strict),
+early or unknown firing; 2 when the run itself could not be made.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+
+NAMESPACE = "chaos"
+MASK = (1 << 64) - 1
+
+
+# ---- firing identity, as beat/core/codec/envelope.cc and firing.cc define it
+
+
+def iso_ms(ms):
+    """RFC 3339 UTC with milliseconds, as FormatIsoTime writes it."""
+    seconds, millis = divmod(ms, 1000)
+    stamp = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % millis
+
+
+def firing_id(namespace, entry_id, nominal_ms):
+    name = b"\0".join([namespace.encode(), entry_id.encode(),
+                       iso_ms(nominal_ms).encode()])
+    digest = bytearray(hashlib.sha256(name).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x80  # version 8
+    digest[8] = (digest[8] & 0x3F) | 0x80  # variant
+    text = digest.hex()
+    return "-".join([text[0:8], text[8:12], text[12:16], text[16:20],
+                     text[20:32]])
+
+
+def mix_hash(value, salt):
+    z = (value + 0x9E3779B97F4A7C15 * (salt + 1)) & MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK
+    return z ^ (z >> 31)
+
+
+def stable_hash(text):
+    value = 0xCBF29CE484222325
+    for byte in text.encode():
+        value ^= byte
+        value = (value * 0x100000001B3) & MASK
+    return mix_hash(value, 0)
+
+
+def jitter_ms(entry, nominal_ms):
+    if entry["jitter_ms"] <= 0:
+        return 0
+    return mix_hash(stable_hash(entry["id"]), nominal_ms & MASK) % entry["jitter_ms"]
+
+
+def parse_iso_ms(text):
+    """Milliseconds since the epoch from Stem's enqueuedAt."""
+    text = text.rstrip("Z")
+    if "." in text:
+        whole, fraction = text.split(".", 1)
+    else:
+        whole, fraction = text, "0"
+    stamp = datetime.strptime(whole, "%Y-%m-%dT%H:%M:%S").replace(
+        tzinfo=timezone.utc)
+    return int(stamp.timestamp()) * 1000 + int((fraction + "000")[:3])
+
+
+# ---- the schedules
+
+
+def make_entries(count, base_ms, rng):
+    """A mix of second-granularity schedules whose fire times are known in
+    closed form: cron `*/K` on the seconds field fires at every epoch second
+    divisible by K; an interval of K s from startAt at base + k*K s."""
+    policies = ["fire_once", "fire_all", "skip"]
+    entries = []
+    for i in range(count):
+        period = [1, 2, 3, 5][i % 4]
+        cron = (i // 4) % 2 == 0
+        jitter = 0
+        if i % 5 == 4 and period >= 2:
+            jitter = rng.randrange(100, period * 1000 // 2)
+        policy = policies[i % 3]
+        # One in six keeps the default grace of 1 s: late firings are then
+        # its policy's to drop (fire_all still sends every one).
+        strict_grace = i % 6 != 5
+        entries.append({
+            "id": "chaos.%05d" % i,
+            "cron": cron,
+            "period_s": period,
+            "jitter_ms": jitter,
+            "policy": policy,
+            "grace_s": 60 if strict_grace else None,
+            "strict": strict_grace or policy == "fire_all",
+            "start_ms": base_ms,
+        })
+    return entries
+
+
+def schedule_file(entries):
+    lines = ["schedules:"]
+    for entry in entries:
+        lines.append("  - id: %s" % entry["id"])
+        lines.append("    task: chaos.tick")
+        if entry["cron"]:
+            lines.append('    spec: "*/%d * * * * *"' % entry["period_s"])
+        else:
+            lines.append("    spec: {kind: interval, everyMs: %d, startAt: %s}" %
+                         (entry["period_s"] * 1000, iso_ms(entry["start_ms"])))
+        if entry["jitter_ms"]:
+            lines.append("    jitterMs: %d" % entry["jitter_ms"])
+        lines.append("    misfirePolicy: %s" % entry["policy"])
+        if entry["grace_s"]:
+            lines.append("    misfireGrace: %ds" % entry["grace_s"])
+    return "\n".join(lines) + "\n"
+
+
+def nominals(entry, begin_ms, end_ms):
+    """The entry's nominal times in [begin_ms, end_ms]."""
+    step = entry["period_s"] * 1000
+    anchor = 0 if entry["cron"] else entry["start_ms"]
+    first = anchor + max(0, -(-(begin_ms - anchor) // step)) * step
+    return range(first, end_ms + 1, step)
+
+
+# ---- backends
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+class FileBackend:
+    name = "file"
+    can_restart = False
+    namespace = "stem"  # the file store has no namespaces: Beat's default
+
+    def __init__(self, work):
+        self.work = work
+        self.store_url = "file://%s/schedules.json" % work
+        self.broker_url = "file://%s/tasks.jsonl" % work
+
+    def start(self):
+        pass
+
+    def restart(self, pause):
+        pass
+
+    def stop(self):
+        pass
+
+    def envelopes(self):
+        path = os.path.join(self.work, "tasks.jsonl")
+        result = []
+        if os.path.exists(path):
+            with open(path) as lines:
+                for line in lines:
+                    if line.strip():
+                        result.append(json.loads(line))
+        return result
+
+
+class Resp:
+    """A minimal RESP2 client: enough to read streams back."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.buffer = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _line(self):
+        while b"\r\n" not in self.buffer:
+            more = self.sock.recv(1 << 20)
+            if not more:
+                raise ConnectionError("redis closed the connection")
+            self.buffer += more
+        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        return line
+
+    def _exactly(self, size):
+        while len(self.buffer) < size + 2:
+            more = self.sock.recv(1 << 20)
+            if not more:
+                raise ConnectionError("redis closed the connection")
+            self.buffer += more
+        data, self.buffer = self.buffer[:size], self.buffer[size + 2:]
+        return data
+
+    def _reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise RuntimeError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            size = int(rest)
+            return None if size < 0 else self._exactly(size).decode()
+        if kind == b"*":
+            size = int(rest)
+            return None if size < 0 else [self._reply() for _ in range(size)]
+        raise RuntimeError("unexpected reply %r" % line)
+
+    def call(self, *args):
+        parts = [b"*%d\r\n" % len(args)]
+        for arg in args:
+            data = str(arg).encode()
+            parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+        self.sock.sendall(b"".join(parts))
+        return self._reply()
+
+
+class RedisBackend:
+    name = "redis"
+    can_restart = True
+    namespace = NAMESPACE
+
+    def __init__(self, work):
+        self.work = work
+        self.port = free_port()
+        self.process = None
+        url = "redis://127.0.0.1:%d/0?namespace=%s" % (self.port, NAMESPACE)
+        self.store_url = url
+        self.broker_url = url
+
+    def start(self):
+        # Append-only, fsync'd every write: a restart keeps everything.
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", self.work, "--logfile", os.path.join(self.work, "redis.log")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_for_port(self.port):
+            raise RuntimeError("redis-server did not start")
+
+    def restart(self, pause):
+        # SHUTDOWN flushes the append-only file; then the port is dead.
+        try:
+            client = Resp(self.port)
+            client.sock.sendall(b"*1\r\n$8\r\nSHUTDOWN\r\n")
+            client.close()
+        except OSError:
+            pass
+        self.process.wait(timeout=30)
+        time.sleep(pause)
+        self.start()
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+    def envelopes(self):
+        client = Resp(self.port)
+        result = []
+        cursor = "0"
+        streams = []
+        while True:
+            cursor, keys = client.call("SCAN", cursor, "MATCH",
+                                       NAMESPACE + ":stream:*", "COUNT", 1000)
+            for key in keys:
+                if client.call("TYPE", key) == "stream":
+                    streams.append(key)
+            if cursor == "0":
+                break
+        for stream in streams:
+            start = "-"
+            while True:
+                batch = client.call("XRANGE", stream, start, "+", "COUNT", 5000)
+                for stream_id, fields in batch:
+                    record = dict(zip(fields[0::2], fields[1::2]))
+                    result.append({
+                        "id": record.get("id"),
+                        "enqueuedAt": record.get("enqueuedAt"),
+                        "headers": json.loads(record.get("headers") or "{}"),
+                    })
+                if len(batch) < 5000:
+                    break
+                start = "(" + batch[-1][0]
+        client.close()
+        return result
+
+
+class PostgresBackend:
+    name = "postgres"
+    can_restart = True
+    namespace = NAMESPACE
+
+    def __init__(self, work):
+        self.work = work
+        self.port = free_port()
+        versions = sorted(os.listdir("/usr/lib/postgresql"),
+                          key=lambda v: [int(p) for p in v.split(".")])
+        self.bin = "/usr/lib/postgresql/%s/bin" % versions[-1]
+        url = ("postgres://beat:beat-secret@127.0.0.1:%d/beat?namespace=%s" %
+               (self.port, NAMESPACE))
+        self.store_url = url
+        self.broker_url = url
+        self.data = os.path.join(work, "data")
+
+    def _as_db_user(self, args):
+        # PostgreSQL refuses to run as root.
+        if os.getuid() == 0:
+            return ["/usr/sbin/runuser", "-u", "postgres", "--"] + args
+        return args
+
+    def _pg_ctl(self, *args):
+        subprocess.run(self._as_db_user(
+            [self.bin + "/pg_ctl", "-D", self.data, "-l",
+             os.path.join(self.work, "server.log"), "-w"] + list(args)),
+            check=True, stdout=subprocess.DEVNULL, cwd=self.work)
+
+    def start(self, first=True):
+        if first:
+            if os.getuid() == 0:
+                shutil.chown(self.work, "postgres")
+            password_file = os.path.join(self.work, "pw")
+            with open(password_file, "w") as out:
+                out.write("beat-secret\n")
+            if os.getuid() == 0:
+                shutil.chown(password_file, "postgres")
+            subprocess.run(self._as_db_user(
+                [self.bin + "/initdb", "-D", self.data, "-U", "beat",
+                 "--pwfile", password_file, "--auth-local=trust",
+                 "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
+                 "--no-sync"]), check=True, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, cwd=self.work)
+        self._pg_ctl("-o", "-p %d -k %s -c listen_addresses=127.0.0.1" %
+                     (self.port, self.work), "start")
+        if first:
+            self.sql("CREATE DATABASE beat", database="postgres")
+
+    def restart(self, pause):
+        self._pg_ctl("-m", "fast", "stop")
+        time.sleep(pause)
+        self.start(first=False)
+
+    def stop(self):
+        try:
+            self._pg_ctl("-m", "immediate", "stop")
+        except subprocess.CalledProcessError:
+            pass
+
+    def sql(self, statement, database="beat"):
+        environment = dict(os.environ, PGPASSWORD="beat-secret")
+        return subprocess.run(
+            [self.bin + "/psql", "-X", "-A", "-t", "-q", "-h", "127.0.0.1",
+             "-p", str(self.port), "-U", "beat", "-d", database, "-c",
+             statement], check=True, env=environment, capture_output=True,
+            text=True).stdout
+
+    def envelopes(self):
+        rows = self.sql("SELECT envelope::text FROM stem_queue_jobs WHERE "
+                        "namespace = '%s'" % NAMESPACE)
+        return [json.loads(line) for line in rows.splitlines() if line.strip()]
+
+
+BACKENDS = {"file": FileBackend, "redis": RedisBackend,
+            "postgres": PostgresBackend}
+
+
+# ---- the Beats
+
+
+class Beats:
+    def __init__(self, stem, backend, count, lease_ttl, work):
+        self.stem = stem
+        self.backend = backend
+        self.lease_ttl = lease_ttl
+        self.work = work
+        self.processes = [None] * count
+        self.started = [0] * count
+        self.stopped = set()
+
+    def start(self, index):
+        self.started[index] += 1
+        log = open(os.path.join(self.work, "beat-%d.log" % index), "a")
+        self.processes[index] = subprocess.Popen(
+            [self.stem, "--store", self.backend.store_url, "beat", "--broker",
+             self.backend.broker_url, "--lease-ttl", self.lease_ttl],
+            stdout=log, stderr=log)
+        log.close()
+
+    def kill(self, index):
+        process = self.processes[index]
+        if process and process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        self.stopped.discard(index)
+
+    def pause(self, index):
+        self.processes[index].send_signal(signal.SIGSTOP)
+        self.stopped.add(index)
+
+    def resume(self, index):
+        self.processes[index].send_signal(signal.SIGCONT)
+        self.stopped.discard(index)
+
+    def running(self, index):
+        process = self.processes[index]
+        return process is not None and process.poll() is None
+
+    def stop_all(self):
+        for index in list(self.stopped):
+            self.resume(index)
+        for process in self.processes:
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            if process:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+
+
+def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
+    """Injects faults until `duration` seconds have passed."""
+    counts = {"kills": 0, "stops": 0, "restarts": 0}
+    end = time.time() + duration
+    pending = []  # (when, action, index)
+    next_kill = time.time() + rng.uniform(2, 5)
+    next_stop = time.time() + rng.uniform(3, 8)
+    next_restart = time.time() + rng.uniform(5, 12)
+    while time.time() < end:
+        now = time.time()
+        for item in [p for p in pending if p[0] <= now]:
+            pending.remove(item)
+            _, action, index = item
+            if action == "start" and not beats.running(index):
+                beats.start(index)
+                log("restarted beat %d" % index)
+            elif action == "resume" and index in beats.stopped:
+                beats.resume(index)
+                log("SIGCONT beat %d" % index)
+        busy = {p[2] for p in pending}
+        idle = [i for i in range(len(beats.processes))
+                if beats.running(i) and i not in beats.stopped and i not in busy]
+        if "kill" in faults and now >= next_kill and idle:
+            index = rng.choice(idle)
+            beats.kill(index)
+            counts["kills"] += 1
+            pause = rng.uniform(0.2, 3)
+            pending.append((now + pause, "start", index))
+            log("SIGKILL beat %d (back in %.1f s)" % (index, pause))
+            next_kill = now + rng.uniform(2, 5)
+        elif "stop" in faults and now >= next_stop and len(idle) > 1:
+            index = rng.choice(idle)
+            beats.pause(index)
+            counts["stops"] += 1
+            held = lease_ttl_s + rng.uniform(0.5, 2)
+            pending.append((now + held, "resume", index))
+            log("SIGSTOP beat %d for %.1f s" % (index, held))
+            next_stop = now + rng.uniform(8, 15)
+        elif "restart" in faults and backend.can_restart and now >= next_restart:
+            pause = rng.uniform(1, 3)
+            log("restarting the %s server (down %.1f s)" % (backend.name, pause))
+            backend.restart(pause)
+            counts["restarts"] += 1
+            next_restart = time.time() + rng.uniform(10, 20)
+        time.sleep(0.05)
+    for when, action, index in pending:
+        if action == "start" and not beats.running(index):
+            beats.start(index)
+        elif action == "resume" and index in beats.stopped:
+            beats.resume(index)
+    return counts
+
+
+def percentile(values, fraction):
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def check(namespace, entries, envelopes, window, known_range):
+    """Every firing due in `window` against what the broker holds."""
+    by_id = {}
+    for envelope in envelopes:
+        by_id.setdefault(envelope.get("id"), []).append(envelope)
+    known = {}
+    for entry in entries:
+        for nominal in nominals(entry, *known_range):
+            known[firing_id(namespace, entry["id"], nominal)] = (entry, nominal)
+    report = {"expected": 0, "delivered": 0, "duplicates": 0, "missing": 0,
+              "dropped_by_policy": 0, "early": 0, "unknown": 0, "delays": [],
+              "examples": []}
+    for envelope_id, copies in by_id.items():
+        if len(copies) > 1:
+            report["duplicates"] += len(copies) - 1
+            report["examples"].append("duplicate %s x%d" % (envelope_id, len(copies)))
+        if envelope_id not in known:
+            report["unknown"] += 1
+            report["examples"].append("unknown envelope id %s" % envelope_id)
+            continue
+        entry, nominal = known[envelope_id]
+        due = nominal + jitter_ms(entry, nominal)
+        enqueued = parse_iso_ms(copies[0]["enqueuedAt"])
+        if enqueued < due:
+            report["early"] += 1
+            report["examples"].append("early: %s at %s, due %s" % (
+                entry["id"], copies[0]["enqueuedAt"], iso_ms(due)))
+    for entry in entries:
+        for nominal in nominals(entry, window[0] - entry["jitter_ms"], window[1]):
+            due = nominal + jitter_ms(entry, nominal)
+            if not window[0] <= due <= window[1]:
+                continue
+            report["expected"] += 1
+            copies = by_id.get(firing_id(namespace, entry["id"], nominal))
+            if copies:
+                report["delivered"] += 1
+                report["delays"].append(parse_iso_ms(copies[0]["enqueuedAt"]) - due)
+            elif entry["strict"]:
+                report["missing"] += 1
+                if report["missing"] <= 5:
+                    report["examples"].append("missing: %s at %s" % (
+                        entry["id"], iso_ms(nominal)))
+            else:
+                report["dropped_by_policy"] += 1
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stem", required=True, help="the stem binary")
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default="file")
+    parser.add_argument("--duration", type=float, default=30,
+                        help="seconds of faults (default 30)")
+    parser.add_argument("--beats", type=int, default=3)
+    parser.add_argument("--faults", default="kill,stop,restart",
+                        help="comma-separated: kill, stop, restart (or none)")
+    parser.add_argument("--entries", type=int, default=0,
+                        help="default: 2000 (redis, postgres), 120 (file)")
+    parser.add_argument("--lease-ttl", default="5s")
+    parser.add_argument("--settle", type=float, default=90,
+                        help="most seconds to wait after the faults for the "
+                        "window's firings (default 90)")
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the work directory (logs, data)")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args()
+
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    faults = set() if args.faults == "none" else set(args.faults.split(","))
+    unknown_faults = faults - {"kill", "stop", "restart"}
+    if unknown_faults:
+        parser.error("unknown fault(s): %s" % ", ".join(sorted(unknown_faults)))
+    lease_ttl_s = float(args.lease_ttl.rstrip("s"))
+    count = args.entries or (120 if args.backend == "file" else 2000)
+    stem = os.path.abspath(args.stem)
+    work = tempfile.mkdtemp(prefix="stem-chaos-")
+    os.chmod(work, 0o755)
+    began = time.time()
+
+    def log(message):
+        if not args.quiet:
+            print("chaos %6.1fs: %s" % (time.time() - began, message), flush=True)
+
+    backend = BACKENDS[args.backend](work)
+    beats = None
+    try:
+        backend.start()
+        base_ms = (int(time.time()) - 60) * 1000  # an epoch-aligned second
+        entries = make_entries(count, base_ms, rng)
+        schedules = os.path.join(work, "schedules.yaml")
+        with open(schedules, "w") as out:
+            out.write(schedule_file(entries))
+        applied = subprocess.run(
+            [stem, "--store", backend.store_url, "schedule", "apply", "-f",
+             schedules, "--yes"], capture_output=True, text=True)
+        if applied.returncode != 0:
+            print("chaos: apply failed: %s" % applied.stderr, file=sys.stderr)
+            return 2
+        log("seed %d: %d entries applied to %s; %d Beats, lease TTL %s" % (
+            seed, count, backend.name, args.beats, args.lease_ttl))
+        beats = Beats(stem, backend, args.beats, args.lease_ttl, work)
+        for index in range(args.beats):
+            beats.start(index)
+        time.sleep(3)  # the Beats catch up with what fell due since apply
+        window_start = int(time.time() * 1000)
+        counts = run_faults(beats, backend, faults, args.duration, lease_ttl_s,
+                            rng, log)
+        window_end = int(time.time() * 1000)
+        # Fault-free time to finish (a lease that ran out, a backoff): at
+        # least two lease TTLs, then until no strict firing of the window is
+        # missing (a loaded machine may take longer), at most --settle s.
+        settle_end = time.time() + args.settle
+        time.sleep(2 * lease_ttl_s)
+        while True:
+            report = check(backend.namespace, entries, backend.envelopes(),
+                           (window_start, window_end),
+                           (base_ms, int(time.time() * 1000) + 60000))
+            if report["missing"] == 0 or time.time() >= settle_end:
+                break
+            log("%d firings of the window still missing" % report["missing"])
+            time.sleep(2)
+        log("settled %.1f s after the faults" %
+            (time.time() - window_end / 1000.0))
+        beats.stop_all()
+        report = check(backend.namespace, entries, backend.envelopes(),
+                       (window_start, window_end),
+                       (base_ms, int(time.time() * 1000) + 60000))
+    finally:
+        if beats:
+            beats.stop_all()
+        backend.stop()
+    delays = report["delays"]
+    print("chaos: backend=%s beats=%d duration=%ds seed=%d kills=%d stops=%d "
+          "restarts=%d | expected=%d delivered=%d duplicates=%d missing=%d "
+          "dropped_by_policy=%d early=%d unknown=%d | delay p50=%dms p99=%dms "
+          "max=%dms" % (
+              backend.name, args.beats, args.duration, seed, counts["kills"],
+              counts["stops"], counts["restarts"], report["expected"],
+              report["delivered"], report["duplicates"], report["missing"],
+              report["dropped_by_policy"], report["early"], report["unknown"],
+              percentile(delays, 0.5), percentile(delays, 0.99),
+              max(delays) if delays else 0))
+    for example in report["examples"][:20]:
+        print("chaos:   %s" % example)
+    failed = (report["duplicates"] or report["missing"] or report["early"] or
+              report["unknown"] or report["expected"] == 0)
+    if args.keep or failed:
+        print("chaos: logs and data kept in %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
