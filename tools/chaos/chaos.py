@@ -37,6 +37,7 @@ early or unknown firing; 2 when the run itself could not be made.
 """
 
 import argparse
+import ctypes
 import hashlib
 import json
 import os
@@ -167,6 +168,27 @@ def nominals(entry, begin_ms, end_ms):
     return range(first, end_ms + 1, step)
 
 
+def parse_duration(text):
+    """Seconds from `500ms`, `5s`, `2m` or a bare number of seconds."""
+    for suffix, scale in (("ms", 0.001), ("s", 1), ("m", 60)):
+        if text.endswith(suffix):
+            try:
+                return float(text[: -len(suffix)]) * scale
+            except ValueError:
+                break
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "%r: expected a duration such as 500ms, 5s or 2m" % text)
+
+
+def die_with_parent():
+    """In a child before exec: SIGKILL it when chaos.py dies, however."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 # ---- backends
 
 
@@ -290,7 +312,8 @@ class RedisBackend:
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
              "--save", "", "--appendonly", "yes", "--appendfsync", "always",
              "--dir", self.work, "--logfile", os.path.join(self.work, "redis.log")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent)
         if not wait_for_port(self.port):
             raise RuntimeError("redis-server did not start")
 
@@ -439,7 +462,7 @@ class Beats:
         self.processes[index] = subprocess.Popen(
             [self.stem, "--store", self.backend.store_url, "beat", "--broker",
              self.backend.broker_url, "--lease-ttl", self.lease_ttl],
-            stdout=log, stderr=log)
+            stdout=log, stderr=log, preexec_fn=die_with_parent)
         log.close()
 
     def kill(self, index):
@@ -536,8 +559,10 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def check(namespace, entries, envelopes, window, known_range):
-    """Every firing due in `window` against what the broker holds."""
+def check(namespace, entries, envelopes, window, known_range, run_counts=None):
+    """Every firing due in `window` against what the broker holds; and,
+    given the store's run counts, each entry's count against its envelopes
+    (all of them, in the window or not)."""
     by_id = {}
     for envelope in envelopes:
         by_id.setdefault(envelope.get("id"), []).append(envelope)
@@ -546,8 +571,23 @@ def check(namespace, entries, envelopes, window, known_range):
         for nominal in nominals(entry, *known_range):
             known[firing_id(namespace, entry["id"], nominal)] = (entry, nominal)
     report = {"expected": 0, "delivered": 0, "duplicates": 0, "missing": 0,
-              "dropped_by_policy": 0, "early": 0, "unknown": 0, "delays": [],
-              "examples": []}
+              "dropped_by_policy": 0, "early": 0, "unknown": 0,
+              "count_mismatches": 0, "delays": [], "examples": []}
+    if run_counts is not None:
+        published = {}
+        for envelope in envelopes:
+            schedule = (envelope.get("headers") or {}).get("schedule-id")
+            published[schedule] = published.get(schedule, 0) + 1
+        # Strict entries only: under `skip`, a firing whose Beat died
+        # between publish and commit is left uncounted by a late successor
+        # when the broker cannot say it holds it (docs/semantics.md).
+        for entry in (e for e in entries if e["grace_s"]):
+            counted = run_counts.get(entry["id"], 0)
+            if counted != published.get(entry["id"], 0):
+                report["count_mismatches"] += 1
+                report["examples"].append(
+                    "%s: totalRunCount %d, %d envelopes in the broker" % (
+                        entry["id"], counted, published.get(entry["id"], 0)))
     for envelope_id, copies in by_id.items():
         if len(copies) > 1:
             report["duplicates"] += len(copies) - 1
@@ -587,14 +627,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stem", required=True, help="the stem binary")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="file")
-    parser.add_argument("--duration", type=float, default=30,
-                        help="seconds of faults (default 30)")
+    parser.add_argument("--duration", type=parse_duration, default=30,
+                        help="time of faults: 30 (seconds), 90s, 10m; at "
+                        "least 5 s (default 30)")
     parser.add_argument("--beats", type=int, default=3)
     parser.add_argument("--faults", default="kill,stop,restart",
                         help="comma-separated: kill, stop, restart (or none)")
     parser.add_argument("--entries", type=int, default=0,
                         help="default: 2000 (redis, postgres), 120 (file)")
-    parser.add_argument("--lease-ttl", default="5s")
+    parser.add_argument("--lease-ttl", default="5s",
+                        help="passed to each stem beat (default 5s)")
     parser.add_argument("--settle", type=float, default=90,
                         help="most seconds to wait after the faults for the "
                         "window's firings (default 90)")
@@ -610,7 +652,11 @@ def main():
     unknown_faults = faults - {"kill", "stop", "restart"}
     if unknown_faults:
         parser.error("unknown fault(s): %s" % ", ".join(sorted(unknown_faults)))
-    lease_ttl_s = float(args.lease_ttl.rstrip("s"))
+    if args.duration < 5:
+        parser.error("--duration: at least 5 s, for firings to fall due")
+    if args.beats < 1:
+        parser.error("--beats: at least 1")
+    lease_ttl_s = parse_duration(args.lease_ttl)
     count = args.entries or (120 if args.backend == "file" else 2000)
     stem = os.path.abspath(args.stem)
     work = tempfile.mkdtemp(prefix="stem-chaos-")
@@ -621,10 +667,27 @@ def main():
         if not args.quiet:
             print("chaos %6.1fs: %s" % (time.time() - began, message), flush=True)
 
+    # SIGTERM (and SIGINT, even where a shell left it ignored) ends the run
+    # through the clean-up below.
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt()
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
+    if "stop" in faults and args.beats < 2:
+        log("note: SIGSTOP needs two Beats (one stays running): no stops")
+    if "restart" in faults and args.backend == "file":
+        log("note: the file store has no server to restart: no restarts")
+
     backend = BACKENDS[args.backend](work)
     beats = None
     try:
-        backend.start()
+        try:
+            backend.start()
+        except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+            print("chaos: the %s server did not start: %s (logs in %s)" % (
+                backend.name, error, work), file=sys.stderr)
+            return 2
         base_ms = (int(time.time()) - 60) * 1000  # an epoch-aligned second
         entries = make_entries(count, base_ms, rng)
         schedules = os.path.join(work, "schedules.yaml")
@@ -662,28 +725,47 @@ def main():
         log("settled %.1f s after the faults" %
             (time.time() - window_end / 1000.0))
         beats.stop_all()
+        listed = subprocess.run(
+            [stem, "--store", backend.store_url, "--output", "json",
+             "schedule", "list"], capture_output=True, text=True)
+        if listed.returncode != 0:
+            print("chaos: schedule list failed: %s" % listed.stderr,
+                  file=sys.stderr)
+            return 2
+        run_counts = {entry["id"]: int(entry.get("totalRunCount") or 0)
+                      for entry in json.loads(listed.stdout)}
         report = check(backend.namespace, entries, backend.envelopes(),
                        (window_start, window_end),
-                       (base_ms, int(time.time() * 1000) + 60000))
+                       (base_ms, int(time.time() * 1000) + 60000), run_counts)
+    except KeyboardInterrupt:
+        print("chaos: interrupted; the Beats and the server are stopped "
+              "(data in %s)" % work, file=sys.stderr)
+        return 130
     finally:
+        # Signals again would cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if beats:
             beats.stop_all()
         backend.stop()
     delays = report["delays"]
     print("chaos: backend=%s beats=%d duration=%ds seed=%d kills=%d stops=%d "
           "restarts=%d | expected=%d delivered=%d duplicates=%d missing=%d "
-          "dropped_by_policy=%d early=%d unknown=%d | delay p50=%dms p99=%dms "
-          "max=%dms" % (
+          "dropped_by_policy=%d early=%d unknown=%d count_mismatches=%d | "
+          "delay p50=%dms p99=%dms max=%dms" % (
               backend.name, args.beats, args.duration, seed, counts["kills"],
               counts["stops"], counts["restarts"], report["expected"],
               report["delivered"], report["duplicates"], report["missing"],
               report["dropped_by_policy"], report["early"], report["unknown"],
-              percentile(delays, 0.5), percentile(delays, 0.99),
-              max(delays) if delays else 0))
+              report["count_mismatches"], percentile(delays, 0.5),
+              percentile(delays, 0.99), max(delays) if delays else 0))
     for example in report["examples"][:20]:
         print("chaos:   %s" % example)
+    if report["expected"] == 0:
+        print("chaos:   no firing fell due in the window: nothing was checked")
     failed = (report["duplicates"] or report["missing"] or report["early"] or
-              report["unknown"] or report["expected"] == 0)
+              report["unknown"] or report["count_mismatches"] or
+              report["expected"] == 0)
     if args.keep or failed:
         print("chaos: logs and data kept in %s" % work)
     else:

@@ -118,6 +118,11 @@ void Runner::NotifyDue(const std::vector<Plan>& plans) {
   }
 }
 
+bool Runner::StillInFlight(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return in_flight_.contains(id);
+}
+
 void Runner::EndDispatch(const Group& group) {
   AddToMetrics(group.stats, /*count_tick=*/false);
   std::lock_guard<std::mutex> lock(mutex_);
@@ -649,7 +654,13 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   stats.more_due = prepared->candidates >= limit;
   std::vector<std::string> unused_claims;
   for (v1::ScheduleEntry& candidate : *due) {
-    if (!in_flight.empty() && in_flight.contains(candidate.id())) {
+    // A store with claims hands back an entry this Beat has in flight only
+    // once its commit (or give-back) has ended the claim — then it is due
+    // afresh, as read, and is planned — or as the renewal of a claim half
+    // run out while still in flight. (Skipping the first kind would leave
+    // it claimed by this Beat, and so withheld from it, for half the TTL.)
+    if (!in_flight.empty() && in_flight.contains(candidate.id()) &&
+        (hold != Hold::kClaim || StillInFlight(candidate.id()))) {
       ++stats.in_flight;
       continue;
     }
