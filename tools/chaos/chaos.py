@@ -245,26 +245,32 @@ class Resp:
     def __init__(self, port):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
         self.buffer = b""
+        self.at = 0  # where the next reply starts in `buffer`
 
     def close(self):
         self.sock.close()
 
+    def _fill(self):
+        more = self.sock.recv(1 << 20)
+        if not more:
+            raise ConnectionError("redis closed the connection")
+        self.buffer = self.buffer[self.at:] + more
+        self.at = 0
+
     def _line(self):
-        while b"\r\n" not in self.buffer:
-            more = self.sock.recv(1 << 20)
-            if not more:
-                raise ConnectionError("redis closed the connection")
-            self.buffer += more
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
-        return line
+        while True:
+            end = self.buffer.find(b"\r\n", self.at)
+            if end >= 0:
+                line = self.buffer[self.at:end]
+                self.at = end + 2
+                return line
+            self._fill()
 
     def _exactly(self, size):
-        while len(self.buffer) < size + 2:
-            more = self.sock.recv(1 << 20)
-            if not more:
-                raise ConnectionError("redis closed the connection")
-            self.buffer += more
-        data, self.buffer = self.buffer[:size], self.buffer[size + 2:]
+        while len(self.buffer) - self.at < size + 2:
+            self._fill()
+        data = self.buffer[self.at:self.at + size]
+        self.at += size + 2
         return data
 
     def _reply(self):
