@@ -496,10 +496,33 @@ std::string NamespaceOf(absl::string_view url) {
 
 }  // namespace
 
+// Opens a backend; a running Beat (not --once) whose backend cannot be
+// reached yet — a server restarting, or still loading its data — waits for
+// it with backoff instead of exiting, as it rides out an outage once
+// running. Errors of the URL or the plugin end it at once. SIGTERM ends
+// the wait (nothing is in hand yet).
+template <typename Open>
+auto OpenWaiting(bool wait, Open open) -> decltype(open()) {
+  absl::Duration backoff = absl::Milliseconds(200);
+  while (true) {
+    auto opened = open();
+    if (opened.ok() || !wait ||
+        opened.status().code() != absl::StatusCode::kUnavailable) {
+      return opened;
+    }
+    WriteStderrLine(absl::StrCat(
+        "stem beat: ", OneLine(opened.status().message()),
+        " (waiting for it; retrying in ", absl::FormatDuration(backoff), ")"));
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Seconds(10));
+  }
+}
+
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   plugin::PluginRegistry registry = MakeRegistry(options);
-  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
-      registry.OpenStore(ResolveStoreUrl(options));
+  const bool wait = !flags.once;
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store = OpenWaiting(
+      wait, [&] { return registry.OpenStore(ResolveStoreUrl(options)); });
   if (!store.ok()) return Fail(store.status());
   std::string broker_url = flags.broker_url;
   if (broker_url.empty()) {
@@ -507,7 +530,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     broker_url = env && *env ? env : "log://";
   }
   absl::StatusOr<std::unique_ptr<core::Broker>> broker =
-      registry.OpenBroker(broker_url);
+      OpenWaiting(wait, [&] { return registry.OpenBroker(broker_url); });
   if (!broker.ok()) return Fail(broker.status());
   std::string lock_url = flags.lock_url;
   if (lock_url.empty()) {
@@ -517,7 +540,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   std::unique_ptr<core::LockStore> locks;
   if (!lock_url.empty()) {
     absl::StatusOr<std::unique_ptr<core::LockStore>> opened =
-        registry.OpenLocks(lock_url);
+        OpenWaiting(wait, [&] { return registry.OpenLocks(lock_url); });
     if (!opened.ok()) return Fail(opened.status());
     locks = *std::move(opened);
   }

@@ -22,7 +22,8 @@ start_redis() {
     --logfile "$work/redis.log" &
   redis_pid=$!
   for _ in $(seq 100); do
-    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    # PONG, not LOADING: the append-only file is read back.
+    [[ $(redis-cli -p "$port" ping 2>/dev/null) == PONG ]] && return 0
     sleep 0.05
   done
   echo "redis-server did not start"; exit 1
@@ -152,6 +153,26 @@ rb=$(cli HGET tenantB:schedule:backup totalRunCount)
 [[ $a -eq $ra && $b -eq $rb && $a -ge 2 && $b -ge 2 ]] \
   && ok "two tenants on one broker: $a + $b envelopes, each counted" \
   || fail "tenants: a.backup $a (count $ra), b.backup $b (count $rb)"
+
+# ---- A Beat started while Redis is down waits for it, then fires ----
+cli shutdown nosave >/dev/null 2>&1
+sleep 0.5
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=late" beat 2>late.err >late.out & late=$!
+pids+=($late)
+sleep 2
+if kill -0 "$late" 2>/dev/null; then ok "a Beat started with Redis down keeps waiting"
+else fail "a Beat started with Redis down exited: $(cat late.err)"; fi
+start_redis
+printf -- '- id: late\n  task: late.tick\n  spec: "* * * * * *"\n' > late.yaml
+"$stem" --store "redis://127.0.0.1:$port/0?namespace=late" schedule apply -f late.yaml --yes >/dev/null 2>&1
+sleep 4
+kill -TERM "$late"; wait "$late"; status=$?
+pids=()
+grep -q "waiting for it; retrying in" late.err && ok "it said it was waiting" \
+  || fail "no wait logged: $(head -3 late.err)"
+[[ $status -eq 0 && $(grep -c late.tick late.out) -ge 2 ]] \
+  && ok "once Redis was up it fired ($(grep -c late.tick late.out) firings) and stopped cleanly" \
+  || fail "late Beat: exit $status, $(grep -c late.tick late.out) firings: $(tail -3 late.err)"
 
 echo "$failures failures"
 [[ $failures -eq 0 ]]

@@ -32,8 +32,11 @@ C++ code (UUIDv8 over SHA-256 of namespace, id and the RFC 3339 time):
   - no envelope may be enqueued before its due time; none may have an id
     that no firing of any entry has (a corrupted or invented firing).
 
-Prints one summary line and exits 1 on any duplicate, miss (strict),
-early or unknown firing; 2 when the run itself could not be made.
+A Beat that exits by itself (it should ride out every fault above) is
+started again, as a supervisor would, and counted. Prints one summary line
+and exits 1 on any duplicate, miss (strict), early or unknown firing, run
+count that differs from the broker, or Beat that exited by itself; 2 when
+the run itself could not be made.
 """
 
 import argparse
@@ -507,7 +510,7 @@ class Beats:
 
 def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     """Injects faults until `duration` seconds have passed."""
-    counts = {"kills": 0, "stops": 0, "restarts": 0}
+    counts = {"kills": 0, "stops": 0, "restarts": 0, "exits": 0}
     end = time.time() + duration
     pending = []  # (when, action, index)
     next_kill = time.time() + rng.uniform(2, 5)
@@ -525,6 +528,15 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
                 beats.resume(index)
                 log("SIGCONT beat %d" % index)
         busy = {p[2] for p in pending}
+        # A Beat that ended on its own (it should not: it rides out every
+        # fault here) is counted, and started again as a supervisor would.
+        for index in range(len(beats.processes)):
+            if index not in busy and not beats.running(index):
+                code = beats.processes[index].poll()
+                counts["exits"] += 1
+                log("beat %d exited on its own (status %s); started again" %
+                    (index, code))
+                beats.start(index)
         idle = [i for i in range(len(beats.processes))
                 if beats.running(i) and i not in beats.stopped and i not in busy]
         if "kill" in faults and now >= next_kill and idle:
@@ -756,11 +768,12 @@ def main():
         backend.stop()
     delays = report["delays"]
     print("chaos: backend=%s beats=%d duration=%ds seed=%d kills=%d stops=%d "
-          "restarts=%d | expected=%d delivered=%d duplicates=%d missing=%d "
+          "restarts=%d exits=%d | expected=%d delivered=%d duplicates=%d missing=%d "
           "dropped_by_policy=%d early=%d unknown=%d count_mismatches=%d | "
           "delay p50=%dms p99=%dms max=%dms" % (
               backend.name, args.beats, args.duration, seed, counts["kills"],
-              counts["stops"], counts["restarts"], report["expected"],
+              counts["stops"], counts["restarts"], counts["exits"],
+              report["expected"],
               report["delivered"], report["duplicates"], report["missing"],
               report["dropped_by_policy"], report["early"], report["unknown"],
               report["count_mismatches"], percentile(delays, 0.5),
@@ -771,7 +784,7 @@ def main():
         print("chaos:   no firing fell due in the window: nothing was checked")
     failed = (report["duplicates"] or report["missing"] or report["early"] or
               report["unknown"] or report["count_mismatches"] or
-              report["expected"] == 0)
+              counts["exits"] or report["expected"] == 0)
     if args.keep or failed:
         print("chaos: logs and data kept in %s" % work)
     else:
