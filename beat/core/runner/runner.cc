@@ -658,7 +658,10 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     // once its commit (or give-back) has ended the claim — then it is due
     // afresh, as read, and is planned — or as the renewal of a claim half
     // run out while still in flight. (Skipping the first kind would leave
-    // it claimed by this Beat, and so withheld from it, for half the TTL.)
+    // it claimed by this Beat, and so withheld from it, for half the TTL.
+    // A renewal whose commit lands between the claim and this look is
+    // planned from its old state: its compare-and-set fails, and the
+    // broker drops its envelope id.)
     if (!in_flight.empty() && in_flight.contains(candidate.id()) &&
         (hold != Hold::kClaim || StillInFlight(candidate.id()))) {
       ++stats.in_flight;
