@@ -208,10 +208,10 @@ class Runner {
   void FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
                     const std::vector<bool>& committed, bool all_written);
   void FinishGroup(Group& group, const std::vector<bool>& committed);
-  // A dispatched group is done: its counts go to the metrics.
   // Whether the entry's dispatch has not ended yet (now, not as of the
   // pass's start).
   bool StillInFlight(const std::string& id);
+  // A dispatched group is done: its counts go to the metrics.
   void EndDispatch(const Group& group);
   // Appends the group's committed firings to the store's history, if it
   // keeps one (failed attempts are this host's, and are only logged).

@@ -9,7 +9,6 @@
 #ifndef STEM_BEAT_STORES_POSTGRES_POSTGRES_STORE_H_
 #define STEM_BEAT_STORES_POSTGRES_POSTGRES_STORE_H_
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <optional>
