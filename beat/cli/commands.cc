@@ -518,6 +518,19 @@ auto OpenWaiting(bool wait, Open open) -> decltype(open()) {
   }
 }
 
+namespace {
+
+// A runner's totals on one line, for the log.
+std::string FormatTotals(const core::RunnerMetrics& metrics) {
+  return absl::StrCat(metrics.dispatched, " dispatched, ", metrics.duplicates,
+                      " duplicates, ", metrics.overdue, " overdue, ",
+                      metrics.skipped, " skipped, ", metrics.conflicts,
+                      " conflicts, ", metrics.lapsed, " lapsed, ",
+                      metrics.failed, " failed, ", metrics.paused, " paused");
+}
+
+}  // namespace
+
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   plugin::PluginRegistry registry = MakeRegistry(options);
   const bool wait = !flags.once;
@@ -589,6 +602,23 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
         absl::StrCat("--lease-ttl \"", flags.lease_ttl,
                      "\": expected a duration from 1s to 1h, such as 30s")));
   }
+  if (!absl::ParseDuration(flags.clock_offset, &runner_options.clock_offset) ||
+      absl::AbsDuration(runner_options.clock_offset) > absl::Hours(24)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--clock-offset \"", flags.clock_offset,
+                     "\": expected a duration within a day, such as 3s or "
+                     "-500ms")));
+  }
+  absl::Duration stats_every;
+  if (!absl::ParseDuration(flags.stats_every, &stats_every) ||
+      stats_every < absl::ZeroDuration() ||
+      (stats_every > absl::ZeroDuration() &&
+       stats_every < absl::Milliseconds(100))) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--stats-every \"", flags.stats_every,
+                     "\": expected 0 or a duration of 100ms or more, such as "
+                     "60s")));
+  }
   core::RunnerHooks hooks;
   // Threads log at once: each line goes out whole.
   hooks.on_failed = [](const v1::ScheduleEntry& entry,
@@ -612,9 +642,10 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   signal(SIGXFSZ, SIG_IGN);
   if (flags.once) {
     // Everything due now, a batch at a time.
-    absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now());
+    const absl::Duration offset = runner_options.clock_offset;
+    absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now() + offset);
     while (stats.ok() && stats->more_due) {
-      absl::StatusOr<core::TickStats> more = runner.Tick(absl::Now());
+      absl::StatusOr<core::TickStats> more = runner.Tick(absl::Now() + offset);
       if (!more.ok()) {
         stats = more.status();
         break;
@@ -665,9 +696,23 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   std::cerr << "stem beat: running as " << runner_options.owner << " (store "
             << plugin::RedactUrl(ResolveStoreUrl(options)) << ", broker "
             << plugin::RedactUrl(broker_url) << ")\n";
+  // Running totals every --stats-every, and once when stopping.
+  absl::Notification ran_out;
+  std::thread totals;
+  if (stats_every > absl::ZeroDuration()) {
+    totals = std::thread([&] {
+      while (!ran_out.WaitForNotificationWithTimeout(stats_every)) {
+        WriteStderrLine(absl::StrCat("stem beat: totals: ",
+                                     FormatTotals(runner.metrics())));
+      }
+    });
+  }
   absl::Status ran = runner.Run(stop);
+  ran_out.Notify();
+  if (totals.joinable()) totals.join();
   if (!ran.ok()) return Fail(ran);
-  std::cerr << "stem beat: stopped\n";
+  WriteStderrLine(absl::StrCat("stem beat: stopped; totals: ",
+                               FormatTotals(runner.metrics())));
   return kExitOk;
 }
 

@@ -53,6 +53,11 @@ struct BeatFlags {
   // How long a lease or claim keeps other Beats off an entry this Beat is
   // firing: how long its entries wait if it dies mid-firing.
   std::string lease_ttl = "5s";
+  // How often to log a line of running totals; "0": only when stopping.
+  std::string stats_every = "0";
+  // Tests of clock skew only: this Beat's clock reads this much ahead (or,
+  // negative, behind) of the system's.
+  std::string clock_offset = "0";
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

@@ -134,6 +134,12 @@ int main(int argc, char** argv) {
                    "off the entries it is firing (if it dies mid-firing, "
                    "they wait this long)")
       ->capture_default_str();
+  beat->add_option("--stats-every", beat_flags.stats_every,
+                   "log a line of running totals this often, such as 60s "
+                   "(0: only when stopping)")
+      ->capture_default_str();
+  // For tests of clock skew (tools/chaos --skew); hidden from --help.
+  beat->add_option("--clock-offset", beat_flags.clock_offset)->group("");
   beat->fallthrough();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");

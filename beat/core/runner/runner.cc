@@ -39,6 +39,9 @@ constexpr int kMaxMissedCounted = 100000;
 constexpr absl::Duration kFirstHoldBack = absl::Seconds(10);
 constexpr absl::Duration kLongestHoldBack = absl::Minutes(5);
 // The broker: the first wait after a failed publish, and the longest.
+// A hold (claim or lease) is trusted for its TTL less a fifth (1 s of the
+// default 5 s): publishing must begin before then (DropLapsedHolds).
+constexpr int kHoldMarginDivisor = 5;
 constexpr absl::Duration kFirstBrokerBackoff = absl::Milliseconds(200);
 constexpr absl::Duration kLongestBrokerBackoff = absl::Seconds(30);
 
@@ -93,6 +96,7 @@ void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
   metrics_.host_errors += stats.host_errors;
   metrics_.lock_contended += stats.contended;
   metrics_.conflicts += stats.conflicts;
+  metrics_.lapsed += stats.lapsed;
 }
 
 void Runner::NotifyFailed(const v1::ScheduleEntry& entry,
@@ -142,6 +146,7 @@ TickStats& operator+=(TickStats& total, const TickStats& more) {
   total.host_errors += more.host_errors;
   total.finished += more.finished;
   total.in_flight += more.in_flight;
+  total.lapsed += more.lapsed;
   total.more_due = total.more_due || more.more_due;
   if (more.next_due) Earliest(total.next_due, *more.next_due);
   return total;
@@ -218,7 +223,7 @@ void Runner::BrokerFailed(const absl::Status& status) {
   absl::Duration backoff;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    const absl::Time now = absl::Now();
+    const absl::Time now = Now();
     // Groups already in flight fail together: one failure per backoff
     // doubles it (and is reported), the others fall inside it.
     if (now < broker_retry_at_) return;
@@ -417,6 +422,36 @@ void Runner::Abandon(std::vector<Plan>& plans) {
   ReleaseClaims(claims);
 }
 
+std::chrono::steady_clock::time_point Runner::HoldDeadline() const {
+  // The margin covers the publish that follows the check (milliseconds,
+  // unless the process is paused inside it) and a Beat whose clock runs
+  // that much ahead judging the hold run out early.
+  return std::chrono::steady_clock::now() +
+         absl::ToChronoNanoseconds(options_.lease_ttl -
+                                   options_.lease_ttl / kHoldMarginDivisor);
+}
+
+void Runner::DropLapsedHolds(Group& group) {
+  const std::chrono::steady_clock::time_point now =
+      std::chrono::steady_clock::now();
+  auto is_lapsed = [now](const Plan& plan) {
+    return plan.held_until && now >= *plan.held_until;
+  };
+  if (std::none_of(group.plans.begin(), group.plans.end(), is_lapsed)) return;
+  std::vector<Plan> lapsed;
+  std::vector<Plan> kept;
+  for (Plan& plan : group.plans) {
+    (is_lapsed(plan) ? lapsed : kept).push_back(std::move(plan));
+  }
+  group.plans = std::move(kept);
+  group.stats.lapsed += static_cast<int>(lapsed.size());
+  // Given back as if never taken: the lease and claim go back only if
+  // still this Beat's (the stores check the owner).
+  Abandon(lapsed);
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Plan& plan : lapsed) in_flight_.erase(plan.updated.id());
+}
+
 void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
   // Leases go back; claims end with the commit, or go back without one.
   std::vector<std::string> claims;
@@ -456,7 +491,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
     return false;
   }
   BrokerWorked();
-  if (real_clock) group.published_at = absl::Now();
+  if (real_clock) group.published_at = Now();
   group.stats.dispatched += published->published;
   group.stats.duplicates += published->duplicates;
   return true;
@@ -634,6 +669,8 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   int limit = options_.batch_size + static_cast<int>(held_back_.size()) + 1;
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
+  // Taken before the claim: a claim lasts at least this long.
+  const std::chrono::steady_clock::time_point claim_deadline = HoldDeadline();
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
     due = store_->ClaimDue(due_at, limit, options_.owner, options_.lease_ttl);
     if (due.ok()) {
@@ -682,6 +719,8 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     ++stats.due;
     if (hold == Hold::kLease) {
       const std::string key = LeaseKey(candidate);
+      const std::chrono::steady_clock::time_point lease_deadline =
+          HoldDeadline();
       absl::StatusOr<Lease> lease =
           locks_->Acquire(key, options_.owner, options_.lease_ttl);
       if (!lease.ok()) {
@@ -711,6 +750,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
         continue;
       }
       plan->lease_key = key;
+      plan->held_until = lease_deadline;
       prepared->plans.push_back(*std::move(plan));
     } else {
       // A claim, read as it was claimed; or nothing, and then the
@@ -722,6 +762,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
         continue;
       }
       plan->claimed = hold == Hold::kClaim;
+      if (plan->claimed) plan->held_until = claim_deadline;
       prepared->plans.push_back(*std::move(plan));
     }
   }
@@ -738,6 +779,7 @@ TickStats Runner::PublishAndCommit(Prepared& prepared, absl::Time now) {
   // that stays warm (one group of 10,000 was slower than single entries).
   for (std::shared_ptr<Group>& group :
        SplitIntoGroups(prepared.plans, kPlansPerGroup)) {
+    DropLapsedHolds(*group);
     if (!PublishAndCommitTogether(*group, now) &&
         PublishGroup(*group, now, /*real_clock=*/false)) {
       Failpoint("after_publish");
@@ -800,9 +842,10 @@ TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
     // Publish every group first; each group's commit queues behind them.
     pool.Submit([this, group, &pool] {
       NotifyDue(group->plans);
-      if (PublishAndCommitTogether(*group, absl::Now())) {
+      DropLapsedHolds(*group);
+      if (PublishAndCommitTogether(*group, Now())) {
         EndDispatch(*group);
-      } else if (PublishGroup(*group, absl::Now(), /*real_clock=*/true)) {
+      } else if (PublishGroup(*group, Now(), /*real_clock=*/true)) {
         pool.Submit([this, group] {
           Failpoint("after_publish");
           CommitGroup(*group);
@@ -863,8 +906,10 @@ enum class Wake { kTimeout, kStop, kChange };
 // waiting ends its next wait at once: none is lost.
 class ChangeWatcher {
  public:
-  ChangeWatcher(ScheduleStore* store, absl::Notification& stop)
-      : store_(store), stop_(stop) {
+  // `clock_offset`: added to the system's time, as the runner's clock is.
+  ChangeWatcher(ScheduleStore* store, absl::Notification& stop,
+                absl::Duration clock_offset)
+      : store_(store), stop_(stop), clock_offset_(clock_offset) {
     // The first call subscribes (and may report a change: Run plans first
     // anyway).
     absl::StatusOr<bool> probe = store_->WatchChanges(absl::ZeroDuration());
@@ -882,7 +927,7 @@ class ChangeWatcher {
   // Waits until `until`, `stop` or a change.
   Wake WaitUntil(absl::Time until) {
     if (!thread_.joinable()) {
-      return stop_.WaitForNotificationWithTimeout(until - absl::Now())
+      return stop_.WaitForNotificationWithTimeout(until - Now())
                  ? Wake::kStop
                  : Wake::kTimeout;
     }
@@ -893,7 +938,7 @@ class ChangeWatcher {
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stop_.HasBeenNotified()) return Wake::kStop;
-      const absl::Time now = absl::Now();
+      const absl::Time now = Now();
       if (changed_ && now >= last_change_ + kChangeGap) {
         changed_ = false;
         last_change_ = now;
@@ -910,6 +955,8 @@ class ChangeWatcher {
   }
 
  private:
+  absl::Time Now() const { return absl::Now() + clock_offset_; }
+
   void Watch() {
     absl::Duration backoff = absl::Milliseconds(100);
     while (true) {
@@ -938,6 +985,7 @@ class ChangeWatcher {
 
   ScheduleStore* store_;
   absl::Notification& stop_;
+  const absl::Duration clock_offset_;
   std::mutex mutex_;
   std::condition_variable condition_;
   bool changed_ = false;                           // guarded by mutex_
@@ -950,14 +998,13 @@ class ChangeWatcher {
 
 absl::Status Runner::Run(absl::Notification& stop) {
   internal::WorkerPool pool(options_.dispatch_threads);
-  ChangeWatcher changes(store_, stop);
+  ChangeWatcher changes(store_, stop, options_.clock_offset);
   absl::Duration backoff = absl::Milliseconds(100);
   // Plan this long before a firing is due, so that at the due time only
   // publishing and committing remain.
   constexpr absl::Duration kPlanAhead = absl::Milliseconds(50);
   auto dispatch_due_now = [&]() -> absl::StatusOr<TickStats> {
-    STEM_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> prepared,
-                          Prepare(absl::Now()));
+    STEM_ASSIGN_OR_RETURN(std::unique_ptr<Prepared> prepared, Prepare(Now()));
     // The planned entries are still at their old, due, times in the store.
     AddNextWake(prepared->due_at, prepared->candidates, prepared->stats);
     Stage(*prepared);
@@ -969,7 +1016,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
       WriteStderrLine(absl::StrCat("stem beat: ", stats.status().message(),
                                    " (retrying in ",
                                    absl::FormatDuration(backoff), ")"));
-      if (changes.WaitUntil(absl::Now() + backoff) == Wake::kStop) break;
+      if (changes.WaitUntil(Now() + backoff) == Wake::kStop) break;
       backoff = std::min(backoff * 2, absl::Seconds(30));
       stats = dispatch_due_now();
       continue;
@@ -977,12 +1024,12 @@ absl::Status Runner::Run(absl::Notification& stop) {
     backoff = absl::Milliseconds(100);
     // A publish failed: plan nothing until the broker's backoff has passed
     // (the firings stay due; the misfire policy decides if they are late).
-    if (const absl::Time retry_at = BrokerRetryAt(); retry_at > absl::Now()) {
-      if (stop.WaitForNotificationWithTimeout(retry_at - absl::Now())) break;
+    if (const absl::Time retry_at = BrokerRetryAt(); retry_at > Now()) {
+      if (stop.WaitForNotificationWithTimeout(retry_at - Now())) break;
       stats = dispatch_due_now();
       continue;
     }
-    const absl::Time now = absl::Now();
+    const absl::Time now = Now();
     absl::Time wake = now + options_.idle_poll;
     if (stats->next_due) wake = std::min(wake, *stats->next_due);
     if (stats->more_due) wake = now;

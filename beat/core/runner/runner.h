@@ -19,6 +19,7 @@
 #define STEM_BEAT_CORE_RUNNER_RUNNER_H_
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -58,6 +59,10 @@ struct RunnerOptions {
   // transaction as their commit (ScheduleStore::PublishAndCommit); empty:
   // never asked.
   std::string broker_url;
+  // For tests of clock skew only: this Beat's clock reads this much ahead
+  // of the system's (behind, when negative) in Run: the due times it acts
+  // on, the claims it judges run out, the times it writes.
+  absl::Duration clock_offset;
 };
 
 struct TickStats {
@@ -76,8 +81,12 @@ struct TickStats {
   // load): logged and counted, never written, tried again later (another
   // Beat may fire them meanwhile).
   int host_errors = 0;
-  int finished = 0;       // entries that will never fire again
-  int in_flight = 0;      // due entries still being dispatched (Run only)
+  int finished = 0;   // entries that will never fire again
+  int in_flight = 0;  // due entries still being dispatched (Run only)
+  // Entries not published because this Beat's hold on them (claim or
+  // lease) ran out before it could publish — the process was paused, or
+  // starved of CPU: given back, untouched, to the Beat that holds them now.
+  int lapsed = 0;
   bool more_due = false;  // more were due than one pass takes
   // When the earliest known firing is due (jitter included), if known.
   std::optional<absl::Time> next_due;
@@ -99,6 +108,7 @@ struct RunnerMetrics {
   int64_t broker_outages = 0;  // times publishing started to fail
   int64_t lock_contended = 0;
   int64_t conflicts = 0;
+  int64_t lapsed = 0;       // not published: this Beat's hold ran out first
   absl::Duration last_lag;  // how late the latest firing went out
   // Drift (publish time - due time) histogram: counts of drifts below
   // 1 ms, 2, 5, 10, 50, 100, 500 ms, 1 s, and above.
@@ -160,6 +170,10 @@ class Runner {
     std::vector<v1::TaskEnvelope> envelopes;
     std::string lease_key;  // held in the lock store, when there is one
     bool claimed = false;   // held as a claim in the store
+    // Until when the hold (claim or lease) is sure to last, on the
+    // monotonic clock, which a paused process does not stop; nullopt when
+    // nothing holds the entry.
+    std::optional<std::chrono::steady_clock::time_point> held_until;
     bool finishes = false;
   };
   // How the entries of a pass are held against other Beats.
@@ -208,6 +222,17 @@ class Runner {
   void FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
                     const std::vector<bool>& committed, bool all_written);
   void FinishGroup(Group& group, const std::vector<bool>& committed);
+  // Fencing before a publish: takes out of the group the plans whose hold
+  // has run out (less a margin, for the publish itself) and gives them
+  // back unpublished. A Beat paused past its lease (SIGSTOP, a VM stall)
+  // would otherwise publish firings another Beat has taken over since;
+  // once a publish has begun, the broker's duplicate check and the
+  // commit's compare-and-set on the version are what fence it.
+  void DropLapsedHolds(Group& group);
+  // When a hold taken now is sure to last until.
+  std::chrono::steady_clock::time_point HoldDeadline() const;
+  // The time in Run: the system's, plus the test-only clock offset.
+  absl::Time Now() const { return absl::Now() + options_.clock_offset; }
   // Whether the entry's dispatch has not ended yet (now, not as of the
   // pass's start).
   bool StillInFlight(const std::string& id);

@@ -356,5 +356,128 @@ TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
   EXPECT_LT(fired - applied, absl::Seconds(30));
 }
 
+// Fencing: a Beat paused (SIGSTOP, a stalled VM) past its lease, then
+// continued, must leave no trace of the work another Beat took over.
+
+// Paused after claiming, before publishing: by the time it runs again,
+// another Beat has taken the claim over and fired the entry. The paused
+// Beat publishes nothing (without the check before publishing, its
+// envelope reaches the broker, where a broker without an id check delivers
+// it twice) and commits nothing.
+TEST(RunnerFencingTest, APauseBetweenClaimAndPublishPublishesNothing) {
+  auto store = testing::MemoryStore("memory://fence-before-publish");
+  auto broker = testing::MemoryBroker("memory://fence-before-publish");
+  const absl::Time applied = absl::Now();
+  const absl::Time due = applied + absl::Seconds(1);
+  v1::ScheduleEntry entry;
+  entry.set_id("fenced");
+  entry.set_task_name("t.fenced");
+  *entry.mutable_spec()->mutable_clocked()->mutable_run_at() = ToProtoTime(due);
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, applied, false).ok());
+  RunnerOptions options;
+  options.lease_ttl = absl::Milliseconds(500);
+  options.owner = "paused";
+  Runner paused(store.get(), nullptr, broker.get(), options);
+  options.owner = "other";
+  Runner other(store.get(), nullptr, broker.get(), options);
+
+  auto prepared = paused.Prepare(due);
+  ASSERT_TRUE(prepared.ok());
+  // The pause: longer than the claim, on the real clock and the store's.
+  absl::SleepFor(absl::Milliseconds(600));
+  absl::StatusOr<TickStats> took_over = other.Tick(due + absl::Seconds(1));
+  ASSERT_TRUE(took_over.ok());
+  EXPECT_EQ(took_over->dispatched, 1);
+  const TickStats resumed =
+      paused.PublishAndCommit(**prepared, due + absl::Seconds(1));
+
+  EXPECT_EQ(resumed.lapsed, 1);
+  EXPECT_EQ(resumed.dispatched, 0);
+  EXPECT_EQ(resumed.duplicates, 0) << "published a firing it no longer held";
+  EXPECT_EQ(resumed.conflicts, 0)
+      << "tried to commit a firing it no longer held";
+  EXPECT_EQ(paused.metrics().lapsed, 1);
+  EXPECT_EQ(broker->List()->size(), 1u);
+  absl::StatusOr<v1::ScheduleEntry> stored = store->Get("fenced");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->total_run_count(), 1);
+}
+
+// Forwards to another broker, but the next publish after `Hold()` waits
+// until `release` is notified: a Beat paused inside its publish.
+class PausingBroker final : public Broker {
+ public:
+  explicit PausingBroker(Broker* inner) : inner_(inner) {}
+  absl::StatusOr<PublishResult> Publish(
+      std::vector<v1::TaskEnvelope> envelopes) override {
+    paused.Notify();
+    release.WaitForNotification();
+    return inner_->Publish(std::move(envelopes));
+  }
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
+    return inner_->List();
+  }
+  absl::Notification paused;
+  absl::Notification release;
+
+ private:
+  Broker* inner_;
+};
+
+// Paused inside its publish, past its lease, while another Beat fires the
+// entry twice: when it runs again, its envelope is a duplicate the broker
+// drops, and its commit — from the entry as it was two firings ago — fails
+// the compare-and-set on the version. Without that check, the entry would
+// go back in time and fire again.
+TEST(RunnerFencingTest, APauseInsideThePublishCommitsNothingStale) {
+  auto store = testing::MemoryStore("memory://fence-in-publish");
+  auto broker = testing::MemoryBroker("memory://fence-in-publish");
+  PausingBroker pausing(broker.get());
+  const absl::Time start =
+      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  v1::ScheduleEntry entry;
+  entry.set_id("every10s");
+  entry.set_task_name("t.every10s");
+  entry.mutable_spec()->mutable_interval()->set_every_ms(10000);
+  *entry.mutable_spec()->mutable_interval()->mutable_start_at() =
+      ToProtoTime(start);
+  entry.set_misfire_grace_ms(60000);
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, start, false).ok());
+  absl::StatusOr<v1::ScheduleEntry> applied = store->Get("every10s");
+  ASSERT_TRUE(applied.ok());
+  const absl::Time first = ToAbslTime(applied->next_run_at());
+  RunnerOptions options;
+  options.lease_ttl = absl::Milliseconds(500);
+  options.owner = "paused";
+  Runner paused(store.get(), nullptr, &pausing, options);
+  options.owner = "other";
+  Runner other(store.get(), nullptr, broker.get(), options);
+
+  auto prepared = paused.Prepare(first);
+  ASSERT_TRUE(prepared.ok());
+  TickStats resumed;
+  std::thread publishing(
+      [&] { resumed = paused.PublishAndCommit(**prepared, first); });
+  pausing.paused.WaitForNotification();
+  // Its claim ran out (on the store's clock); the other Beat fires twice.
+  for (const absl::Time at :
+       {first + absl::Seconds(1), first + absl::Seconds(10)}) {
+    absl::StatusOr<TickStats> fired = other.Tick(at);
+    ASSERT_TRUE(fired.ok());
+    EXPECT_EQ(fired->dispatched, 1);
+  }
+  pausing.release.Notify();
+  publishing.join();
+
+  EXPECT_EQ(resumed.duplicates, 1);
+  EXPECT_EQ(resumed.conflicts, 1);
+  absl::StatusOr<v1::ScheduleEntry> stored = store->Get("every10s");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->total_run_count(), 2);
+  EXPECT_EQ(ToAbslTime(stored->next_run_at()), first + absl::Seconds(20))
+      << "a stale commit took the entry back in time";
+  EXPECT_EQ(broker->List()->size(), 2u);
+}
+
 }  // namespace
 }  // namespace stem::beat::core
