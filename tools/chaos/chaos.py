@@ -29,14 +29,24 @@ C++ code (UUIDv8 over SHA-256 of namespace, id and the RFC 3339 time):
     exactly once;
   - fire_once and skip entries with the default 1 s grace may miss a firing
     that went out later than the grace (their policy), never twice;
-  - no envelope may be enqueued before its due time; none may have an id
-    that no firing of any entry has (a corrupted or invented firing).
+  - no envelope may reach the broker before its due time (by the server's
+    clock: the Redis stream id, the PostgreSQL row's created_at; the file
+    broker has only the enqueuedAt the Beat wrote), or, with --skew, before
+    its due time less the skew of Beat 0's clock; none may have an id that
+    no firing of any entry has (a corrupted or invented firing);
+  - a firing later than the lease TTL + 2 s (a Beat died holding it, one
+    look-ahead, a second of slack) + the skew, outside the 15 s after a server
+    restart, is counted late (a failure with --fail-late).
 
 A Beat that exits by itself (it should ride out every fault above) is
-started again, as a supervisor would, and counted. Prints one summary line
-and exits 1 on any duplicate, miss (strict), early or unknown firing, run
-count that differs from the broker, or Beat that exited by itself; 2 when
-the run itself could not be made.
+started again, as a supervisor would, and counted. Prints one summary line:
+firings expected, delivered, duplicates, missing, early, late; p50/p99/max
+delay; the failover gap (for each SIGKILL or SIGSTOP away from a restart,
+how long after it the slowest firing due around it went out); and the
+split of firings between the Beats (from their --stats-every totals).
+Exits 1 on any duplicate, miss (strict), early or unknown firing, run count
+that differs from the broker, or Beat that exited by itself; 2 when the run
+itself could not be made.
 """
 
 import argparse
@@ -56,6 +66,10 @@ import time
 from datetime import datetime, timezone
 
 NAMESPACE = "chaos"
+# After a server restart, the Beats reconnect (backing off) and work through
+# what fell due meanwhile: firings due this long after it are not judged
+# against the lease TTL.
+OUTAGE_RECOVERY_MS = 15000
 MASK = (1 << 64) - 1
 
 
@@ -366,6 +380,8 @@ class RedisBackend:
                         "id": record.get("id"),
                         "enqueuedAt": record.get("enqueuedAt"),
                         "headers": json.loads(record.get("headers") or "{}"),
+                        # The server's clock when the XADD ran.
+                        "arrived_ms": int(stream_id.split("-")[0]),
                     })
                 if len(batch) < 5000:
                     break
@@ -443,9 +459,18 @@ class PostgresBackend:
             text=True).stdout
 
     def envelopes(self):
-        rows = self.sql("SELECT envelope::text FROM stem_queue_jobs WHERE "
-                        "namespace = '%s'" % NAMESPACE)
-        return [json.loads(line) for line in rows.splitlines() if line.strip()]
+        # created_at: the server's clock when the inserting transaction
+        # began (after the Beat decided to publish).
+        rows = self.sql("SELECT floor(extract(epoch FROM created_at) * 1000)"
+                        "::bigint || ' ' || envelope::text FROM "
+                        "stem_queue_jobs WHERE namespace = '%s'" % NAMESPACE)
+        result = []
+        for line in rows.splitlines():
+            if line.strip():
+                arrived, envelope = line.split(" ", 1)
+                result.append(dict(json.loads(envelope),
+                                   arrived_ms=int(arrived)))
+        return result
 
 
 BACKENDS = {"file": FileBackend, "redis": RedisBackend,
@@ -456,10 +481,11 @@ BACKENDS = {"file": FileBackend, "redis": RedisBackend,
 
 
 class Beats:
-    def __init__(self, stem, backend, count, lease_ttl, work):
+    def __init__(self, stem, backend, count, lease_ttl, work, skew=None):
         self.stem = stem
         self.backend = backend
         self.lease_ttl = lease_ttl
+        self.skew = skew  # Beat 0's clock offset, e.g. "3s"
         self.work = work
         self.processes = [None] * count
         self.started = [0] * count
@@ -468,10 +494,13 @@ class Beats:
     def start(self, index):
         self.started[index] += 1
         log = open(os.path.join(self.work, "beat-%d.log" % index), "a")
+        command = [self.stem, "--store", self.backend.store_url, "beat",
+                   "--broker", self.backend.broker_url, "--lease-ttl",
+                   self.lease_ttl, "--stats-every", "1s"]
+        if self.skew and index == 0:
+            command += ["--clock-offset", self.skew]
         self.processes[index] = subprocess.Popen(
-            [self.stem, "--store", self.backend.store_url, "beat", "--broker",
-             self.backend.broker_url, "--lease-ttl", self.lease_ttl],
-            stdout=log, stderr=log, preexec_fn=die_with_parent)
+            command, stdout=log, stderr=log, preexec_fn=die_with_parent)
         log.close()
 
     def kill(self, index):
@@ -488,6 +517,22 @@ class Beats:
     def resume(self, index):
         self.processes[index].send_signal(signal.SIGCONT)
         self.stopped.discard(index)
+
+    def dispatched(self):
+        """Firings each Beat published, from the totals each life of it
+        logged last (a killed life loses at most its last second)."""
+        result = []
+        for index in range(len(self.processes)):
+            total = life = 0
+            with open(os.path.join(self.work, "beat-%d.log" % index)) as log:
+                for line in log:
+                    if "stem beat: running as" in line:
+                        total += life
+                        life = 0
+                    elif "totals: " in line:
+                        life = int(line.split("totals: ")[1].split()[0])
+            result.append(total + life)
+        return result
 
     def running(self, index):
         process = self.processes[index]
@@ -510,7 +555,7 @@ class Beats:
 
 def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     """Injects faults until `duration` seconds have passed."""
-    counts = {"kills": 0, "stops": 0, "restarts": 0, "exits": 0}
+    counts = {"kills": 0, "stops": 0, "restarts": 0, "exits": 0, "events": []}
     end = time.time() + duration
     pending = []  # (when, action, index)
     next_kill = time.time() + rng.uniform(2, 5)
@@ -543,6 +588,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             index = rng.choice(idle)
             beats.kill(index)
             counts["kills"] += 1
+            counts["events"].append(("kill", now * 1000))
             pause = rng.uniform(0.2, 3)
             pending.append((now + pause, "start", index))
             log("SIGKILL beat %d (back in %.1f s)" % (index, pause))
@@ -551,6 +597,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             index = rng.choice(idle)
             beats.pause(index)
             counts["stops"] += 1
+            counts["events"].append(("stop", now * 1000))
             held = lease_ttl_s + rng.uniform(0.5, 2)
             pending.append((now + held, "resume", index))
             log("SIGSTOP beat %d for %.1f s" % (index, held))
@@ -560,6 +607,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             log("restarting the %s server (down %.1f s)" % (backend.name, pause))
             backend.restart(pause)
             counts["restarts"] += 1
+            counts["events"].append(("restart", now * 1000, time.time() * 1000))
             next_restart = time.time() + rng.uniform(10, 20)
         time.sleep(0.05)
     for when, action, index in pending:
@@ -577,10 +625,24 @@ def percentile(values, fraction):
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def check(namespace, entries, envelopes, window, known_range, run_counts=None):
+def arrival_ms(envelope):
+    """When the broker took the envelope: the server's clock where it keeps
+    one (Redis, PostgreSQL); else (the file broker) the enqueuedAt the Beat
+    wrote, on its own clock."""
+    if envelope.get("arrived_ms") is not None:
+        return envelope["arrived_ms"]
+    return parse_iso_ms(envelope["enqueuedAt"])
+
+
+def check(namespace, entries, envelopes, window, known_range, run_counts=None,
+          skew_ms=0, late_after_ms=None, outages=()):
     """Every firing due in `window` against what the broker holds; and,
     given the store's run counts, each entry's count against its envelopes
-    (all of them, in the window or not)."""
+    (all of them, in the window or not). A Beat whose clock runs `skew_ms`
+    ahead may fire that early, no earlier. Firings later than
+    `late_after_ms` past their due time are counted late, unless due
+    within an outage (start_ms, end_ms) or in the misfire-policy recovery
+    that follows it."""
     by_id = {}
     for envelope in envelopes:
         by_id.setdefault(envelope.get("id"), []).append(envelope)
@@ -589,8 +651,9 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None):
         for nominal in nominals(entry, *known_range):
             known[firing_id(namespace, entry["id"], nominal)] = (entry, nominal)
     report = {"expected": 0, "delivered": 0, "duplicates": 0, "missing": 0,
-              "dropped_by_policy": 0, "early": 0, "unknown": 0,
-              "count_mismatches": 0, "delays": [], "examples": []}
+              "dropped_by_policy": 0, "early": 0, "early_within_skew": 0,
+              "late": 0, "unknown": 0, "count_mismatches": 0, "delays": [],
+              "firings": [], "examples": []}
     if run_counts is not None:
         published = {}
         for envelope in envelopes:
@@ -616,11 +679,13 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None):
             continue
         entry, nominal = known[envelope_id]
         due = nominal + jitter_ms(entry, nominal)
-        enqueued = parse_iso_ms(copies[0]["enqueuedAt"])
-        if enqueued < due:
+        arrived = min(arrival_ms(copy) for copy in copies)
+        if arrived < due - skew_ms:
             report["early"] += 1
             report["examples"].append("early: %s at %s, due %s" % (
-                entry["id"], copies[0]["enqueuedAt"], iso_ms(due)))
+                entry["id"], iso_ms(arrived), iso_ms(due)))
+        elif arrived < due:
+            report["early_within_skew"] += 1
     for entry in entries:
         for nominal in nominals(entry, window[0] - entry["jitter_ms"], window[1]):
             due = nominal + jitter_ms(entry, nominal)
@@ -630,7 +695,17 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None):
             copies = by_id.get(firing_id(namespace, entry["id"], nominal))
             if copies:
                 report["delivered"] += 1
-                report["delays"].append(parse_iso_ms(copies[0]["enqueuedAt"]) - due)
+                arrived = min(arrival_ms(copy) for copy in copies)
+                report["delays"].append(arrived - due)
+                report["firings"].append((due, arrived))
+                if (late_after_ms is not None and
+                        arrived - due > late_after_ms and
+                        not any(start - 1000 <= due <= end + OUTAGE_RECOVERY_MS
+                                for start, end in outages)):
+                    report["late"] += 1
+                    if report["late"] <= 5:
+                        report["examples"].append("late: %s at %s, due %s" % (
+                            entry["id"], iso_ms(arrived), iso_ms(due)))
             elif entry["strict"]:
                 report["missing"] += 1
                 if report["missing"] <= 5:
@@ -639,6 +714,25 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None):
             else:
                 report["dropped_by_policy"] += 1
     return report
+
+
+def failover_gaps(events, firings, lease_ms, outages):
+    """For each SIGKILL or SIGSTOP (away from server restarts): how long
+    after it the slowest firing due around it went out — the time for the
+    other Beats to take over what the lost Beat held."""
+    gaps = []
+    for event in events:
+        if event[0] not in ("kill", "stop"):
+            continue
+        at = event[1]
+        if any(start - lease_ms <= at <= end + OUTAGE_RECOVERY_MS
+               for start, end in outages):
+            continue
+        around = [arrived - max(due, at) for due, arrived in firings
+                  if at - lease_ms <= due <= at + lease_ms and arrived > at]
+        if around:
+            gaps.append(max(around))
+    return gaps
 
 
 def main():
@@ -658,6 +752,13 @@ def main():
     parser.add_argument("--settle", type=float, default=90,
                         help="most seconds to wait after the faults for the "
                         "window's firings (default 90)")
+    parser.add_argument("--skew", default=None,
+                        help="run Beat 0 with its clock this far ahead "
+                        "(stem beat --clock-offset), e.g. 3s; it may fire "
+                        "that early, no earlier, and nothing twice")
+    parser.add_argument("--fail-late", action="store_true",
+                        help="fail on a firing later than the lease TTL + 2 s "
+                        "(outside server restarts); counted either way")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--keep", action="store_true",
                         help="keep the work directory (logs, data)")
@@ -675,6 +776,12 @@ def main():
     if args.beats < 1:
         parser.error("--beats: at least 1")
     lease_ttl_s = parse_duration(args.lease_ttl)
+    skew_ms = int(parse_duration(args.skew) * 1000) if args.skew else 0
+    # A firing is late when it went out later than the lease TTL (a Beat
+    # died holding it) plus one look-ahead (the Beats' 1 s idle poll) plus
+    # a second of slack for a loaded machine; plus the skew: the claims of a
+    # Beat whose clock runs ahead last that much longer on the others'.
+    late_after_ms = int(lease_ttl_s * 1000) + 2000 + skew_ms
     count = args.entries or (120 if args.backend == "file" else 2000)
     stem = os.path.abspath(args.stem)
     work = tempfile.mkdtemp(prefix="stem-chaos-")
@@ -694,6 +801,9 @@ def main():
     signal.signal(signal.SIGINT, interrupted)
     if "stop" in faults and args.beats < 2:
         log("note: SIGSTOP needs two Beats (one stays running): no stops")
+    if args.skew and args.backend == "file":
+        log("note: the file broker keeps no clock of its own: a firing "
+            "early within the skew is not seen")
     if "restart" in faults and args.backend == "file":
         log("note: the file store has no server to restart: no restarts")
 
@@ -719,7 +829,8 @@ def main():
             return 2
         log("seed %d: %d entries applied to %s; %d Beats, lease TTL %s" % (
             seed, count, backend.name, args.beats, args.lease_ttl))
-        beats = Beats(stem, backend, args.beats, args.lease_ttl, work)
+        beats = Beats(stem, backend, args.beats, args.lease_ttl, work,
+                      args.skew)
         for index in range(args.beats):
             beats.start(index)
         time.sleep(3)  # the Beats catch up with what fell due since apply
@@ -743,6 +854,7 @@ def main():
         log("settled %.1f s after the faults" %
             (time.time() - window_end / 1000.0))
         beats.stop_all()
+        split = beats.dispatched()
         listed = subprocess.run(
             [stem, "--store", backend.store_url, "--output", "json",
              "schedule", "list"], capture_output=True, text=True)
@@ -752,9 +864,14 @@ def main():
             return 2
         run_counts = {entry["id"]: int(entry.get("totalRunCount") or 0)
                       for entry in json.loads(listed.stdout)}
+        outages = [(event[1], event[2]) for event in counts["events"]
+                   if event[0] == "restart"]
         report = check(backend.namespace, entries, backend.envelopes(),
                        (window_start, window_end),
-                       (base_ms, int(time.time() * 1000) + 60000), run_counts)
+                       (base_ms, int(time.time() * 1000) + 60000), run_counts,
+                       skew_ms, late_after_ms, outages)
+        gaps = failover_gaps(counts["events"], report["firings"],
+                             int(lease_ttl_s * 1000), outages)
     except KeyboardInterrupt:
         print("chaos: interrupted; the Beats and the server are stopped "
               "(data in %s)" % work, file=sys.stderr)
@@ -767,22 +884,31 @@ def main():
             beats.stop_all()
         backend.stop()
     delays = report["delays"]
-    print("chaos: backend=%s beats=%d duration=%ds seed=%d kills=%d stops=%d "
+    shares = "/".join("%.0f%%" % (100.0 * n / max(1, sum(split)))
+                      for n in split)
+    print("chaos: backend=%s beats=%d duration=%ds seed=%d%s kills=%d stops=%d "
           "restarts=%d exits=%d | expected=%d delivered=%d duplicates=%d missing=%d "
-          "dropped_by_policy=%d early=%d unknown=%d count_mismatches=%d | "
-          "delay p50=%dms p99=%dms max=%dms" % (
-              backend.name, args.beats, args.duration, seed, counts["kills"],
+          "dropped_by_policy=%d early=%d%s late=%d unknown=%d "
+          "count_mismatches=%d | delay p50=%dms p99=%dms max=%dms | "
+          "failover gap p50=%dms max=%dms (%d faults) | split %s" % (
+              backend.name, args.beats, args.duration, seed,
+              " skew=%dms" % skew_ms if skew_ms else "", counts["kills"],
               counts["stops"], counts["restarts"], counts["exits"],
               report["expected"],
               report["delivered"], report["duplicates"], report["missing"],
-              report["dropped_by_policy"], report["early"], report["unknown"],
+              report["dropped_by_policy"], report["early"],
+              " (within skew %d)" % report["early_within_skew"]
+              if skew_ms else "", report["late"], report["unknown"],
               report["count_mismatches"], percentile(delays, 0.5),
-              percentile(delays, 0.99), max(delays) if delays else 0))
+              percentile(delays, 0.99), max(delays) if delays else 0,
+              percentile(gaps, 0.5), max(gaps) if gaps else 0, len(gaps),
+              shares))
     for example in report["examples"][:20]:
         print("chaos:   %s" % example)
     if report["expected"] == 0:
         print("chaos:   no firing fell due in the window: nothing was checked")
     failed = (report["duplicates"] or report["missing"] or report["early"] or
+              (args.fail_late and report["late"]) or
               report["unknown"] or report["count_mismatches"] or
               counts["exits"] or report["expected"] == 0)
     if args.keep or failed:

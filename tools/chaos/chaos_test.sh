@@ -2,7 +2,10 @@
 # The chaos tool's short run, as `bazel test` and CI run it: three real
 # `stem beat` processes on one backend for 20 s of SIGKILLs, SIGSTOPs past
 # the lease and (Redis, PostgreSQL) server restarts; fails on any duplicate,
-# missing or early firing. Usage: chaos_test.sh STEM BACKEND
+# missing or early firing. Usage: chaos_test.sh STEM BACKEND [chaos flags]
 set -u
-exec python3 tools/chaos/chaos.py --stem "$(pwd)/$1" --backend "$2" \
-  --duration 20 --beats 3 --faults kill,stop,restart --quiet
+stem=$1
+backend=$2
+shift 2
+exec python3 tools/chaos/chaos.py --stem "$(pwd)/$stem" --backend "$backend" \
+  --duration 20 --beats 3 --faults kill,stop,restart --quiet "$@"
