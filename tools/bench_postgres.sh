@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Beat on PostgreSQL at scale (beat/cli/postgres_benchmark.cc): load, table size
-# per entry, Due with none due, 100,000 due at once dispatched by one and by
-# two Beats, and an idle `stem beat`'s CPU and peak RSS.
+# per entry, Due with none due, 100,000 due at once dispatched by one, two
+# and three Beats, and an idle `stem beat`'s CPU and peak RSS.
 # Usage: bash tools/bench_postgres.sh [ENTRIES] [DUE]   (figures: docs/PERFORMANCE.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -532,6 +532,40 @@ std::string FormatTotals(const core::RunnerMetrics& metrics) {
 }  // namespace
 
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
+  // Flags first: a bad one changes nothing (no schedule applied) and is
+  // reported at once, even while a backend is unreachable.
+  core::RunnerOptions runner_options;
+  if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
+      runner_options.idle_poll < absl::Milliseconds(10) ||
+      runner_options.idle_poll > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--idle-poll \"", flags.idle_poll,
+                     "\": expected a duration from 10ms to 1h, such as 1s")));
+  }
+  if (!absl::ParseDuration(flags.lease_ttl, &runner_options.lease_ttl) ||
+      runner_options.lease_ttl < absl::Seconds(1) ||
+      runner_options.lease_ttl > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--lease-ttl \"", flags.lease_ttl,
+                     "\": expected a duration from 1s to 1h, such as 30s")));
+  }
+  if (!absl::ParseDuration(flags.clock_offset, &runner_options.clock_offset) ||
+      absl::AbsDuration(runner_options.clock_offset) > absl::Hours(24)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--clock-offset \"", flags.clock_offset,
+                     "\": expected a duration within a day, such as 3s or "
+                     "-500ms")));
+  }
+  absl::Duration stats_every;
+  if (!absl::ParseDuration(flags.stats_every, &stats_every) ||
+      stats_every < absl::ZeroDuration() ||
+      (stats_every > absl::ZeroDuration() &&
+       stats_every < absl::Milliseconds(100))) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--stats-every \"", flags.stats_every,
+                     "\": expected 0 or a duration of 100ms or more, such as "
+                     "60s")));
+  }
   plugin::PluginRegistry registry = MakeRegistry(options);
   const bool wait = !flags.once;
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store = OpenWaiting(
@@ -583,42 +617,10 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   }
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);
-  core::RunnerOptions runner_options;
   runner_options.namespace_name = NamespaceOf(ResolveStoreUrl(options));
   runner_options.broker_url = broker_url;
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
                                       absl::ToUnixNanos(absl::Now()) % 1000000);
-  if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
-      runner_options.idle_poll < absl::Milliseconds(10) ||
-      runner_options.idle_poll > absl::Hours(1)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--idle-poll \"", flags.idle_poll,
-                     "\": expected a duration from 10ms to 1h, such as 1s")));
-  }
-  if (!absl::ParseDuration(flags.lease_ttl, &runner_options.lease_ttl) ||
-      runner_options.lease_ttl < absl::Seconds(1) ||
-      runner_options.lease_ttl > absl::Hours(1)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--lease-ttl \"", flags.lease_ttl,
-                     "\": expected a duration from 1s to 1h, such as 30s")));
-  }
-  if (!absl::ParseDuration(flags.clock_offset, &runner_options.clock_offset) ||
-      absl::AbsDuration(runner_options.clock_offset) > absl::Hours(24)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--clock-offset \"", flags.clock_offset,
-                     "\": expected a duration within a day, such as 3s or "
-                     "-500ms")));
-  }
-  absl::Duration stats_every;
-  if (!absl::ParseDuration(flags.stats_every, &stats_every) ||
-      stats_every < absl::ZeroDuration() ||
-      (stats_every > absl::ZeroDuration() &&
-       stats_every < absl::Milliseconds(100))) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--stats-every \"", flags.stats_every,
-                     "\": expected 0 or a duration of 100ms or more, such as "
-                     "60s")));
-  }
   core::RunnerHooks hooks;
   // Threads log at once: each line goes out whole.
   hooks.on_failed = [](const v1::ScheduleEntry& entry,
@@ -643,24 +645,14 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   if (flags.once) {
     // Everything due now, a batch at a time.
     const absl::Duration offset = runner_options.clock_offset;
-    absl::StatusOr<core::TickStats> stats = runner.Tick(absl::Now() + offset);
-    while (stats.ok() && stats->more_due) {
-      absl::StatusOr<core::TickStats> more = runner.Tick(absl::Now() + offset);
-      if (!more.ok()) {
-        stats = more.status();
-        break;
-      }
-      const bool progress = more->dispatched + more->paused + more->finished +
-                                more->skipped + more->conflicts >
-                            0;
-      *stats += *more;
-      stats->more_due = more->more_due && progress;
-    }
+    absl::StatusOr<core::TickStats> stats =
+        runner.TickUntilDone([offset] { return absl::Now() + offset; });
     if (!stats.ok()) return Fail(stats.status());
     std::cerr << "stem beat: " << stats->dispatched << " dispatched, "
               << stats->duplicates << " duplicates, " << stats->paused
-              << " paused, " << stats->host_errors << " host errors, "
-              << stats->failed << " failed\n";
+              << " paused, " << stats->lapsed << " lapsed, "
+              << stats->host_errors << " host errors, " << stats->failed
+              << " failed\n";
     // Pausing an entry for its own error is Beat doing its job; a backend
     // it could not reach, or this host's error, is not.
     return stats->failed == 0 && stats->host_errors == 0 ? kExitOk

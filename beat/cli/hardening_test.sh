@@ -232,5 +232,25 @@ check "second SIGTERM: exit 143" 143 $?
 contains "second SIGTERM: says so" "again, stopping at once" "$(cat beat.err)"
 exec 9>&-
 
+# Found by attacking the binary: a bad `beat` flag was checked only after
+# the store was opened and --schedules applied (so the schedules changed),
+# and behind an unreachable backend it was never reported (Beat waited).
+fresh beat-flags
+printf -- '- {id: a, task: t, spec: "every:1m"}\n' > s.yaml
+for flag in "--stats-every garbage" "--stats-every 1ns" "--clock-offset 25h" \
+    "--lease-ttl 0s" "--idle-poll -1s"; do
+  # shellcheck disable=SC2086
+  out=$(timeout 5 "$stem" --store "file://$PWD/store.json" beat --once \
+    --schedules s.yaml $flag 2>&1)
+  check "bad $flag: usage error" 64 $?
+  contains "bad $flag: names the flag" "${flag%% *}" "$out"
+  [[ ! -e store.json ]] && ok "bad $flag: nothing applied" \
+    || { fail "bad $flag: the schedules were applied"; rm -f store.json; }
+done
+unreachable_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+out=$(timeout 5 "$stem" --store "redis://127.0.0.1:$unreachable_port/0" beat \
+  --stats-every garbage 2>&1)
+check "bad flag, unreachable store: reported at once" 64 $?
+
 echo "$failures failures"
 [[ $failures -eq 0 ]]

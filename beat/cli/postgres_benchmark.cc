@@ -207,10 +207,16 @@ int main(int argc, char** argv) {
   std::printf("2 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
               due, absl::ToDoubleSeconds(two_processes),
               due / absl::ToDoubleSeconds(two_processes));
+  bench::Load(*store, "due5-", due, at, absl::ZeroDuration());
+  const absl::Duration three_processes =
+      DispatchByProcesses(connection, stem, url, 3, at);
+  std::printf("3 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(three_processes),
+              due / absl::ToDoubleSeconds(three_processes));
   std::printf("jobs %lld (expected %d)\n",
               static_cast<long long>(
                   Number(connection, "SELECT count(*) FROM stem_queue_jobs")),
-              4 * due);
+              5 * due);
 
   bench::PrintIdleBeat(stem, url, entries);
   PQfinish(connection);

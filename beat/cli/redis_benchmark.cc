@@ -176,8 +176,14 @@ int main(int argc, char** argv) {
   std::printf("2 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
               due, absl::ToDoubleSeconds(two_processes),
               due / absl::ToDoubleSeconds(two_processes));
+  bench::Load(*store, "due5-", due, at, absl::ZeroDuration());
+  const absl::Duration three_processes =
+      DispatchByProcesses(*server, stem, url, 3, 5 * due);
+  std::printf("3 stem beats: %d due dispatched in %.2f s = %.0f firings/s\n",
+              due, absl::ToDoubleSeconds(three_processes),
+              due / absl::ToDoubleSeconds(three_processes));
   std::printf("stream length %lld (expected %d)\n",
-              static_cast<long long>(StreamLength(*server)), 4 * due);
+              static_cast<long long>(StreamLength(*server)), 5 * due);
 
   bench::PrintIdleBeat(stem, url, entries);
   return 0;

@@ -894,6 +894,20 @@ absl::StatusOr<TickStats> Runner::Tick(absl::Time now) {
   return PublishAndCommit(*prepared, now);
 }
 
+absl::StatusOr<TickStats> Runner::TickUntilDone(
+    const std::function<absl::Time()>& clock) {
+  STEM_ASSIGN_OR_RETURN(TickStats total, Tick(clock()));
+  while (total.more_due) {
+    STEM_ASSIGN_OR_RETURN(TickStats more, Tick(clock()));
+    const bool progress = more.dispatched + more.paused + more.finished +
+                              more.skipped + more.conflicts + more.lapsed >
+                          0;
+    total += more;
+    total.more_due = more.more_due && progress;
+  }
+  return total;
+}
+
 namespace {
 
 // What ended a wait in Run.

@@ -142,6 +142,13 @@ class Runner {
   // Dispatches every firing due at or before `now`.
   absl::StatusOr<TickStats> Tick(absl::Time now);
 
+  // Ticks at `clock()` until nothing more is due or a pass makes no
+  // progress (everything left is held by others or failing): `stem beat
+  // --once`. Firings given back because their hold lapsed (the process
+  // was paused) are progress: they are claimed again by the next pass.
+  absl::StatusOr<TickStats> TickUntilDone(
+      const std::function<absl::Time()>& clock);
+
   // Tick in two steps, so that the work of planning is done before the
   // firings are due: Prepare leases and plans every firing due at or before
   // `due_at` (publishing nothing); PublishAndCommit, at or after `due_at`,

@@ -479,5 +479,58 @@ TEST(RunnerFencingTest, APauseInsideThePublishCommitsNothingStale) {
   EXPECT_EQ(broker->List()->size(), 2u);
 }
 
+// Pauses the process (sleeps) right after the `pause_on`th ClaimDue
+// returns, for `pause`: a Beat stopped between claiming and publishing.
+class PausedAfterClaimStore final : public internal::ForwardingStore {
+ public:
+  PausedAfterClaimStore(ScheduleStore* inner, int pause_on,
+                        absl::Duration pause)
+      : ForwardingStore(inner), pause_on_(pause_on), pause_(pause) {}
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> ClaimDue(
+      absl::Time now, int limit, absl::string_view owner,
+      absl::Duration ttl) override {
+    auto claimed = ForwardingStore::ClaimDue(now, limit, owner, ttl);
+    if (++calls_ == pause_on_) absl::SleepFor(pause_);
+    return claimed;
+  }
+
+ private:
+  const int pause_on_;
+  const absl::Duration pause_;
+  int calls_ = 0;
+};
+
+// Found by attacking the binary: `stem beat --once` paused past its lease
+// after its first batch gave the second batch back (lapsed), counted that
+// as no progress, and exited 0 with 2,000 of 3,000 entries still due.
+TEST(RunnerFencingTest, TickUntilDoneClaimsLapsedFiringsAgain) {
+  auto memory = testing::MemoryStore("memory://fence-once");
+  PausedAfterClaimStore store(memory.get(), /*pause_on=*/2,
+                              absl::Milliseconds(400));
+  auto broker = testing::MemoryBroker("memory://fence-once");
+  const absl::Time applied = absl::Now();
+  const absl::Time due = applied + absl::Seconds(1);
+  std::vector<v1::ScheduleEntry> entries;
+  for (int i = 0; i < 30; ++i) {
+    v1::ScheduleEntry& entry = entries.emplace_back();
+    entry.set_id(absl::StrCat("once-", i));
+    entry.set_task_name("t.once");
+    *entry.mutable_spec()->mutable_clocked()->mutable_run_at() =
+        ToProtoTime(due);
+  }
+  ASSERT_TRUE(ApplyEntries(*memory, entries, applied, false).ok());
+  RunnerOptions options;
+  options.owner = "once";
+  options.batch_size = 10;
+  options.lease_ttl = absl::Milliseconds(300);
+  Runner runner(&store, nullptr, broker.get(), options);
+
+  absl::StatusOr<TickStats> done = runner.TickUntilDone([due] { return due; });
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_GE(done->lapsed, 10);
+  EXPECT_EQ(done->dispatched, 30) << "stopped with entries still due";
+  EXPECT_EQ(CountTask(*broker, "t.once"), 30);
+}
+
 }  // namespace
 }  // namespace stem::beat::core
