@@ -7,6 +7,16 @@
 
 namespace stem::beat::core {
 
+std::string Abbreviated(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  size_t cut = max_bytes;
+  // Back up over continuation bytes (10xxxxxx) to a sequence's start.
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
+    --cut;
+  }
+  return absl::StrCat(text.substr(0, cut), "... (", text.size(), " bytes)");
+}
+
 std::string Printable(absl::string_view text) {
   std::string out;
   out.reserve(text.size());

@@ -15,6 +15,11 @@ namespace stem::beat::core {
 // `\u0085`); everything else, UTF-8 included, as it is.
 std::string Printable(absl::string_view text);
 
+// `text` for quoting in a one-line message: as it is up to `max_bytes`;
+// longer, its first `max_bytes` or fewer (never a UTF-8 sequence cut in
+// two) followed by "... (N bytes)".
+std::string Abbreviated(absl::string_view text, size_t max_bytes = 64);
+
 }  // namespace stem::beat::core
 
 #endif  // STEM_BEAT_CORE_CODEC_PRINTABLE_H_

@@ -82,6 +82,17 @@ TEST(ScheduleFileTest, ListOrSchedulesMap) {
       HasSubstr("x.json: expected a list of entries or {schedules: [...]}"));
 }
 
+// Found by attacking the binary: an id of 100 KB was echoed whole in the
+// one-line error.
+TEST(ScheduleFileTest, AHugeIdIsAbbreviatedInErrors) {
+  const std::string id(100000, 'x');
+  const std::string error =
+      Error("- id: " + id + "\n  task: t\n  spec: every:1m\n", "l.yaml");
+  EXPECT_LT(error.size(), 400u) << error.substr(0, 400);
+  EXPECT_THAT(error, ::testing::HasSubstr("xxxx... (100000 bytes)"));
+  EXPECT_THAT(error, ::testing::StartsWith("l.yaml:1: schedules[0] (id \""));
+}
+
 TEST(ScheduleFileTest, YamlErrorsNameFileLineEntryAndField) {
   const std::string yaml =
       "schedules:\n"           // 1

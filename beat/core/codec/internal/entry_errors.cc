@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "beat/core/codec/internal/apply_readers.h"
+#include "beat/core/codec/printable.h"
 
 namespace stem::beat::core::internal {
 namespace {
@@ -160,7 +161,9 @@ absl::Status EntryErrors::At(int index, absl::string_view id,
     absl::StrAppend(&where, ":", line.value_or(lines->entry_lines[index]));
   }
   absl::StrAppend(&where, ": schedules[", index, "]");
-  if (!id.empty()) absl::StrAppend(&where, " (id \"", id, "\")");
+  if (!id.empty()) {
+    absl::StrAppend(&where, " (id \"", Abbreviated(id), "\")");
+  }
   return absl::InvalidArgumentError(absl::StrCat(where, ": ", error.message()));
 }
 
