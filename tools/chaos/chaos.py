@@ -35,8 +35,9 @@ C++ code (UUIDv8 over SHA-256 of namespace, id and the RFC 3339 time):
     its due time less the skew of Beat 0's clock; none may have an id that
     no firing of any entry has (a corrupted or invented firing);
   - a firing later than the lease TTL + 2 s (a Beat died holding it, one
-    look-ahead, a second of slack) + the skew, outside the 15 s after a server
-    restart, is counted late (a failure with --fail-late).
+    look-ahead, a second of slack) + the skew, outside a server restart
+    (from that long before it to 15 s after it), is counted late (a
+    failure with --fail-late).
 
 A Beat that exits by itself (it should ride out every fault above) is
 started again, as a supervisor would, and counted. Prints one summary line:
@@ -700,7 +701,8 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None,
                 report["firings"].append((due, arrived))
                 if (late_after_ms is not None and
                         arrived - due > late_after_ms and
-                        not any(start - 1000 <= due <= end + OUTAGE_RECOVERY_MS
+                        not any(start - late_after_ms <= due <=
+                                end + OUTAGE_RECOVERY_MS
                                 for start, end in outages)):
                     report["late"] += 1
                     if report["late"] <= 5:
