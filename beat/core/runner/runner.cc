@@ -431,13 +431,15 @@ std::chrono::steady_clock::time_point Runner::HoldDeadline() const {
                                    options_.lease_ttl / kHoldMarginDivisor);
 }
 
-void Runner::DropLapsedHolds(Group& group) {
+bool Runner::DropLapsedHolds(Group& group) {
   const std::chrono::steady_clock::time_point now =
       std::chrono::steady_clock::now();
   auto is_lapsed = [now](const Plan& plan) {
     return plan.held_until && now >= *plan.held_until;
   };
-  if (std::none_of(group.plans.begin(), group.plans.end(), is_lapsed)) return;
+  if (std::none_of(group.plans.begin(), group.plans.end(), is_lapsed)) {
+    return true;
+  }
   std::vector<Plan> lapsed;
   std::vector<Plan> kept;
   for (Plan& plan : group.plans) {
@@ -450,6 +452,7 @@ void Runner::DropLapsedHolds(Group& group) {
   Abandon(lapsed);
   std::lock_guard<std::mutex> lock(mutex_);
   for (const Plan& plan : lapsed) in_flight_.erase(plan.updated.id());
+  return !group.plans.empty();
 }
 
 void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
@@ -571,6 +574,7 @@ std::vector<v1::ScheduleEntry> Runner::TakeCommitBatch(Group& group) {
 void Runner::CommitGroup(Group& group) {
   std::vector<Plan>& plans = group.plans;
   TickStats& stats = group.stats;
+  if (plans.empty()) return;
   // Commit: one batch; if any entry conflicts, each on its own.
   std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
   std::vector<bool> committed(plans.size(), false);
@@ -779,9 +783,10 @@ TickStats Runner::PublishAndCommit(Prepared& prepared, absl::Time now) {
   // that stays warm (one group of 10,000 was slower than single entries).
   for (std::shared_ptr<Group>& group :
        SplitIntoGroups(prepared.plans, kPlansPerGroup)) {
-    DropLapsedHolds(*group);
-    if (!PublishAndCommitTogether(*group, now) &&
-        PublishGroup(*group, now, /*real_clock=*/false)) {
+    if (!DropLapsedHolds(*group)) {
+      // All of it given back: nothing to publish or commit.
+    } else if (!PublishAndCommitTogether(*group, now) &&
+               PublishGroup(*group, now, /*real_clock=*/false)) {
       Failpoint("after_publish");
       CommitGroup(*group);
     }
@@ -842,8 +847,10 @@ TickStats Runner::Dispatch(Prepared& prepared, internal::WorkerPool& pool) {
     // Publish every group first; each group's commit queues behind them.
     pool.Submit([this, group, &pool] {
       NotifyDue(group->plans);
-      DropLapsedHolds(*group);
-      if (PublishAndCommitTogether(*group, Now())) {
+      if (!DropLapsedHolds(*group)) {
+        // All of it given back: nothing to publish or commit.
+        EndDispatch(*group);
+      } else if (PublishAndCommitTogether(*group, Now())) {
         EndDispatch(*group);
       } else if (PublishGroup(*group, Now(), /*real_clock=*/true)) {
         pool.Submit([this, group] {

@@ -234,8 +234,10 @@ class Runner {
   // back unpublished. A Beat paused past its lease (SIGSTOP, a VM stall)
   // would otherwise publish firings another Beat has taken over since;
   // once a publish has begun, the broker's duplicate check and the
-  // commit's compare-and-set on the version are what fence it.
-  void DropLapsedHolds(Group& group);
+  // commit's compare-and-set on the version are what fence it. False when
+  // nothing is left in the group (it must not be published or committed:
+  // an empty commit would still go to the store).
+  bool DropLapsedHolds(Group& group);
   // When a hold taken now is sure to last until.
   std::chrono::steady_clock::time_point HoldDeadline() const;
   // The time in Run: the system's, plus the test-only clock offset.

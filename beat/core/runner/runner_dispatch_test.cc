@@ -403,6 +403,50 @@ TEST(RunnerFencingTest, APauseBetweenClaimAndPublishPublishesNothing) {
   EXPECT_EQ(stored->total_run_count(), 1);
 }
 
+// A store whose server went away (its commits fail), counting them.
+class CommitsFailStore final : public internal::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    ++commits;
+    return absl::UnavailableError("the server is restarting");
+  }
+  std::atomic<int> commits{0};
+};
+
+// Found by the ten-minute chaos run on PostgreSQL: a Beat paused past its
+// lease while the server restarted crashed (SIGSEGV) when continued. All
+// of a group had lapsed; the empty group was still "committed", the
+// store refused, and the failure was reported for the group's first entry
+// — of none. Nothing of a group that lapsed whole may reach the store.
+TEST(RunnerFencingTest, AGroupThatLapsedWholeIsNeitherPublishedNorCommitted) {
+  auto memory = testing::MemoryStore("memory://fence-empty");
+  CommitsFailStore store(memory.get());
+  auto broker = testing::MemoryBroker("memory://fence-empty");
+  const absl::Time applied = absl::Now();
+  const absl::Time due = applied + absl::Seconds(1);
+  v1::ScheduleEntry entry;
+  entry.set_id("lapses");
+  entry.set_task_name("t.lapses");
+  *entry.mutable_spec()->mutable_clocked()->mutable_run_at() = ToProtoTime(due);
+  ASSERT_TRUE(ApplyEntries(*memory, {entry}, applied, false).ok());
+  RunnerOptions options;
+  options.owner = "paused";
+  options.lease_ttl = absl::Milliseconds(300);
+  Runner paused(&store, nullptr, broker.get(), options);
+
+  auto prepared = paused.Prepare(due);
+  ASSERT_TRUE(prepared.ok());
+  absl::SleepFor(absl::Milliseconds(400));  // the pause
+  const TickStats resumed = paused.PublishAndCommit(**prepared, due);
+
+  EXPECT_EQ(resumed.lapsed, 1);
+  EXPECT_EQ(resumed.failed, 0);
+  EXPECT_EQ(store.commits, 0);
+  EXPECT_TRUE(broker->List()->empty());
+}
+
 // Forwards to another broker, but the next publish after `Hold()` waits
 // until `release` is notified: a Beat paused inside its publish.
 class PausingBroker final : public Broker {
