@@ -35,7 +35,10 @@ C++ code (UUIDv8 over SHA-256 of namespace, id and the RFC 3339 time):
     its due time less the skew of Beat 0's clock; none may have an id that
     no firing of any entry has (a corrupted or invented firing);
   - a firing later than the lease TTL + 2 s (a Beat died holding it, one
-    look-ahead, a second of slack) + the skew, outside a server restart
+    look-ahead, a second of slack) + the skew after its due time, or after
+    the latest SIGKILL or SIGSTOP of a Beat since (when the Beats that
+    take it over die one after another, each hands it on within the TTL),
+    outside a server restart
     (from that long before it to 15 s after it), is counted late (a
     failure with --fail-late).
 
@@ -51,6 +54,7 @@ itself could not be made.
 """
 
 import argparse
+import bisect
 import ctypes
 import hashlib
 import json
@@ -636,14 +640,15 @@ def arrival_ms(envelope):
 
 
 def check(namespace, entries, envelopes, window, known_range, run_counts=None,
-          skew_ms=0, late_after_ms=None, outages=()):
+          skew_ms=0, late_after_ms=None, outages=(), beat_faults=()):
     """Every firing due in `window` against what the broker holds; and,
     given the store's run counts, each entry's count against its envelopes
     (all of them, in the window or not). A Beat whose clock runs `skew_ms`
     ahead may fire that early, no earlier. Firings later than
-    `late_after_ms` past their due time are counted late, unless due
-    within an outage (start_ms, end_ms) or in the misfire-policy recovery
-    that follows it."""
+    `late_after_ms` past their due time — or past the latest SIGKILL or
+    SIGSTOP of a Beat since (`beat_faults`, sorted ms) — are counted late,
+    unless due within an outage (start_ms, end_ms) or in the recovery that
+    follows it."""
     by_id = {}
     for envelope in envelopes:
         by_id.setdefault(envelope.get("id"), []).append(envelope)
@@ -699,8 +704,17 @@ def check(namespace, entries, envelopes, window, known_range, run_counts=None,
                 arrived = min(arrival_ms(copy) for copy in copies)
                 report["delays"].append(arrived - due)
                 report["firings"].append((due, arrived))
+                # Measured from the due time, or from the latest SIGKILL or
+                # SIGSTOP since (any Beat may have been holding it: a
+                # firing whose holders die one after another is picked up
+                # within the TTL after each).
+                since = bisect.bisect_right(beat_faults, arrived)
+                start_ms = due
+                if (late_after_ms is not None and since and
+                        beat_faults[since - 1] >= due - late_after_ms):
+                    start_ms = max(due, beat_faults[since - 1])
                 if (late_after_ms is not None and
-                        arrived - due > late_after_ms and
+                        arrived - start_ms > late_after_ms and
                         not any(start - late_after_ms <= due <=
                                 end + OUTAGE_RECOVERY_MS
                                 for start, end in outages)):
@@ -871,7 +885,9 @@ def main():
         report = check(backend.namespace, entries, backend.envelopes(),
                        (window_start, window_end),
                        (base_ms, int(time.time() * 1000) + 60000), run_counts,
-                       skew_ms, late_after_ms, outages)
+                       skew_ms, late_after_ms, outages,
+                       sorted(event[1] for event in counts["events"]
+                              if event[0] in ("kill", "stop")))
         gaps = failover_gaps(counts["events"], report["firings"],
                              int(lease_ttl_s * 1000), outages)
     except KeyboardInterrupt:
