@@ -771,6 +771,14 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     }
   }
   ReleaseClaims(unused_claims);
+  if (hold == Hold::kClaim &&
+      static_cast<int>(in_flight.size()) > stats.in_flight) {
+    // The store withholds this Beat's own fresh claims, so entries being
+    // dispatched are not among the candidates: they still count as in
+    // flight, so that Run looks again within milliseconds of their commit
+    // (their next firing may be due at once) instead of at its idle poll.
+    stats.in_flight = static_cast<int>(in_flight.size());
+  }
   return prepared;
 }
 

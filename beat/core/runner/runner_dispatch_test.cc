@@ -237,6 +237,44 @@ TEST(RunnerDispatchTest, AFewMillisecondIntervalKeepsUp) {
   EXPECT_GE(CountTask(*broker, "t.fast"), 20);
 }
 
+// Delays every commit by 30 ms.
+class SlowCommitStore final : public internal::ForwardingStore {
+ public:
+  using ForwardingStore::ForwardingStore;
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> Upsert(
+      const std::vector<v1::ScheduleEntry>& entries) override {
+    absl::SleepFor(absl::Milliseconds(30));
+    return ForwardingStore::Upsert(entries);
+  }
+};
+
+// Found by CI under AddressSanitizer (AFewMillisecondIntervalKeepsUp, on a
+// loaded machine): when the next pass came before the commit of the firing
+// in flight, the store withheld the entry (this Beat's own fresh claim),
+// nothing counted as in flight, and the loop slept its whole idle poll:
+// one firing a second. With commits taking 30 ms, that is every pass.
+TEST(RunnerDispatchTest, AFiringStillCommittingIsLookedForAgainSoon) {
+  auto memory = testing::MemoryStore("memory://dispatch-slow-commit");
+  SlowCommitStore store(memory.get());
+  auto broker = testing::MemoryBroker("memory://dispatch-slow-commit");
+  v1::ScheduleEntry entry;
+  entry.set_id("fast");
+  entry.set_task_name("t.fast");
+  entry.mutable_spec()->mutable_interval()->set_every_ms(5);
+  entry.set_misfire_grace_ms(3600 * 1000);
+  ASSERT_TRUE(ApplyEntries(*memory, {entry}, absl::Now(), false).ok());
+  RunnerOptions options;
+  options.owner = "slow-commit";
+  Runner runner(&store, nullptr, broker.get(), options);
+  absl::Notification stop;
+  std::thread loop([&] { ASSERT_TRUE(runner.Run(stop).ok()); });
+  absl::SleepFor(absl::Seconds(2));
+  stop.Notify();
+  loop.join();
+  // About one firing per commit (~60); sleeping the idle poll gives 2 or 3.
+  EXPECT_GE(CountTask(*broker, "t.fast"), 10);
+}
+
 // Delays every ClaimDue, so that the commits of the firings in flight land
 // between the runner's look at what it has in flight and the store's
 // answer: the entry comes back due afresh.
