@@ -520,6 +520,22 @@ auto OpenWaiting(bool wait, Open open) -> decltype(open()) {
 
 namespace {
 
+// Parses a duration flag into `out`, or says which flag, what was given
+// and what is expected.
+absl::Status ParseDurationFlag(absl::string_view name, absl::string_view text,
+                               absl::Duration min, absl::Duration max,
+                               absl::string_view example, absl::Duration& out) {
+  absl::Duration parsed;
+  if (!absl::ParseDuration(text, &parsed) || parsed < min || parsed > max) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " \"", text, "\": expected a duration from ",
+                     absl::FormatDuration(min), " to ",
+                     absl::FormatDuration(max), ", such as ", example));
+  }
+  out = parsed;
+  return absl::OkStatus();
+}
+
 // A runner's totals on one line, for the log.
 std::string FormatTotals(const core::RunnerMetrics& metrics) {
   return absl::StrCat(metrics.dispatched, " dispatched, ", metrics.duplicates,
@@ -535,36 +551,26 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // Flags first: a bad one changes nothing (no schedule applied) and is
   // reported at once, even while a backend is unreachable.
   core::RunnerOptions runner_options;
-  if (!absl::ParseDuration(flags.idle_poll, &runner_options.idle_poll) ||
-      runner_options.idle_poll < absl::Milliseconds(10) ||
-      runner_options.idle_poll > absl::Hours(1)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--idle-poll \"", flags.idle_poll,
-                     "\": expected a duration from 10ms to 1h, such as 1s")));
-  }
-  if (!absl::ParseDuration(flags.lease_ttl, &runner_options.lease_ttl) ||
-      runner_options.lease_ttl < absl::Seconds(1) ||
-      runner_options.lease_ttl > absl::Hours(1)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--lease-ttl \"", flags.lease_ttl,
-                     "\": expected a duration from 1s to 1h, such as 30s")));
-  }
-  if (!absl::ParseDuration(flags.clock_offset, &runner_options.clock_offset) ||
-      absl::AbsDuration(runner_options.clock_offset) > absl::Hours(24)) {
-    return Fail(absl::InvalidArgumentError(
-        absl::StrCat("--clock-offset \"", flags.clock_offset,
-                     "\": expected a duration within a day, such as 3s or "
-                     "-500ms")));
-  }
   absl::Duration stats_every;
-  if (!absl::ParseDuration(flags.stats_every, &stats_every) ||
-      stats_every < absl::ZeroDuration() ||
-      (stats_every > absl::ZeroDuration() &&
-       stats_every < absl::Milliseconds(100))) {
+  for (const absl::Status& parsed :
+       {ParseDurationFlag("--idle-poll", flags.idle_poll,
+                          absl::Milliseconds(10), absl::Hours(1), "1s",
+                          runner_options.idle_poll),
+        ParseDurationFlag("--lease-ttl", flags.lease_ttl, absl::Seconds(1),
+                          absl::Hours(1), "30s", runner_options.lease_ttl),
+        ParseDurationFlag("--clock-offset", flags.clock_offset,
+                          -absl::Hours(24), absl::Hours(24), "3s or -500ms",
+                          runner_options.clock_offset),
+        ParseDurationFlag("--stats-every", flags.stats_every,
+                          absl::ZeroDuration(), absl::Hours(24), "60s (0: off)",
+                          stats_every)}) {
+    if (!parsed.ok()) return Fail(parsed);
+  }
+  if (stats_every > absl::ZeroDuration() &&
+      stats_every < absl::Milliseconds(100)) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--stats-every \"", flags.stats_every,
-                     "\": expected 0 or a duration of 100ms or more, such as "
-                     "60s")));
+                     "\": expected 0 (off) or 100ms or more, such as 60s")));
   }
   plugin::PluginRegistry registry = MakeRegistry(options);
   const bool wait = !flags.once;

@@ -38,10 +38,10 @@ constexpr int kMaxMissedCounted = 100000;
 // Host errors: an entry is left alone this long at first, then longer.
 constexpr absl::Duration kFirstHoldBack = absl::Seconds(10);
 constexpr absl::Duration kLongestHoldBack = absl::Minutes(5);
-// The broker: the first wait after a failed publish, and the longest.
 // A hold (claim or lease) is trusted for its TTL less a fifth (1 s of the
 // default 5 s): publishing must begin before then (DropLapsedHolds).
 constexpr int kHoldMarginDivisor = 5;
+// The broker: the first wait after a failed publish, and the longest.
 constexpr absl::Duration kFirstBrokerBackoff = absl::Milliseconds(200);
 constexpr absl::Duration kLongestBrokerBackoff = absl::Seconds(30);
 
