@@ -122,15 +122,38 @@ void Runner::NotifyDue(const std::vector<Plan>& plans) {
   }
 }
 
-bool Runner::StillInFlight(const std::string& id) {
+bool Runner::StillInFlight(const v1::ScheduleEntry& candidate) {
   std::lock_guard<std::mutex> lock(mutex_);
-  return in_flight_.contains(id);
+  auto it = in_flight_.find(candidate.id());
+  return it != in_flight_.end() && !it->second.giving_back &&
+         it->second.version == candidate.version();
+}
+
+void Runner::MarkGivingBack(const Group& group,
+                            const std::vector<bool>* committed) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (size_t i = 0; i < group.plans.size(); ++i) {
+    if (committed != nullptr && (*committed)[i]) continue;
+    auto it = in_flight_.find(group.plans[i].updated.id());
+    if (it != in_flight_.end() && it->second.group == &group) {
+      it->second.giving_back = true;
+    }
+  }
+}
+
+void Runner::EndInFlight(const Group* group, const std::vector<Plan>& plans) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Plan& plan : plans) {
+    auto it = in_flight_.find(plan.updated.id());
+    if (it != in_flight_.end() && it->second.group == group) {
+      in_flight_.erase(it);
+    }
+  }
 }
 
 void Runner::EndDispatch(const Group& group) {
   AddToMetrics(group.stats, /*count_tick=*/false);
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const Plan& plan : group.plans) in_flight_.erase(plan.updated.id());
+  EndInFlight(&group, group.plans);
 }
 
 TickStats& operator+=(TickStats& total, const TickStats& more) {
@@ -449,14 +472,23 @@ bool Runner::DropLapsedHolds(Group& group) {
   group.stats.lapsed += static_cast<int>(lapsed.size());
   // Given back as if never taken: the lease and claim go back only if
   // still this Beat's (the stores check the owner).
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const Plan& plan : lapsed) {
+      auto it = in_flight_.find(plan.updated.id());
+      if (it != in_flight_.end() && it->second.group == &group) {
+        it->second.giving_back = true;
+      }
+    }
+  }
   Abandon(lapsed);
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const Plan& plan : lapsed) in_flight_.erase(plan.updated.id());
+  EndInFlight(&group, lapsed);
   return !group.plans.empty();
 }
 
 void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
   // Leases go back; claims end with the commit, or go back without one.
+  MarkGivingBack(group, &committed);
   std::vector<std::string> claims;
   for (size_t i = 0; i < group.plans.size(); ++i) {
     const Plan& plan = group.plans[i];
@@ -643,7 +675,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   // The entries being dispatched, taken before reading the store: one whose
   // commit lands after this is read fresh; one in this set is left alone
   // even if the store still showed it as it was before its commit.
-  absl::flat_hash_set<std::string> in_flight;
+  absl::flat_hash_map<std::string, InFlight> in_flight;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!in_flight_.empty()) in_flight = in_flight_;
@@ -697,14 +729,16 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   for (v1::ScheduleEntry& candidate : *due) {
     // A store with claims hands back an entry this Beat has in flight only
     // once its commit (or give-back) has ended the claim — then it is due
-    // afresh, as read, and is planned — or as the renewal of a claim half
-    // run out while still in flight. (Skipping the first kind would leave
-    // it claimed by this Beat, and so withheld from it, for half the TTL.
+    // afresh, as read, and is planned, even if its dispatch is still
+    // ending (StillInFlight tells by the version and the give-back mark) —
+    // or as the renewal of a claim half run out while still in flight.
+    // (Skipping the first kind would leave it claimed by this Beat, and so
+    // withheld from it, for half the TTL: CI saw a 5 ms interval fire once.
     // A renewal whose commit lands between the claim and this look is
     // planned from its old state: its compare-and-set fails, and the
     // broker drops its envelope id.)
     if (!in_flight.empty() && in_flight.contains(candidate.id()) &&
-        (hold != Hold::kClaim || StillInFlight(candidate.id()))) {
+        (hold != Hold::kClaim || StillInFlight(candidate))) {
       ++stats.in_flight;
       continue;
     }
@@ -823,7 +857,10 @@ void Runner::Stage(Prepared& prepared) {
   prepared.groups = SplitIntoGroups(plans, per_group);
   std::lock_guard<std::mutex> lock(mutex_);
   for (const std::shared_ptr<Group>& group : prepared.groups) {
-    for (const Plan& plan : group->plans) in_flight_.insert(plan.updated.id());
+    for (const Plan& plan : group->plans) {
+      in_flight_.insert_or_assign(
+          plan.updated.id(), InFlight{group.get(), plan.updated.version()});
+    }
   }
 }
 
@@ -844,8 +881,7 @@ std::vector<std::shared_ptr<Runner::Group>> Runner::SplitIntoGroups(
 void Runner::Unstage(Prepared& prepared) {
   for (const std::shared_ptr<Group>& group : prepared.groups) {
     Abandon(group->plans);
-    std::lock_guard<std::mutex> lock(mutex_);
-    for (const Plan& plan : group->plans) in_flight_.erase(plan.updated.id());
+    EndInFlight(group.get(), group->plans);
   }
   prepared.groups.clear();
 }

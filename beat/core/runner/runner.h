@@ -242,11 +242,20 @@ class Runner {
   std::chrono::steady_clock::time_point HoldDeadline() const;
   // The time in Run: the system's, plus the test-only clock offset.
   absl::Time Now() const { return absl::Now() + options_.clock_offset; }
-  // Whether the entry's dispatch has not ended yet (now, not as of the
-  // pass's start).
-  bool StillInFlight(const std::string& id);
-  // A dispatched group is done: its counts go to the metrics.
+  // Whether `candidate`, which a claim just handed back though it was in
+  // flight when the pass began, is still that firing's claim, renewed —
+  // rather than a fresh claim on an entry whose dispatch has since
+  // committed (its version moved on) or given its claim back. Looked at
+  // now, not as of the pass's start.
+  bool StillInFlight(const v1::ScheduleEntry& candidate);
+  // Marks the group's plans (all, or those not `committed`) as giving
+  // their holds back: a claim taken on them from now on is a fresh one.
+  void MarkGivingBack(const Group& group, const std::vector<bool>* committed);
+  // A dispatched group is done: its counts go to the metrics, and its
+  // entries are no longer in flight (unless planned again since).
   void EndDispatch(const Group& group);
+  // Takes `plans` out of in_flight_, if they are still `group`'s there.
+  void EndInFlight(const Group* group, const std::vector<Plan>& plans);
   // Appends the group's committed firings to the store's history, if it
   // keeps one (failed attempts are this host's, and are only logged).
   void AddHistory(const Group& group);
@@ -307,8 +316,16 @@ class Runner {
   // (Debian's Abseil is not built for it). Guards what follows.
   mutable std::mutex mutex_;
   RunnerMetrics metrics_;
-  // Entries handed to the dispatch threads and not yet committed.
-  absl::flat_hash_set<std::string> in_flight_;
+  // Entries handed to the dispatch threads and not yet done, by id: which
+  // dispatch (its group), the version it was planned from, and whether it
+  // is giving its hold back. An entry planned again while its last
+  // dispatch is ending belongs to the new dispatch.
+  struct InFlight {
+    const Group* group;
+    int64_t version;
+    bool giving_back = false;
+  };
+  absl::flat_hash_map<std::string, InFlight> in_flight_;
   // The broker's backoff after a failed publish.
   absl::Time broker_retry_at_ = absl::InfinitePast();
   absl::Duration broker_backoff_;

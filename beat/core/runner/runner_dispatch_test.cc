@@ -275,6 +275,40 @@ TEST(RunnerDispatchTest, AFiringStillCommittingIsLookedForAgainSoon) {
   EXPECT_GE(CountTask(*broker, "t.fast"), 10);
 }
 
+// Found by CI under ThreadSanitizer (AFewMillisecondIntervalKeepsUp fired
+// once in a second): a pass that came after an in-flight firing's commit
+// but before its dispatch had ended (history, hooks) claimed the entry
+// afresh and looked past it as still in flight, keeping the claim: the
+// store then withheld the entry from this Beat for half the lease TTL.
+// Here the first firing's dispatch is held open 300 ms after its commit.
+TEST(RunnerDispatchTest, AClaimTakenAfterTheCommitIsNotMistakenForInFlight) {
+  auto store = testing::MemoryStore("memory://dispatch-ending");
+  auto broker = testing::MemoryBroker("memory://dispatch-ending");
+  v1::ScheduleEntry entry;
+  entry.set_id("fast");
+  entry.set_task_name("t.fast");
+  entry.mutable_spec()->mutable_interval()->set_every_ms(5);
+  entry.set_misfire_grace_ms(3600 * 1000);
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, absl::Now(), false).ok());
+  RunnerOptions options;
+  options.owner = "dispatch-ending";
+  std::atomic<bool> first{true};
+  RunnerHooks hooks;
+  hooks.on_dispatched = [&](const v1::ScheduleEntry&, absl::Time,
+                            absl::Duration) {
+    if (first.exchange(false)) absl::SleepFor(absl::Milliseconds(300));
+  };
+  Runner runner(store.get(), nullptr, broker.get(), options, hooks);
+  absl::Notification stop;
+  std::thread loop([&] { ASSERT_TRUE(runner.Run(stop).ok()); });
+  absl::SleepFor(absl::Seconds(2));
+  stop.Notify();
+  loop.join();
+  // Hundreds in the 1.7 s after the hold; before, only the first (the
+  // claim withheld it for 2.5 s).
+  EXPECT_GE(CountTask(*broker, "t.fast"), 10);
+}
+
 // Delays every ClaimDue, so that the commits of the firings in flight land
 // between the runner's look at what it has in flight and the store's
 // answer: the entry comes back due afresh.
