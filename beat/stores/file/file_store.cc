@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -24,11 +26,14 @@
 #include "beat/core/codec/entry_json.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/limits.h"
+#include "beat/core/model/proto_time.h"
 #include "beat/core/plugin/plugin_helpers.h"
 
 namespace stem::beat::stores {
 namespace {
 
+using core::ToAbslTime;
+using core::ToProtoTime;
 using plugin::ErrnoStatus;
 using plugin::FileLock;
 
@@ -282,7 +287,163 @@ absl::Status FileStore::Remove(absl::string_view id, int64_t expected_version) {
   }
   if (it != next.entries.end()) next.entries.erase(it);
   STEM_RETURN_IF_ERROR(Write(next));
-  return EndClaims({std::string(id)});
+  STEM_RETURN_IF_ERROR(EndClaims({std::string(id)}));
+  // Its history goes with it (soft state: the entry is gone either way, and
+  // the next compaction drops what is left).
+  (void)CompactHistory([id](absl::string_view other) {
+    std::string unescaped;
+    return !absl::CUnescape(other, &unescaped) || unescaped != id;
+  });
+  return absl::OkStatus();
+}
+
+namespace {
+
+// A history line: `id scheduled_ms executed_ms success duration_ms error`,
+// the id and the error escaped so that neither holds a space or a newline.
+std::string HistoryField(absl::string_view text) {
+  return absl::StrReplaceAll(absl::CEscape(text), {{" ", "\\040"}});
+}
+
+std::string HistoryLine(const v1::RunRecord& record) {
+  return absl::StrCat(HistoryField(record.schedule_id()), " ",
+                      absl::ToUnixMillis(ToAbslTime(record.scheduled_at())),
+                      " ", absl::ToUnixMillis(ToAbslTime(record.executed_at())),
+                      " ", record.success() ? 1 : 0, " ", record.duration_ms(),
+                      " ", HistoryField(record.error()), "\n");
+}
+
+// The id of a history line, still escaped (what HistoryField made).
+absl::string_view HistoryLineId(absl::string_view line) {
+  return line.substr(0, line.find(' '));
+}
+
+bool ParseHistoryLine(absl::string_view line, v1::RunRecord& record) {
+  std::vector<absl::string_view> fields =
+      absl::StrSplit(line, absl::MaxSplits(' ', 5));
+  int64_t scheduled_ms, executed_ms, duration_ms;
+  std::string id, error;
+  if (fields.size() != 6 || !absl::CUnescape(fields[0], &id) ||
+      !absl::SimpleAtoi(fields[1], &scheduled_ms) ||
+      !absl::SimpleAtoi(fields[2], &executed_ms) ||
+      (fields[3] != "0" && fields[3] != "1") ||
+      !absl::SimpleAtoi(fields[4], &duration_ms) ||
+      !absl::CUnescape(fields[5], &error)) {
+    return false;  // a torn or foreign line
+  }
+  record.set_schedule_id(std::move(id));
+  *record.mutable_scheduled_at() =
+      ToProtoTime(absl::FromUnixMillis(scheduled_ms));
+  *record.mutable_executed_at() =
+      ToProtoTime(absl::FromUnixMillis(executed_ms));
+  record.set_success(fields[3] == "1");
+  record.set_duration_ms(duration_ms);
+  record.set_error(std::move(error));
+  return true;
+}
+
+// Compact when the file is this much past twice its compacted size.
+constexpr int64_t kHistorySlackBytes = 1 << 20;
+
+}  // namespace
+
+absl::Status FileStore::AppendHistory(
+    const std::vector<v1::RunRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  std::string lines;
+  for (const v1::RunRecord& record : records) {
+    absl::StrAppend(&lines, HistoryLine(record));
+  }
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
+  STEM_ASSIGN_OR_RETURN(
+      int fd, plugin::OpenNoFollow(history_path_,
+                                   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                                   plugin::ModeFor(path_)));
+  absl::string_view left = lines;
+  while (!left.empty()) {
+    const ssize_t wrote = write(fd, left.data(), left.size());
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      absl::Status status = ErrnoStatus("cannot append to", history_path_);
+      close(fd);
+      return status;
+    }
+    left.remove_prefix(static_cast<size_t>(wrote));
+  }
+  struct stat info;
+  const bool sized = fstat(fd, &info) == 0;
+  close(fd);
+  if (sized &&
+      info.st_size > 2 * history_compacted_size_.load() + kHistorySlackBytes) {
+    // Entries that are gone lose their history.
+    absl::flat_hash_set<std::string> ids;
+    {
+      std::lock_guard<std::mutex> guard(mutex_);
+      STEM_ASSIGN_OR_RETURN(Contents * contents, Load());
+      for (const auto& [id, entry] : contents->entries) ids.insert(id);
+    }
+    return CompactHistory([&ids](absl::string_view id) {
+      std::string unescaped;
+      return absl::CUnescape(id, &unescaped) && ids.contains(unescaped);
+    });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status FileStore::CompactHistory(
+    const std::function<bool(absl::string_view id)>& keep) {
+  absl::StatusOr<std::string> content = plugin::ReadWholeFile(history_path_);
+  if (!content.ok()) {
+    return content.status().code() == absl::StatusCode::kNotFound
+               ? absl::OkStatus()
+               : content.status();
+  }
+  // The latest kHistoryKept lines of each id kept, in their order.
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(*content, '\n', absl::SkipEmpty());
+  absl::flat_hash_map<absl::string_view, size_t> seen;
+  std::vector<bool> kept(lines.size(), false);
+  for (size_t i = lines.size(); i-- > 0;) {
+    const absl::string_view id = HistoryLineId(lines[i]);
+    size_t& count = seen[id];
+    if (count >= kHistoryKept || !keep(id)) continue;
+    ++count;
+    kept[i] = true;
+  }
+  std::string compacted;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (kept[i]) absl::StrAppend(&compacted, lines[i], "\n");
+  }
+  if (compacted.size() == content->size()) return absl::OkStatus();
+  STEM_RETURN_IF_ERROR(
+      plugin::ReplaceFile(history_path_, compacted, /*sync=*/false));
+  history_compacted_size_.store(static_cast<int64_t>(compacted.size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::RunRecord>> FileStore::History(
+    absl::string_view id, int limit) {
+  std::vector<v1::RunRecord> newest_first;
+  // No lock: lines are appended whole, and a rename replaces the file.
+  absl::StatusOr<std::string> content = plugin::ReadWholeFile(history_path_);
+  if (!content.ok()) {
+    if (content.status().code() == absl::StatusCode::kNotFound) {
+      return newest_first;
+    }
+    return content.status();
+  }
+  const std::string wanted = HistoryField(id);
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(*content, '\n', absl::SkipEmpty());
+  for (size_t i = lines.size();
+       i-- > 0 && static_cast<int>(newest_first.size()) < limit;) {
+    if (HistoryLineId(lines[i]) != wanted) continue;
+    v1::RunRecord record;
+    if (ParseHistoryLine(lines[i], record)) {
+      newest_first.push_back(std::move(record));
+    }
+  }
+  return newest_first;
 }
 
 std::vector<const v1::ScheduleEntry*> FileStore::DueUnder(

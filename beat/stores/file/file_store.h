@@ -27,6 +27,12 @@
 // is lost or unreadable only lets two Beats plan the same firing, which
 // the compare-and-set and the broker's dropping of duplicates still catch.
 //
+// History (the latest runs of each entry) lives in `<path>.history`, one
+// line per run, appended under the lock and compacted (the latest
+// kHistoryKept per entry, entries that are gone dropped) when it has grown
+// to twice its size after the last compaction. Soft state too: not
+// fsync'd; a torn last line is skipped.
+//
 // What it cannot protect against: a writer that is stopped (SIGSTOP) or
 // hung while it holds the lock blocks every other writer — and so every
 // firing — until it resumes or dies; the others give up after the lock
@@ -35,7 +41,9 @@
 #ifndef STEM_BEAT_STORES_FILE_FILE_STORE_H_
 #define STEM_BEAT_STORES_FILE_FILE_STORE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -67,6 +75,14 @@ class FileStore final : public core::ScheduleStore {
       absl::Duration ttl) override;
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override;
+  absl::Status AppendHistory(
+      const std::vector<v1::RunRecord>& records) override;
+  absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
+                                                     int limit) override;
+
+  // Runs kept per entry (at least this many; up to twice between
+  // compactions).
+  static constexpr size_t kHistoryKept = 200;
 
   const std::string& path() const { return path_; }
 
@@ -86,7 +102,9 @@ class FileStore final : public core::ScheduleStore {
 
  private:
   explicit FileStore(std::string path)
-      : path_(std::move(path)), claims_path_(path_ + ".claims") {}
+      : path_(std::move(path)),
+        claims_path_(path_ + ".claims"),
+        history_path_(path_ + ".history") {}
 
   using Entries = std::map<std::string, v1::ScheduleEntry>;
   // The file as last read: its readable entries by id, and the others.
@@ -120,8 +138,16 @@ class FileStore final : public core::ScheduleStore {
   // Ends the claims on `ids` (they were written or removed).
   absl::Status EndClaims(const std::vector<std::string>& ids) const;
 
+  // Under a held lock: rewrites the history file keeping the latest
+  // kHistoryKept runs of each id `keep` says yes to.
+  absl::Status CompactHistory(
+      const std::function<bool(absl::string_view id)>& keep);
+
   std::string path_;
   std::string claims_path_;
+  std::string history_path_;
+  // The history file's size after this process's last compaction.
+  std::atomic<int64_t> history_compacted_size_{0};
   std::mutex mutex_;  // guards the cache
   bool cached_ = false;
   int cached_fd_ = -1;  // the file the cache was read from, kept open
