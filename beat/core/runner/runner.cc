@@ -67,20 +67,58 @@ void Earliest(std::optional<absl::Time>& current, absl::Time candidate) {
 
 }  // namespace
 
-void RunnerMetrics::RecordDrift(absl::Duration drift) {
-  static const absl::Duration kBounds[kDriftBuckets - 1] = {
-      absl::Milliseconds(1),   absl::Milliseconds(2),  absl::Milliseconds(5),
-      absl::Milliseconds(10),  absl::Milliseconds(50), absl::Milliseconds(100),
-      absl::Milliseconds(500), absl::Seconds(1)};
+const absl::Duration DurationHistogram::kBounds[kBuckets - 1] = {
+    absl::Milliseconds(1),   absl::Milliseconds(2),   absl::Milliseconds(5),
+    absl::Milliseconds(10),  absl::Milliseconds(25),  absl::Milliseconds(50),
+    absl::Milliseconds(100), absl::Milliseconds(250), absl::Milliseconds(500),
+    absl::Seconds(1),        absl::Seconds(10)};
+
+void DurationHistogram::Record(absl::Duration duration) {
+  duration = std::max(duration, absl::ZeroDuration());
   int bucket = 0;
-  while (bucket < kDriftBuckets - 1 && drift >= kBounds[bucket]) ++bucket;
-  ++drift_histogram[bucket];
-  last_lag = drift;
+  while (bucket < kBuckets - 1 && duration > kBounds[bucket]) ++bucket;
+  ++counts[bucket];
+  ++count;
+  sum += duration;
+}
+
+void RunnerMetrics::RecordDrift(absl::Duration drift_now) {
+  drift.Record(drift_now);
+  last_lag = drift_now;
+}
+
+absl::Duration Runner::GraceOf(const v1::ScheduleEntry& entry) const {
+  return entry.misfire_grace_ms() > 0
+             ? absl::Milliseconds(entry.misfire_grace_ms())
+             : options_.default_grace;
 }
 
 RunnerMetrics Runner::metrics() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return metrics_;
+  RunnerMetrics copy = metrics_;
+  copy.in_flight = static_cast<int64_t>(in_flight_.size());
+  return copy;
+}
+
+void Runner::RecordStoreCall(absl::Duration took) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  metrics_.store_calls.Record(took);
+}
+
+void Runner::RecordPassAnswer(absl::Time asked, absl::Duration took,
+                              const absl::Status& answer) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  metrics_.store_calls.Record(took);
+  if (answer.ok()) {
+    metrics_.last_store_answer = asked + took;
+    metrics_.store_failing_since = absl::InfinitePast();
+    metrics_.store_error.clear();
+  } else {
+    if (metrics_.store_failing_since == absl::InfinitePast()) {
+      metrics_.store_failing_since = asked;
+    }
+    metrics_.store_error = std::string(answer.message());
+  }
 }
 
 void Runner::AddToMetrics(const TickStats& stats, bool count_tick) {
@@ -247,6 +285,10 @@ void Runner::BrokerFailed(const absl::Status& status) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     const absl::Time now = Now();
+    if (metrics_.broker_failing_since == absl::InfinitePast()) {
+      metrics_.broker_failing_since = now;
+    }
+    metrics_.broker_error = std::string(status.message());
     // Groups already in flight fail together: one failure per backoff
     // doubles it (and is reported), the others fall inside it.
     if (now < broker_retry_at_) return;
@@ -268,6 +310,8 @@ void Runner::BrokerWorked() {
   std::lock_guard<std::mutex> lock(mutex_);
   broker_backoff_ = absl::ZeroDuration();
   broker_retry_at_ = absl::InfinitePast();
+  metrics_.broker_failing_since = absl::InfinitePast();
+  metrics_.broker_error.clear();
 }
 
 absl::Time Runner::BrokerRetryAt() const {
@@ -314,10 +358,7 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
   }
   absl::StatusOr<const specs::Schedule*> schedule = ScheduleOf(entry);
   if (!schedule.ok()) return fail(schedule.status());
-  const absl::Duration grace =
-      entry.misfire_grace_ms() > 0
-          ? absl::Milliseconds(entry.misfire_grace_ms())
-          : options_.default_grace;
+  const absl::Duration grace = GraceOf(entry);
   // Every firing is due at its nominal time plus its jitter, never before.
   auto due = [&entry](absl::Time t) { return t + JitterFor(entry, t); };
   const absl::Duration late = now - due(nominal);
@@ -515,6 +556,10 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   absl::StatusOr<PublishResult> published =
       broker_->Publish(std::move(envelopes));
   group.publish_took = absl::Now() - publish_began;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.publishes.Record(group.publish_took);
+  }
   if (!published.ok()) {
     // Nothing is committed; the next pass republishes (duplicates dropped).
     // A broker this Beat cannot reach is this host's problem: the entries
@@ -552,6 +597,11 @@ bool Runner::PublishAndCommitTogether(Group& group, absl::Time now) {
   absl::StatusOr<PublishAndCommitResult> result = store_->PublishAndCommit(
       options_.broker_url, std::move(envelopes), batch);
   group.publish_took = absl::Now() - began;
+  {
+    // One transaction for both: counted as the publish it is.
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.publishes.Record(group.publish_took);
+  }
   if (!result.ok() &&
       (result.status().code() == absl::StatusCode::kUnimplemented ||
        result.status().code() == absl::StatusCode::kAborted)) {
@@ -610,8 +660,10 @@ void Runner::CommitGroup(Group& group) {
   // Commit: one batch; if any entry conflicts, each on its own.
   std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
   std::vector<bool> committed(plans.size(), false);
+  const absl::Time commit_began = absl::Now();
   absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
       store_->Upsert(batch);
+  RecordStoreCall(absl::Now() - commit_began);
   if (written.ok()) {
     std::fill(committed.begin(), committed.end(), true);
   } else if (written.status().code() == absl::StatusCode::kAborted) {
@@ -707,6 +759,11 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   // Taken before the claim: a claim lasts at least this long.
   const std::chrono::steady_clock::time_point claim_deadline = HoldDeadline();
+  const absl::Time asked = Now();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.last_pass = asked;
+  }
   if (hold == Hold::kNone && store_claims_.value_or(true)) {
     due = store_->ClaimDue(due_at, limit, options_.owner, options_.lease_ttl);
     if (due.ok()) {
@@ -715,6 +772,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     } else if (due.status().code() == absl::StatusCode::kUnimplemented) {
       store_claims_ = false;
     } else {
+      RecordPassAnswer(asked, Now() - asked, due.status());
       return due.status();
     }
   }
@@ -722,10 +780,25 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     limit += static_cast<int>(in_flight.size());
     due = store_->Due(due_at, limit);
   }
+  RecordPassAnswer(asked, Now() - asked, due.status());
   if (!due.ok()) return due.status();
   prepared->candidates = static_cast<int>(due->size());
   stats.more_due = prepared->candidates >= limit;
   std::vector<std::string> unused_claims;
+  // The gauges of what is due, as this pass sees it.
+  int64_t seen_due = 0;
+  int64_t seen_overdue = 0;
+  for (const v1::ScheduleEntry& candidate : *due) {
+    const std::optional<absl::Time> jittered = DueTime(candidate);
+    if (!jittered || *jittered > due_at) continue;
+    ++seen_due;
+    if (due_at - *jittered > GraceOf(candidate)) ++seen_overdue;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.due_now = seen_due;
+    metrics_.overdue_now = seen_overdue;
+  }
   for (v1::ScheduleEntry& candidate : *due) {
     // A store with claims hands back an entry this Beat has in flight only
     // once its commit (or give-back) has ended the claim — then it is due
@@ -1062,6 +1135,10 @@ class ChangeWatcher {
 }  // namespace
 
 absl::Status Runner::Run(absl::Notification& stop) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    metrics_.started = Now();
+  }
   internal::WorkerPool pool(options_.dispatch_threads);
   ChangeWatcher changes(store_, stop, options_.clock_offset);
   absl::Duration backoff = absl::Milliseconds(100);

@@ -94,7 +94,20 @@ struct TickStats {
 
 TickStats& operator+=(TickStats& total, const TickStats& more);
 
-// Running totals since the runner started, for logs and metrics endpoints.
+// Durations, in buckets whose upper bounds (inclusive) are those of
+// kBounds, the last above them all; with their count and sum: what a
+// Prometheus histogram needs.
+struct DurationHistogram {
+  static constexpr int kBuckets = 12;
+  static const absl::Duration kBounds[kBuckets - 1];  // 1 ms ... 10 s
+  int64_t counts[kBuckets] = {};  // per bucket, not cumulative
+  int64_t count = 0;
+  absl::Duration sum;
+  void Record(absl::Duration duration);  // negative ones count as zero
+};
+
+// Running totals since the runner started, for logs and metrics endpoints,
+// and what a health check needs to know of the loop.
 struct RunnerMetrics {
   int64_t ticks = 0;
   int64_t due = 0;
@@ -110,11 +123,33 @@ struct RunnerMetrics {
   int64_t conflicts = 0;
   int64_t lapsed = 0;       // not published: this Beat's hold ran out first
   absl::Duration last_lag;  // how late the latest firing went out
-  // Drift (publish time - due time) histogram: counts of drifts below
-  // 1 ms, 2, 5, 10, 50, 100, 500 ms, 1 s, and above.
-  static constexpr int kDriftBuckets = 9;
-  int64_t drift_histogram[kDriftBuckets] = {};
+  // How late each firing went out (publish time - due time).
+  DurationHistogram drift;
+  // How long the store took to answer (what is due, commits) and the
+  // broker to take a publish.
+  DurationHistogram store_calls;
+  DurationHistogram publishes;
   void RecordDrift(absl::Duration drift);
+
+  // The loop, by the runner's clock (InfinitePast: never).
+  absl::Time started = absl::InfinitePast();
+  // When the latest pass began to ask the store what is due, and when the
+  // store last answered one.
+  absl::Time last_pass = absl::InfinitePast();
+  absl::Time last_store_answer = absl::InfinitePast();
+  // Since when the store's answers to the passes are errors, and the
+  // latest; InfinitePast and empty while it answers.
+  absl::Time store_failing_since = absl::InfinitePast();
+  std::string store_error;
+  // Likewise for publishing (the runner is in a broker backoff).
+  absl::Time broker_failing_since = absl::InfinitePast();
+  std::string broker_error;
+  // Entries this Beat holds (claim or lease) while dispatching them.
+  int64_t in_flight = 0;
+  // Entries due at the latest pass (at most a batch; with claims, those
+  // this Beat could claim), and of them those past their grace.
+  int64_t due_now = 0;
+  int64_t overdue_now = 0;
 };
 
 // Callbacks for Stem's three signals and for broker outages; any may be
@@ -242,6 +277,13 @@ class Runner {
   std::chrono::steady_clock::time_point HoldDeadline() const;
   // The time in Run: the system's, plus the test-only clock offset.
   absl::Time Now() const { return absl::Now() + options_.clock_offset; }
+  // How late a firing may go out and still count as on time.
+  absl::Duration GraceOf(const v1::ScheduleEntry& entry) const;
+  // Metrics: a store call and how long it took; the answer to a pass's
+  // question of what is due (the store's health, as the loop sees it).
+  void RecordStoreCall(absl::Duration took);
+  void RecordPassAnswer(absl::Time asked, absl::Duration took,
+                        const absl::Status& answer);
   // Whether `candidate`, which a claim just handed back though it was in
   // flight when the pass began, is still that firing's claim, renewed —
   // rather than a fresh claim on an entry whose dispatch has since
