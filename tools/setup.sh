@@ -29,6 +29,13 @@ PACKAGES=(
   # (as the unprivileged `postgres` user this package creates).
   libpq-dev
   postgresql
+  # Beat's HTTP endpoint (civetweb), and the tools its tests check it with:
+  # promtool (the metrics exposition), curl, and headless chromium (the
+  # dashboard's browser test).
+  libcivetweb-dev
+  prometheus
+  curl
+  chromium
   # Sanitizers and fuzzers: clang (ThreadSanitizer, libFuzzer) and its
   # runtimes; gcc's come with g++.
   clang

@@ -25,6 +25,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "beat/base/stderr_line.h"
+#include "beat/base/version.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
 #include "beat/core/codec/entry_json.h"
@@ -34,6 +35,9 @@
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
+#include "beat/core/observe/endpoint.h"
+#include "beat/core/observe/http_server.h"
+#include "beat/core/observe/schedule_overview.h"
 #include "beat/core/plugin/plugin_helpers.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/runner/runner.h"
@@ -111,6 +115,44 @@ void PrintTable(const std::vector<std::string>& headers,
 std::string TimeOrDash(bool present,
                        const google::protobuf::Timestamp& timestamp) {
   return present ? FormatUtc(ToAbslTime(timestamp)) : "-";
+}
+
+constexpr int kMaxHistoryLimit = 1000;
+
+void PrintHistory(const std::vector<v1::RunRecord>& records,
+                  const std::string& indent) {
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::RunRecord& record : records) {
+    rows.push_back({indent + FormatUtc(ToAbslTime(record.scheduled_at())),
+                    FormatUtc(ToAbslTime(record.executed_at())),
+                    record.success() ? "ok" : "failed",
+                    absl::StrCat(record.duration_ms(), "ms"),
+                    record.error().empty() ? "-" : OneLine(record.error())});
+  }
+  PrintTable({indent + "SCHEDULED FOR", "REACHED THE BROKER", "OUTCOME", "TOOK",
+              "ERROR"},
+             std::move(rows));
+}
+
+void PrintOverview(const core::observe::Overview& overview, bool stamped) {
+  if (stamped) std::cout << "at " << FormatUtc(overview.at) << "\n";
+  std::cout << core::observe::FormatSummaryLine(overview.summary);
+  if (overview.summary.unreadable > 0) {
+    std::cout << " unreadable=" << overview.summary.unreadable;
+  }
+  std::cout << "\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const core::observe::OverviewRow& row : overview.rows) {
+    rows.push_back(
+        {std::string(core::observe::StateName(row.state)), row.id, row.task,
+         row.queue, row.next_due ? FormatUtc(*row.next_due) : "-",
+         row.last_run ? FormatUtc(*row.last_run) : "-",
+         absl::StrCat(row.total_runs), absl::StrCat(row.drift_ms, "ms"),
+         row.last_error.empty() ? "-" : OneLine(row.last_error)});
+  }
+  PrintTable({"STATE", "ID", "TASK", "QUEUE", "NEXT RUN", "LAST RUN", "RUNS",
+              "DRIFT", "LAST ERROR"},
+             std::move(rows));
 }
 
 }  // namespace
@@ -337,6 +379,115 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
          return v;
        }()));
   line("version", absl::StrCat(entry->version()));
+  // What is coming, and what happened.
+  std::cout << "\nnext runs (UTC)\n";
+  absl::StatusOr<std::vector<core::UpcomingRun>> upcoming =
+      core::UpcomingRuns(*entry, absl::Now(), 10);
+  if (!upcoming.ok()) {
+    std::cout << "  cannot work them out: "
+              << core::Printable(upcoming.status().message()) << "\n";
+  } else if (upcoming->empty()) {
+    std::cout << "  none\n";
+  } else {
+    for (const core::UpcomingRun& run : *upcoming) {
+      std::cout << "  " << FormatUtc(run.with_jitter) << "\n";
+    }
+  }
+  std::cout << "\nlast runs\n";
+  absl::StatusOr<std::vector<v1::RunRecord>> history =
+      (*store)->History(id, 10);
+  if (!history.ok()) {
+    std::cout << "  " << core::Printable(history.status().message()) << "\n";
+  } else if (history->empty()) {
+    std::cout << "  none recorded\n";
+  } else {
+    PrintHistory(*history, "  ");
+  }
+  return kExitOk;
+}
+
+int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
+  if (limit < 1 || limit > kMaxHistoryLimit) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--limit: ", limit, " is out of range 1-", kMaxHistoryLimit)));
+  }
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  // An entry deleted since keeps no history worth showing; a typo is
+  // better told apart from "no runs yet".
+  if (absl::StatusOr<v1::ScheduleEntry> entry = (*store)->Get(id);
+      !entry.ok()) {
+    return Fail(entry.status());
+  }
+  absl::StatusOr<std::vector<v1::RunRecord>> history =
+      (*store)->History(id, limit);
+  if (!history.ok()) return Fail(history.status());
+  if (options.json) {
+    std::vector<std::string> items;
+    for (const v1::RunRecord& record : *history) {
+      core::JsonValue item;
+      auto& f = *item.mutable_struct_value()->mutable_fields();
+      f["scheduledAt"] =
+          core::JsonString(FormatUtc(ToAbslTime(record.scheduled_at())));
+      f["executedAt"] =
+          core::JsonString(FormatUtc(ToAbslTime(record.executed_at())));
+      f["success"].set_bool_value(record.success());
+      f["durationMs"] =
+          core::JsonNumber(static_cast<double>(record.duration_ms()));
+      f["error"] = record.error().empty() ? core::JsonNull()
+                                          : core::JsonString(record.error());
+      items.push_back(core::FormatJson(item));
+    }
+    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+    return kExitOk;
+  }
+  if (history->empty()) {
+    std::cout << "no runs recorded for " << core::Printable(id) << "\n";
+    return kExitOk;
+  }
+  PrintHistory(*history, "");
+  return kExitOk;
+}
+
+int RunObserveSchedules(const GlobalOptions& options,
+                        const ObserveFlags& flags) {
+  absl::Duration interval;
+  if (!absl::ParseDuration(flags.interval, &interval) ||
+      interval < absl::Milliseconds(100) || interval > absl::Hours(1)) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--interval \"", flags.interval,
+                     "\": expected a duration from 100ms to 1h, such as 2s")));
+  }
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  const bool terminal = isatty(STDOUT_FILENO);
+  while (true) {
+    absl::StatusOr<core::StoreListing> listing = (*store)->ListAll();
+    if (!listing.ok()) {
+      if (!flags.watch) return Fail(listing.status());
+      // Watching rides out an outage: say so, and look again.
+      std::cerr << "stem: " << OneLine(listing.status().message()) << "\n";
+    } else {
+      const core::observe::Overview overview = core::observe::MakeOverview(
+          listing->entries, static_cast<int64_t>(listing->unreadable.size()),
+          absl::Now());
+      if (options.json) {
+        std::cout << core::FormatJson(core::observe::OverviewToJson(
+                         overview, overview.rows.size()))
+                  << "\n";
+      } else {
+        // Redrawn in place on a terminal; one snapshot after another
+        // otherwise.
+        if (flags.watch && terminal) std::cout << "\033[H\033[2J";
+        PrintOverview(overview, flags.watch);
+      }
+      std::cout.flush();
+    }
+    if (!flags.watch) break;
+    absl::SleepFor(interval);
+  }
   return kExitOk;
 }
 
@@ -499,21 +650,23 @@ std::string NamespaceOf(absl::string_view url) {
 // Opens a backend; a running Beat (not --once) whose backend cannot be
 // reached yet — a server restarting, or still loading its data — waits for
 // it with backoff instead of exiting, as it rides out an outage once
-// running. Errors of the URL or the plugin end it at once. SIGTERM ends
-// the wait (nothing is in hand yet).
+// running. Errors of the URL or the plugin end it at once. SIGTERM
+// (`stop`) ends the wait: Cancelled (nothing is in hand yet).
 template <typename Open>
-auto OpenWaiting(bool wait, Open open) -> decltype(open()) {
+auto OpenWaiting(absl::Notification* stop, Open open) -> decltype(open()) {
   absl::Duration backoff = absl::Milliseconds(200);
   while (true) {
     auto opened = open();
-    if (opened.ok() || !wait ||
+    if (opened.ok() || stop == nullptr ||
         opened.status().code() != absl::StatusCode::kUnavailable) {
       return opened;
     }
     WriteStderrLine(absl::StrCat(
         "stem beat: ", OneLine(opened.status().message()),
         " (waiting for it; retrying in ", absl::FormatDuration(backoff), ")"));
-    absl::SleepFor(backoff);
+    if (stop->WaitForNotificationWithTimeout(backoff)) {
+      return absl::CancelledError("stopped while waiting for it");
+    }
     backoff = std::min(backoff * 2, absl::Seconds(10));
   }
 }
@@ -572,10 +725,84 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
         absl::StrCat("--stats-every \"", flags.stats_every,
                      "\": expected 0 (off) or 100ms or more, such as 60s")));
   }
+  if (!flags.http.empty()) {
+    if (flags.once) {
+      return Fail(absl::InvalidArgumentError(
+          "--http: not with --once (there is no loop to watch)"));
+    }
+    if (absl::StatusOr<std::string> address =
+            core::observe::ParseListenAddress(flags.http);
+        !address.ok()) {
+      return Fail(address.status());
+    }
+  }
+  if (flags.metrics_entries < 0 || flags.metrics_entries > 100000) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--metrics-entries ", flags.metrics_entries,
+                     ": expected 0 to 100000")));
+  }
+  char host[256] = "host";
+  gethostname(host, sizeof(host) - 1);
+  runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
+                                      absl::ToUnixNanos(absl::Now()) % 1000000);
+  absl::Notification stop;
+  if (!flags.once) {
+    // SIGINT/SIGTERM: a thread waits for them. The first stops the runner,
+    // which finishes the firings in hand (their commits) and returns; a
+    // second one ends the process at once (a firing cut short is republished
+    // under the same id by the next Beat, and dropped as a duplicate).
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    std::thread waiter([signals, &stop] {
+      for (bool first = true;; first = false) {
+        int signal = 0;
+        if (sigwait(&signals, &signal) != 0) continue;
+        const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (first) {
+          WriteStderrLine(absl::StrCat("stem beat: ", name,
+                                       ", stopping (again to stop at once)"));
+          stop.Notify();
+          continue;
+        }
+        WriteStderrLine(
+            absl::StrCat("stem beat: ", name, " again, stopping at once"));
+        std::_Exit(128 + signal);
+      }
+    });
+    waiter.detach();
+  }
+  // The endpoint listens from the start: a port in use is an error before
+  // anything is applied, and while Beat waits for a backend /healthz says
+  // so.
+  core::observe::BeatEndpoint endpoint(
+      {kVersion, runner_options.owner, runner_options.idle_poll,
+       runner_options.clock_offset,
+       static_cast<size_t>(flags.metrics_entries)});
+  std::unique_ptr<core::observe::HttpServer> http;
+  if (!flags.http.empty()) {
+    absl::StatusOr<std::unique_ptr<core::observe::HttpServer>> started =
+        core::observe::HttpServer::Start(flags.http, endpoint.Handlers());
+    if (!started.ok()) return Fail(started.status());
+    http = *std::move(started);
+    const std::string address = *core::observe::ParseListenAddress(flags.http);
+    std::cerr << "stem beat: serving http://"
+              << address.substr(0, address.rfind(':')) << ":" << http->port()
+              << "/ (dashboard; /metrics, /healthz)\n";
+  }
   plugin::PluginRegistry registry = MakeRegistry(options);
-  const bool wait = !flags.once;
+  // A running Beat waits for backends it cannot reach yet; --once does not.
+  absl::Notification* wait = flags.once ? nullptr : &stop;
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store = OpenWaiting(
       wait, [&] { return registry.OpenStore(ResolveStoreUrl(options)); });
+  // SIGINT/SIGTERM while waiting for a backend: nothing is in hand yet.
+  auto stopped_early = [] {
+    WriteStderrLine("stem beat: stopped before it started");
+    return kExitOk;
+  };
+  if (stop.HasBeenNotified()) return stopped_early();
   if (!store.ok()) return Fail(store.status());
   std::string broker_url = flags.broker_url;
   if (broker_url.empty()) {
@@ -584,6 +811,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   }
   absl::StatusOr<std::unique_ptr<core::Broker>> broker =
       OpenWaiting(wait, [&] { return registry.OpenBroker(broker_url); });
+  if (stop.HasBeenNotified()) return stopped_early();
   if (!broker.ok()) return Fail(broker.status());
   std::string lock_url = flags.lock_url;
   if (lock_url.empty()) {
@@ -594,6 +822,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   if (!lock_url.empty()) {
     absl::StatusOr<std::unique_ptr<core::LockStore>> opened =
         OpenWaiting(wait, [&] { return registry.OpenLocks(lock_url); });
+    if (stop.HasBeenNotified()) return stopped_early();
     if (!opened.ok()) return Fail(opened.status());
     locks = *std::move(opened);
   }
@@ -621,18 +850,27 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       ReportUnreadable(listing->unreadable);
     }
   }
-  char host[256] = "host";
-  gethostname(host, sizeof(host) - 1);
   runner_options.namespace_name = NamespaceOf(ResolveStoreUrl(options));
   runner_options.broker_url = broker_url;
-  runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
-                                      absl::ToUnixNanos(absl::Now()) % 1000000);
   core::RunnerHooks hooks;
   // Threads log at once: each line goes out whole.
-  hooks.on_failed = [](const v1::ScheduleEntry& entry,
-                       const absl::Status& status) {
-    WriteStderrLine(absl::StrCat("stem beat: ", entry.id(), ": ",
-                                 OneLine(status.message())));
+  hooks.on_failed = [&endpoint](const v1::ScheduleEntry& entry,
+                                const absl::Status& status) {
+    const std::string message = OneLine(status.message());
+    WriteStderrLine(absl::StrCat("stem beat: ", entry.id(), ": ", message));
+    endpoint.counters().Failed(entry.id(), message);
+  };
+  const absl::Duration default_grace = runner_options.default_grace;
+  const absl::Duration clock_offset = runner_options.clock_offset;
+  hooks.on_dispatched = [&endpoint, default_grace, clock_offset](
+                            const v1::ScheduleEntry& entry, absl::Time,
+                            absl::Duration drift) {
+    const absl::Duration grace =
+        entry.misfire_grace_ms() > 0
+            ? absl::Milliseconds(entry.misfire_grace_ms())
+            : default_grace;
+    endpoint.counters().Dispatched(entry.id(), absl::Now() + clock_offset,
+                                   drift, drift > grace);
   };
   hooks.on_broker_failed = [](const absl::Status& status,
                               absl::Duration backoff) {
@@ -643,6 +881,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   };
   core::Runner runner(store->get(), locks.get(), broker->get(), runner_options,
                       std::move(hooks));
+  endpoint.Attach(&runner, store->get());
   // A broker writing to a closed pipe gets EPIPE (an error it reports and
   // Beat retries), not a signal that kills Beat mid-commit.
   signal(SIGPIPE, SIG_IGN);
@@ -664,33 +903,6 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     return stats->failed == 0 && stats->host_errors == 0 ? kExitOk
                                                          : kExitUnavailable;
   }
-  // SIGINT/SIGTERM: a thread waits for them. The first stops the runner,
-  // which finishes the firings in hand (their commits) and returns; a
-  // second one ends the process at once (a firing cut short is republished
-  // under the same id by the next Beat, and dropped as a duplicate).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  absl::Notification stop;
-  std::thread waiter([signals, &stop] {
-    for (bool first = true;; first = false) {
-      int signal = 0;
-      if (sigwait(&signals, &signal) != 0) continue;
-      const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
-      if (first) {
-        WriteStderrLine(absl::StrCat("stem beat: ", name,
-                                     ", stopping (again to stop at once)"));
-        stop.Notify();
-        continue;
-      }
-      WriteStderrLine(
-          absl::StrCat("stem beat: ", name, " again, stopping at once"));
-      std::_Exit(128 + signal);
-    }
-  });
-  waiter.detach();
   std::cerr << "stem beat: running as " << runner_options.owner << " (store "
             << plugin::RedactUrl(ResolveStoreUrl(options)) << ", broker "
             << plugin::RedactUrl(broker_url) << ")\n";
@@ -708,6 +920,8 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   absl::Status ran = runner.Run(stop);
   ran_out.Notify();
   if (totals.joinable()) totals.join();
+  // Stopped before the runner it reads goes away.
+  http.reset();
   if (!ran.ok()) return Fail(ran);
   WriteStderrLine(absl::StrCat("stem beat: stopped; totals: ",
                                FormatTotals(runner.metrics())));

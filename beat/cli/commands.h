@@ -28,7 +28,17 @@ int RunList(const GlobalOptions& options);
 // json, textproto; "": by the file's extension, else yaml).
 int RunExport(const GlobalOptions& options, const std::string& file,
               const std::string& format);
+// The entry, its next 10 fire times and its last 10 runs.
 int RunShow(const GlobalOptions& options, const std::string& id);
+// The entry's latest `limit` runs (1-1000), newest first.
+int RunHistory(const GlobalOptions& options, const std::string& id, int limit);
+struct ObserveFlags {
+  bool watch = false;  // redraw every `interval` until interrupted
+  std::string interval = "2s";
+};
+// The summary line and a table of every entry, most urgent first.
+int RunObserveSchedules(const GlobalOptions& options,
+                        const ObserveFlags& flags);
 int RunDelete(const GlobalOptions& options, const std::string& id, bool yes);
 int RunSetEnabled(const GlobalOptions& options, const std::string& id,
                   bool enabled, const std::string& note);
@@ -58,6 +68,10 @@ struct BeatFlags {
   // Tests of clock skew only: this Beat's clock reads this much ahead (or,
   // negative, behind) of the system's.
   std::string clock_offset = "0";
+  // --http ADDR: serve /metrics, /healthz and the dashboard; empty: off.
+  std::string http;
+  // Most entries with their own metric series (the rest count in totals).
+  int metrics_entries = 1000;
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

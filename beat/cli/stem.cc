@@ -78,6 +78,14 @@ int main(int argc, char** argv) {
   show->add_option("id", id, "entry id")->required();
   show->fallthrough();
 
+  int history_limit = 50;
+  CLI::App* history = schedule->add_subcommand(
+      "history", "Show an entry's latest runs, newest first");
+  history->add_option("id", id, "entry id")->required();
+  history->add_option("--limit", history_limit, "how many runs (1-1000)")
+      ->capture_default_str();
+  history->fallthrough();
+
   CLI::App* remove = schedule->add_subcommand("delete", "Delete one entry");
   remove->add_option("id", id, "entry id")->required();
   remove->add_flag("--yes", yes, "really delete");
@@ -138,9 +146,34 @@ int main(int argc, char** argv) {
                    "log a line of running totals this often, such as 60s "
                    "(0: only when stopping)")
       ->capture_default_str();
+  beat->add_option("--http", beat_flags.http,
+                   "serve /metrics, /healthz and a dashboard on this address: "
+                   "PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT; 0 picks a "
+                   "free port (default: off)");
+  beat->add_option("--metrics-entries", beat_flags.metrics_entries,
+                   "most entries with their own metric series; the others "
+                   "count in the totals only")
+      ->capture_default_str();
   // For tests of clock skew (tools/chaos --skew); hidden from --help.
   beat->add_option("--clock-offset", beat_flags.clock_offset)->group("");
   beat->fallthrough();
+
+  CLI::App* observe =
+      app.add_subcommand("observe", "See the schedules at a glance");
+  observe->require_subcommand(1);
+  observe->fallthrough();
+  ObserveFlags observe_flags;
+  CLI::App* observe_schedules = observe->add_subcommand(
+      "schedules",
+      "Summary (due, overdue, drift, paused, failing) and every entry, most "
+      "urgent first");
+  observe_schedules->add_flag("--watch", observe_flags.watch,
+                              "redraw until interrupted");
+  observe_schedules
+      ->add_option("--interval", observe_flags.interval,
+                   "how often --watch redraws")
+      ->capture_default_str();
+  observe_schedules->fallthrough();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");
   plugins->require_subcommand(1);
@@ -164,6 +197,9 @@ int main(int argc, char** argv) {
   if (export_command->parsed())
     return RunExport(global, export_file, export_format);
   if (show->parsed()) return RunShow(global, id);
+  if (history->parsed()) return RunHistory(global, id, history_limit);
+  if (observe_schedules->parsed())
+    return RunObserveSchedules(global, observe_flags);
   if (remove->parsed()) return RunDelete(global, id, yes);
   if (enable->parsed()) return RunSetEnabled(global, id, true, "");
   if (disable->parsed()) return RunSetEnabled(global, id, false, note);

@@ -216,5 +216,59 @@ count=$("$stem" schedule list --output json | grep -o '"taskName"' | wc -l)
 check "both concurrent applies landed" 300 "$count"
 unset STEM_SCHEDULE_FILE
 
+# ---- observe schedules, show, history: a store with known state ----
+export STEM_SCHEDULE_FILE=observe/schedules.json
+mkdir -p observe
+past=$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%S.000Z)
+just=$(date -u -d '-100 seconds' +%Y-%m-%dT%H:%M:%S.000Z)
+soon=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
+later=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S.000Z)
+cat > observe/schedules.json <<JSON
+[
+ {"id":"late","taskName":"t.late","queue":"default","spec":"every:1h","nextRunAt":"$past","enabled":true,"driftMs":120},
+ {"id":"graceful","taskName":"t.g","queue":"q2","spec":"every:1h","nextRunAt":"$just","enabled":true,"misfireGraceMs":600000},
+ {"id":"broken","taskName":"t.b","queue":"default","spec":"every:1h","nextRunAt":"$later","enabled":true,
+  "lastError":"broker said: no\nsecond line","lastErrorAt":"$past","totalRunCount":4,"driftMs":2500},
+ {"id":"fine","taskName":"t.f","queue":"default","spec":"every:1h","nextRunAt":"$soon","enabled":true},
+ {"id":"held","taskName":"t.h","queue":"default","spec":"every:1h","nextRunAt":"$soon","enabled":false}
+]
+JSON
+out=$("$stem" observe schedules)
+check "observe exit" 0 $?
+check "observe summary line" "Summary: due=2 overdue=1 maxDrift=2500ms paused=1 failing=1" "$(echo "$out" | head -1)"
+order=$(echo "$out" | tail -n +3 | awk '{print $1 ":" $2}' | tr '\n' ' ')
+check "observe rows most urgent first" "overdue:late due:graceful failing:broken scheduled:fine paused:held " "$order"
+contains "observe shows the last error on one line" 'broker said: no\nsecond line' "$out"
+out=$("$stem" observe schedules --output json)
+contains "observe json summary" '"summary":{"due":2,"entries":5,"failing":1,"finished":0,"maxDriftMs":2500,"overdue":1,"paused":1,"unreadable":0}' "$out"
+contains "observe json row" '"id":"late"' "$out"
+out=$("$stem" observe schedules --interval 5ms 2>&1)
+check "observe bad interval exit" 64 $?
+contains "observe bad interval names the flag" '--interval "5ms"' "$out"
+out=$(timeout 1.5 "$stem" observe schedules --watch --interval 200ms)
+snapshots=$(echo "$out" | grep -c '^Summary: ')
+[[ $snapshots -ge 3 ]] && check "observe --watch redraws" ok ok || check "observe --watch redraws" ">=3" "$snapshots"
+
+"$stem" beat --once --broker file:observe/tasks.jsonl 2>/dev/null
+check "beat --once fires the due entries" 2 "$(wc -l < observe/tasks.jsonl)"
+out=$("$stem" schedule show late)
+check "show exit" 0 $?
+contains "show lists the next runs" "next runs (UTC)" "$out"
+next_count=$(echo "$out" | sed -n '/^next runs/,/^$/p' | grep -c '^  20')
+check "show: 10 next runs" 10 "$next_count"
+contains "show lists the last runs" "last runs" "$out"
+contains "show: the run just made" "ok" "$(echo "$out" | sed -n '/^last runs/,$p')"
+out=$("$stem" schedule show fine)
+contains "show: no runs yet" "none recorded" "$out"
+out=$("$stem" schedule history late --output json)
+contains "history json: the run" '"success":true' "$out"
+contains "history json: its due time" "\"scheduledAt\":\"${past%.000Z}Z\"" "$out"
+out=$("$stem" schedule history late --limit 0 2>&1)
+check "history --limit 0 exit" 64 $?
+out=$("$stem" schedule history nosuch 2>&1)
+check "history of an unknown id exit" 66 $?
+contains "history of an unknown id says so" 'no entry "nosuch"' "$out"
+unset STEM_SCHEDULE_FILE
+
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all checks passed"
