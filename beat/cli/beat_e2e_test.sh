@@ -92,5 +92,52 @@ for id in shared-tick shared-half; do
     || fail "$id: $published printed, store counts $counted"
 done
 
+# JSON logs: every stderr line one object; at debug, a line per dispatch
+# with the entry, nominal time, envelope id and drift — the envelope ids
+# those the broker received.
+printf -- '- id: json-tick\n  task: demo.json\n  spec: every:1s\n' > json.yaml
+"$stem" beat --store file:json.json --schedules json.yaml --broker file:json.jsonl \
+  --log-format json --log-level debug 2>json.err &
+pid=$!
+sleep 3.5
+kill -TERM $pid
+wait $pid
+[[ $? -eq 0 ]] && echo "ok   beat --log-format json exits 0" || fail "json beat: $(tail -2 json.err)"
+said=$(python3 - <<'PY'
+import json, sys
+lines = open("json.err").read().splitlines()
+objects = []
+for line in lines:
+    try:
+        objects.append(json.loads(line))
+    except ValueError:
+        print("not JSON: " + line); sys.exit(0)
+if not all({"time", "level", "msg"} <= o.keys() for o in objects):
+    print("missing time/level/msg"); sys.exit(0)
+dispatched = [o for o in objects if o["msg"] == "dispatched"]
+if len(dispatched) < 2:
+    print("only %d dispatch lines" % len(dispatched)); sys.exit(0)
+if not all(o["level"] == "debug" and o["entry"] == "json-tick" and o["nominal"].endswith("Z")
+           and isinstance(o["drift_ms"], int) and len(o["envelope"]) == 36 for o in dispatched):
+    print("bad dispatch line: %r" % dispatched[0]); sys.exit(0)
+sent = {json.loads(l)["id"] for l in open("json.jsonl")}
+logged = {o["envelope"] for o in dispatched}
+if sent != logged:
+    print("logged %d envelope ids, broker has %d, differing" % (len(logged), len(sent))); sys.exit(0)
+if not any(o["msg"].startswith("stopped; totals:") for o in objects):
+    print("no stop line"); sys.exit(0)
+print("ok")
+PY
+)
+[[ "$said" == ok ]] && echo "ok   JSON log lines; dispatch lines match the broker's envelope ids" || fail "json log: $said"
+out=$("$stem" beat --log-format json --log-level loud 2>&1)
+[[ $? -eq 64 && "$out" == '{"time":'*'"level":"error","msg":"--log-level \"loud\": expected debug, info, warning or error"}' ]] \
+  && echo "ok   a bad --log-level: exit 64, said in JSON" || fail "bad --log-level: $out"
+out=$("$stem" beat --log-format xml 2>&1)
+[[ $? -eq 64 && "$out" == 'stem: --log-format "xml": expected text or json' ]] \
+  && echo "ok   a bad --log-format: exit 64" || fail "bad --log-format: $out"
+out=$(timeout 5 "$stem" beat --store file:json.json --once --log-level warning --broker file:json.jsonl 2>&1)
+[[ -z "$out" ]] && echo "ok   --log-level warning: nothing to say on a clean run" || fail "warning level said: $out"
+
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all checks passed"

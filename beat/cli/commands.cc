@@ -24,11 +24,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "beat/base/stderr_line.h"
+#include "beat/base/log.h"
 #include "beat/base/version.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
 #include "beat/core/codec/entry_json.h"
+#include "beat/core/codec/envelope.h"
 #include "beat/core/codec/json.h"
 #include "beat/core/codec/printable.h"
 #include "beat/core/codec/schedule_file.h"
@@ -55,6 +56,11 @@ std::string OneLine(absl::string_view text) {
 }
 
 int Fail(const absl::Status& status) {
+  if (log::JsonFormat()) {
+    // Beat logging JSON: its last words are JSON too.
+    log::Write(log::Level::kError, OneLine(status.message()));
+    return ExitCodeFor(status);
+  }
   std::cerr << "stem: " << OneLine(status.message()) << "\n";
   return ExitCodeFor(status);
 }
@@ -661,9 +667,10 @@ auto OpenWaiting(absl::Notification* stop, Open open) -> decltype(open()) {
         opened.status().code() != absl::StatusCode::kUnavailable) {
       return opened;
     }
-    WriteStderrLine(absl::StrCat(
-        "stem beat: ", OneLine(opened.status().message()),
-        " (waiting for it; retrying in ", absl::FormatDuration(backoff), ")"));
+    log::Write(log::Level::kWarning,
+               absl::StrCat(OneLine(opened.status().message()),
+                            " (waiting for it; retrying in ",
+                            absl::FormatDuration(backoff), ")"));
     if (stop->WaitForNotificationWithTimeout(backoff)) {
       return absl::CancelledError("stopped while waiting for it");
     }
@@ -701,6 +708,15 @@ std::string FormatTotals(const core::RunnerMetrics& metrics) {
 }  // namespace
 
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
+  // The log's format and level first, so that every line is in that form.
+  {
+    absl::StatusOr<bool> json = log::ParseJsonFormat(flags.log_format);
+    if (!json.ok()) return Fail(json.status());
+    log::Configure(*json, log::Level::kInfo);  // a bad level is said so
+    absl::StatusOr<log::Level> level = log::ParseLevel(flags.log_level);
+    if (!level.ok()) return Fail(level.status());
+    log::Configure(*json, *level);
+  }
   // Flags first: a bad one changes nothing (no schedule applied) and is
   // reported at once, even while a backend is unreachable.
   core::RunnerOptions runner_options;
@@ -762,13 +778,13 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
         if (sigwait(&signals, &signal) != 0) continue;
         const char* name = signal == SIGINT ? "SIGINT" : "SIGTERM";
         if (first) {
-          WriteStderrLine(absl::StrCat("stem beat: ", name,
-                                       ", stopping (again to stop at once)"));
+          log::Write(log::Level::kInfo,
+                     absl::StrCat(name, ", stopping (again to stop at once)"));
           stop.Notify();
           continue;
         }
-        WriteStderrLine(
-            absl::StrCat("stem beat: ", name, " again, stopping at once"));
+        log::Write(log::Level::kWarning,
+                   absl::StrCat(name, " again, stopping at once"));
         std::_Exit(128 + signal);
       }
     });
@@ -788,9 +804,10 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     if (!started.ok()) return Fail(started.status());
     http = *std::move(started);
     const std::string address = *core::observe::ParseListenAddress(flags.http);
-    std::cerr << "stem beat: serving http://"
-              << address.substr(0, address.rfind(':')) << ":" << http->port()
-              << "/ (dashboard; /metrics, /healthz)\n";
+    log::Write(
+        log::Level::kInfo,
+        absl::StrCat("serving http://", address.substr(0, address.rfind(':')),
+                     ":", http->port(), "/ (dashboard; /metrics, /healthz)"));
   }
   plugin::PluginRegistry registry = MakeRegistry(options);
   // A running Beat waits for backends it cannot reach yet; --once does not.
@@ -799,7 +816,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       wait, [&] { return registry.OpenStore(ResolveStoreUrl(options)); });
   // SIGINT/SIGTERM while waiting for a backend: nothing is in hand yet.
   auto stopped_early = [] {
-    WriteStderrLine("stem beat: stopped before it started");
+    log::Write(log::Level::kInfo, "stopped before it started");
     return kExitOk;
   };
   if (stop.HasBeenNotified()) return stopped_early();
@@ -833,10 +850,11 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     absl::StatusOr<core::ApplyResult> applied =
         core::ApplyEntries(**store, *entries, absl::Now(), /*dry_run=*/false);
     if (!applied.ok()) return Fail(applied.status());
-    std::cerr << "stem beat: applied " << flags.schedules << " ("
-              << applied->created.size() << " created, "
-              << applied->updated.size() << " updated, "
-              << applied->unchanged.size() << " unchanged)\n";
+    log::Write(log::Level::kInfo,
+               absl::StrCat("applied ", OneLine(flags.schedules), " (",
+                            applied->created.size(), " created, ",
+                            applied->updated.size(), " updated, ",
+                            applied->unchanged.size(), " unchanged)"));
   }
   // Entries the store holds but cannot read never fire: say so once. Only
   // for the local stores, which hold every entry in memory anyway: listing
@@ -857,27 +875,41 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   hooks.on_failed = [&endpoint](const v1::ScheduleEntry& entry,
                                 const absl::Status& status) {
     const std::string message = OneLine(status.message());
-    WriteStderrLine(absl::StrCat("stem beat: ", entry.id(), ": ", message));
+    log::Write(log::Level::kWarning, absl::StrCat(entry.id(), ": ", message),
+               {{"entry", entry.id()}});
     endpoint.counters().Failed(entry.id(), message);
   };
   const absl::Duration default_grace = runner_options.default_grace;
   const absl::Duration clock_offset = runner_options.clock_offset;
-  hooks.on_dispatched = [&endpoint, default_grace, clock_offset](
-                            const v1::ScheduleEntry& entry, absl::Time,
-                            absl::Duration drift) {
+  const std::string namespace_name = runner_options.namespace_name;
+  hooks.on_dispatched = [&endpoint, default_grace, clock_offset,
+                         namespace_name](const v1::ScheduleEntry& entry,
+                                         absl::Time nominal,
+                                         absl::Duration drift) {
     const absl::Duration grace =
         entry.misfire_grace_ms() > 0
             ? absl::Milliseconds(entry.misfire_grace_ms())
             : default_grace;
     endpoint.counters().Dispatched(entry.id(), absl::Now() + clock_offset,
                                    drift, drift > grace);
+    // One line per firing, at debug (at thousands a second, info would
+    // drown the rest).
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Write(
+          log::Level::kDebug, "dispatched",
+          {{"entry", entry.id()},
+           {"task", entry.task_name()},
+           {"nominal", FormatUtc(nominal)},
+           {"envelope", core::FiringId(namespace_name, entry.id(), nominal)},
+           {"drift_ms", absl::ToInt64Milliseconds(drift)}});
+    }
   };
   hooks.on_broker_failed = [](const absl::Status& status,
                               absl::Duration backoff) {
-    WriteStderrLine(
-        absl::StrCat("stem beat: broker: ", OneLine(status.message()),
-                     " (the firings stay due; retrying in ",
-                     absl::FormatDuration(backoff), ")"));
+    log::Write(log::Level::kWarning,
+               absl::StrCat("broker: ", OneLine(status.message()),
+                            " (the firings stay due; retrying in ",
+                            absl::FormatDuration(backoff), ")"));
   };
   core::Runner runner(store->get(), locks.get(), broker->get(), runner_options,
                       std::move(hooks));
@@ -893,27 +925,29 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     absl::StatusOr<core::TickStats> stats =
         runner.TickUntilDone([offset] { return absl::Now() + offset; });
     if (!stats.ok()) return Fail(stats.status());
-    std::cerr << "stem beat: " << stats->dispatched << " dispatched, "
-              << stats->duplicates << " duplicates, " << stats->paused
-              << " paused, " << stats->lapsed << " lapsed, "
-              << stats->host_errors << " host errors, " << stats->failed
-              << " failed\n";
+    log::Write(
+        log::Level::kInfo,
+        absl::StrCat(stats->dispatched, " dispatched, ", stats->duplicates,
+                     " duplicates, ", stats->paused, " paused, ", stats->lapsed,
+                     " lapsed, ", stats->host_errors, " host errors, ",
+                     stats->failed, " failed"));
     // Pausing an entry for its own error is Beat doing its job; a backend
     // it could not reach, or this host's error, is not.
     return stats->failed == 0 && stats->host_errors == 0 ? kExitOk
                                                          : kExitUnavailable;
   }
-  std::cerr << "stem beat: running as " << runner_options.owner << " (store "
-            << plugin::RedactUrl(ResolveStoreUrl(options)) << ", broker "
-            << plugin::RedactUrl(broker_url) << ")\n";
+  log::Write(log::Level::kInfo,
+             absl::StrCat("running as ", runner_options.owner, " (store ",
+                          plugin::RedactUrl(ResolveStoreUrl(options)),
+                          ", broker ", plugin::RedactUrl(broker_url), ")"));
   // Running totals every --stats-every, and once when stopping.
   absl::Notification ran_out;
   std::thread totals;
   if (stats_every > absl::ZeroDuration()) {
     totals = std::thread([&] {
       while (!ran_out.WaitForNotificationWithTimeout(stats_every)) {
-        WriteStderrLine(absl::StrCat("stem beat: totals: ",
-                                     FormatTotals(runner.metrics())));
+        log::Write(log::Level::kInfo,
+                   absl::StrCat("totals: ", FormatTotals(runner.metrics())));
       }
     });
   }
@@ -923,8 +957,8 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // Stopped before the runner it reads goes away.
   http.reset();
   if (!ran.ok()) return Fail(ran);
-  WriteStderrLine(absl::StrCat("stem beat: stopped; totals: ",
-                               FormatTotals(runner.metrics())));
+  log::Write(log::Level::kInfo,
+             absl::StrCat("stopped; totals: ", FormatTotals(runner.metrics())));
   return kExitOk;
 }
 

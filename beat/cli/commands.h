@@ -72,6 +72,8 @@ struct BeatFlags {
   std::string http;
   // Most entries with their own metric series (the rest count in totals).
   int metrics_entries = 1000;
+  std::string log_format = "text";  // text or json
+  std::string log_level = "info";   // debug (every dispatch), info, ...
 };
 // Runs Beat until SIGINT/SIGTERM (then stops cleanly, exit 0).
 int RunBeat(const GlobalOptions& options, const BeatFlags& flags);

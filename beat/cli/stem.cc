@@ -154,6 +154,13 @@ int main(int argc, char** argv) {
                    "most entries with their own metric series; the others "
                    "count in the totals only")
       ->capture_default_str();
+  beat->add_option("--log-format", beat_flags.log_format,
+                   "text, or json: one object per line on stderr")
+      ->capture_default_str();
+  beat->add_option("--log-level", beat_flags.log_level,
+                   "debug (a line per dispatch: entry, nominal time, "
+                   "envelope id, drift), info, warning or error")
+      ->capture_default_str();
   // For tests of clock skew (tools/chaos --skew); hidden from --help.
   beat->add_option("--clock-offset", beat_flags.clock_offset)->group("");
   beat->fallthrough();

@@ -12,8 +12,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/base/failpoint.h"
+#include "beat/base/log.h"
 #include "beat/base/status_macros.h"
-#include "beat/base/stderr_line.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/model/firing.h"
@@ -1155,9 +1155,9 @@ absl::Status Runner::Run(absl::Notification& stop) {
   absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {
     if (!stats.ok()) {
-      WriteStderrLine(absl::StrCat("stem beat: ", stats.status().message(),
-                                   " (retrying in ",
-                                   absl::FormatDuration(backoff), ")"));
+      log::Write(log::Level::kWarning,
+                 absl::StrCat(stats.status().message(), " (retrying in ",
+                              absl::FormatDuration(backoff), ")"));
       if (changes.WaitUntil(Now() + backoff) == Wake::kStop) break;
       backoff = std::min(backoff * 2, absl::Seconds(30));
       stats = dispatch_due_now();
