@@ -148,7 +148,7 @@ TEST(Migrate, SeveralBeatsStartingTogetherApplyEachMigrationOnce) {
   EXPECT_EQ(server.SqlLine("SELECT string_agg(version::text, ',' ORDER BY "
                            "version) FROM stem_beat_migrations",
                            database),
-            "1,2");
+            "1,2,3");
 }
 
 TEST(Migrate, UpgradesAnOlderSchemaInPlace) {
@@ -180,7 +180,12 @@ TEST(Migrate, UpgradesAnOlderSchemaInPlace) {
           .ok());
   EXPECT_EQ(
       server.SqlLine("SELECT max(version) FROM stem_beat_migrations", database),
-      "2");
+      "3");
+  EXPECT_EQ(server.SqlLine("SELECT to_regclass('stem_beat_audit') IS NOT NULL "
+                           "AND to_regclass('stem_beat_heartbeats') IS NOT "
+                           "NULL",
+                           database),
+            "t");
   EXPECT_EQ(server.SqlLine("SELECT id || ':' || version || ':' || "
                            "(beat_due_at IS NULL) FROM stem_schedules",
                            database),

@@ -125,11 +125,35 @@ ALTER TABLE stem_locks ADD COLUMN IF NOT EXISTS beat_fence BIGINT;
 CREATE SEQUENCE IF NOT EXISTS stem_beat_fence;
 )sql";
 
+constexpr char kBeatAuditAndHeartbeats[] = R"sql(
+CREATE TABLE IF NOT EXISTS stem_beat_audit (
+  seq BIGSERIAL PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  schedule_id TEXT NOT NULL,
+  recorded_at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+  record TEXT NOT NULL  -- base64 of a serialised stem.beat.v1.AuditRecord
+);
+CREATE INDEX IF NOT EXISTS stem_beat_audit_entry_idx
+  ON stem_beat_audit (namespace, schedule_id, seq DESC);
+CREATE INDEX IF NOT EXISTS stem_beat_audit_namespace_idx
+  ON stem_beat_audit (namespace, seq DESC);
+
+CREATE TABLE IF NOT EXISTS stem_beat_heartbeats (
+  namespace TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  expires_at_ms BIGINT NOT NULL,
+  record TEXT NOT NULL,  -- base64 of a serialised stem.beat.v1.BeatHeartbeat
+  PRIMARY KEY (namespace, owner)
+);
+)sql";
+
 constexpr Migration kMigrations[] = {
     {1, "Stem's tables: stem_schedules, stem_locks, stem_queue_jobs",
      kStemTables},
     {2, "stem-beat: claims, due times, history, published ids, fencing tokens",
      kBeatColumns},
+    {3, "stem-beat: the audit log and Beats' heartbeats",
+     kBeatAuditAndHeartbeats},
 };
 
 }  // namespace

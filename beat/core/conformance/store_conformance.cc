@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "beat/core/model/proto_time.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -17,6 +18,8 @@ namespace stem::beat::conformance {
 namespace {
 
 using core::ScheduleStore;
+using core::ToAbslTime;
+using core::ToProtoTime;
 using ::google::protobuf::util::MessageDifferencer;
 using v1::ScheduleEntry;
 
@@ -264,6 +267,84 @@ TEST_P(StoreConformanceTest, HistoryKeepsTheLatestRunsNewestFirst) {
   // Removing an entry drops its history.
   ASSERT_TRUE(store_->Remove("b", -1).ok());
   EXPECT_TRUE(store_->History("b", 10)->empty());
+}
+
+// The audit log is optional.
+TEST_P(StoreConformanceTest, AuditKeepsChangesNewestFirstByEntryOrAll) {
+  if (store_->Audit("", 1).status().code() ==
+      absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this store keeps no audit log";
+  }
+  std::vector<v1::AuditRecord> records;
+  for (int i = 0; i < 1200; ++i) {
+    v1::AuditRecord& record = records.emplace_back();
+    record.set_schedule_id(i % 3 == 0 ? "a" : "b");
+    *record.mutable_at() = ToProtoTime(kNow + absl::Seconds(i));
+    record.set_actor("ops@host");
+    record.set_action(i == 0 ? "created" : "updated");
+    record.set_note(absl::StrCat("change ", i, " \"quoted\"\nnext line"));
+    v1::AuditRecord::FieldChange& change = *record.add_changes();
+    change.set_field("spec");
+    change.set_old_value(absl::StrCat("every:", i, "s"));
+    change.set_new_value(absl::StrCat("every:", i + 1, "s"));
+  }
+  // In two appends: the second goes after the first.
+  ASSERT_TRUE(
+      store_->AppendAudit({records.begin(), records.begin() + 600}).ok());
+  ASSERT_TRUE(store_->AppendAudit({records.begin() + 600, records.end()}).ok());
+  absl::StatusOr<std::vector<v1::AuditRecord>> all = store_->Audit("", 3);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ((*all)[0].note(), "change 1199 \"quoted\"\nnext line");
+  EXPECT_EQ((*all)[2].note(), "change 1197 \"quoted\"\nnext line");
+  EXPECT_EQ((*all)[0].changes(0).new_value(), "every:1200s");
+  EXPECT_EQ(ToAbslTime((*all)[0].at()), kNow + absl::Seconds(1199));
+  // The latest 1,000 at least are kept, of every entry together.
+  EXPECT_GE(store_->Audit("", 5000)->size(), 1000u);
+  absl::StatusOr<std::vector<v1::AuditRecord>> a = store_->Audit("a", 2);
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].note(), "change 1197 \"quoted\"\nnext line");
+  EXPECT_EQ((*a)[1].note(), "change 1194 \"quoted\"\nnext line");
+  EXPECT_TRUE(store_->Audit("nobody", 10)->empty());
+}
+
+// Heartbeats are optional.
+TEST_P(StoreConformanceTest, HeartbeatsReplaceTheirOwnersAndExpire) {
+  if (store_->Heartbeats(kNow).status().code() ==
+      absl::StatusCode::kUnimplemented) {
+    GTEST_SKIP() << "this store keeps no heartbeats";
+  }
+  EXPECT_TRUE(store_->Heartbeats(kNow)->empty());
+  auto beat = [](const std::string& owner, int64_t dispatched) {
+    v1::BeatHeartbeat heartbeat;
+    heartbeat.set_owner(owner);
+    heartbeat.set_host("host");
+    heartbeat.set_pid(42);
+    heartbeat.set_dispatched(dispatched);
+    *heartbeat.mutable_beat_at() = ToProtoTime(kNow);
+    return heartbeat;
+  };
+  ASSERT_TRUE(
+      store_->PutHeartbeat(beat("b-2", 1), kNow + absl::Seconds(10)).ok());
+  ASSERT_TRUE(
+      store_->PutHeartbeat(beat("a-1", 5), kNow + absl::Seconds(30)).ok());
+  // The owner's latest replaces its last.
+  ASSERT_TRUE(
+      store_->PutHeartbeat(beat("b-2", 7), kNow + absl::Seconds(20)).ok());
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> live =
+      store_->Heartbeats(kNow);
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 2u);
+  EXPECT_EQ((*live)[0].owner(), "a-1");
+  EXPECT_EQ((*live)[1].owner(), "b-2");
+  EXPECT_EQ((*live)[1].dispatched(), 7);
+  // Expired ones are gone.
+  live = store_->Heartbeats(kNow + absl::Seconds(25));
+  ASSERT_TRUE(live.ok()) << live.status();
+  ASSERT_EQ(live->size(), 1u);
+  EXPECT_EQ((*live)[0].owner(), "a-1");
+  EXPECT_TRUE(store_->Heartbeats(kNow + absl::Seconds(31))->empty());
 }
 
 TEST_P(StoreConformanceTest, TenThousandEntries) {

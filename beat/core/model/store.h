@@ -123,6 +123,33 @@ class ScheduleStore {
     return absl::UnimplementedError(
         "this store cannot publish in its own transactions");
   }
+
+  // Audit log (optional): every change to an entry, who made it and why.
+  // A store keeps at least the latest 1,000 records. Unimplemented, the
+  // default, when the store keeps none.
+  virtual absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) {
+    return absl::UnimplementedError("this store keeps no audit log");
+  }
+  // The latest `limit` records, newest first: of the entry `id`, or of all
+  // when `id` is empty.
+  virtual absl::StatusOr<std::vector<v1::AuditRecord>> Audit(
+      absl::string_view id, int limit) {
+    return absl::UnimplementedError("this store keeps no audit log");
+  }
+
+  // Heartbeats (optional): the live Beats using the store. PutHeartbeat
+  // replaces the owner's last one, alive until `expires`; Heartbeats lists
+  // those alive at `now`, ordered by owner. Unimplemented, the default,
+  // when the store keeps none.
+  virtual absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                                    absl::Time expires) {
+    return absl::UnimplementedError("this store keeps no heartbeats");
+  }
+  virtual absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) {
+    return absl::UnimplementedError("this store keeps no heartbeats");
+  }
 };
 
 struct Lease {

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define STEM_BEAT_PLUGIN_ABI_MAJOR 1
-#define STEM_BEAT_PLUGIN_ABI_MINOR 5
+#define STEM_BEAT_PLUGIN_ABI_MINOR 6
 #define STEM_BEAT_PLUGIN_DESCRIPTOR_SYMBOL "stem_beat_plugin_descriptor"
 
 /* Status codes: the values of absl::StatusCode. */
@@ -168,6 +168,26 @@ typedef struct stem_store_table {
                                 const uint8_t* entries, size_t entries_size,
                                 int32_t* published, int32_t* duplicates,
                                 stem_buffer* stored, stem_buffer* error);
+  /* ---- Since ABI 1.6. OPTIONAL, both or neither: NULL when the store
+   * keeps no audit log. ----
+   * Appends changes to entries (a serialised AuditLog). A store keeps at
+   * least the latest 1,000 (of all entries together). */
+  int32_t (*append_audit)(void* store, const uint8_t* records, size_t size,
+                          stem_buffer* error);
+  /* The latest `limit` records, newest first (an AuditLog): of the entry
+   * `id`, or of every entry when `id` is empty. */
+  int32_t (*audit)(void* store, stem_string_view id, int32_t limit,
+                   stem_buffer* records, stem_buffer* error);
+  /* ---- Since ABI 1.6. OPTIONAL, both or neither: NULL when the store
+   * keeps no heartbeats. ----
+   * Records a Beat's heartbeat (a serialised BeatHeartbeat), replacing the
+   * last one of the same owner; it lives until expires_unix_ms. */
+  int32_t (*put_heartbeat)(void* store, const uint8_t* beat, size_t size,
+                           int64_t expires_unix_ms, stem_buffer* error);
+  /* The heartbeats still alive at now_unix_ms, ordered by owner (a
+   * BeatList). A store may drop the expired ones meanwhile. */
+  int32_t (*heartbeats)(void* store, int64_t now_unix_ms, stem_buffer* beats,
+                        stem_buffer* error);
 } stem_store_table;
 
 /* ---- Lock stores (kind STEM_PLUGIN_KIND_LOCK) ---- */

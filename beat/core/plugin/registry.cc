@@ -527,6 +527,72 @@ class LoadedStore final : public core::ScheduleStore {
         std::make_move_iterator(history.mutable_records()->begin()),
         std::make_move_iterator(history.mutable_records()->end()));
   }
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override {
+    if (table_->append_audit == nullptr || table_->audit == nullptr) {
+      return core::ScheduleStore::AppendAudit(records);
+    }
+    v1::AuditLog log;
+    for (const v1::AuditRecord& record : records) *log.add_records() = record;
+    const std::string bytes = log.SerializeAsString();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->append_audit(
+        store_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+        &error);
+    return StatusFrom(OptionalCode(code, "append_audit", &error), &error,
+                      context_);
+  }
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override {
+    if (table_->append_audit == nullptr || table_->audit == nullptr) {
+      return core::ScheduleStore::Audit(id, limit);
+    }
+    stem_buffer records = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->audit(store_, View(id), limit, &records, &error);
+    absl::Status status =
+        StatusFrom(OptionalCode(code, "audit", &error), &error, context_);
+    std::string bytes = TakeBuffer(&records);
+    if (!status.ok()) return status;
+    v1::AuditLog log;
+    if (!log.ParseFromString(bytes)) return Corrupt("audit");
+    return std::vector<v1::AuditRecord>(
+        std::make_move_iterator(log.mutable_records()->begin()),
+        std::make_move_iterator(log.mutable_records()->end()));
+  }
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override {
+    if (table_->put_heartbeat == nullptr || table_->heartbeats == nullptr) {
+      return core::ScheduleStore::PutHeartbeat(beat, expires);
+    }
+    const std::string bytes = beat.SerializeAsString();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code = table_->put_heartbeat(
+        store_, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+        absl::ToUnixMillis(expires), &error);
+    return StatusFrom(OptionalCode(code, "put_heartbeat", &error), &error,
+                      context_);
+  }
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override {
+    if (table_->put_heartbeat == nullptr || table_->heartbeats == nullptr) {
+      return core::ScheduleStore::Heartbeats(now);
+    }
+    stem_buffer beats = EmptyBuffer();
+    stem_buffer error = EmptyBuffer();
+    const int32_t code =
+        table_->heartbeats(store_, absl::ToUnixMillis(now), &beats, &error);
+    absl::Status status =
+        StatusFrom(OptionalCode(code, "heartbeats", &error), &error, context_);
+    std::string bytes = TakeBuffer(&beats);
+    if (!status.ok()) return status;
+    v1::BeatList list;
+    if (!list.ParseFromString(bytes)) return Corrupt("heartbeats");
+    return std::vector<v1::BeatHeartbeat>(
+        std::make_move_iterator(list.mutable_beats()->begin()),
+        std::make_move_iterator(list.mutable_beats()->end()));
+  }
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
     if (table_->watch == nullptr) {
       return core::ScheduleStore::WatchChanges(timeout);

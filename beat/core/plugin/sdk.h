@@ -217,6 +217,54 @@ struct StoreThunks {
     });
   }
 
+  static int32_t AppendAudit(void* store, const uint8_t* data, size_t size,
+                             stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      v1::AuditLog log;
+      if (!log.ParseFromArray(data, static_cast<int>(size))) {
+        return absl::InvalidArgumentError(
+            "records are not a serialised AuditLog");
+      }
+      return Self(store)->AppendAudit(std::vector<v1::AuditRecord>(
+          std::make_move_iterator(log.mutable_records()->begin()),
+          std::make_move_iterator(log.mutable_records()->end())));
+    });
+  }
+  static int32_t Audit(void* store, stem_string_view id, int32_t limit,
+                       stem_buffer* records, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto found = Self(store)->Audit(FromView(id), limit);
+      if (!found.ok()) return found.status();
+      v1::AuditLog log;
+      for (v1::AuditRecord& record : *found) log.add_records()->Swap(&record);
+      *records = MakeBuffer(log.SerializeAsString());
+      return absl::OkStatus();
+    });
+  }
+  static int32_t PutHeartbeat(void* store, const uint8_t* data, size_t size,
+                              int64_t expires_unix_ms, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      v1::BeatHeartbeat beat;
+      if (!beat.ParseFromArray(data, static_cast<int>(size))) {
+        return absl::InvalidArgumentError(
+            "the heartbeat is not a serialised BeatHeartbeat");
+      }
+      return Self(store)->PutHeartbeat(beat,
+                                       absl::FromUnixMillis(expires_unix_ms));
+    });
+  }
+  static int32_t Heartbeats(void* store, int64_t now_unix_ms,
+                            stem_buffer* beats, stem_buffer* error) {
+    return Guard(error, [&]() -> absl::Status {
+      auto found = Self(store)->Heartbeats(absl::FromUnixMillis(now_unix_ms));
+      if (!found.ok()) return found.status();
+      v1::BeatList list;
+      for (v1::BeatHeartbeat& beat : *found) list.add_beats()->Swap(&beat);
+      *beats = MakeBuffer(list.SerializeAsString());
+      return absl::OkStatus();
+    });
+  }
+
   // Claims, history and watch are optional: in the table only when the
   // class overrides them (else NULL, which is how a plugin says it has
   // none).
@@ -232,6 +280,20 @@ struct StoreThunks {
   static constexpr bool kPublishAndCommit =
       Overrides<decltype(&Store::PublishAndCommit),
                 decltype(&core::ScheduleStore::PublishAndCommit)>();
+  static constexpr bool kAudit =
+      Overrides<decltype(&Store::Audit),
+                decltype(&core::ScheduleStore::Audit)>();
+  static constexpr bool kHeartbeats =
+      Overrides<decltype(&Store::Heartbeats),
+                decltype(&core::ScheduleStore::Heartbeats)>();
+  static_assert(kAudit ==
+                    Overrides<decltype(&Store::AppendAudit),
+                              decltype(&core::ScheduleStore::AppendAudit)>(),
+                "a store with an audit log overrides AppendAudit and Audit");
+  static_assert(
+      kHeartbeats == Overrides<decltype(&Store::PutHeartbeat),
+                               decltype(&core::ScheduleStore::PutHeartbeat)>(),
+      "a store with heartbeats overrides PutHeartbeat and Heartbeats");
   static_assert(kClaims ==
                     Overrides<decltype(&Store::ReleaseClaims),
                               decltype(&core::ScheduleStore::ReleaseClaims)>(),
@@ -257,6 +319,10 @@ struct StoreThunks {
         kHistory ? &History : nullptr,
         kWatch ? &Watch : nullptr,
         kPublishAndCommit ? &PublishAndCommit : nullptr,
+        kAudit ? &AppendAudit : nullptr,
+        kAudit ? &Audit : nullptr,
+        kHeartbeats ? &PutHeartbeat : nullptr,
+        kHeartbeats ? &Heartbeats : nullptr,
     };
     return &table;
   }

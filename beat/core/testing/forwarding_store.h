@@ -55,6 +55,22 @@ class ForwardingStore : public ScheduleStore {
       const std::vector<v1::ScheduleEntry>& entries) override {
     return inner_->PublishAndCommit(broker_url, std::move(envelopes), entries);
   }
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override {
+    return inner_->AppendAudit(records);
+  }
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override {
+    return inner_->Audit(id, limit);
+  }
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override {
+    return inner_->PutHeartbeat(beat, expires);
+  }
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override {
+    return inner_->Heartbeats(now);
+  }
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override {
     return inner_->WatchChanges(timeout);
   }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
@@ -347,6 +348,152 @@ constexpr int64_t kHistorySlackBytes = 1 << 20;
 
 }  // namespace
 
+namespace {
+
+// Appends `lines` to `path` (created with `mode`, never through a link);
+// returns its size after.
+absl::StatusOr<int64_t> AppendLines(const std::string& path,
+                                    absl::string_view lines, int mode) {
+  STEM_ASSIGN_OR_RETURN(
+      int fd, plugin::OpenNoFollow(
+                  path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode));
+  while (!lines.empty()) {
+    const ssize_t wrote = write(fd, lines.data(), lines.size());
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote <= 0) {
+      absl::Status status = ErrnoStatus("cannot append to", path);
+      close(fd);
+      return status;
+    }
+    lines.remove_prefix(static_cast<size_t>(wrote));
+  }
+  struct stat info;
+  const int64_t size = fstat(fd, &info) == 0 ? info.st_size : 0;
+  close(fd);
+  return size;
+}
+
+// A soft-state file's lines, or none when it does not exist.
+absl::StatusOr<std::string> ReadSoftState(const std::string& path) {
+  absl::StatusOr<std::string> content = plugin::ReadWholeFile(path);
+  if (!content.ok() && content.status().code() == absl::StatusCode::kNotFound) {
+    return std::string();
+  }
+  return content;
+}
+
+// `escaped-key base64(message)`: an audit line (key: the entry id).
+template <typename Message>
+std::string KeyedLine(absl::string_view key, const Message& message) {
+  return absl::StrCat(HistoryField(key), " ",
+                      absl::Base64Escape(message.SerializeAsString()), "\n");
+}
+
+template <typename Message>
+bool ParseKeyedLine(absl::string_view payload, Message& message) {
+  std::string bytes;
+  return absl::Base64Unescape(payload, &bytes) &&
+         message.ParseFromString(bytes);
+}
+
+}  // namespace
+
+absl::Status FileStore::AppendAudit(
+    const std::vector<v1::AuditRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  std::string lines;
+  for (const v1::AuditRecord& record : records) {
+    absl::StrAppend(&lines, KeyedLine(record.schedule_id(), record));
+  }
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
+  STEM_ASSIGN_OR_RETURN(
+      int64_t size, AppendLines(audit_path_, lines, plugin::ModeFor(path_)));
+  if (size <= 2 * audit_compacted_size_.load() + kHistorySlackBytes) {
+    return absl::OkStatus();
+  }
+  STEM_ASSIGN_OR_RETURN(std::string content, ReadSoftState(audit_path_));
+  std::vector<absl::string_view> all =
+      absl::StrSplit(content, '\n', absl::SkipEmpty());
+  const size_t first = all.size() > kAuditKept ? all.size() - kAuditKept : 0;
+  std::string kept;
+  for (size_t i = first; i < all.size(); ++i) {
+    absl::StrAppend(&kept, all[i], "\n");
+  }
+  STEM_RETURN_IF_ERROR(plugin::ReplaceFile(audit_path_, kept, /*sync=*/false));
+  audit_compacted_size_.store(static_cast<int64_t>(kept.size()));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> FileStore::Audit(
+    absl::string_view id, int limit) {
+  std::vector<v1::AuditRecord> newest_first;
+  STEM_ASSIGN_OR_RETURN(std::string content, ReadSoftState(audit_path_));
+  const std::string wanted = HistoryField(id);
+  std::vector<absl::string_view> lines =
+      absl::StrSplit(content, '\n', absl::SkipEmpty());
+  for (size_t i = lines.size();
+       i-- > 0 && static_cast<int>(newest_first.size()) < limit;) {
+    const size_t space = lines[i].find(' ');
+    if (space == absl::string_view::npos) continue;  // torn
+    if (!id.empty() && lines[i].substr(0, space) != wanted) continue;
+    v1::AuditRecord record;
+    if (ParseKeyedLine(lines[i].substr(space + 1), record)) {
+      newest_first.push_back(std::move(record));
+    }
+  }
+  return newest_first;
+}
+
+absl::Status FileStore::PutHeartbeat(const v1::BeatHeartbeat& beat,
+                                     absl::Time expires) {
+  STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
+  STEM_ASSIGN_OR_RETURN(std::string content, ReadSoftState(beats_path_));
+  // `escaped-owner expires_ms base64(heartbeat)`; the owner's last line and
+  // lines that expired before this heartbeat was sent are dropped.
+  const std::string owner = HistoryField(beat.owner());
+  const int64_t now_ms =
+      beat.has_beat_at() ? absl::ToUnixMillis(core::ToAbslTime(beat.beat_at()))
+                         : std::numeric_limits<int64_t>::min();
+  std::string next;
+  for (absl::string_view line :
+       absl::StrSplit(content, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    int64_t until_ms = 0;
+    if (fields.size() != 3 || fields[0] == owner ||
+        !absl::SimpleAtoi(fields[1], &until_ms) || until_ms <= now_ms) {
+      continue;
+    }
+    absl::StrAppend(&next, line, "\n");
+  }
+  absl::StrAppend(&next, owner, " ", absl::ToUnixMillis(expires), " ",
+                  absl::Base64Escape(beat.SerializeAsString()), "\n");
+  return plugin::ReplaceFile(beats_path_, next, /*sync=*/false);
+}
+
+absl::StatusOr<std::vector<v1::BeatHeartbeat>> FileStore::Heartbeats(
+    absl::Time now) {
+  std::vector<v1::BeatHeartbeat> live;
+  STEM_ASSIGN_OR_RETURN(std::string content, ReadSoftState(beats_path_));
+  const int64_t now_ms = absl::ToUnixMillis(now);
+  for (absl::string_view line :
+       absl::StrSplit(content, '\n', absl::SkipEmpty())) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line, absl::MaxSplits(' ', 2));
+    int64_t until_ms = 0;
+    v1::BeatHeartbeat beat;
+    if (fields.size() == 3 && absl::SimpleAtoi(fields[1], &until_ms) &&
+        until_ms > now_ms && ParseKeyedLine(fields[2], beat)) {
+      live.push_back(std::move(beat));
+    }
+  }
+  std::sort(live.begin(), live.end(),
+            [](const v1::BeatHeartbeat& a, const v1::BeatHeartbeat& b) {
+              return a.owner() < b.owner();
+            });
+  return live;
+}
+
 absl::Status FileStore::AppendHistory(
     const std::vector<v1::RunRecord>& records) {
   if (records.empty()) return absl::OkStatus();
@@ -356,25 +503,8 @@ absl::Status FileStore::AppendHistory(
   }
   STEM_ASSIGN_OR_RETURN(FileLock lock, FileLock::Take(path_));
   STEM_ASSIGN_OR_RETURN(
-      int fd, plugin::OpenNoFollow(history_path_,
-                                   O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                                   plugin::ModeFor(path_)));
-  absl::string_view left = lines;
-  while (!left.empty()) {
-    const ssize_t wrote = write(fd, left.data(), left.size());
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote <= 0) {
-      absl::Status status = ErrnoStatus("cannot append to", history_path_);
-      close(fd);
-      return status;
-    }
-    left.remove_prefix(static_cast<size_t>(wrote));
-  }
-  struct stat info;
-  const bool sized = fstat(fd, &info) == 0;
-  close(fd);
-  if (sized &&
-      info.st_size > 2 * history_compacted_size_.load() + kHistorySlackBytes) {
+      int64_t size, AppendLines(history_path_, lines, plugin::ModeFor(path_)));
+  if (size > 2 * history_compacted_size_.load() + kHistorySlackBytes) {
     // Entries that are gone lose their history.
     absl::flat_hash_set<std::string> ids;
     {

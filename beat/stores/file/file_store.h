@@ -33,6 +33,11 @@
 // to twice its size after the last compaction. Soft state too: not
 // fsync'd; a torn last line is skipped.
 //
+// The audit log (every change to an entry) lives in `<path>.audit`, one
+// line per change, appended under the lock and cut to the latest
+// kAuditKept when it doubles; Beats' heartbeats in `<path>.beats`, replaced
+// whole under the lock. Both are soft state, like the claims.
+//
 // What it cannot protect against: a writer that is stopped (SIGSTOP) or
 // hung while it holds the lock blocks every other writer — and so every
 // firing — until it resumes or dies; the others give up after the lock
@@ -80,9 +85,21 @@ class FileStore final : public core::ScheduleStore {
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
                                                      int limit) override;
 
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override;
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override;
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override;
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override;
+
   // Runs kept per entry (at least this many; up to twice between
   // compactions).
   static constexpr size_t kHistoryKept = 200;
+  // Audit records kept, of all entries together (as many again between
+  // compactions).
+  static constexpr size_t kAuditKept = 10000;
 
   const std::string& path() const { return path_; }
 
@@ -104,7 +121,9 @@ class FileStore final : public core::ScheduleStore {
   explicit FileStore(std::string path)
       : path_(std::move(path)),
         claims_path_(path_ + ".claims"),
-        history_path_(path_ + ".history") {}
+        history_path_(path_ + ".history"),
+        audit_path_(path_ + ".audit"),
+        beats_path_(path_ + ".beats") {}
 
   using Entries = std::map<std::string, v1::ScheduleEntry>;
   // The file as last read: its readable entries by id, and the others.
@@ -146,8 +165,11 @@ class FileStore final : public core::ScheduleStore {
   std::string path_;
   std::string claims_path_;
   std::string history_path_;
+  std::string audit_path_;
+  std::string beats_path_;
   // The history file's size after this process's last compaction.
   std::atomic<int64_t> history_compacted_size_{0};
+  std::atomic<int64_t> audit_compacted_size_{0};
   std::mutex mutex_;  // guards the cache
   bool cached_ = false;
   int cached_fd_ = -1;  // the file the cache was read from, kept open

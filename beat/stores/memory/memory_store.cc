@@ -34,6 +34,12 @@ struct MemoryStore::State {
   absl::flat_hash_map<std::string, Claim> claims;  // by entry id
   // Oldest first, at most kHistoryKept each.
   absl::flat_hash_map<std::string, std::deque<v1::RunRecord>> history;
+  std::deque<v1::AuditRecord> audit;  // oldest first
+  struct Heartbeat {
+    v1::BeatHeartbeat beat;
+    absl::Time expires;
+  };
+  std::map<std::string, Heartbeat> heartbeats;  // by owner
 };
 
 namespace {
@@ -216,6 +222,53 @@ absl::StatusOr<std::vector<v1::RunRecord>> MemoryStore::History(
     newest_first.push_back(*record);
   }
   return newest_first;
+}
+
+absl::Status MemoryStore::AppendAudit(
+    const std::vector<v1::AuditRecord>& records) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  for (const v1::AuditRecord& record : records) {
+    state_->audit.push_back(record);
+    if (state_->audit.size() > kAuditKept) state_->audit.pop_front();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> MemoryStore::Audit(
+    absl::string_view id, int limit) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<v1::AuditRecord> newest_first;
+  for (auto record = state_->audit.rbegin();
+       record != state_->audit.rend() &&
+       static_cast<int>(newest_first.size()) < limit;
+       ++record) {
+    if (id.empty() || record->schedule_id() == id) {
+      newest_first.push_back(*record);
+    }
+  }
+  return newest_first;
+}
+
+absl::Status MemoryStore::PutHeartbeat(const v1::BeatHeartbeat& beat,
+                                       absl::Time expires) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  state_->heartbeats[beat.owner()] = State::Heartbeat{beat, expires};
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<v1::BeatHeartbeat>> MemoryStore::Heartbeats(
+    absl::Time now) {
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  std::vector<v1::BeatHeartbeat> live;
+  for (auto it = state_->heartbeats.begin(); it != state_->heartbeats.end();) {
+    if (it->second.expires <= now) {
+      it = state_->heartbeats.erase(it);
+    } else {
+      live.push_back(it->second.beat);
+      ++it;
+    }
+  }
+  return live;
 }
 
 }  // namespace stem::beat::stores

@@ -3,7 +3,8 @@
 // `memory://NAME` names a store shared by everyone in the process who opens
 // the same NAME (`memory://` alone is the store named ""). Nothing survives
 // the process; use it for tests and for embedding. It has claims, so Beats
-// sharing one need no lock store, and keeps each entry's last 1,000 runs.
+// sharing one need no lock store, keeps each entry's last 1,000 runs, the
+// last 10,000 changes (audit) and the live Beats' heartbeats.
 #ifndef STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 #define STEM_BEAT_STORES_MEMORY_MEMORY_STORE_H_
 
@@ -40,8 +41,19 @@ class MemoryStore final : public core::ScheduleStore {
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
                                                      int limit) override;
 
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override;
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override;
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override;
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override;
+
   // Records kept per entry; older ones are dropped.
   static constexpr size_t kHistoryKept = 1000;
+  // Audit records kept, of all entries together.
+  static constexpr size_t kAuditKept = 10000;
 
   struct State;
 

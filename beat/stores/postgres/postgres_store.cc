@@ -5,6 +5,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -226,6 +227,36 @@ constexpr Statement kHistory = {
     "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), success, duration_ms, "
     "error FROM stem_beat_history WHERE namespace = $1 AND schedule_id = $2 "
     "ORDER BY seq DESC LIMIT $3"};
+
+// Appends in order; then keeps the namespace's latest 10,000 (the rows
+// this statement adds are not seen by its delete: they count next time).
+constexpr Statement kAppendAudit = {
+    "beat_store_append_audit",
+    "WITH appended AS (INSERT INTO stem_beat_audit (namespace, schedule_id, "
+    "record) SELECT $1, id, record FROM unnest($2::text[], $3::text[]) "
+    "WITH ORDINALITY AS input(id, record, n) ORDER BY n RETURNING 1) "
+    "DELETE FROM stem_beat_audit WHERE namespace = $1 AND seq <= (SELECT seq "
+    "FROM stem_beat_audit WHERE namespace = $1 ORDER BY seq DESC OFFSET "
+    "10000 LIMIT 1)"};
+
+constexpr Statement kAudit = {
+    "beat_store_audit",
+    "SELECT record FROM stem_beat_audit WHERE namespace = $1 AND ($2 = '' OR "
+    "schedule_id = $2) ORDER BY seq DESC LIMIT $3"};
+
+constexpr Statement kPutHeartbeat = {
+    "beat_store_put_heartbeat",
+    "INSERT INTO stem_beat_heartbeats (namespace, owner, expires_at_ms, "
+    "record) VALUES ($1, $2, $3, $4) ON CONFLICT (namespace, owner) DO "
+    "UPDATE SET expires_at_ms = EXCLUDED.expires_at_ms, record = "
+    "EXCLUDED.record"};
+
+// The expired go as the live are read.
+constexpr Statement kHeartbeats = {
+    "beat_store_heartbeats",
+    "WITH gone AS (DELETE FROM stem_beat_heartbeats WHERE namespace = $1 AND "
+    "expires_at_ms <= $2::bigint) SELECT record FROM stem_beat_heartbeats "
+    "WHERE namespace = $1 AND expires_at_ms > $2::bigint ORDER BY owner"};
 
 absl::Status Unreadable(absl::string_view id, absl::string_view why) {
   return absl::DataLossError(absl::StrCat(
@@ -574,6 +605,74 @@ absl::Status PostgresStore::ReleaseClaims(const std::vector<std::string>& ids,
         .Run(kRelease, {namespace_, TextArray(values), std::string(owner)})
         .status();
   });
+}
+
+absl::Status PostgresStore::AppendAudit(
+    const std::vector<v1::AuditRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  std::vector<Param> ids, encoded;
+  for (const v1::AuditRecord& record : records) {
+    ids.push_back(record.schedule_id());
+    encoded.push_back(absl::Base64Escape(record.SerializeAsString()));
+  }
+  return client_.WithConnection([&](Connection& connection) -> absl::Status {
+    return connection
+        .Run(kAppendAudit, {namespace_, TextArray(ids), TextArray(encoded)})
+        .status();
+  });
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> PostgresStore::Audit(
+    absl::string_view id, int limit) {
+  std::vector<v1::AuditRecord> records;
+  if (limit <= 0) return records;
+  STEM_RETURN_IF_ERROR(client_.WithConnection([&](Connection& connection) {
+    STEM_ASSIGN_OR_RETURN(Result rows,
+                          connection.Run(kAudit, {namespace_, std::string(id),
+                                                  absl::StrCat(limit)}));
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      std::string bytes;
+      v1::AuditRecord record;
+      if (absl::Base64Unescape(Cell(rows.get(), row, 0), &bytes) &&
+          record.ParseFromString(bytes)) {
+        records.push_back(std::move(record));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return records;
+}
+
+absl::Status PostgresStore::PutHeartbeat(const v1::BeatHeartbeat& beat,
+                                         absl::Time expires) {
+  return client_.WithConnection([&](Connection& connection) -> absl::Status {
+    return connection
+        .Run(kPutHeartbeat, {namespace_, beat.owner(),
+                             absl::StrCat(absl::ToUnixMillis(expires)),
+                             absl::Base64Escape(beat.SerializeAsString())})
+        .status();
+  });
+}
+
+absl::StatusOr<std::vector<v1::BeatHeartbeat>> PostgresStore::Heartbeats(
+    absl::Time now) {
+  std::vector<v1::BeatHeartbeat> beats;
+  STEM_RETURN_IF_ERROR(client_.WithConnection([&](Connection& connection) {
+    STEM_ASSIGN_OR_RETURN(
+        Result rows,
+        connection.Run(kHeartbeats,
+                       {namespace_, absl::StrCat(absl::ToUnixMillis(now))}));
+    for (int row = 0; row < PQntuples(rows.get()); ++row) {
+      std::string bytes;
+      v1::BeatHeartbeat beat;
+      if (absl::Base64Unescape(Cell(rows.get(), row, 0), &bytes) &&
+          beat.ParseFromString(bytes)) {
+        beats.push_back(std::move(beat));
+      }
+    }
+    return absl::OkStatus();
+  }));
+  return beats;
 }
 
 absl::Status PostgresStore::AppendHistory(

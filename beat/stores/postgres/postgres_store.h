@@ -40,6 +40,17 @@ class PostgresStore : public core::ScheduleStore {
       absl::Duration ttl) override;
   absl::Status ReleaseClaims(const std::vector<std::string>& ids,
                              absl::string_view owner) override;
+  // The audit log (stem_beat_audit: the latest kAuditKept of the
+  // namespace) and heartbeats (stem_beat_heartbeats), as base64 protobufs.
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override;
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override;
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override;
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override;
+  static constexpr int kAuditKept = 10000;
   absl::Status AppendHistory(
       const std::vector<v1::RunRecord>& records) override;
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,

@@ -708,6 +708,127 @@ absl::StatusOr<std::vector<v1::RunRecord>> RedisStore::History(
   return records;
 }
 
+namespace {
+
+absl::Status FirstError(const std::vector<Reply>& replies) {
+  for (const Reply& reply : replies) {
+    if (reply->type == REDIS_REPLY_ERROR) {
+      return redis::ErrorReplyStatus(*reply);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status RedisStore::AppendAudit(
+    const std::vector<v1::AuditRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  const std::string key =
+      absl::StrCat(client_->options().namespace_name, ":beat:audit");
+  // LPUSH puts each at the head: the list reads newest first.
+  std::vector<std::string> push = {"LPUSH", key};
+  for (const v1::AuditRecord& record : records) {
+    push.push_back(record.SerializeAsString());
+  }
+  STEM_ASSIGN_OR_RETURN(
+      std::vector<Reply> replies,
+      client_->Pipeline(
+          {push, {"LTRIM", key, "0", redis::Decimal(kAuditKept - 1)}}));
+  return FirstError(replies);
+}
+
+absl::StatusOr<std::vector<v1::AuditRecord>> RedisStore::Audit(
+    absl::string_view id, int limit) {
+  const std::string key =
+      absl::StrCat(client_->options().namespace_name, ":beat:audit");
+  // Of one entry: the whole (bounded) list, filtered here.
+  const int read = id.empty() ? std::max(limit, 0) : kAuditKept;
+  std::vector<v1::AuditRecord> records;
+  if (read == 0) return records;
+  STEM_ASSIGN_OR_RETURN(
+      Reply reply,
+      client_->Command({"LRANGE", key, "0", redis::Decimal(read - 1)}));
+  if (reply->type == REDIS_REPLY_ERROR) return redis::ErrorReplyStatus(*reply);
+  for (size_t i = 0;
+       i < reply->elements && static_cast<int>(records.size()) < limit; ++i) {
+    const redisReply& item = *reply->element[i];
+    v1::AuditRecord record;
+    if (item.type != REDIS_REPLY_STRING ||
+        !record.ParseFromArray(item.str, static_cast<int>(item.len))) {
+      continue;  // not ours
+    }
+    if (id.empty() || record.schedule_id() == id) {
+      records.push_back(std::move(record));
+    }
+  }
+  return records;
+}
+
+absl::Status RedisStore::PutHeartbeat(const v1::BeatHeartbeat& beat,
+                                      absl::Time expires) {
+  const std::string& ns = client_->options().namespace_name;
+  STEM_ASSIGN_OR_RETURN(
+      std::vector<Reply> replies,
+      client_->Pipeline(
+          {{"ZADD", absl::StrCat(ns, ":beat:beats"),
+            redis::Decimal(absl::ToUnixMillis(expires)), beat.owner()},
+           {"HSET", absl::StrCat(ns, ":beat:beat-info"), beat.owner(),
+            beat.SerializeAsString()}}));
+  return FirstError(replies);
+}
+
+absl::StatusOr<std::vector<v1::BeatHeartbeat>> RedisStore::Heartbeats(
+    absl::Time now) {
+  const std::string& ns = client_->options().namespace_name;
+  const std::string beats = absl::StrCat(ns, ":beat:beats");
+  const std::string info = absl::StrCat(ns, ":beat:beat-info");
+  const std::string now_ms = redis::Decimal(absl::ToUnixMillis(now));
+  // The expired go first (from both keys), then the live are read.
+  STEM_ASSIGN_OR_RETURN(Reply expired, client_->Command({"ZRANGEBYSCORE", beats,
+                                                         "-inf", now_ms}));
+  if (expired->type == REDIS_REPLY_ARRAY && expired->elements > 0) {
+    std::vector<std::string> hdel = {"HDEL", info};
+    for (size_t i = 0; i < expired->elements; ++i) {
+      const redisReply& owner = *expired->element[i];
+      if (owner.type == REDIS_REPLY_STRING) {
+        hdel.emplace_back(owner.str, owner.len);
+      }
+    }
+    // The set by score (a Beat that renewed meanwhile keeps its place);
+    // its info comes back with its next heartbeat, a few seconds away.
+    STEM_ASSIGN_OR_RETURN(
+        std::vector<Reply> replies,
+        client_->Pipeline({{"ZREMRANGEBYSCORE", beats, "-inf", now_ms}, hdel}));
+    STEM_RETURN_IF_ERROR(FirstError(replies));
+  }
+  STEM_ASSIGN_OR_RETURN(Reply live,
+                        client_->Command({"ZRANGEBYSCORE", beats,
+                                          absl::StrCat("(", now_ms), "+inf"}));
+  std::vector<v1::BeatHeartbeat> found;
+  if (live->type != REDIS_REPLY_ARRAY || live->elements == 0) return found;
+  std::vector<std::string> hmget = {"HMGET", info};
+  for (size_t i = 0; i < live->elements; ++i) {
+    const redisReply& owner = *live->element[i];
+    if (owner.type == REDIS_REPLY_STRING)
+      hmget.emplace_back(owner.str, owner.len);
+  }
+  STEM_ASSIGN_OR_RETURN(Reply values, client_->Command(hmget));
+  for (size_t i = 0; i < values->elements; ++i) {
+    const redisReply& value = *values->element[i];
+    v1::BeatHeartbeat beat;
+    if (value.type == REDIS_REPLY_STRING &&
+        beat.ParseFromArray(value.str, static_cast<int>(value.len))) {
+      found.push_back(std::move(beat));
+    }
+  }
+  std::sort(found.begin(), found.end(),
+            [](const v1::BeatHeartbeat& a, const v1::BeatHeartbeat& b) {
+              return a.owner() < b.owner();
+            });
+  return found;
+}
+
 absl::StatusOr<bool> RedisStore::WatchChanges(absl::Duration timeout) {
   std::lock_guard<std::mutex> lock(watch_mutex_);
   if (subscriber_ == nullptr) {

@@ -49,6 +49,21 @@ class RedisStore : public core::ScheduleStore {
   absl::StatusOr<std::vector<v1::RunRecord>> History(absl::string_view id,
                                                      int limit) override;
   absl::StatusOr<bool> WatchChanges(absl::Duration timeout) override;
+  // The audit log: list `<ns>:beat:audit` (serialised AuditRecords, newest
+  // first, the latest kAuditKept). Heartbeats: sorted set `<ns>:beat:beats`
+  // (owner by expiry, ms) and hash `<ns>:beat:beat-info` (owner ->
+  // serialised BeatHeartbeat). Outside `<ns>:schedule:`, so no entry id
+  // can collide with them.
+  absl::Status AppendAudit(
+      const std::vector<v1::AuditRecord>& records) override;
+  absl::StatusOr<std::vector<v1::AuditRecord>> Audit(absl::string_view id,
+                                                     int limit) override;
+  absl::Status PutHeartbeat(const v1::BeatHeartbeat& beat,
+                            absl::Time expires) override;
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> Heartbeats(
+      absl::Time now) override;
+
+  static constexpr int kAuditKept = 10000;
 
  private:
   explicit RedisStore(std::unique_ptr<redis::RedisClient> client);
