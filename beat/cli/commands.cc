@@ -1,6 +1,7 @@
 #include "beat/cli/commands.h"
 
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -33,10 +35,12 @@
 #include "beat/core/codec/json.h"
 #include "beat/core/codec/printable.h"
 #include "beat/core/codec/schedule_file.h"
+#include "beat/core/model/audit.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
 #include "beat/core/observe/endpoint.h"
+#include "beat/core/observe/health.h"
 #include "beat/core/observe/http_server.h"
 #include "beat/core/observe/schedule_overview.h"
 #include "beat/core/plugin/plugin_helpers.h"
@@ -63,6 +67,28 @@ int Fail(const absl::Status& status) {
   }
   std::cerr << "stem: " << OneLine(status.message()) << "\n";
   return ExitCodeFor(status);
+}
+
+// The change's author for the audit log: --actor, else user@host.
+core::ChangeAuthor AuthorOf(const GlobalOptions& options,
+                            const std::string& note) {
+  core::ChangeAuthor author;
+  author.note = note;
+  if (!options.actor.empty()) {
+    author.actor = options.actor;
+    return author;
+  }
+  std::string user = "unknown";
+  if (const passwd* entry = getpwuid(geteuid()); entry && entry->pw_name) {
+    user = entry->pw_name;
+  } else if (const char* name = std::getenv("USER"); name && *name) {
+    user = name;
+  }
+  char host[256] = "host";
+  gethostname(host, sizeof(host) - 1);
+  host[sizeof(host) - 1] = '\0';
+  author.actor = absl::StrCat(user, "@", host);
+  return author;
 }
 
 void Warn(absl::string_view text) {
@@ -173,7 +199,8 @@ std::string ResolveStoreUrl(const GlobalOptions& options) {
 }
 
 int RunApply(const GlobalOptions& options, const std::string& file,
-             bool dry_run, bool yes, bool compat_stem) {
+             bool dry_run, bool yes, bool compat_stem,
+             const std::string& note) {
   core::StemIssues stem_issues;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       core::ReadScheduleFile(file, &stem_issues);
@@ -220,9 +247,14 @@ int RunApply(const GlobalOptions& options, const std::string& file,
       return kExitOk;
     }
   }
+  const core::ChangeAuthor author = AuthorOf(options, note);
   absl::StatusOr<core::ApplyResult> result =
-      core::ApplyEntries(**store, *entries, now, preview);
+      core::ApplyEntries(**store, *entries, now, preview, &author);
   if (!result.ok()) return Fail(result.status());
+  if (!result->audit_error.empty()) {
+    Warn(absl::StrCat("applied, but not recorded in the audit log: ",
+                      result->audit_error));
+  }
   if (options.json) {
     auto quoted = [](const std::vector<std::string>& ids) {
       std::vector<std::string> out;
@@ -456,6 +488,124 @@ int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
   return kExitOk;
 }
 
+int RunAuditLog(const GlobalOptions& options, const std::string& id,
+                int limit) {
+  if (limit < 1 || limit > kMaxHistoryLimit) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--limit: ", limit, " is out of range 1-", kMaxHistoryLimit)));
+  }
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  absl::StatusOr<std::vector<v1::AuditRecord>> records =
+      (*store)->Audit(id, limit);
+  if (!records.ok()) return Fail(records.status());
+  if (options.json) {
+    std::vector<std::string> items;
+    for (const v1::AuditRecord& record : *records) {
+      core::JsonValue item;
+      auto& f = *item.mutable_struct_value()->mutable_fields();
+      f["at"] = core::JsonString(FormatUtc(ToAbslTime(record.at())));
+      f["id"] = core::JsonString(record.schedule_id());
+      f["action"] = core::JsonString(record.action());
+      f["actor"] = core::JsonString(record.actor());
+      f["note"] = record.note().empty() ? core::JsonNull()
+                                        : core::JsonString(record.note());
+      auto& changes = *f["changes"].mutable_list_value();
+      for (const auto& change : record.changes()) {
+        core::JsonValue c;
+        auto& cf = *c.mutable_struct_value()->mutable_fields();
+        cf["field"] = core::JsonString(change.field());
+        cf["old"] = core::JsonString(change.old_value());
+        cf["new"] = core::JsonString(change.new_value());
+        *changes.add_values() = std::move(c);
+      }
+      items.push_back(core::FormatJson(item));
+    }
+    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+    return kExitOk;
+  }
+  if (records->empty()) {
+    std::cout << "no changes recorded"
+              << (id.empty() ? "" : absl::StrCat(" for ", core::Printable(id)))
+              << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::AuditRecord& record : *records) {
+    std::vector<std::string> changes;
+    for (const auto& change : record.changes()) {
+      changes.push_back(absl::StrCat(
+          change.field(), ": ",
+          change.old_value().empty() ? "-" : OneLine(change.old_value()),
+          " -> ",
+          change.new_value().empty() ? "-" : OneLine(change.new_value())));
+    }
+    rows.push_back({FormatUtc(ToAbslTime(record.at())), record.schedule_id(),
+                    record.action(), OneLine(record.actor()),
+                    record.note().empty() ? "-" : OneLine(record.note()),
+                    changes.empty() ? "-" : absl::StrJoin(changes, "; ")});
+  }
+  PrintTable({"WHEN", "ID", "ACTION", "WHO", "WHY", "CHANGES"},
+             std::move(rows));
+  return kExitOk;
+}
+
+int RunObserveBeats(const GlobalOptions& options) {
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      OpenStore(options);
+  if (!store.ok()) return Fail(store.status());
+  const absl::Time now = absl::Now();
+  absl::StatusOr<std::vector<v1::BeatHeartbeat>> beats =
+      (*store)->Heartbeats(now);
+  if (!beats.ok()) return Fail(beats.status());
+  if (options.json) {
+    std::vector<std::string> items;
+    for (const v1::BeatHeartbeat& beat : *beats) {
+      core::JsonValue item;
+      auto& f = *item.mutable_struct_value()->mutable_fields();
+      f["owner"] = core::JsonString(beat.owner());
+      f["host"] = core::JsonString(beat.host());
+      f["pid"] = core::JsonNumber(static_cast<double>(beat.pid()));
+      f["version"] = core::JsonString(beat.version());
+      f["startedAt"] =
+          core::JsonString(FormatUtc(ToAbslTime(beat.started_at())));
+      f["lastHeartbeatAt"] =
+          core::JsonString(FormatUtc(ToAbslTime(beat.beat_at())));
+      f["held"] = core::JsonNumber(static_cast<double>(beat.held()));
+      f["dispatched"] =
+          core::JsonNumber(static_cast<double>(beat.dispatched()));
+      f["firingsPerSecond"] = core::JsonNumber(beat.firings_per_second());
+      f["healthy"].set_bool_value(beat.healthy());
+      f["health"] = core::JsonString(beat.health());
+      f["http"] = beat.http().empty() ? core::JsonNull()
+                                      : core::JsonString(beat.http());
+      items.push_back(core::FormatJson(item));
+    }
+    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+    return kExitOk;
+  }
+  if (beats->empty()) {
+    std::cout << "no live Beats on this store\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const v1::BeatHeartbeat& beat : *beats) {
+    rows.push_back(
+        {OneLine(beat.owner()), OneLine(beat.host()), absl::StrCat(beat.pid()),
+         OneLine(beat.version()), FormatUtc(ToAbslTime(beat.started_at())),
+         absl::StrCat(absl::ToInt64Seconds(now - ToAbslTime(beat.beat_at())),
+                      "s ago"),
+         absl::StrCat(beat.held()), absl::StrCat(beat.dispatched()),
+         absl::StrFormat("%.1f", beat.firings_per_second()),
+         OneLine(beat.health())});
+  }
+  PrintTable({"OWNER", "HOST", "PID", "VERSION", "STARTED", "HEARTBEAT", "HELD",
+              "DISPATCHED", "FIRINGS/S", "HEALTH"},
+             std::move(rows));
+  return kExitOk;
+}
+
 int RunObserveSchedules(const GlobalOptions& options,
                         const ObserveFlags& flags) {
   absl::Duration interval;
@@ -497,7 +647,8 @@ int RunObserveSchedules(const GlobalOptions& options,
   return kExitOk;
 }
 
-int RunDelete(const GlobalOptions& options, const std::string& id, bool yes) {
+int RunDelete(const GlobalOptions& options, const std::string& id, bool yes,
+              const std::string& note) {
   if (!yes) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("delete: refusing to delete \"", id, "\" without --yes")));
@@ -505,8 +656,25 @@ int RunDelete(const GlobalOptions& options, const std::string& id, bool yes) {
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
+  // What it was, for the audit log (an entry the store cannot read is
+  // removed all the same).
+  absl::StatusOr<v1::ScheduleEntry> old = (*store)->Get(id);
   absl::Status removed = (*store)->Remove(id, -1);
   if (!removed.ok()) return Fail(removed);
+  v1::ScheduleEntry gone;
+  if (old.ok()) {
+    gone = *old;
+  } else {
+    gone.set_id(id);
+  }
+  const core::ChangeAuthor author = AuthorOf(options, note);
+  if (absl::Status recorded = core::RecordAudit(
+          **store, {core::MakeAuditRecord(&gone, gone, "deleted", author.actor,
+                                          author.note, absl::Now())});
+      !recorded.ok()) {
+    Warn(absl::StrCat("deleted, but not recorded in the audit log: ",
+                      recorded.message()));
+  }
   if (!options.json) std::cout << "deleted " << id << "\n";
   return kExitOk;
 }
@@ -516,9 +684,15 @@ int RunSetEnabled(const GlobalOptions& options, const std::string& id,
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
-  absl::StatusOr<v1::ScheduleEntry> entry =
-      core::SetEnabled(**store, id, enabled, note, absl::Now());
+  const core::ChangeAuthor author = AuthorOf(options, note);
+  std::string audit_error;
+  absl::StatusOr<v1::ScheduleEntry> entry = core::SetEnabled(
+      **store, id, enabled, note, absl::Now(), &author, &audit_error);
   if (!entry.ok()) return Fail(entry.status());
+  if (!audit_error.empty()) {
+    Warn(absl::StrCat(enabled ? "enabled" : "disabled",
+                      ", but not recorded in the audit log: ", audit_error));
+  }
   if (options.json) {
     std::cout << core::FormatJson(core::EntryToStemJson(*entry)) << "\n";
   } else {
@@ -847,9 +1021,16 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
         core::ReadScheduleFile(flags.schedules);
     if (!entries.ok()) return Fail(entries.status());
-    absl::StatusOr<core::ApplyResult> applied =
-        core::ApplyEntries(**store, *entries, absl::Now(), /*dry_run=*/false);
+    const core::ChangeAuthor author = AuthorOf(
+        options, absl::StrCat("stem beat --schedules ", flags.schedules));
+    absl::StatusOr<core::ApplyResult> applied = core::ApplyEntries(
+        **store, *entries, absl::Now(), /*dry_run=*/false, &author);
     if (!applied.ok()) return Fail(applied.status());
+    if (!applied->audit_error.empty()) {
+      log::Write(log::Level::kWarning,
+                 absl::StrCat("applied, but not recorded in the audit log: ",
+                              applied->audit_error));
+    }
     log::Write(log::Level::kInfo,
                absl::StrCat("applied ", OneLine(flags.schedules), " (",
                             applied->created.size(), " created, ",
@@ -951,9 +1132,54 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       }
     });
   }
+  // A heartbeat in the store every few seconds (`stem observe beats`),
+  // while the store keeps them; the last one, when stopping, expires at
+  // once.
+  std::thread heartbeats([&] {
+    constexpr absl::Duration kEvery = absl::Seconds(5);
+    v1::BeatHeartbeat beat;
+    beat.set_owner(runner_options.owner);
+    beat.set_host(host);
+    beat.set_pid(getpid());
+    beat.set_version(kVersion);
+    if (http != nullptr) {
+      const std::string address =
+          *core::observe::ParseListenAddress(flags.http);
+      beat.set_http(absl::StrCat("http://",
+                                 address.substr(0, address.rfind(':')), ":",
+                                 http->port(), "/"));
+    }
+    int64_t last_dispatched = 0;
+    absl::Time last_at = absl::Now();
+    for (bool stopping = false; !stopping;) {
+      stopping = ran_out.WaitForNotificationWithTimeout(
+          beat.has_beat_at() ? kEvery : absl::ZeroDuration());
+      const absl::Time now = absl::Now() + runner_options.clock_offset;
+      const core::RunnerMetrics metrics = runner.metrics();
+      const core::observe::Health health =
+          core::observe::CheckHealth(metrics, now, runner_options.idle_poll);
+      if (metrics.started != absl::InfinitePast()) {
+        *beat.mutable_started_at() = core::ToProtoTime(metrics.started);
+      }
+      *beat.mutable_beat_at() = core::ToProtoTime(now);
+      beat.set_held(metrics.in_flight);
+      beat.set_dispatched(metrics.dispatched);
+      const double seconds = absl::ToDoubleSeconds(now - last_at);
+      beat.set_firings_per_second(
+          seconds > 0 ? (metrics.dispatched - last_dispatched) / seconds : 0);
+      last_dispatched = metrics.dispatched;
+      last_at = now;
+      beat.set_healthy(health.healthy && !stopping);
+      beat.set_health(stopping ? "stopped" : health.reason);
+      absl::Status put =
+          (*store)->PutHeartbeat(beat, stopping ? now : now + 3 * kEvery);
+      if (put.code() == absl::StatusCode::kUnimplemented) return;
+    }
+  });
   absl::Status ran = runner.Run(stop);
   ran_out.Notify();
   if (totals.joinable()) totals.join();
+  heartbeats.join();
   // Stopped before the runner it reads goes away.
   http.reset();
   if (!ran.ok()) return Fail(ran);

@@ -12,6 +12,7 @@ struct GlobalOptions {
   std::string store_url;                  // --store; empty: environment/default
   std::vector<std::string> plugin_paths;  // --plugin-path
   bool json = false;                      // --output json
+  std::string actor;  // --actor: who changes entries (default user@host)
 };
 
 // --store, else STEM_SCHEDULE_STORE_URL, else the file store at
@@ -20,8 +21,9 @@ std::string ResolveStoreUrl(const GlobalOptions& options);
 
 // With `compat_stem`, an entry Stem's own tools could not evaluate is an
 // error (nothing is applied); without, a warning.
+// `note`: why, for the store's audit log (as for delete and enable).
 int RunApply(const GlobalOptions& options, const std::string& file,
-             bool dry_run, bool yes, bool compat_stem);
+             bool dry_run, bool yes, bool compat_stem, const std::string& note);
 int RunList(const GlobalOptions& options);
 // Writes the store's entries as a schedule file that `apply` takes back
 // unchanged: to `file` (atomically; "" or "-": stdout) in `format` (yaml,
@@ -39,7 +41,12 @@ struct ObserveFlags {
 // The summary line and a table of every entry, most urgent first.
 int RunObserveSchedules(const GlobalOptions& options,
                         const ObserveFlags& flags);
-int RunDelete(const GlobalOptions& options, const std::string& id, bool yes);
+int RunDelete(const GlobalOptions& options, const std::string& id, bool yes,
+              const std::string& note);
+// The store's audit log: the latest `limit` changes, of `id` or of all.
+int RunAuditLog(const GlobalOptions& options, const std::string& id, int limit);
+// The Beats whose heartbeats the store holds.
+int RunObserveBeats(const GlobalOptions& options);
 int RunSetEnabled(const GlobalOptions& options, const std::string& id,
                   bool enabled, const std::string& note);
 struct DryRunFlags {

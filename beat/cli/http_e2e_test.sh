@@ -75,6 +75,14 @@ grep -q '^stem_beat_healthy 1$' metrics.txt && ok "stem_beat_healthy 1" || fail 
 grep -q "^stem_beat_build_info{version=\"[0-9.]*\",owner=\"[^\"]*-$pid-" metrics.txt \
   && ok "build_info names the version and this Beat" || fail "$(grep build_info metrics.txt)"
 
+# The running Beat's heartbeat in the store.
+out=$("$stem" observe beats)
+row=$(echo "$out" | grep -- "-$pid-")
+[[ -n "$row" && "$row" == *" $pid "* ]] && ok "observe beats lists this Beat" || fail "observe beats: $out"
+out=$("$stem" observe beats --output json)
+[[ "$out" == *"\"pid\":$pid"* && "$out" == *"\"http\":\"http://127.0.0.1:$port/\""* && "$out" == *'"healthy":true'* ]] \
+  && ok "observe beats json: pid, endpoint, healthy" || fail "observe beats json: $out"
+
 # A neighbour holds the store's lock: every pass waits on it. The process
 # answers HTTP throughout, and /healthz says the loop is stuck.
 exec 8>.stem/schedules.json.lock
@@ -139,6 +147,8 @@ code=$?
 pid=""
 [[ $code -eq 0 ]] && ok "SIGTERM: exit 0" || fail "exit $code: $(tail -3 beat.err)"
 [[ "$(status_of /healthz)" == 000 ]] && ok "the endpoint is gone with Beat" || fail "still answering after exit"
+out=$("$stem" observe beats)
+[[ "$out" == "no live Beats on this store" ]] && ok "a stopped Beat's heartbeat is gone" || fail "after stop: $out"
 
 echo "$failures failures"
 [[ $failures -eq 0 ]]

@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   app.add_option(
       "--plugin-path", global.plugin_paths,
       "directories to search for plugins first (repeatable, or a:b)");
+  app.add_option("--actor", global.actor,
+                 "who makes changes, for the store's audit log (default: "
+                 "user@host)");
   app.add_option("--output", output, "text or json")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   schedule->fallthrough();
 
   std::string file;
+  std::string note;  // why, for the audit log
   bool dry_run = false;
   bool yes = false;
   CLI::App* apply = schedule->add_subcommand(
@@ -48,6 +52,7 @@ int main(int argc, char** argv) {
   apply->add_flag("--dry-run", dry_run,
                   "show what would change, change nothing");
   apply->add_flag("--yes", yes, "do not ask for confirmation");
+  apply->add_option("--note", note, "why (kept in the store's audit log)");
   std::string compat;
   apply
       ->add_option("--compat", compat,
@@ -86,21 +91,35 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   history->fallthrough();
 
+  std::string log_id;
+  int log_limit = 50;
+  CLI::App* audit_log = schedule->add_subcommand(
+      "log",
+      "The store's audit log: who changed which entry, when, why and how, "
+      "newest first");
+  audit_log->add_option("id", log_id, "only this entry's changes");
+  audit_log->add_option("--limit", log_limit, "how many changes (1-1000)")
+      ->capture_default_str();
+  audit_log->fallthrough();
+
   CLI::App* remove = schedule->add_subcommand("delete", "Delete one entry");
   remove->add_option("id", id, "entry id")->required();
   remove->add_flag("--yes", yes, "really delete");
+  remove->add_option("--note", note, "why (kept in the store's audit log)");
   remove->fallthrough();
 
   CLI::App* enable =
       schedule->add_subcommand("enable", "Enable (resume) an entry");
   enable->add_option("id", id, "entry id")->required();
+  enable->add_option("--note", note, "why (kept in the store's audit log)");
   enable->fallthrough();
 
-  std::string note;
   CLI::App* disable =
       schedule->add_subcommand("disable", "Disable (pause) an entry");
   disable->add_option("id", id, "entry id")->required();
-  disable->add_option("--note", note, "why it is paused");
+  disable->add_option("--note", note,
+                      "why it is paused (shown by show and list, and kept in "
+                      "the store's audit log)");
   disable->fallthrough();
 
   DryRunFlags flags;
@@ -181,6 +200,11 @@ int main(int argc, char** argv) {
                    "how often --watch redraws")
       ->capture_default_str();
   observe_schedules->fallthrough();
+  CLI::App* observe_beats = observe->add_subcommand(
+      "beats",
+      "The live Beats on this store (their heartbeats): host, pid, version, "
+      "started, last heartbeat, entries held, firings/s, health");
+  observe_beats->fallthrough();
 
   CLI::App* plugins = app.add_subcommand("plugins", "Inspect plugins");
   plugins->require_subcommand(1);
@@ -199,7 +223,7 @@ int main(int argc, char** argv) {
   }
   global.json = output == "json";
   if (apply->parsed())
-    return RunApply(global, file, dry_run, yes, compat == "stem");
+    return RunApply(global, file, dry_run, yes, compat == "stem", note);
   if (list->parsed()) return RunList(global);
   if (export_command->parsed())
     return RunExport(global, export_file, export_format);
@@ -207,8 +231,10 @@ int main(int argc, char** argv) {
   if (history->parsed()) return RunHistory(global, id, history_limit);
   if (observe_schedules->parsed())
     return RunObserveSchedules(global, observe_flags);
-  if (remove->parsed()) return RunDelete(global, id, yes);
-  if (enable->parsed()) return RunSetEnabled(global, id, true, "");
+  if (remove->parsed()) return RunDelete(global, id, yes, note);
+  if (audit_log->parsed()) return RunAuditLog(global, log_id, log_limit);
+  if (observe_beats->parsed()) return RunObserveBeats(global);
+  if (enable->parsed()) return RunSetEnabled(global, id, true, note);
   if (disable->parsed()) return RunSetEnabled(global, id, false, note);
   if (dry->parsed()) return RunDryRun(global, flags);
   if (plugins_list->parsed()) return RunPluginsList(global);

@@ -270,5 +270,35 @@ check "history of an unknown id exit" 66 $?
 contains "history of an unknown id says so" 'no entry "nosuch"' "$out"
 unset STEM_SCHEDULE_FILE
 
+# ---- the audit log after a scripted sequence of changes ----
+export STEM_SCHEDULE_FILE=audit/schedules.json
+mkdir -p audit
+printf -- '- id: nightly\n  task: reports.run\n  spec: "0 2 * * *"\n' > audit/v1.yaml
+printf -- '- id: nightly\n  task: reports.run\n  spec: "30 2 * * *"\n  jitterMs: 500\n' > audit/v2.yaml
+"$stem" schedule apply -f audit/v1.yaml --yes >/dev/null
+"$stem" --actor "alice (oncall)" schedule apply -f audit/v2.yaml --yes --note "later, after backups" >/dev/null
+"$stem" schedule disable nightly --note "quarterly audit" >/dev/null
+"$stem" schedule enable nightly >/dev/null
+out=$("$stem" schedule log)
+check "log exit" 0 $?
+actions=$(echo "$out" | tail -n +2 | awk '{print $3}' | tr '\n' ' ')
+check "log: newest first" "enabled disabled updated created " "$actions"
+me="$(id -un)@$(hostname)"
+contains "log: default actor is user@host" "$me" "$(echo "$out" | grep ' created ')"
+contains "log: --actor and --note kept" "alice (oncall)  later, after backups" "$(echo "$out" | grep ' updated ')"
+contains "log: the spec change old -> new" "jitterMs: - -> 500" "$(echo "$out" | grep ' updated ')"
+contains "log: disable's note" "enabled: true -> false; pauseNote: - -> quarterly audit" "$(echo "$out" | grep ' disabled ')"
+out=$("$stem" schedule log --output json --limit 1)
+contains "log json" '"action":"enabled"' "$out"
+contains "log json changes" '{"field":"enabled","new":"true","old":"false"}' "$out"
+"$stem" schedule delete nightly --yes --note "replaced by weekly" >/dev/null
+out=$("$stem" schedule log nightly --limit 1)
+contains "log: delete recorded, with why" "deleted  $me  replaced by weekly" "$out"
+out=$("$stem" schedule log --limit 0 2>&1)
+check "log --limit 0 exit" 64 $?
+out=$("$stem" --store memory://audit-empty schedule log)
+check "log of an empty store" "no changes recorded" "$out"
+unset STEM_SCHEDULE_FILE
+
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all checks passed"

@@ -16,6 +16,7 @@
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/codec/iso_time.h"
+#include "beat/core/model/audit.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/limits.h"
 #include "beat/core/model/proto_time.h"
@@ -333,6 +334,7 @@ std::optional<Runner::Plan> Runner::MakePlan(v1::ScheduleEntry entry,
     ++stats.paused;
     NotifyFailed(entry, status);
     Plan paused;
+    paused.pauses = true;
     paused.updated = std::move(entry);
     paused.updated.set_enabled(false);
     paused.updated.set_pause_note(
@@ -527,6 +529,32 @@ bool Runner::DropLapsedHolds(Group& group) {
   return !group.plans.empty();
 }
 
+void Runner::AuditPauses(const Group& group,
+                         const std::vector<bool>& committed) {
+  std::vector<v1::AuditRecord> records;
+  for (size_t i = 0; i < group.plans.size(); ++i) {
+    const Plan& plan = group.plans[i];
+    // Finishing (a one-off that fired) is the entry doing what it says:
+    // not audited (a million one-offs would flood the log).
+    if (!committed[i] || !plan.pauses) continue;
+    // Before: as it was, enabled and without the note Beat gave it.
+    v1::ScheduleEntry before = plan.updated;
+    before.set_enabled(true);
+    before.clear_pause_note();
+    records.push_back(MakeAuditRecord(
+        &before, plan.updated, "paused", absl::StrCat("beat ", options_.owner),
+        plan.updated.pause_note(), group.published_at));
+  }
+  if (records.empty() || !store_audit_.load(std::memory_order_relaxed)) return;
+  absl::Status appended = store_->AppendAudit(records);
+  if (appended.code() == absl::StatusCode::kUnimplemented) {
+    store_audit_.store(false, std::memory_order_relaxed);
+  } else if (!appended.ok()) {
+    log::Write(log::Level::kWarning,
+               absl::StrCat("audit log: ", appended.message()));
+  }
+}
+
 void Runner::FinishGroup(Group& group, const std::vector<bool>& committed) {
   // Leases go back; claims end with the commit, or go back without one.
   MarkGivingBack(group, &committed);
@@ -704,6 +732,7 @@ void Runner::FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
   }
   FinishGroup(group, committed);
   if (all_written) AddHistory(group);
+  AuditPauses(group, committed);
   for (size_t i = 0; i < plans.size(); ++i) {
     if (!committed[i]) continue;
     if (plans[i].finishes) ++stats.finished;

@@ -211,7 +211,9 @@ class Runner {
     // One per nominal, built ahead; enqueued_at is set when published.
     std::vector<v1::TaskEnvelope> envelopes;
     std::string lease_key;  // held in the lock store, when there is one
-    bool claimed = false;   // held as a claim in the store
+    // Beat pauses the entry for an error of its own (audited on commit).
+    bool pauses = false;
+    bool claimed = false;  // held as a claim in the store
     // Until when the hold (claim or lease) is sure to last, on the
     // monotonic clock, which a paused process does not stop; nullopt when
     // nothing holds the entry.
@@ -264,6 +266,9 @@ class Runner {
   void FinishCommit(Group& group, std::vector<v1::ScheduleEntry>& batch,
                     const std::vector<bool>& committed, bool all_written);
   void FinishGroup(Group& group, const std::vector<bool>& committed);
+  // Records in the store's audit log the entries Beat paused (an error of
+  // their own), among those committed.
+  void AuditPauses(const Group& group, const std::vector<bool>& committed);
   // Fencing before a publish: takes out of the group the plans whose hold
   // has run out (less a margin, for the publish itself) and gives them
   // back unpublished. A Beat paused past its lease (SIGSTOP, a VM stall)
@@ -353,6 +358,7 @@ class Runner {
   // Whether the store keeps history (until it says it does not).
   std::atomic<bool> store_history_{true};
   std::atomic<bool> store_publishes_{true};  // PublishAndCommit worked
+  std::atomic<bool> store_audit_{true};      // until it says it keeps no log
 
   // std::mutex rather than absl::Mutex: ThreadSanitizer sees through it
   // (Debian's Abseil is not built for it). Guards what follows.

@@ -468,6 +468,17 @@ TEST(RunnerTest, AnEntryWhoseSpecCannotBeWorkedOutIsPausedNotRetried) {
   EXPECT_FALSE(entry.enabled());
   EXPECT_THAT(entry.pause_note(), ::testing::StartsWith("paused by Beat: "));
   EXPECT_FALSE(entry.last_error().empty());
+  // The audit log says who paused it and why.
+  absl::StatusOr<std::vector<v1::AuditRecord>> audit =
+      world.store->Audit("broken", 10);
+  ASSERT_TRUE(audit.ok()) << audit.status();
+  ASSERT_EQ(audit->size(), 1u);
+  EXPECT_EQ((*audit)[0].action(), "paused");
+  EXPECT_EQ((*audit)[0].actor(), "beat " + Options().owner);
+  EXPECT_EQ((*audit)[0].note(), entry.pause_note());
+  ASSERT_GE((*audit)[0].changes_size(), 1);
+  EXPECT_EQ((*audit)[0].changes(0).field(), "enabled");
+  EXPECT_EQ((*audit)[0].changes(0).new_value(), "false");
   // Paused: never due again, so no pass spins on it.
   absl::StatusOr<TickStats> second = runner.Tick(kStart + absl::Seconds(1));
   ASSERT_TRUE(second.ok());

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/schedule_file_writer.h"
+#include "beat/core/model/audit.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/model/spec_conversion.h"
@@ -79,9 +80,19 @@ absl::Status SetNextRun(v1::ScheduleEntry& entry, absl::Time now) {
 
 }  // namespace
 
+absl::Status RecordAudit(ScheduleStore& store,
+                         const std::vector<v1::AuditRecord>& records) {
+  if (records.empty()) return absl::OkStatus();
+  absl::Status appended = store.AppendAudit(records);
+  if (appended.code() == absl::StatusCode::kUnimplemented) {
+    return absl::OkStatus();
+  }
+  return appended;
+}
+
 absl::StatusOr<ApplyResult> ApplyEntries(
     ScheduleStore& store, const std::vector<v1::ScheduleEntry>& entries,
-    absl::Time now, bool dry_run) {
+    absl::Time now, bool dry_run, const ChangeAuthor* author) {
   for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
     STEM_ASSIGN_OR_RETURN(std::vector<v1::ScheduleEntry> stored, store.List());
     std::map<std::string, const v1::ScheduleEntry*> existing;
@@ -140,7 +151,24 @@ absl::StatusOr<ApplyResult> ApplyEntries(
     if (dry_run || writes.empty()) return result;
     absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
         store.Upsert(writes);
-    if (written.ok()) return result;
+    if (written.ok()) {
+      if (author != nullptr) {
+        std::vector<v1::AuditRecord> records;
+        for (const v1::ScheduleEntry& entry : writes) {
+          auto it = existing.find(entry.id());
+          const v1::ScheduleEntry* old =
+              it == existing.end() ? nullptr : it->second;
+          records.push_back(MakeAuditRecord(
+              old, entry, old == nullptr ? "created" : "updated", author->actor,
+              author->note, now));
+        }
+        if (absl::Status recorded = RecordAudit(store, records);
+            !recorded.ok()) {
+          result.audit_error = std::string(recorded.message());
+        }
+      }
+      return result;
+    }
     if (written.status().code() != absl::StatusCode::kAborted) {
       return written.status();
     }
@@ -151,9 +179,12 @@ absl::StatusOr<ApplyResult> ApplyEntries(
 absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
                                              absl::string_view id, bool enabled,
                                              absl::string_view note,
-                                             absl::Time now) {
+                                             absl::Time now,
+                                             const ChangeAuthor* author,
+                                             std::string* audit_error) {
   for (int attempt = 0; attempt < kMaxConflictAttempts; ++attempt) {
     STEM_ASSIGN_OR_RETURN(v1::ScheduleEntry entry, store.Get(id));
+    const v1::ScheduleEntry before = entry;
     const bool was_enabled = IsEnabled(entry);
     entry.set_enabled(enabled);
     entry.set_pause_note(enabled ? "" : std::string(note));
@@ -170,7 +201,18 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
     *entry.mutable_updated_at() = ToProtoTime(now);
     absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
         store.Upsert({entry});
-    if (written.ok()) return (*written)[0];
+    if (written.ok()) {
+      if (author != nullptr) {
+        absl::Status recorded = RecordAudit(
+            store,
+            {MakeAuditRecord(&before, entry, enabled ? "enabled" : "disabled",
+                             author->actor, note, now)});
+        if (!recorded.ok() && audit_error != nullptr) {
+          *audit_error = std::string(recorded.message());
+        }
+      }
+      return (*written)[0];
+    }
     if (written.status().code() != absl::StatusCode::kAborted) {
       return written.status();
     }

@@ -25,7 +25,23 @@ struct ApplyResult {
   std::vector<std::string> created;
   std::vector<std::string> updated;
   std::vector<std::string> unchanged;
+  // Why the changes are missing from the store's audit log, when they are
+  // (the changes themselves were made); empty when recorded, or when the
+  // store keeps no audit log.
+  std::string audit_error;
 };
+
+// Who makes a change and why, for the store's audit log; without one
+// (null), nothing is recorded.
+struct ChangeAuthor {
+  std::string actor;  // user@host, or the CLI's --actor
+  std::string note;   // why (--note)
+};
+
+// Appends `records` to the store's audit log: OK when appended or when the
+// store keeps no audit log; else the error (the changes stand).
+absl::Status RecordAudit(ScheduleStore& store,
+                         const std::vector<v1::AuditRecord>& records);
 
 // Creates or updates `entries` (already validated, e.g. by
 // ParseScheduleFile) in one all-or-nothing write. An update keeps the
@@ -34,14 +50,16 @@ struct ApplyResult {
 // when the spec, zone or bounds change. With dry_run nothing is written.
 absl::StatusOr<ApplyResult> ApplyEntries(
     ScheduleStore& store, const std::vector<v1::ScheduleEntry>& entries,
-    absl::Time now, bool dry_run);
+    absl::Time now, bool dry_run, const ChangeAuthor* author = nullptr);
 
 // Enables or disables (pausing with `note`) an entry. Enabling recomputes
 // next_run_at from `now`, so a long pause does not fire a backlog.
-absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
-                                             absl::string_view id, bool enabled,
-                                             absl::string_view note,
-                                             absl::Time now);
+// With `author`, the change is recorded in the audit log (a failure to
+// record it in *audit_error).
+absl::StatusOr<v1::ScheduleEntry> SetEnabled(
+    ScheduleStore& store, absl::string_view id, bool enabled,
+    absl::string_view note, absl::Time now,
+    const ChangeAuthor* author = nullptr, std::string* audit_error = nullptr);
 
 // The definitions of `entries` (what a schedule file says: no run state,
 // next run, version, timestamps or pause note) as a schedule file in
