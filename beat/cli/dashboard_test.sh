@@ -76,6 +76,7 @@ class Rows(html.parser.HTMLParser):
         if self.in_td: self.cells[-1] += data
 p = Rows(); p.feed(open("dom.html").read())
 for row in p.rows.get("schedules", []): print("\t".join(row))
+for row in p.rows.get("beats", []): print("beat\t" + "\t".join(row))
 PY
 )
 for id in every-second hourly-report poisoned paused-one; do
@@ -98,6 +99,7 @@ drift=$(grep -o '<canvas id="drift"[^>]*>' dom.html)
 [[ "$drift" == *'style="display: block;'*'data-chart="ready"'* ]] && ok "drift chart drawn" || fail "no drift chart: $drift"
 firings=$(echo "$drift" | grep -o 'data-firings="[0-9]*"' | grep -o '[0-9]*')
 [[ "${firings:-0}" -ge 1 ]] && ok "drift chart counts $firings firings" || fail "drift firings: '$firings'"
+echo "$rows" | grep -P "^beat\t[^\t]*-$pid-" >/dev/null && ok "live Beats list this Beat" || fail "beats: $(echo "$rows" | grep '^beat')"
 grep -q 'Summary: due=' dom.html && ok "summary line shown" || fail "no summary"
 grep -q 'Health: <span id="health" class="ok">ok: last pass' dom.html && ok "health shown" \
   || fail "health: $(grep -o 'id="health"[^<]*' dom.html)"

@@ -10,6 +10,7 @@
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/codec/json.h"
 #include "beat/core/model/firing.h"
+#include "beat/core/model/proto_time.h"
 #include "beat/core/observe/dashboard_assets.h"
 #include "beat/core/observe/health.h"
 #include "beat/core/observe/metrics_text.h"
@@ -144,6 +145,29 @@ HttpResponse BeatEndpoint::DashboardJson() {
                        : "more");
     b["count"] = JsonNumber(static_cast<double>(metrics.drift.counts[i]));
     *drift.add_values() = std::move(bucket);
+  }
+
+  // Every live Beat on the store (their heartbeats), when it keeps them.
+  auto& beats = *fields["beats"].mutable_list_value();
+  if (ScheduleStore* store = store_.load()) {
+    absl::StatusOr<std::vector<v1::BeatHeartbeat>> live =
+        store->Heartbeats(absl::Now());
+    if (live.ok()) {
+      for (const v1::BeatHeartbeat& heartbeat : *live) {
+        JsonValue item;
+        auto& b = *item.mutable_struct_value()->mutable_fields();
+        b["owner"] = JsonString(heartbeat.owner());
+        b["host"] = JsonString(heartbeat.host());
+        b["version"] = JsonString(heartbeat.version());
+        b["lastHeartbeatAt"] =
+            JsonString(FormatIsoTime(ToAbslTime(heartbeat.beat_at())));
+        b["held"] = JsonNumber(static_cast<double>(heartbeat.held()));
+        b["firingsPerSecond"] = JsonNumber(heartbeat.firings_per_second());
+        b["health"] = JsonString(heartbeat.health());
+        b["healthy"].set_bool_value(heartbeat.healthy());
+        *beats.add_values() = std::move(item);
+      }
+    }
   }
 
   // This Beat's latest firings, newest first.
