@@ -139,5 +139,21 @@ out=$("$stem" beat --log-format xml 2>&1)
 out=$(timeout 5 "$stem" beat --store file:json.json --once --log-level warning --broker file:json.jsonl 2>&1)
 [[ -z "$out" ]] && echo "ok   --log-level warning: nothing to say on a clean run" || fail "warning level said: $out"
 
+# A large --schedules file: on a terminal, a progress line redrawn in place
+# (`script` gives the command a pseudo-terminal), cleared before the
+# summary; not a byte of it when stderr is not a terminal.
+python3 -c "
+with open('big.yaml', 'w') as f:
+    for i in range(60000):
+        f.write('- id: big%d\\n  task: t.big\\n  spec: every:1h\\n' % i)
+"
+script -qec "'$stem' beat --store file:big.json --schedules big.yaml --once --broker file:big.jsonl" /dev/null > tty.out
+progress=$(tr '\r' '\n' < tty.out | grep -c 'stem beat: applying 60000 entries from big.yaml \.\.\. [0-9.]*s')
+[[ $progress -ge 1 ]] && echo "ok   progress line on a terminal ($progress redraws)" || fail "no progress line: $(head -c 300 tty.out | cat -v)"
+tr '\r' '\n' < tty.out | sed 's/\x1b\[K//g' | grep -q '^stem beat: applied big.yaml (60000 created' && echo "ok   ... then the summary on a clean line" \
+  || fail "summary: $(tail -c 300 tty.out | cat -v)"
+"$stem" beat --store file:big2.json --schedules big.yaml --once --broker file:big2.jsonl 2>notty.err
+grep -q $'\r' notty.err && fail "progress written to a non-terminal" || echo "ok   no progress line when stderr is a file"
+
 [[ $failures -eq 0 ]] || { echo "$failures failure(s)"; exit 1; }
 echo "all checks passed"

@@ -69,6 +69,42 @@ int Fail(const absl::Status& status) {
   return ExitCodeFor(status);
 }
 
+// While in scope, and only on a terminal (stderr) with text logs: a line
+// saying what is under way and for how long, redrawn in place, cleared at
+// the end. Large schedule files take seconds to read and apply.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::string label) : label_(std::move(label)) {
+    if (!isatty(STDERR_FILENO) || log::JsonFormat()) return;
+    thread_ = std::thread([this] {
+      const absl::Time began = absl::Now();
+      // Quiet for what is quick.
+      if (done_.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
+        return;
+      }
+      do {
+        const std::string line =
+            absl::StrFormat("\r%s ... %.1fs\033[K", label_,
+                            absl::ToDoubleSeconds(absl::Now() - began));
+        (void)!write(STDERR_FILENO, line.data(), line.size());
+      } while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
+      const char clear[] = "\r\033[K";
+      (void)!write(STDERR_FILENO, clear, sizeof(clear) - 1);
+    });
+  }
+  ~ProgressLine() {
+    done_.Notify();
+    if (thread_.joinable()) thread_.join();
+  }
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+
+ private:
+  const std::string label_;
+  absl::Notification done_;
+  std::thread thread_;
+};
+
 // The change's author for the audit log: --actor, else user@host.
 core::ChangeAuthor AuthorOf(const GlobalOptions& options,
                             const std::string& note) {
@@ -1018,13 +1054,23 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     locks = *std::move(opened);
   }
   if (!flags.schedules.empty()) {
-    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
-        core::ReadScheduleFile(flags.schedules);
+    absl::StatusOr<std::vector<v1::ScheduleEntry>> entries;
+    {
+      ProgressLine progress(
+          absl::StrCat("stem beat: reading ", OneLine(flags.schedules)));
+      entries = core::ReadScheduleFile(flags.schedules);
+    }
     if (!entries.ok()) return Fail(entries.status());
     const core::ChangeAuthor author = AuthorOf(
         options, absl::StrCat("stem beat --schedules ", flags.schedules));
-    absl::StatusOr<core::ApplyResult> applied = core::ApplyEntries(
-        **store, *entries, absl::Now(), /*dry_run=*/false, &author);
+    absl::StatusOr<core::ApplyResult> applied;
+    {
+      ProgressLine progress(absl::StrCat("stem beat: applying ",
+                                         entries->size(), " entries from ",
+                                         OneLine(flags.schedules)));
+      applied = core::ApplyEntries(**store, *entries, absl::Now(),
+                                   /*dry_run=*/false, &author);
+    }
     if (!applied.ok()) return Fail(applied.status());
     if (!applied->audit_error.empty()) {
       log::Write(log::Level::kWarning,
