@@ -29,10 +29,12 @@ PACKAGES=(
   # (as the unprivileged `postgres` user this package creates).
   libpq-dev
   postgresql
-  # Beat's HTTP endpoint (civetweb), and the tools its tests check it with:
+  # Beat's HTTP endpoint (civetweb), systemd's notify protocol (sd_notify:
+  # Type=notify, WatchdogSec=), and the tools their tests check them with:
   # promtool (the metrics exposition), curl, and headless chromium (the
   # dashboard's browser test).
   libcivetweb-dev
+  libsystemd-dev
   prometheus
   curl
   chromium

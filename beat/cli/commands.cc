@@ -4,6 +4,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1222,10 +1223,36 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       if (put.code() == absl::StatusCode::kUnimplemented) return;
     }
   });
+  // Under systemd (Type=notify): ready now; with WatchdogSec=, a ping at
+  // half the interval while the loop runs its passes — not while it is
+  // stuck (a store call hanging), so that systemd restarts a Beat whose
+  // process lives but whose loop does not. A store or broker that fails is
+  // no reason: the loop is alive, backing off, and a restart would not
+  // help.
+  sd_notify(0, absl::StrCat("READY=1\nSTATUS=running as ", runner_options.owner)
+                   .c_str());
+  std::thread watchdog;
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    const absl::Duration every = absl::Microseconds(watchdog_usec) / 2;
+    watchdog = std::thread([&, every] {
+      do {
+        const core::observe::Health health = core::observe::CheckHealth(
+            runner.metrics(), absl::Now() + runner_options.clock_offset,
+            runner_options.idle_poll);
+        if (!absl::StartsWith(health.reason, "loop stuck") &&
+            !absl::StartsWith(health.reason, "starting")) {
+          sd_notify(0, "WATCHDOG=1");
+        }
+      } while (!ran_out.WaitForNotificationWithTimeout(every));
+    });
+  }
   absl::Status ran = runner.Run(stop);
+  sd_notify(0, "STOPPING=1");
   ran_out.Notify();
   if (totals.joinable()) totals.join();
   heartbeats.join();
+  if (watchdog.joinable()) watchdog.join();
   // Stopped before the runner it reads goes away.
   http.reset();
   if (!ran.ok()) return Fail(ran);
