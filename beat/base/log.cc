@@ -106,9 +106,26 @@ std::string Format(Level level, absl::string_view message,
                    absl::string_view time) {
   std::string line;
   if (!json) {
-    line = absl::StrCat("stem beat: ", message);
+    // Control characters escaped: a value with a line feed in it (an id
+    // written behind validation's back) cannot forge a line of its own.
+    auto one_line = [](absl::string_view text) {
+      std::string out;
+      out.reserve(text.size());
+      for (char c : text) {
+        const unsigned char byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\x%02x", byte);
+          out += escaped;
+        } else {
+          out += c;
+        }
+      }
+      return out;
+    };
+    line = absl::StrCat("stem beat: ", one_line(message));
     for (const Field& field : fields) {
-      absl::StrAppend(&line, " ", field.key, "=", field.value);
+      absl::StrAppend(&line, " ", field.key, "=", one_line(field.value));
     }
     return line;
   }

@@ -14,6 +14,13 @@ TEST(LogTest, TextKeepsTheClassicLine) {
             "stem beat: dispatched entry=nightly drift_ms=3");
 }
 
+// Found by an attack: an id with a line feed forged a log line.
+TEST(LogTest, TextCannotBeSplitIntoForgedLines) {
+  EXPECT_EQ(Format(Level::kWarning, "x\nstem beat: forged",
+                   {{"entry", "a\r\nb"}}, false, ""),
+            "stem beat: x\\x0astem beat: forged entry=a\\x0d\\x0ab");
+}
+
 TEST(LogTest, JsonIsOneObjectWithEscapedStrings) {
   EXPECT_EQ(
       Format(Level::kWarning, "a \"quoted\"\nline\\",

@@ -677,6 +677,9 @@ int RunObserveSchedules(const GlobalOptions& options,
         PrintOverview(overview, flags.watch);
       }
       std::cout.flush();
+      // A reader gone (a closed pipe, SIGPIPE ignored) or a full disk: stop
+      // watching (main says why).
+      if (!std::cout) return kExitIo;
     }
     if (!flags.watch) break;
     absl::SleepFor(interval);
@@ -1108,18 +1111,19 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     endpoint.counters().Failed(entry.id(), message);
   };
   const absl::Duration default_grace = runner_options.default_grace;
-  const absl::Duration clock_offset = runner_options.clock_offset;
   const std::string namespace_name = runner_options.namespace_name;
-  hooks.on_dispatched = [&endpoint, default_grace, clock_offset,
-                         namespace_name](const v1::ScheduleEntry& entry,
-                                         absl::Time nominal,
-                                         absl::Duration drift) {
+  hooks.on_dispatched = [&endpoint, default_grace, namespace_name](
+                            const v1::ScheduleEntry& entry, absl::Time nominal,
+                            absl::Duration drift) {
     const absl::Duration grace =
         entry.misfire_grace_ms() > 0
             ? absl::Milliseconds(entry.misfire_grace_ms())
             : default_grace;
-    endpoint.counters().Dispatched(entry.id(), absl::Now() + clock_offset,
-                                   drift, drift > grace);
+    // When the broker took it: its due time (jitter included) plus its
+    // drift, exactly as the drift was measured.
+    const absl::Time published =
+        nominal + core::JitterFor(entry, nominal) + drift;
+    endpoint.counters().Dispatched(entry.id(), published, drift, drift > grace);
     // One line per firing, at debug (at thousands a second, info would
     // drown the rest).
     if (log::Enabled(log::Level::kDebug)) {
@@ -1198,7 +1202,21 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     }
     int64_t last_dispatched = 0;
     absl::Time last_at = absl::Now();
+    int beats_sent = 0;
+    bool keeps_heartbeats = true;
     for (bool stopping = false; !stopping;) {
+      // Once a minute: the per-entry metrics of entries deleted since go.
+      if (++beats_sent % 12 == 0) {
+        std::vector<std::string> gone;
+        for (const core::observe::EntryCounters::Row& row :
+             endpoint.counters().Snapshot()) {
+          if ((*store)->Get(row.id).status().code() ==
+              absl::StatusCode::kNotFound) {
+            gone.push_back(row.id);
+          }
+        }
+        endpoint.counters().Forget(gone);
+      }
       stopping = ran_out.WaitForNotificationWithTimeout(
           beat.has_beat_at() ? kEvery : absl::ZeroDuration());
       const absl::Time now = absl::Now() + runner_options.clock_offset;
@@ -1218,9 +1236,11 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       last_at = now;
       beat.set_healthy(health.healthy && !stopping);
       beat.set_health(stopping ? "stopped" : health.reason);
-      absl::Status put =
-          (*store)->PutHeartbeat(beat, stopping ? now : now + 3 * kEvery);
-      if (put.code() == absl::StatusCode::kUnimplemented) return;
+      if (keeps_heartbeats) {
+        absl::Status put =
+            (*store)->PutHeartbeat(beat, stopping ? now : now + 3 * kEvery);
+        keeps_heartbeats = put.code() != absl::StatusCode::kUnimplemented;
+      }
     }
   });
   // Under systemd (Type=notify): ready now; with WatchdogSec=, a ping at

@@ -57,7 +57,7 @@ type=$(curl -s -o /dev/null -w '%{content_type}' "http://127.0.0.1:$port/dashboa
 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
   --no-first-run --user-data-dir="$work/profile" --virtual-time-budget=10000 \
   --dump-dom "http://127.0.0.1:$port/" > dom.html 2> chromium.err
-[[ -s dom.html ]] || { fail "chromium rendered nothing: $(tail -5 chromium.err)"; exit 1; }
+[[ -s dom.html ]] || { fail "chromium rendered nothing: $(tail -5 chromium.err); Beat said: $(tail -20 beat.err)"; exit 1; }
 
 grep -q 'data-rendered="yes"' dom.html && ok "the page rendered its data" || fail "not rendered: $(head -c 600 dom.html)"
 rows=$(python3 - <<'PY'

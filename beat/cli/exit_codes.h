@@ -13,6 +13,7 @@ inline constexpr int kExitDataLoss = 65;     // the store's data cannot be read
 inline constexpr int kExitNotFound = 66;     // no such entry
 inline constexpr int kExitUnavailable = 69;  // the backend cannot be reached
 inline constexpr int kExitConflict = 70;     // conflict after retries (Stem's)
+inline constexpr int kExitIo = 74;           // the output cannot be written
 inline constexpr int kExitPermission = 77;   // permission denied
 inline constexpr int kExitPlugin = 78;       // a plugin cannot be loaded
 

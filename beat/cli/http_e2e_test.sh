@@ -107,6 +107,37 @@ sleep 1
 kill -CONT "$pid"
 eventually 10 healthz_is 200 && ok "SIGCONT: /healthz 200 again" || fail "after SIGCONT: $(status_of /healthz)"
 
+# Ten connections that never send a request (found by an attack: four
+# kept /healthz from answering for as long as they stayed): it answers.
+python3 -c "
+import socket, time
+held = [socket.create_connection(('127.0.0.1', $port)) for _ in range(10)]
+time.sleep(6)
+" &
+idle=$!
+sleep 0.5
+started=$(date +%s%N)
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$port/healthz")
+took=$(( ($(date +%s%N) - started) / 1000000 ))
+[[ "$code" == 200 && $took -lt 2500 ]] && ok "/healthz answers in ${took} ms beside 10 idle connections" \
+  || fail "/healthz beside idle connections: $code after ${took} ms"
+wait "$idle"
+
+# A publish that never returns (the broker's lock held by a neighbour):
+# the loop runs on, but /healthz says the broker is stuck (found by an
+# attack: it said ok while nothing could be dispatched).
+printf -- '- id: steady\n  task: demo.steady\n  spec: every:1s\n' > steady.yaml
+"$stem" schedule apply -f steady.yaml --yes >/dev/null
+sleep 2
+exec 9>tasks.jsonl.lock
+flock 9
+eventually 9 healthz_is 503 && ok "/healthz 503 while a publish waits on the broker" \
+  || fail "/healthz stayed $(status_of /healthz) with the broker stuck"
+body=$(curl -s --max-time 2 "http://127.0.0.1:$port/healthz")
+[[ "$body" == "broker stuck: a publish has waited "* ]] && ok "... and says why: $body" || fail "/healthz body: $body"
+exec 9>&-
+eventually 15 healthz_is 200 && ok "/healthz 200 once the broker takes it" || fail "/healthz stayed $(status_of /healthz)"
+
 # Bad flags: a clear error, nothing applied.
 printf -- '- id: must-not-appear\n  task: t\n  spec: every:1m\n' > other.yaml
 for bad in "localhost:9808" "127.0.0.1:70000" "1.2.3.4.5:80"; do
@@ -115,6 +146,8 @@ for bad in "localhost:9808" "127.0.0.1:70000" "1.2.3.4.5:80"; do
   [[ $code -eq 64 && "$out" == *"--http \"$bad\""* ]] && ok "--http $bad: exit 64, names the flag" \
     || fail "--http $bad: exit $code: $out"
 done
+out=$("$stem" beat --schedules other.yaml --http "" 2>&1)
+[[ $? -eq 64 && "$out" == *'--http "": expected PORT or HOST:PORT'* ]] && ok "--http \"\": exit 64" || fail "--http '': $out"
 out=$("$stem" beat --once --http 0 2>&1)
 [[ $? -eq 64 && "$out" == *"--http: not with --once"* ]] && ok "--http with --once refused" || fail "--once --http: $out"
 out=$(timeout 10 "$stem" beat --schedules other.yaml --broker file:other.jsonl --http "127.0.0.1:$port" 2>&1)

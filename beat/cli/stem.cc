@@ -2,7 +2,10 @@
 // Exit codes: exit_codes.h and docs/user-guide.md.
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
@@ -167,7 +170,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   beat->add_option("--http", beat_flags.http,
                    "serve /metrics, /healthz and a dashboard on this address: "
-                   "PORT (on 127.0.0.1), HOST:PORT or [IPv6]:PORT; 0 picks a "
+                   "PORT (on 127.0.0.1) or HOST:PORT (numeric IPv4); 0 picks a "
                    "free port (default: off)");
   beat->add_option("--metrics-entries", beat_flags.metrics_entries,
                    "most entries with their own metric series; the others "
@@ -222,22 +225,39 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   global.json = output == "json";
-  if (apply->parsed())
-    return RunApply(global, file, dry_run, yes, compat == "stem", note);
-  if (list->parsed()) return RunList(global);
-  if (export_command->parsed())
-    return RunExport(global, export_file, export_format);
-  if (show->parsed()) return RunShow(global, id);
-  if (history->parsed()) return RunHistory(global, id, history_limit);
-  if (observe_schedules->parsed())
-    return RunObserveSchedules(global, observe_flags);
-  if (remove->parsed()) return RunDelete(global, id, yes, note);
-  if (audit_log->parsed()) return RunAuditLog(global, log_id, log_limit);
-  if (observe_beats->parsed()) return RunObserveBeats(global);
-  if (enable->parsed()) return RunSetEnabled(global, id, true, note);
-  if (disable->parsed()) return RunSetEnabled(global, id, false, note);
-  if (dry->parsed()) return RunDryRun(global, flags);
-  if (plugins_list->parsed()) return RunPluginsList(global);
-  if (beat->parsed()) return RunBeat(global, beat_flags);
-  return kExitUsage;
+  if (beat->count("--http") > 0 && beat_flags.http.empty()) {
+    std::cerr << "stem: --http \"\": expected PORT or HOST:PORT, such as "
+                 "127.0.0.1:9808 (leave --http out to serve nothing)\n";
+    return kExitUsage;
+  }
+  const int code = [&]() -> int {
+    if (apply->parsed())
+      return RunApply(global, file, dry_run, yes, compat == "stem", note);
+    if (list->parsed()) return RunList(global);
+    if (export_command->parsed())
+      return RunExport(global, export_file, export_format);
+    if (show->parsed()) return RunShow(global, id);
+    if (history->parsed()) return RunHistory(global, id, history_limit);
+    if (observe_schedules->parsed())
+      return RunObserveSchedules(global, observe_flags);
+    if (remove->parsed()) return RunDelete(global, id, yes, note);
+    if (audit_log->parsed()) return RunAuditLog(global, log_id, log_limit);
+    if (observe_beats->parsed()) return RunObserveBeats(global);
+    if (enable->parsed()) return RunSetEnabled(global, id, true, note);
+    if (disable->parsed()) return RunSetEnabled(global, id, false, note);
+    if (dry->parsed()) return RunDryRun(global, flags);
+    if (plugins_list->parsed()) return RunPluginsList(global);
+    if (beat->parsed()) return RunBeat(global, beat_flags);
+    return kExitUsage;
+  }();
+  // Output that did not all reach stdout (a full disk, a closed pipe) is a
+  // failure, not a success with half a listing.
+  std::cout.flush();
+  if (!std::cout) {
+    const int error = errno;
+    std::cerr << "stem: cannot write the output: "
+              << (error != 0 ? std::strerror(error) : "write error") << "\n";
+    return code == kExitOk ? kExitIo : code;
+  }
+  return code;
 }

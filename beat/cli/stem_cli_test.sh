@@ -294,6 +294,12 @@ contains "log json changes" '{"field":"enabled","new":"true","old":"false"}' "$o
 "$stem" schedule delete nightly --yes --note "replaced by weekly" >/dev/null
 out=$("$stem" schedule log nightly --limit 1)
 contains "log: delete recorded, with why" "deleted  $me  replaced by weekly" "$out"
+# Output that cannot be written is a failure (found by an attack: exit 0).
+err=$("$stem" schedule log 2>&1 > /dev/full)
+check "a full stdout exit" 74 $?
+contains "a full stdout says so" "cannot write the output: No space left on device" "$err"
+err=$(timeout 10 "$stem" observe schedules --watch --interval 100ms 2>&1 > /dev/full)
+check "observe --watch into a full stdout stops" 74 $?
 out=$("$stem" schedule log --limit 0 2>&1)
 check "log --limit 0 exit" 64 $?
 out=$("$stem" --store memory://audit-empty schedule log)

@@ -100,7 +100,8 @@ HttpResponse BeatEndpoint::DashboardJson() {
   beat["health"] = JsonString(health.reason);
   beat["dispatched"] = JsonNumber(static_cast<double>(metrics.dispatched));
   beat["held"] = JsonNumber(static_cast<double>(metrics.in_flight));
-  fields["overview"] = OverviewToJson(*overview, kDashboardRows);
+  fields["overview"] =
+      OverviewToJson(*overview, kDashboardRows, kDashboardTextBytes);
 
   // The next hour's firings of the entries shown, soonest entries first.
   auto& timeline = *fields["timeline"].mutable_list_value();

@@ -57,6 +57,8 @@ class BeatEndpoint {
   // most firings its timeline plots.
   static constexpr size_t kDashboardRows = 500;
   static constexpr size_t kTimelinePoints = 3000;
+  // The longest text (an error, an id) it sends; longer ones are cut.
+  static constexpr size_t kDashboardTextBytes = 300;
   // The store is listed at most this often, however many watch.
   static constexpr absl::Duration kListingMaxAge = absl::Seconds(4);
 

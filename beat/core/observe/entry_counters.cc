@@ -48,6 +48,13 @@ std::vector<EntryCounters::Row> EntryCounters::Snapshot() const {
   return rows;
 }
 
+void EntryCounters::Forget(const std::vector<std::string>& gone) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const std::string& id : gone) rows_.erase(id);
+  // Capped again only when a new id finds no room.
+  if (rows_.size() < max_entries_) capped_ = false;
+}
+
 bool EntryCounters::capped() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return capped_;

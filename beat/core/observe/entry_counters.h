@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ class EntryCounters {
 
   // Every entry counted, ordered by id.
   std::vector<Row> Snapshot() const;
+  // Drops the rows of the ids `gone` (entries deleted since), making room
+  // under the cap for others.
+  void Forget(const std::vector<std::string>& gone);
   // Whether entries went uncounted because the cap was reached.
   bool capped() const;
 

@@ -23,6 +23,10 @@ absl::Duration StuckAfter(absl::Duration idle_poll) {
   return std::max(2 * idle_poll, absl::Seconds(2));
 }
 
+absl::Duration PublishStuckAfter(absl::Duration idle_poll) {
+  return std::max(StuckAfter(idle_poll), absl::Seconds(5));
+}
+
 Health CheckHealth(const RunnerMetrics& metrics, absl::Time now,
                    absl::Duration idle_poll) {
   if (metrics.started == absl::InfinitePast()) {
@@ -37,6 +41,13 @@ Health CheckHealth(const RunnerMetrics& metrics, absl::Time now,
     return {false, absl::StrCat("broker failing for ",
                                 Ago(now - metrics.broker_failing_since), ": ",
                                 metrics.broker_error)};
+  }
+  // A publish that never returns (a broker that accepted the connection
+  // and went silent) holds its firings while the loop runs on.
+  if (metrics.oldest_publish_began != absl::InfinitePast() &&
+      now - metrics.oldest_publish_began > PublishStuckAfter(idle_poll)) {
+    return {false, absl::StrCat("broker stuck: a publish has waited ",
+                                Ago(now - metrics.oldest_publish_began))};
   }
   const absl::Time since = std::max(metrics.last_pass, metrics.started);
   const absl::Duration quiet = now - since;

@@ -21,6 +21,9 @@ struct Health {
 // its longest sleep (`idle_poll`), and never less than two seconds (a pass
 // over a slow store is no reason to flap).
 absl::Duration StuckAfter(absl::Duration idle_poll);
+// How long one publish may wait on the broker before Beat counts as
+// unhealthy: as long, and at least five seconds.
+absl::Duration PublishStuckAfter(absl::Duration idle_poll);
 
 // `metrics` as Runner::metrics() gives them, `now` by the runner's clock.
 Health CheckHealth(const RunnerMetrics& metrics, absl::Time now,

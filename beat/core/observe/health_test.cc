@@ -81,5 +81,17 @@ TEST(HealthTest, AFailingBrokerIsUnhealthyEvenWithRecentPasses) {
   EXPECT_EQ(health.reason, "broker failing for 3.0s: broker down");
 }
 
+// Found by an attack: a broker that took the connection and never answered
+// held every firing while /healthz said ok (the loop ran on).
+TEST(HealthTest, APublishWaitingTooLongIsUnhealthy) {
+  RunnerMetrics metrics = Running();
+  metrics.oldest_publish_began = kNow - absl::Seconds(4);
+  EXPECT_TRUE(CheckHealth(metrics, kNow, absl::Seconds(1)).healthy);
+  metrics.oldest_publish_began = kNow - absl::Seconds(6);
+  const Health health = CheckHealth(metrics, kNow, absl::Seconds(1));
+  EXPECT_FALSE(health.healthy);
+  EXPECT_EQ(health.reason, "broker stuck: a publish has waited 6.0s");
+}
+
 }  // namespace
 }  // namespace stem::beat::core::observe

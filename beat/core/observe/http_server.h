@@ -26,9 +26,10 @@ struct HttpResponse {
 // Called on a server thread, with the query string (after '?', or empty).
 using HttpHandler = std::function<HttpResponse(absl::string_view query)>;
 
-// "HOST:PORT" or "[IPv6]:PORT" with a numeric address, or "PORT" alone
-// (then on 127.0.0.1); port 0 takes any free one. Returns what civetweb's
-// listening_ports option wants, or InvalidArgument naming the flag.
+// "HOST:PORT" with a numeric address, or "PORT" alone (then on
+// 127.0.0.1); port 0 takes any free one. "[IPv6]:PORT" only when civetweb
+// was built with IPv6 (Debian's is not: then a clear error). Returns what
+// civetweb's listening_ports option wants, or InvalidArgument naming the flag.
 absl::StatusOr<std::string> ParseListenAddress(absl::string_view address);
 
 class HttpServer {

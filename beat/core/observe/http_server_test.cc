@@ -46,7 +46,17 @@ std::string Get(int port, const std::string& path,
 TEST(ParseListenAddressTest, TakesPortHostAndIpv6) {
   EXPECT_EQ(*ParseListenAddress("9808"), "127.0.0.1:9808");
   EXPECT_EQ(*ParseListenAddress("0.0.0.0:80"), "0.0.0.0:80");
-  EXPECT_EQ(*ParseListenAddress("[::1]:0"), "[::1]:0");
+}
+
+TEST(ParseListenAddressTest, SaysWhenIpv6IsNotThere) {
+  absl::StatusOr<std::string> parsed = ParseListenAddress("[::1]:0");
+  if (parsed.ok()) {
+    EXPECT_EQ(*parsed, "[::1]:0");  // a civetweb built with IPv6
+  } else {
+    EXPECT_TRUE(
+        absl::StrContains(parsed.status().message(), "IPv6 is not supported"))
+        << parsed.status();
+  }
 }
 
 TEST(ParseListenAddressTest, RefusesWhatIsNotANumericAddressAndPort) {
@@ -112,10 +122,9 @@ TEST(HttpServerTest, APortInUseIsAClearError) {
   absl::StatusOr<std::unique_ptr<HttpServer>> second =
       HttpServer::Start(taken, {});
   ASSERT_FALSE(second.ok());
-  EXPECT_TRUE(
-      absl::StartsWith(second.status().message(),
-                       absl::StrCat("--http ", taken, ": cannot listen")))
-      << second.status();
+  EXPECT_EQ(second.status().message(),
+            absl::StrCat("--http ", taken,
+                         ": cannot listen: Address already in use"));
 }
 
 }  // namespace

@@ -68,24 +68,36 @@ class Writer {
 std::string EscapeLabelValue(absl::string_view value) {
   std::string escaped;
   escaped.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        escaped += "\\\\";
-        break;
-      case '"':
-        escaped += "\\\"";
-        break;
-      case '\n':
-        escaped += "\\n";
-        break;
-      default:
-        // Valid ids are plain ASCII; anything else (an id written behind
-        // validation's back) must not break the scrape's UTF-8.
-        escaped += static_cast<unsigned char>(c) < 0x20 ||
-                           static_cast<unsigned char>(c) >= 0x7f
-                       ? '?'
-                       : c;
+  for (size_t i = 0; i < value.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(value[i]);
+    if (c == '\\') {
+      escaped += "\\\\";
+    } else if (c == '"') {
+      escaped += "\\\"";
+    } else if (c == '\n') {
+      escaped += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      escaped += '?';
+    } else if (c < 0x80) {
+      escaped += static_cast<char>(c);
+    } else {
+      // UTF-8 passes (ids written behind validation's back stay apart:
+      // "xé" and "xê" are two series); a byte that is not UTF-8 becomes
+      // U+FFFD, so the scrape stays valid.
+      const size_t length = c >= 0xf0 && c <= 0xf4   ? 4
+                            : c >= 0xe0 && c <= 0xef ? 3
+                            : c >= 0xc2 && c <= 0xdf ? 2
+                                                     : 0;
+      bool valid = length > 0 && i + length <= value.size();
+      for (size_t k = 1; valid && k < length; ++k) {
+        valid = (static_cast<unsigned char>(value[i + k]) & 0xc0) == 0x80;
+      }
+      if (valid) {
+        escaped.append(value.data() + i, length);
+        i += length - 1;
+      } else {
+        escaped += "\xef\xbf\xbd";
+      }
     }
   }
   return escaped;

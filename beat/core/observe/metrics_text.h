@@ -27,7 +27,8 @@ struct MetricsInput {
 std::string FormatPrometheus(const MetricsInput& input);
 
 // A label value as the format wants it: backslash, double quote and line
-// feed escaped; other control and non-ASCII bytes as '?'.
+// feed escaped; other control characters as '?'; UTF-8 kept, and bytes that
+// are not UTF-8 as U+FFFD.
 std::string EscapeLabelValue(absl::string_view value);
 
 }  // namespace stem::beat::core::observe

@@ -89,9 +89,10 @@ TEST(MetricsTextTest, PerEntrySeriesEscapeTheirLabels) {
   EXPECT_TRUE(HasLine(text,
                       "stem_beat_entry_last_dispatch_delay_seconds{schedule_id="
                       "\"nightly\"} 1.5"));
-  EXPECT_TRUE(HasLine(
-      text,
-      "stem_beat_entry_failed_total{schedule_id=\"odd\\\"id\\\\\\n?\"} 1"))
+  EXPECT_TRUE(HasLine(text,
+                      "stem_beat_entry_failed_total{schedule_id="
+                      "\"odd\\\"id\\\\\\n\xef\xbf\xbd\"} "
+                      "1"))
       << text;
 }
 
@@ -119,7 +120,13 @@ TEST(MetricsTextTest, PromtoolAcceptsTheExposition) {
 
 TEST(MetricsTextTest, EscapeLabelValue) {
   EXPECT_EQ(EscapeLabelValue("plain-id_1.x"), "plain-id_1.x");
-  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd\te\x80"), "a\\\"b\\\\c\\nd?e?");
+  EXPECT_EQ(EscapeLabelValue("a\"b\\c\nd\te\x80"),
+            "a\\\"b\\\\c\\nd?e\xef\xbf\xbd");
+  // UTF-8 stays: two ids, two series.
+  EXPECT_EQ(EscapeLabelValue("x\xc3\xa9"), "x\xc3\xa9");
+  EXPECT_NE(EscapeLabelValue("x\xc3\xa9"), EscapeLabelValue("x\xc3\xaa"));
+  // A sequence cut short is not UTF-8.
+  EXPECT_EQ(EscapeLabelValue("x\xe2\x82"), "x\xef\xbf\xbd\xef\xbf\xbd");
 }
 
 }  // namespace

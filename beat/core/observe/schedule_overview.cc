@@ -109,7 +109,17 @@ std::string FormatSummaryLine(const OverviewSummary& summary) {
       " failing=", summary.failing);
 }
 
-JsonValue OverviewToJson(const Overview& overview, size_t max_rows) {
+JsonValue OverviewToJson(const Overview& overview, size_t max_rows,
+                         size_t max_text) {
+  // Cut at a character's start, never inside a UTF-8 sequence.
+  auto clip = [max_text](const std::string& text) {
+    if (max_text == 0 || text.size() <= max_text) return JsonString(text);
+    size_t cut = max_text;
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) {
+      --cut;
+    }
+    return JsonString(absl::StrCat(text.substr(0, cut), "\xe2\x80\xa6"));
+  };
   JsonValue root;
   auto& fields = *root.mutable_struct_value()->mutable_fields();
   fields["at"] = JsonString(FormatIsoTime(overview.at));
@@ -129,15 +139,14 @@ JsonValue OverviewToJson(const Overview& overview, size_t max_rows) {
     JsonValue item;
     auto& f = *item.mutable_struct_value()->mutable_fields();
     f["state"] = JsonString(StateName(row.state));
-    f["id"] = JsonString(row.id);
-    f["task"] = JsonString(row.task);
-    f["queue"] = JsonString(row.queue);
+    f["id"] = clip(row.id);
+    f["task"] = clip(row.task);
+    f["queue"] = clip(row.queue);
     f["nextDueAt"] = TimeOrNull(row.next_due);
     f["lastRunAt"] = TimeOrNull(row.last_run);
     f["totalRunCount"] = JsonNumber(static_cast<double>(row.total_runs));
     f["driftMs"] = JsonNumber(static_cast<double>(row.drift_ms));
-    f["lastError"] =
-        row.last_error.empty() ? JsonNull() : JsonString(row.last_error);
+    f["lastError"] = row.last_error.empty() ? JsonNull() : clip(row.last_error);
     *list.add_values() = std::move(item);
   }
   fields["truncated"].set_bool_value(overview.rows.size() > max_rows);

@@ -66,8 +66,12 @@ Overview MakeOverview(const std::vector<v1::ScheduleEntry>& entries,
 std::string FormatSummaryLine(const OverviewSummary& summary);
 
 // {"at": ..., "summary": {...}, "schedules": [{...}, ...]}, the rows capped
-// at `max_rows` (the summary always counts them all; "truncated" says so).
-JsonValue OverviewToJson(const Overview& overview, size_t max_rows);
+// at `max_rows` (the summary always counts them all; "truncated" says so),
+// and, when `max_text` > 0, each text (id, task, queue, error) cut to that
+// many bytes with "…" (the dashboard: a 200 KB error, 500 times, is no
+// page to send every 5 s).
+JsonValue OverviewToJson(const Overview& overview, size_t max_rows,
+                         size_t max_text = 0);
 
 }  // namespace stem::beat::core::observe
 

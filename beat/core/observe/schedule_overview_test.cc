@@ -83,5 +83,21 @@ TEST(ScheduleOverviewTest, JsonCapsTheRowsButNotTheSummary) {
       << json;
 }
 
+TEST(ScheduleOverviewTest, JsonCutsLongTextsAtACharacter) {
+  std::vector<v1::ScheduleEntry> entries = {Entry("long", absl::Minutes(1))};
+  // 9 bytes, then a two-byte character across the cut at 10.
+  entries[0].set_last_error("123456789\xc3\xa9" + std::string(5000, 'x'));
+  const std::string json =
+      FormatJson(OverviewToJson(MakeOverview(entries, 0, kNow), 10, 10));
+  EXPECT_TRUE(
+      absl::StrContains(json, "\"lastError\":\"123456789\xe2\x80\xa6\""))
+      << json;
+  EXPECT_LT(json.size(), 1000u);
+  // Unlimited for the CLI.
+  EXPECT_GT(
+      FormatJson(OverviewToJson(MakeOverview(entries, 0, kNow), 10)).size(),
+      5000u);
+}
+
 }  // namespace
 }  // namespace stem::beat::core::observe

@@ -98,6 +98,7 @@ RunnerMetrics Runner::metrics() const {
   std::lock_guard<std::mutex> lock(mutex_);
   RunnerMetrics copy = metrics_;
   copy.in_flight = static_cast<int64_t>(in_flight_.size());
+  if (!publishing_.empty()) copy.oldest_publish_began = *publishing_.begin();
   return copy;
 }
 
@@ -581,11 +582,17 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   group.published_at = now;
   if (envelopes.empty()) return true;
   const absl::Time publish_began = absl::Now();
+  std::multiset<absl::Time>::iterator waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting = publishing_.insert(Now());
+  }
   absl::StatusOr<PublishResult> published =
       broker_->Publish(std::move(envelopes));
   group.publish_took = absl::Now() - publish_began;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    publishing_.erase(waiting);
     metrics_.publishes.Record(group.publish_took);
   }
   if (!published.ok()) {
@@ -622,12 +629,18 @@ bool Runner::PublishAndCommitTogether(Group& group, absl::Time now) {
   group.published_at = now;
   std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
   const absl::Time began = absl::Now();
+  std::multiset<absl::Time>::iterator waiting;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiting = publishing_.insert(Now());
+  }
   absl::StatusOr<PublishAndCommitResult> result = store_->PublishAndCommit(
       options_.broker_url, std::move(envelopes), batch);
   group.publish_took = absl::Now() - began;
   {
     // One transaction for both: counted as the publish it is.
     std::lock_guard<std::mutex> lock(mutex_);
+    publishing_.erase(waiting);
     metrics_.publishes.Record(group.publish_took);
   }
   if (!result.ok() &&

@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -146,6 +147,9 @@ struct RunnerMetrics {
   std::string broker_error;
   // Entries this Beat holds (claim or lease) while dispatching them.
   int64_t in_flight = 0;
+  // When the oldest publish still waiting on the broker began
+  // (InfinitePast: none is waiting).
+  absl::Time oldest_publish_began = absl::InfinitePast();
   // Entries due at the latest pass (at most a batch; with claims, those
   // this Beat could claim), and of them those past their grace.
   int64_t due_now = 0;
@@ -374,6 +378,8 @@ class Runner {
     bool giving_back = false;
   };
   absl::flat_hash_map<std::string, InFlight> in_flight_;
+  // When each publish now waiting on the broker began.
+  std::multiset<absl::Time> publishing_;
   // The broker's backoff after a failed publish.
   absl::Time broker_retry_at_ = absl::InfinitePast();
   absl::Duration broker_backoff_;

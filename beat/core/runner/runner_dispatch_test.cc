@@ -97,6 +97,11 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
       [&] { return CountTask(*memory, "t.fast") >= fast_before + 5; }));
   EXPECT_EQ(CountTask(*memory, "t.slow"), 0);
   EXPECT_EQ(store->Get("slow")->total_run_count(), 0);
+  // The metrics say a publish is waiting, since when (health checks turn
+  // it into "broker stuck"), though other publishes come and go.
+  const absl::Time oldest = runner.metrics().oldest_publish_began;
+  EXPECT_LT(oldest, absl::Now() - absl::Milliseconds(50));
+  EXPECT_GT(oldest, now);
 
   // Stopping waits for the firing in flight, which then lands once.
   stop.Notify();
@@ -111,6 +116,7 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
   const v1::ScheduleEntry counted = *store->Get("fast");
   EXPECT_EQ(CountTask(*memory, "t.fast"), counted.total_run_count());
   EXPECT_EQ(runner.metrics().duplicates, 0);
+  EXPECT_EQ(runner.metrics().oldest_publish_began, absl::InfinitePast());
 }
 
 TEST(RunnerDispatchTest, StoppingBeforeTheDueTimeGivesBackTheClaims) {

@@ -356,7 +356,17 @@ absl::StatusOr<int64_t> AppendLines(const std::string& path,
                                     absl::string_view lines, int mode) {
   STEM_ASSIGN_OR_RETURN(
       int fd, plugin::OpenNoFollow(
-                  path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, mode));
+                  path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, mode));
+  // A last line cut short (a crash mid-append) is ended first, so that it
+  // takes none of these with it (found by an attack: a run lost).
+  std::string ended;
+  struct stat before;
+  char last = '\n';
+  if (fstat(fd, &before) == 0 && before.st_size > 0 &&
+      pread(fd, &last, 1, before.st_size - 1) == 1 && last != '\n') {
+    ended = absl::StrCat("\n", lines);
+    lines = ended;
+  }
   while (!lines.empty()) {
     const ssize_t wrote = write(fd, lines.data(), lines.size());
     if (wrote < 0 && errno == EINTR) continue;

@@ -54,6 +54,31 @@ v1::ScheduleEntry Entry(const std::string& id) {
   return entry;
 }
 
+// Found by an attack: a history file whose last line was cut short (a
+// crash mid-append) swallowed the next run appended after it.
+TEST(FileStoreTest, AHistoryLineCutShortLosesNoLaterRun) {
+  const std::string path = absl::StrCat(TempDir(), "/cut-history.json");
+  absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
+      Registry().OpenStore(absl::StrCat("file://", path));
+  ASSERT_TRUE(store.ok()) << store.status();
+  ASSERT_TRUE((*store)->Upsert({Entry("a")}).ok());
+  {
+    std::ofstream torn(path + ".history");
+    torn << "a 1796081765000 17960817";  // no newline: cut short
+  }
+  v1::RunRecord record;
+  record.set_schedule_id("a");
+  record.mutable_scheduled_at()->set_seconds(1796081805);
+  record.mutable_executed_at()->set_seconds(1796081805);
+  record.set_success(true);
+  ASSERT_TRUE((*store)->AppendHistory({record}).ok());
+  absl::StatusOr<std::vector<v1::RunRecord>> history =
+      (*store)->History("a", 10);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->size(), 1u);
+  EXPECT_EQ((*history)[0].scheduled_at().seconds(), 1796081805);
+}
+
 TEST(FileStoreTest, WritesStemsFormatAndCreatesDirectories) {
   const std::string path = TempDir() + "/nested/dir/schedules.json";
   auto store = Registry().OpenStore("file://" + path);
