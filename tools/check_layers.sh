@@ -71,8 +71,8 @@ rule() {
 
 check() {
   failures=0
-  rule "a plugin depends on the runner or the service" \
-    "$PLUGINS" "(//beat/core/runner/... + //beat/core/service/...)"
+  rule "a plugin depends on the runner, the service or observe" \
+    "$PLUGINS" "(//beat/core/runner/... + //beat/core/service/... + //beat/core/observe/...)"
   rule "beat/cli links a plugin library" "//beat/cli/..." "$PLUGINS"
   rule "beat/specs depends on beat/core" "//beat/specs/..." "//beat/core/..."
   rule "a core target that is not a test links a plugin library" \
@@ -115,10 +115,10 @@ plant() {  # plant DIR BUILD-TEXT EXPECTED-RULE-TEXT
 
 plant beat/stores/zz_layers_self_test \
   'cc_library(name = "bad", deps = ["//beat/core/runner"])' \
-  "a plugin depends on the runner or the service"
+  "a plugin depends on the runner, the service or observe"
 plant beat/brokers/zz_layers_self_test \
   'cc_library(name = "bad", deps = ["//beat/core/service:schedule_service"])' \
-  "a plugin depends on the runner or the service"
+  "a plugin depends on the runner, the service or observe"
 plant beat/cli/zz_layers_self_test \
   'cc_library(name = "bad", deps = ["//beat/stores/memory:memory_store"])' \
   "beat/cli links a plugin library"
