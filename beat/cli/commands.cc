@@ -188,6 +188,24 @@ std::string TimeOrDash(bool present,
 
 constexpr int kMaxHistoryLimit = 1000;
 
+// --limit of history and log: 1 to kMaxHistoryLimit.
+absl::Status CheckLimit(int limit) {
+  if (limit >= 1 && limit <= kMaxHistoryLimit) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--limit: ", limit, " is out of range 1-", kMaxHistoryLimit));
+}
+
+// One JSON array on stdout, one item per element of `items` (made by
+// `to_json`).
+template <typename Item, typename ToJson>
+void PrintJsonArray(const std::vector<Item>& items, ToJson to_json) {
+  std::vector<std::string> json;
+  json.reserve(items.size());
+  for (const Item& item : items)
+    json.push_back(core::FormatJson(to_json(item)));
+  std::cout << "[" << absl::StrJoin(json, ",") << "]\n";
+}
+
 void PrintHistory(const std::vector<v1::RunRecord>& records,
                   const std::string& indent) {
   std::vector<std::vector<std::string>> rows;
@@ -482,9 +500,8 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
 }
 
 int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
-  if (limit < 1 || limit > kMaxHistoryLimit) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--limit: ", limit, " is out of range 1-", kMaxHistoryLimit)));
+  if (absl::Status in_range = CheckLimit(limit); !in_range.ok()) {
+    return Fail(in_range);
   }
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
@@ -499,8 +516,7 @@ int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
       (*store)->History(id, limit);
   if (!history.ok()) return Fail(history.status());
   if (options.json) {
-    std::vector<std::string> items;
-    for (const v1::RunRecord& record : *history) {
+    PrintJsonArray(*history, [](const v1::RunRecord& record) {
       core::JsonValue item;
       auto& f = *item.mutable_struct_value()->mutable_fields();
       f["scheduledAt"] =
@@ -512,9 +528,8 @@ int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
           core::JsonNumber(static_cast<double>(record.duration_ms()));
       f["error"] = record.error().empty() ? core::JsonNull()
                                           : core::JsonString(record.error());
-      items.push_back(core::FormatJson(item));
-    }
-    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+      return item;
+    });
     return kExitOk;
   }
   if (history->empty()) {
@@ -527,9 +542,8 @@ int RunHistory(const GlobalOptions& options, const std::string& id, int limit) {
 
 int RunAuditLog(const GlobalOptions& options, const std::string& id,
                 int limit) {
-  if (limit < 1 || limit > kMaxHistoryLimit) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--limit: ", limit, " is out of range 1-", kMaxHistoryLimit)));
+  if (absl::Status in_range = CheckLimit(limit); !in_range.ok()) {
+    return Fail(in_range);
   }
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
@@ -538,8 +552,7 @@ int RunAuditLog(const GlobalOptions& options, const std::string& id,
       (*store)->Audit(id, limit);
   if (!records.ok()) return Fail(records.status());
   if (options.json) {
-    std::vector<std::string> items;
-    for (const v1::AuditRecord& record : *records) {
+    PrintJsonArray(*records, [](const v1::AuditRecord& record) {
       core::JsonValue item;
       auto& f = *item.mutable_struct_value()->mutable_fields();
       f["at"] = core::JsonString(FormatUtc(ToAbslTime(record.at())));
@@ -557,9 +570,8 @@ int RunAuditLog(const GlobalOptions& options, const std::string& id,
         cf["new"] = core::JsonString(change.new_value());
         *changes.add_values() = std::move(c);
       }
-      items.push_back(core::FormatJson(item));
-    }
-    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+      return item;
+    });
     return kExitOk;
   }
   if (records->empty()) {
@@ -597,8 +609,7 @@ int RunObserveBeats(const GlobalOptions& options) {
       (*store)->Heartbeats(now);
   if (!beats.ok()) return Fail(beats.status());
   if (options.json) {
-    std::vector<std::string> items;
-    for (const v1::BeatHeartbeat& beat : *beats) {
+    PrintJsonArray(*beats, [](const v1::BeatHeartbeat& beat) {
       core::JsonValue item;
       auto& f = *item.mutable_struct_value()->mutable_fields();
       f["owner"] = core::JsonString(beat.owner());
@@ -619,9 +630,8 @@ int RunObserveBeats(const GlobalOptions& options) {
       f["health"] = core::JsonString(beat.health());
       f["http"] = beat.http().empty() ? core::JsonNull()
                                       : core::JsonString(beat.http());
-      items.push_back(core::FormatJson(item));
-    }
-    std::cout << "[" << absl::StrJoin(items, ",") << "]\n";
+      return item;
+    });
     return kExitOk;
   }
   if (beats->empty()) {
