@@ -10,6 +10,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "beat/base/stderr_line.h"
+#include "beat/base/utf8.h"
 
 namespace stem::beat::log {
 namespace {
@@ -47,16 +48,8 @@ void AppendJsonString(std::string& out, absl::string_view text) {
     } else if (c < 0x80) {
       out += static_cast<char>(c);
     } else {
-      // The length a valid sequence starting with `c` has, then check it.
-      size_t length = c >= 0xf0 && c <= 0xf4   ? 4
-                      : c >= 0xe0              ? 3
-                      : c >= 0xc2 && c <= 0xdf ? 2
-                                               : 0;
-      bool valid = length > 0 && i + length <= text.size();
-      for (size_t k = 1; valid && k < length; ++k) {
-        valid = (static_cast<unsigned char>(text[i + k]) & 0xc0) == 0x80;
-      }
-      if (valid) {
+      const size_t length = Utf8SequenceAt(text, i);
+      if (length > 0) {
         out.append(text.data() + i, length);
         i += length - 1;
       } else {

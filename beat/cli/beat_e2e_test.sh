@@ -99,7 +99,11 @@ printf -- '- id: json-tick\n  task: demo.json\n  spec: every:1s\n' > json.yaml
 "$stem" beat --store file:json.json --schedules json.yaml --broker file:json.jsonl \
   --log-format json --log-level debug 2>json.err &
 pid=$!
-sleep 3.5
+sleep 1
+# A neighbour on the store's lock: the plugin's "waiting for the lock" line
+# is JSON too (found by an attack: a plain line among the JSON).
+flock json.json.lock sleep 1.5
+sleep 1
 kill -TERM $pid
 wait $pid
 [[ $? -eq 0 ]] && echo "ok   beat --log-format json exits 0" || fail "json beat: $(tail -2 json.err)"
@@ -124,6 +128,8 @@ sent = {json.loads(l)["id"] for l in open("json.jsonl")}
 logged = {o["envelope"] for o in dispatched}
 if sent != logged:
     print("logged %d envelope ids, broker has %d, differing" % (len(logged), len(sent))); sys.exit(0)
+if not any(o["msg"].startswith("waiting for the lock on") for o in objects):
+    print("no JSON line for the wait on the lock"); sys.exit(0)
 if not any(o["msg"].startswith("stopped; totals:") for o in objects):
     print("no stop line"); sys.exit(0)
 print("ok")
@@ -138,6 +144,17 @@ out=$("$stem" beat --log-format xml 2>&1)
   && echo "ok   a bad --log-format: exit 64" || fail "bad --log-format: $out"
 out=$(timeout 5 "$stem" beat --store file:json.json --once --log-level warning --broker file:json.jsonl 2>&1)
 [[ -z "$out" ]] && echo "ok   --log-level warning: nothing to say on a clean run" || fail "warning level said: $out"
+
+# A heartbeat the store refuses (its side file is a directory): Beat fires
+# on, and says so once (found by an attack: it said nothing).
+mkdir -p hb && mkdir hb/s.json.beats
+printf -- '- id: hb\n  task: t.hb\n  spec: every:1s\n' > hb.yaml
+"$stem" beat --store file:hb/s.json --schedules hb.yaml --broker file:hb.jsonl 2>hb.err &
+pid=$!
+sleep 2.5
+kill -TERM $pid; wait $pid
+[[ $(grep -c 'stem beat: heartbeat: ' hb.err) -eq 1 ]] && echo "ok   a refused heartbeat is said once" || fail "heartbeat: $(cat hb.err)"
+[[ -s hb.jsonl ]] && echo "ok   ... and firing goes on" || fail "nothing fired without heartbeats"
 
 # A large --schedules file: on a terminal, a progress line redrawn in place
 # (`script` gives the command a pseudo-terminal), cleared before the

@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "beat/base/log.h"
+#include "beat/base/utf8.h"
 #include "beat/base/version.h"
 #include "beat/cli/dry_run.h"
 #include "beat/cli/exit_codes.h"
@@ -105,6 +106,38 @@ class ProgressLine {
   absl::Notification done_;
   std::thread thread_;
 };
+
+// --actor and --note go into the store's audit log (protobuf strings) and
+// pause notes: UTF-8, at most 4 KiB; --actor not blank. Checked before
+// anything changes (found by an attack: a record dropped, with protobuf's
+// own errors on stderr).
+absl::Status CheckAuthorFlags(const GlobalOptions& options,
+                              const std::string& note) {
+  constexpr size_t kMaxText = 4096;
+  auto check = [](absl::string_view flag, const std::string& text,
+                  bool blank_ok) -> absl::Status {
+    if (!IsValidUtf8(text)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": not UTF-8 text: \"", absl::CHexEscape(text), "\""));
+    }
+    if (text.size() > kMaxText) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": ", text.size(), " bytes, more than ", kMaxText));
+    }
+    if (!blank_ok && absl::StripAsciiWhitespace(text).empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": blank (leave it out for user@host)"));
+    }
+    return absl::OkStatus();
+  };
+  if (options.actor_given) {
+    if (absl::Status actor = check("--actor", options.actor, false);
+        !actor.ok()) {
+      return actor;
+    }
+  }
+  return check("--note", note, true);
+}
 
 // The change's author for the audit log: --actor, else user@host.
 core::ChangeAuthor AuthorOf(const GlobalOptions& options,
@@ -256,6 +289,9 @@ std::string ResolveStoreUrl(const GlobalOptions& options) {
 int RunApply(const GlobalOptions& options, const std::string& file,
              bool dry_run, bool yes, bool compat_stem,
              const std::string& note) {
+  if (absl::Status flags = CheckAuthorFlags(options, note); !flags.ok()) {
+    return Fail(flags);
+  }
   core::StemIssues stem_issues;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> entries =
       core::ReadScheduleFile(file, &stem_issues);
@@ -640,6 +676,14 @@ int RunObserveBeats(const GlobalOptions& options) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const v1::BeatHeartbeat& beat : *beats) {
+    // A heartbeat older than two intervals: the Beat is stopped or stalled
+    // (what it last said is no longer news).
+    const absl::Duration age = now - ToAbslTime(beat.beat_at());
+    const std::string health =
+        age > absl::Seconds(10)
+            ? absl::StrCat("silent for ", absl::ToInt64Seconds(age),
+                           "s (last said: ", OneLine(beat.health()), ")")
+            : OneLine(beat.health());
     rows.push_back(
         {OneLine(beat.owner()), OneLine(beat.host()), absl::StrCat(beat.pid()),
          OneLine(beat.version()),
@@ -647,8 +691,7 @@ int RunObserveBeats(const GlobalOptions& options) {
          absl::StrCat(absl::ToInt64Seconds(now - ToAbslTime(beat.beat_at())),
                       "s ago"),
          absl::StrCat(beat.held()), absl::StrCat(beat.dispatched()),
-         absl::StrFormat("%.1f", beat.firings_per_second()),
-         OneLine(beat.health())});
+         absl::StrFormat("%.1f", beat.firings_per_second()), health});
   }
   PrintTable({"OWNER", "HOST", "PID", "VERSION", "STARTED", "HEARTBEAT", "HELD",
               "DISPATCHED", "FIRINGS/S", "HEALTH"},
@@ -702,6 +745,9 @@ int RunObserveSchedules(const GlobalOptions& options,
 
 int RunDelete(const GlobalOptions& options, const std::string& id, bool yes,
               const std::string& note) {
+  if (absl::Status flags = CheckAuthorFlags(options, note); !flags.ok()) {
+    return Fail(flags);
+  }
   if (!yes) {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("delete: refusing to delete \"", id, "\" without --yes")));
@@ -728,12 +774,15 @@ int RunDelete(const GlobalOptions& options, const std::string& id, bool yes,
     Warn(absl::StrCat("deleted, but not recorded in the audit log: ",
                       recorded.message()));
   }
-  if (!options.json) std::cout << "deleted " << id << "\n";
+  if (!options.json) std::cout << "deleted " << core::Printable(id) << "\n";
   return kExitOk;
 }
 
 int RunSetEnabled(const GlobalOptions& options, const std::string& id,
                   bool enabled, const std::string& note) {
+  if (absl::Status flags = CheckAuthorFlags(options, note); !flags.ok()) {
+    return Fail(flags);
+  }
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
@@ -749,7 +798,7 @@ int RunSetEnabled(const GlobalOptions& options, const std::string& id,
   if (options.json) {
     std::cout << core::FormatJson(core::EntryToStemJson(*entry)) << "\n";
   } else {
-    std::cout << (enabled ? "enabled " : "disabled ") << id;
+    std::cout << (enabled ? "enabled " : "disabled ") << core::Printable(id);
     if (enabled) {
       std::cout << ", next run "
                 << TimeOrDash(entry->has_next_run_at(), entry->next_run_at());
@@ -943,6 +992,12 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     absl::StatusOr<log::Level> level = log::ParseLevel(flags.log_level);
     if (!level.ok()) return Fail(level.status());
     log::Configure(*json, *level);
+    // Plugins write a line or two of their own (a wait on a file lock):
+    // in JSON too.
+    if (*json) setenv("STEM_BEAT_LOG_FORMAT", "json", 1);
+  }
+  if (absl::Status actor = CheckAuthorFlags(options, ""); !actor.ok()) {
+    return Fail(actor);
   }
   // Flags first: a bad one changes nothing (no schedule applied) and is
   // reported at once, even while a backend is unreachable.
@@ -1217,6 +1272,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     absl::Time last_at = absl::Now();
     int beats_sent = 0;
     bool keeps_heartbeats = true;
+    bool heartbeat_failing = false;
     // The first once the loop has begun (found under ThreadSanitizer's
     // slower start: a first heartbeat said "starting" for five seconds).
     for (int waited = 0;
@@ -1260,6 +1316,17 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
         absl::Status put =
             (*store)->PutHeartbeat(beat, stopping ? now : now + 3 * kEvery);
         keeps_heartbeats = put.code() != absl::StatusCode::kUnimplemented;
+        // Said once per run of failures, and when they end (found by an
+        // attack: a Beat missing from `observe beats` said nothing).
+        if (keeps_heartbeats && !put.ok() && !heartbeat_failing) {
+          log::Write(log::Level::kWarning,
+                     absl::StrCat("heartbeat: ", OneLine(put.message()),
+                                  " (`stem observe beats` will not list "
+                                  "this Beat; firing goes on)"));
+        } else if (put.ok() && heartbeat_failing) {
+          log::Write(log::Level::kInfo, "heartbeat: written again");
+        }
+        heartbeat_failing = keeps_heartbeats && !put.ok();
       }
     }
   });
@@ -1274,7 +1341,10 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   std::thread watchdog;
   uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
-    const absl::Duration every = absl::Microseconds(watchdog_usec) / 2;
+    // Half the interval, but not a spin (WATCHDOG_USEC=1 pinged 7,000 times
+    // a second).
+    const absl::Duration every =
+        std::max(absl::Microseconds(watchdog_usec) / 2, absl::Milliseconds(50));
     watchdog = std::thread([&, every] {
       do {
         const core::observe::Health health = core::observe::CheckHealth(

@@ -12,7 +12,8 @@ struct GlobalOptions {
   std::string store_url;                  // --store; empty: environment/default
   std::vector<std::string> plugin_paths;  // --plugin-path
   bool json = false;                      // --output json
-  std::string actor;  // --actor: who changes entries (default user@host)
+  std::string actor;         // --actor: who changes entries (default user@host)
+  bool actor_given = false;  // --actor was on the command line
 };
 
 // --store, else STEM_SCHEDULE_STORE_URL, else the file store at

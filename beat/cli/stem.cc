@@ -225,6 +225,7 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   global.json = output == "json";
+  global.actor_given = app.count("--actor") > 0;
   if (beat->count("--http") > 0 && beat_flags.http.empty()) {
     std::cerr << "stem: --http \"\": expected PORT or HOST:PORT, such as "
                  "127.0.0.1:9808 (leave --http out to serve nothing)\n";

@@ -300,6 +300,24 @@ check "a full stdout exit" 74 $?
 contains "a full stdout says so" "cannot write the output: No space left on device" "$err"
 err=$(timeout 10 "$stem" observe schedules --watch --interval 100ms 2>&1 > /dev/full)
 check "observe --watch into a full stdout stops" 74 $?
+# --actor and --note are checked before anything changes (found by an
+# attack: bad UTF-8 dropped the record, with protobuf's errors on stderr).
+printf -- '- id: checked\n  task: t\n  spec: every:1h\n' > audit/checked.yaml
+before=$("$stem" schedule log --output json)
+out=$("$stem" --actor $'\xff' schedule apply -f audit/checked.yaml --yes 2>&1)
+check "--actor not UTF-8: exit" 64 $?
+check "--actor not UTF-8: one line naming it" 'stem: --actor: not UTF-8 text: "\xff"' "$out"
+out=$("$stem" schedule apply -f audit/checked.yaml --yes --note "$(head -c 5000 /dev/zero | tr '\0' x)" 2>&1)
+check "--note too long: exit" 64 $?
+out=$("$stem" --actor "  " schedule disable checked 2>&1)
+check "--actor blank: exit" 64 $?
+contains "--actor blank: says so" "--actor: blank" "$out"
+"$stem" schedule list 2>/dev/null | grep -q '^checked ' && check "refused changes applied nothing" none applied || true
+check "refused changes recorded nothing" "$before" "$("$stem" schedule log --output json)"
+# Enabling what is enabled changes nothing worth a record.
+"$stem" schedule apply -f audit/checked.yaml --yes >/dev/null
+"$stem" schedule enable checked >/dev/null
+check "a no-op enable is not recorded" "created" "$("$stem" schedule log checked --output json | grep -o '"action":"[a-z]*"' | cut -d'"' -f4 | tr '\n' ' ' | xargs)"
 out=$("$stem" schedule log --limit 0 2>&1)
 check "log --limit 0 exit" 64 $?
 out=$("$stem" --store memory://audit-empty schedule log)

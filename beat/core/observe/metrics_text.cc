@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "beat/base/utf8.h"
 
 namespace stem::beat::core::observe {
 namespace {
@@ -84,14 +85,8 @@ std::string EscapeLabelValue(absl::string_view value) {
       // UTF-8 passes (ids written behind validation's back stay apart:
       // "xé" and "xê" are two series); a byte that is not UTF-8 becomes
       // U+FFFD, so the scrape stays valid.
-      const size_t length = c >= 0xf0 && c <= 0xf4   ? 4
-                            : c >= 0xe0 && c <= 0xef ? 3
-                            : c >= 0xc2 && c <= 0xdf ? 2
-                                                     : 0;
-      bool valid = length > 0 && i + length <= value.size();
-      for (size_t k = 1; valid && k < length; ++k) {
-        valid = (static_cast<unsigned char>(value[i + k]) & 0xc0) == 0x80;
-      }
+      const size_t length = Utf8SequenceAt(value, i);
+      const bool valid = length > 0;
       if (valid) {
         escaped.append(value.data() + i, length);
         i += length - 1;

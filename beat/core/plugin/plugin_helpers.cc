@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -317,8 +319,34 @@ absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
     }
     if (!said && waited >= absl::Seconds(1)) {
       said = true;
-      std::fprintf(stderr, "stem: waiting for the lock on %s, held by %s\n",
-                   path.c_str(), DescribeLockHolder(path).c_str());
+      const std::string message =
+          absl::StrCat("waiting for the lock on ", path, ", held by ",
+                       DescribeLockHolder(path));
+      const char* format = std::getenv("STEM_BEAT_LOG_FORMAT");
+      if (format != nullptr && absl::string_view(format) == "json") {
+        // The host logs JSON lines (stem beat --log-format json): so does
+        // this one (found by an attack: a plain line among them).
+        std::string line = "{\"time\":\"";
+        absl::StrAppend(&line,
+                        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                         absl::UTCTimeZone()),
+                        "\",\"level\":\"warning\",\"msg\":\"");
+        for (char c : message) {
+          const unsigned char byte = static_cast<unsigned char>(c);
+          if (c == '"' || c == '\\') {
+            line += '\\';
+            line += c;
+          } else if (byte < 0x20 || byte >= 0x7f) {
+            absl::StrAppend(&line, "\\u00", absl::Hex(byte, absl::kZeroPad2));
+          } else {
+            line += c;
+          }
+        }
+        line += "\"}\n";
+        std::fputs(line.c_str(), stderr);
+      } else {
+        std::fprintf(stderr, "stem: %s\n", message.c_str());
+      }
     }
     absl::SleepFor(std::min(pause, timeout - waited));
     pause = std::min(pause * 2, absl::Milliseconds(50));

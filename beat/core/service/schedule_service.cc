@@ -202,11 +202,12 @@ absl::StatusOr<v1::ScheduleEntry> SetEnabled(ScheduleStore& store,
     absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
         store.Upsert({entry});
     if (written.ok()) {
-      if (author != nullptr) {
-        absl::Status recorded = RecordAudit(
-            store,
-            {MakeAuditRecord(&before, entry, enabled ? "enabled" : "disabled",
-                             author->actor, note, now)});
+      // Enabling what is enabled changes nothing worth a record.
+      v1::AuditRecord record =
+          MakeAuditRecord(&before, entry, enabled ? "enabled" : "disabled",
+                          author != nullptr ? author->actor : "", note, now);
+      if (author != nullptr && record.changes_size() > 0) {
+        absl::Status recorded = RecordAudit(store, {record});
         if (!recorded.ok() && audit_error != nullptr) {
           *audit_error = std::string(recorded.message());
         }
