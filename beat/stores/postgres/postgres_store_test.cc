@@ -74,7 +74,9 @@ Opened Open(const std::string& ns = "stem", std::string database = "") {
   EXPECT_TRUE(store.ok()) << store.status();
   if (store.ok()) opened.store = *std::move(store);
   // Connected, and the schema made (tests write rows behind its back).
-  if (store.ok()) EXPECT_TRUE(opened.store->List().ok());
+  if (store.ok()) {
+    EXPECT_TRUE(opened.store->List().ok());
+  }
   return opened;
 }
 
