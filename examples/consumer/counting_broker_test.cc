@@ -19,7 +19,7 @@ stem::beat::plugin::PluginRegistry& Registry() {
                             "/consumer"};
     options.use_environment = false;
     options.use_runfiles = false;
-    options.install_prefix = "";
+    options.installed_plugin_dir = "";
     return new stem::beat::plugin::PluginRegistry(options);
   }();
   return *registry;

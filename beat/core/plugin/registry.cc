@@ -223,6 +223,15 @@ std::vector<std::string> RunfilesRoots() {
   return roots;
 }
 
+// Whether two files hold the same bytes (an alias copied from its plugin).
+bool SameBytes(const std::string& a, const std::string& b) {
+  std::ifstream first(a, std::ios::binary), second(b, std::ios::binary);
+  if (!first || !second) return false;
+  return std::equal(
+      std::istreambuf_iterator<char>(first), std::istreambuf_iterator<char>(),
+      std::istreambuf_iterator<char>(second), std::istreambuf_iterator<char>());
+}
+
 // The process-wide cache of loaded files; plugins are never unloaded.
 std::mutex& CacheMutex() {
   static auto* mutex = new std::mutex;
@@ -865,9 +874,25 @@ PluginRegistry::PluginRegistry(Options options) {
       }
     }
   }
-  if (!options.install_prefix.empty()) {
-    search_path_.push_back(options.install_prefix);
+  const std::string installed = options.installed_plugin_dir.has_value()
+                                    ? *options.installed_plugin_dir
+                                    : InstalledPluginDir();
+  if (!installed.empty()) search_path_.push_back(installed);
+}
+
+std::string PluginRegistry::InstalledPluginDir() {
+  char exe[4096];
+  const ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (length <= 0) return "";
+  absl::string_view path(exe, length);
+  // /prefix/bin/stem -> /prefix; the binary's path has no "..", as the
+  // kernel gives it resolved.
+  for (int up = 0; up < 2; ++up) {
+    const size_t slash = path.rfind('/');
+    if (slash == absl::string_view::npos) return "";
+    path = path.substr(0, slash);
   }
+  return absl::StrCat(path, "/lib/stem-beat/plugins");
 }
 
 absl::StatusOr<const PluginRegistry::Loaded*> PluginRegistry::Load(
@@ -1051,7 +1076,20 @@ std::vector<absl::StatusOr<PluginInfo>> PluginRegistry::ListAll() {
                        " is named for none of them (stem never loads it)")));
       continue;
     }
-    plugins.push_back(info);
+    // An alias's file (a link to its plugin, or a copy of it) is the same
+    // plugin: one row, naming the file of its first scheme.
+    const auto same_plugin = [&](const absl::StatusOr<PluginInfo>& row) {
+      return row.ok() && row->kind == info.kind &&
+             row->schemes == info.schemes &&
+             (SameFile(row->path, info.path) ||
+              SameBytes(row->path, info.path));
+    };
+    auto earlier = std::find_if(plugins.begin(), plugins.end(), same_plugin);
+    if (earlier == plugins.end()) {
+      plugins.push_back(info);
+    } else if (name == absl::StrCat(prefix, info.schemes.front(), ".so")) {
+      (*earlier)->path = info.path;
+    }
   }
   return plugins;
 }

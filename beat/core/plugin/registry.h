@@ -2,7 +2,9 @@
 //
 // (kind, scheme) -> libbeat_<kind>_<scheme>.so, searched in order in:
 // --plugin-path directories, STEM_PLUGIN_PATH, the running binary's Bazel
-// runfiles, then the install prefix. Absolute directories only (a relative
+// runfiles, then the installed plugins beside the binary
+// (<prefix>/lib/stem-beat/plugins for <prefix>/bin/stem). Absolute directories
+// only (a relative
 // --plugin-path is an error; relative environment values are ignored);
 // never the current directory. Plugins load lazily (RTLD_NOW |
 // RTLD_LOCAL) and are never unloaded. A descriptor may list aliases
@@ -28,6 +30,7 @@
 #define STEM_BEAT_CORE_PLUGIN_REGISTRY_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,8 +67,16 @@ class PluginRegistry {
     std::vector<std::string> plugin_paths;  // from --plugin-path
     bool use_environment = true;            // STEM_PLUGIN_PATH
     bool use_runfiles = true;
-    std::string install_prefix = "/usr/local/lib/stem-beat";
+    // Searched last. Unset: the installed layout beside the running binary,
+    // <prefix>/lib/stem-beat/plugins for <prefix>/bin/stem (tools/install.sh,
+    // the .deb), found from /proc/self/exe, so wherever the tree was
+    // installed or moved. "": none.
+    std::optional<std::string> installed_plugin_dir;
   };
+
+  // <prefix>/lib/stem-beat/plugins for the running binary <prefix>/bin/X
+  // (symbolic links resolved); "" when /proc/self/exe cannot be read.
+  static std::string InstalledPluginDir();
 
   PluginRegistry() : PluginRegistry(Options()) {}
   explicit PluginRegistry(Options options);

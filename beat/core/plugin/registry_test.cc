@@ -29,7 +29,7 @@ PluginRegistry TestRegistry() {
   options.plugin_paths = {TestPlugins()};
   options.use_environment = false;
   options.use_runfiles = false;
-  options.install_prefix = "";
+  options.installed_plugin_dir = "";
   return PluginRegistry(options);
 }
 
@@ -188,7 +188,7 @@ class HostileFilesTest : public ::testing::Test {
     options.plugin_paths = std::move(dirs);
     options.use_environment = false;
     options.use_runfiles = false;
-    options.install_prefix = "";
+    options.installed_plugin_dir = "";
     return PluginRegistry(options);
   }
   std::string root_;
@@ -303,12 +303,18 @@ TEST(RegistryTest, ListsEveryPluginAndTheBrokenOnes) {
   PluginRegistry registry = TestRegistry();
   int good = 0;
   int bad = 0;
+  std::vector<std::string> picky;
   for (const absl::StatusOr<PluginInfo>& plugin : registry.ListAll()) {
     plugin.ok() ? ++good : ++bad;
+    if (plugin.ok() && plugin->name == "picky") picky.push_back(plugin->path);
   }
-  // fine, abi10, noisy, future, unimplemented, picky and its alias
-  EXPECT_EQ(good, 7);
+  // fine, abi10, noisy, future, unimplemented, picky (whose alias, a copy
+  // named libbeat_store_picky+tls.so, is the same plugin: one row, naming
+  // the file of its first scheme).
+  EXPECT_EQ(good, 6);
   EXPECT_EQ(bad, 3);
+  ASSERT_EQ(picky.size(), 1u);
+  EXPECT_THAT(picky[0], ::testing::EndsWith("/libbeat_store_picky.so"));
 }
 
 // Issue 8, defect 13: relative directories are refused, and files or
@@ -349,7 +355,7 @@ TEST(RegistryTest, FilesOthersMayWriteAreNeverLoaded) {
   options.plugin_paths = {dir};
   options.use_environment = false;
   options.use_runfiles = false;
-  options.install_prefix = "";
+  options.installed_plugin_dir = "";
   ASSERT_EQ(chmod(copy.c_str(), 0775), 0);
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       PluginRegistry(options).OpenStore("fine://x");
@@ -373,9 +379,19 @@ TEST(RegistryTest, SearchPathOrderAndNoCurrentDirectory) {
   options.plugin_paths = {"/flag/a:/flag/b"};
   options.use_runfiles = false;
   PluginRegistry registry(options);
-  EXPECT_THAT(registry.search_path(),
-              ::testing::ElementsAre("/flag/a", "/flag/b", "/env/one",
-                                     "/env/two", "/usr/local/lib/stem-beat"));
+  EXPECT_THAT(
+      registry.search_path(),
+      ::testing::ElementsAre("/flag/a", "/flag/b", "/env/one", "/env/two",
+                             PluginRegistry::InstalledPluginDir()));
+  // Beside the binary: <prefix>/bin/<test> -> <prefix>/lib/stem-beat/plugins.
+  char exe[4096];
+  const ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  ASSERT_GT(length, 0);
+  std::string prefix(exe, length);
+  prefix = prefix.substr(0, prefix.rfind('/'));
+  prefix = prefix.substr(0, prefix.rfind('/'));
+  EXPECT_EQ(PluginRegistry::InstalledPluginDir(),
+            prefix + "/lib/stem-beat/plugins");
   unsetenv("STEM_PLUGIN_PATH");
 }
 
@@ -403,7 +419,7 @@ TEST(RegistryTest, AFileMustServeTheSchemeItIsNamedFor) {
   options.plugin_paths = {dir};
   options.use_environment = false;
   options.use_runfiles = false;
-  options.install_prefix = "";
+  options.installed_plugin_dir = "";
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       PluginRegistry(options).OpenStore("other://x");
   ASSERT_FALSE(store.ok());
