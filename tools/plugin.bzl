@@ -20,6 +20,9 @@ def stem_beat_plugin(name, kind, scheme, srcs, deps = [], aliases = [], visibili
         copts = ["-fvisibility=hidden"],
         linkopts = [
             "-Wl,--version-script=$(location %s)" % _VERSION_SCRIPT,
+            # Installed in <prefix>/lib/stem-beat/plugins, it finds the
+            # generated-code libraries one level up (tools/install.sh).
+            "-Wl,-rpath,$$ORIGIN/..",
         ],
         additional_linker_inputs = [_VERSION_SCRIPT],
         deps = deps + [_SDK],

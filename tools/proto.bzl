@@ -47,7 +47,8 @@ def cc_proto(name, src, deps = [], visibility = None):
         name = "lib" + name + ".so",
         linkshared = True,
         deps = [":" + name + "_objects"],
-        visibility = ["//visibility:private"],
+        # Installed beside the plugins by tools/install.sh (//:install).
+        visibility = ["@stem_beat//:__pkg__"],
     )
     native.cc_import(
         name = name + "_shared",

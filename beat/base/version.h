@@ -5,7 +5,7 @@
 
 namespace stem::beat {
 
-inline constexpr char kVersion[] = "0.13.0";
+inline constexpr char kVersion[] = "0.14.0";
 
 }  // namespace stem::beat
 

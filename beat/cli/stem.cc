@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "beat/base/version.h"
 #include "beat/cli/commands.h"
 #include "beat/cli/exit_codes.h"
 
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   using namespace stem::beat::cli;
   CLI::App app{"stem: the Stem Beat scheduler (stem-beat)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string("stem-beat ") + stem::beat::kVersion);
   GlobalOptions global;
   std::string output = "text";
   app.add_option(
