@@ -17,6 +17,7 @@
 # leaves the old file whole. Files are 0755/0644; directories are created
 # 0755. Nothing outside PREFIX is touched.
 set -euo pipefail
+umask 022
 
 usage() {
   echo "usage: tools/install.sh PREFIX   (or: bazel run -c opt //:install -- PREFIX)" >&2
