@@ -64,7 +64,41 @@ sed -n '/^\[Unit\]/,/^```/p' "$root/docs/OPERATIONS.md" | sed '$d' >"$work/unit.
 sed -n '/^\[Unit\]/,$p' "$prefix/share/doc/stem-beat/examples/stem-beat.service" >"$work/unit.installed"
 diff -u "$work/unit.doc" "$work/unit.installed" >&2 ||
   fail "examples/systemd/stem-beat.service differs from the unit in docs/OPERATIONS.md"
+# Installed, stem and the plugins search for libraries inside the install
+# only (Bazel linked in paths of its build tree, ../../_solib_k8/..., which
+# outside it could hold anyone's library).
+runpath() { readelf -d "$1" | sed -n 's/.*(RUNPATH).*\[\(.*\)\]/\1/p'; }
+[[ "$(runpath "$prefix/bin/stem")" == '$ORIGIN/../lib/stem-beat' ]] ||
+  fail "bin/stem searches $(runpath "$prefix/bin/stem")"
+for plugin in "$prefix"/lib/stem-beat/plugins/*.so; do
+  [[ -L "$plugin" ]] && continue
+  [[ "$(runpath "$plugin")" == '$ORIGIN/..' ]] ||
+    fail "$plugin searches $(runpath "$plugin")"
+done
+for library in "$prefix"/lib/stem-beat/*.so; do
+  [[ -z "$(runpath "$library")" ]] || fail "$library searches $(runpath "$library")"
+done
 use "$prefix/bin/stem" "$work/run1"
+
+# Hostile prefixes: a directory where a plugin goes is an error, never
+# written into; a plugins directory others may write is made 0755; an
+# install killed half-way leaves no temporary file after the next one.
+mkdir -p "$work/hostile/lib/stem-beat/plugins/libbeat_store_file.so"
+if bash "$root/tools/install.sh" "$work/hostile" >/dev/null 2>&1; then
+  fail "install wrote into a directory planted where a plugin goes"
+fi
+mkdir -p "$work/open/lib/stem-beat/plugins"
+chmod 0777 "$work/open/lib/stem-beat/plugins"
+touch "$work/open/lib/stem-beat/plugins/.libbeat_store_file.so.install.1"
+bash "$root/tools/install.sh" "$work/open" >/dev/null 2>"$work/open.err" ||
+  fail "install into a prefix others could write: $(cat "$work/open.err")"
+grep -q "was writable by others (777): made 0755" "$work/open.err" ||
+  fail "install did not say it fixed the plugins directory: $(cat "$work/open.err")"
+[[ "$(stat -c %a "$work/open/lib/stem-beat/plugins")" == 755 ]] ||
+  fail "the plugins directory is still $(stat -c %a "$work/open/lib/stem-beat/plugins")"
+[[ -z "$(find "$work/open" -name '.*.install.*')" ]] ||
+  fail "temporary files left: $(find "$work/open" -name '.*.install.*')"
+"$work/open/bin/stem" plugins list >/dev/null || fail "stem refuses the fixed prefix"
 # Moved elsewhere, it finds its plugins where it now is.
 mv "$prefix" "$work/moved"
 use "$work/moved/bin/stem" "$work/run2"
@@ -77,6 +111,10 @@ use "$work/moved/bin/stem" "$work/run3"
 
 echo "check_install: tools/package_deb.sh"
 deb="$(bash "$root/tools/package_deb.sh" "$work/dist")"
+# The same build packaged twice gives the same bytes (file times are the
+# last commit's, owners root).
+cmp "$deb" "$(bash "$root/tools/package_deb.sh" "$work/dist-again")" ||
+  fail "two .debs of one build differ"
 dpkg-deb -c "$deb" >"$work/contents"
 grep -q ' ./usr/bin/stem$' "$work/contents" || fail "the .deb has no /usr/bin/stem"
 grep -q ' ./usr/lib/stem-beat/plugins/libbeat_store_redis.so$' "$work/contents" ||

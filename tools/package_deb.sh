@@ -7,8 +7,8 @@
 # It installs the same layout as tools/install.sh with PREFIX=/usr (stem in
 # /usr/bin, plugins in /usr/lib/stem-beat/plugins, found from the binary's
 # place), plus Debian's copyright file. Depends lists the packages that hold
-# the shared libraries stem and the plugins link (found with dpkg -S), at
-# least at the versions built against. Every file's time is the last
+# the shared libraries stem and the plugins link, at the lowest versions
+# whose symbols they use (dpkg-shlibdeps). Every file's time is the last
 # commit's (SOURCE_DATE_EPOCH), owners are root, so the same build gives the
 # same .deb.
 set -euo pipefail
@@ -26,32 +26,21 @@ bash "$root/tools/install.sh" "$stage/usr" >/dev/null
 version="$("$stage/usr/bin/stem" --version | sed 's/^stem-beat //')"
 arch="$(dpkg --print-architecture)"
 
-# Depends: the package of every shared library that is not ours.
-declare -A packages=()
-while IFS= read -r library; do
-  path="$(ldconfig -p | awk -v lib="$library" '$1 == lib && /x86-64|x32|64bit|AArch64/ {print $NF; exit}')"
-  [[ -z "$path" ]] && path="$(ldconfig -p | awk -v lib="$library" '$1 == lib {print $NF; exit}')"
-  if [[ -z "$path" ]]; then
-    echo "package_deb: no package holds $library (ldconfig -p does not know it)" >&2
-    exit 1
-  fi
-  owner="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)" ||
-    true
-  [[ -z "$owner" ]] && owner="$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)"
-  if [[ -z "$owner" ]]; then
-    echo "package_deb: no package holds $path ($library)" >&2
-    exit 1
-  fi
-  packages[$owner]=1
-done < <(find "$stage/usr" -type f \( -name '*.so' -o -path '*/bin/*' \) \
-  -exec readelf -d {} + 2>/dev/null |
-  sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort -u |
-  grep -vx 'libschedule_proto.so\|libapply_shape_proto.so')
-depends=""
-for package in $(printf '%s\n' "${!packages[@]}" | sort); do
-  installed="$(dpkg-query -W -f='${Version}' "$package" | sed 's/-[^-]*$//')"
-  depends+="${depends:+, }$package (>= $installed)"
-done
+# Depends: what Debian's dpkg-shlibdeps says the binaries need (each library's
+# package, at the lowest version whose symbols they use).
+shlibdeps="$(mktemp -d)"
+mkdir -p "$shlibdeps/debian"
+printf 'Source: stem-beat\n\nPackage: stem-beat\nArchitecture: any\n' \
+  >"$shlibdeps/debian/control"
+depends="$(cd "$shlibdeps" && dpkg-shlibdeps -O --ignore-missing-info \
+  -l"$stage/usr/lib/stem-beat" "$stage/usr/bin/stem" \
+  $(find "$stage/usr/lib/stem-beat" -type f -name '*.so') 2>/dev/null |
+  sed -n 's/^shlibs:Depends=//p')"
+rm -rf "$shlibdeps"
+if [[ -z "$depends" ]]; then
+  echo "package_deb: dpkg-shlibdeps found no dependencies (is dpkg-dev installed?)" >&2
+  exit 1
+fi
 
 doc="$stage/usr/share/doc/stem-beat"
 cat >"$doc/copyright" <<COPYRIGHT

@@ -54,10 +54,12 @@ PACKAGES=(
   # runtimes; gcc's come with g++.
   clang
   libclang-rt-14-dev
-  # The example third-party store plugin (examples/custom_store), and the
-  # .deb (tools/package_deb.sh: dpkg-deb comes with dpkg; readelf with
-  # binutils, which g++ brings).
+  # The example third-party store plugin (examples/custom_store); the
+  # install's search paths (tools/install.sh: chrpath) and the .deb
+  # (tools/package_deb.sh: dpkg-shlibdeps for its Depends).
   libsqlite3-dev
+  chrpath
+  dpkg-dev
   # Format checks and the golden-data generators in tools/golden.
   clang-format
   python3

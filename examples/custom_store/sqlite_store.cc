@@ -1,6 +1,7 @@
 #include "sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <climits>
@@ -118,10 +119,22 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
     absl::string_view url) {
   absl::StatusOr<std::string> path = PathFromUrl(url);
   if (!path.ok()) return path.status();
+  std::unique_ptr<SqliteStore> store(new SqliteStore(*path));
+  if (absl::Status status = store->Connect(); !status.ok()) return status;
+  return store;
+}
+
+absl::Status SqliteStore::Connect() {
+  struct stat before;
+  if (lstat(path_.c_str(), &before) == 0 && S_ISLNK(before.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "sqlite store ", path_,
+        ": is a symbolic link (refused: name the database file itself)"));
+  }
   sqlite3* db = nullptr;
   // NOFOLLOW: a symbolic link planted at the path is refused.
   const int opened =
-      sqlite3_open_v2(path->c_str(), &db,
+      sqlite3_open_v2(path_.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                           SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_NOFOLLOW,
                       nullptr);
@@ -130,26 +143,39 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::Open(
         db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(opened);
     sqlite3_close(db);
     return absl::UnavailableError(
-        absl::StrCat("sqlite store ", *path, ": cannot open: ", why));
+        absl::StrCat("sqlite store ", path_, ": cannot open: ", why));
   }
-  std::unique_ptr<SqliteStore> store(new SqliteStore(db, *path));
+  sqlite3_close(db_);
+  db_ = db;
   // Another process (stem schedule apply beside a running Beat) may hold the
   // write lock for a moment: wait up to 5 s for it.
-  sqlite3_busy_timeout(db, 5000);
+  sqlite3_busy_timeout(db_, 5000);
   // WAL: readers never block the writer; synchronous=FULL: a committed
   // transaction survives a power cut.
-  if (absl::Status status = store->Execute("PRAGMA journal_mode=WAL");
-      !status.ok()) {
-    return status;
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", kSchema}) {
+    if (absl::Status status = Execute(sql); !status.ok()) return status;
   }
-  if (absl::Status status = store->Execute("PRAGMA synchronous=FULL");
-      !status.ok()) {
-    return status;
+  struct stat file;
+  if (stat(path_.c_str(), &file) != 0) {
+    return absl::UnavailableError(
+        absl::StrCat("sqlite store ", path_, ": gone as it was opened"));
   }
-  if (absl::Status status = store->Execute(kSchema); !status.ok()) {
-    return status;
+  device_ = file.st_dev;
+  inode_ = file.st_ino;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::CheckSameFile() {
+  struct stat file;
+  if (lstat(path_.c_str(), &file) != 0) {
+    return absl::UnavailableError(absl::StrCat(
+        "sqlite store ", path_,
+        ": the database file is gone (removed or moved away); a Beat using "
+        "it waits until it is back"));
   }
-  return store;
+  if (file.st_dev == device_ && file.st_ino == inode_) return absl::OkStatus();
+  return Connect();  // replaced: the file now at the path is the store
 }
 
 SqliteStore::~SqliteStore() { sqlite3_close(db_); }
@@ -161,6 +187,9 @@ absl::Status SqliteStore::Error(absl::string_view what) const {
   // A busy or broken file is the backend's trouble, not an entry's.
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) {
     return absl::DataLossError(message);
+  }
+  if (code == SQLITE_READONLY || code == SQLITE_PERM) {
+    return absl::PermissionDeniedError(message);
   }
   return absl::UnavailableError(message);
 }
@@ -177,6 +206,7 @@ absl::Status SqliteStore::Execute(const char* sql) {
 
 absl::StatusOr<ScheduleEntry> SqliteStore::Get(absl::string_view id) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   Statement select(db_, "SELECT entry FROM entries WHERE id = ?");
   if (!select.ok()) return Error("get");
   select.Bind(1, id);
@@ -193,26 +223,40 @@ absl::StatusOr<ScheduleEntry> SqliteStore::Get(absl::string_view id) {
   return entry;
 }
 
-absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::List() {
+absl::StatusOr<stem::beat::core::StoreListing> SqliteStore::ListAll() {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   Statement select(db_, "SELECT id, entry FROM entries ORDER BY id");
   if (!select.ok()) return Error("list");
-  std::vector<ScheduleEntry> entries;
+  stem::beat::core::StoreListing listing;
   int step;
   while ((step = select.Step()) == SQLITE_ROW) {
-    if (!entries.emplace_back().ParseFromString(select.Blob(1))) {
-      return absl::DataLossError(absl::StrCat("sqlite store ", path_,
-                                              ": entry \"", select.Text(0),
-                                              "\" cannot be read"));
+    ScheduleEntry entry;
+    if (entry.ParseFromString(select.Blob(1))) {
+      listing.entries.push_back(std::move(entry));
+    } else {
+      stem::beat::v1::UnreadableEntry& unreadable =
+          listing.unreadable.emplace_back();
+      unreadable.set_id(select.Text(0));
+      unreadable.set_error(absl::StrCat(
+          "sqlite store ", path_, ": the row of \"", select.Text(0),
+          "\" is not an entry (damaged outside the store)"));
     }
   }
   if (step != SQLITE_DONE) return Error("list");
-  return entries;
+  return listing;
+}
+
+absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::List() {
+  absl::StatusOr<stem::beat::core::StoreListing> listing = ListAll();
+  if (!listing.ok()) return listing.status();
+  return std::move(listing->entries);
 }
 
 absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Upsert(
     const std::vector<ScheduleEntry>& entries) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   // IMMEDIATE: the write lock is taken before the versions are read, so no
   // other writer slips in between the check and the write.
   if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
@@ -225,12 +269,18 @@ absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Upsert(
   std::vector<ScheduleEntry> stored;
   stored.reserve(entries.size());
   for (const ScheduleEntry& entry : entries) {
-    Statement select(db_, "SELECT version FROM entries WHERE id = ?");
+    Statement select(db_, "SELECT version, entry FROM entries WHERE id = ?");
     if (!select.ok()) return rollback(Error("upsert"));
     select.Bind(1, entry.id());
     const int step = select.Step();
     if (step != SQLITE_ROW && step != SQLITE_DONE) {
       return rollback(Error("upsert"));
+    }
+    if (step == SQLITE_ROW &&
+        !ScheduleEntry().ParseFromString(select.Blob(1))) {
+      return rollback(absl::DataLossError(absl::StrCat(
+          "sqlite store ", path_, ": entry \"", entry.id(),
+          "\" cannot be read; remove it (stem schedule delete) first")));
     }
     const int64_t current = step == SQLITE_ROW ? select.Int(0) : 0;
     if (current != entry.version()) {
@@ -259,6 +309,7 @@ absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Upsert(
 absl::Status SqliteStore::Remove(absl::string_view id,
                                  int64_t expected_version) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
     return status;
   }
@@ -295,6 +346,7 @@ absl::Status SqliteStore::Remove(absl::string_view id,
 absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Due(absl::Time now,
                                                             int limit) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   Statement select(db_,
                    "SELECT id, entry FROM entries WHERE due_ms IS NOT NULL "
                    "AND due_ms <= ? ORDER BY due_ms, id LIMIT ?");
@@ -314,6 +366,7 @@ absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Due(absl::Time now,
 
 absl::Status SqliteStore::AppendHistory(const std::vector<RunRecord>& records) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
     return status;
   }
@@ -351,6 +404,7 @@ absl::Status SqliteStore::AppendHistory(const std::vector<RunRecord>& records) {
 absl::StatusOr<std::vector<RunRecord>> SqliteStore::History(
     absl::string_view id, int limit) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (absl::Status same = CheckSameFile(); !same.ok()) return same;
   Statement select(db_,
                    "SELECT record FROM history WHERE schedule_id = ? ORDER BY "
                    "seq DESC LIMIT ?");

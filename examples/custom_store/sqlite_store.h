@@ -5,13 +5,18 @@
 //
 // Each entry is a row: its id, its version, its due time in Unix
 // milliseconds (NULL when it cannot fire: disabled or finished) and the
-// entry as serialized protobuf. Every write is one SQLite transaction, so a
-// batch is all or nothing and a crash leaves the file as before or after.
-// It keeps each entry's latest 1,000 runs (history); it has no claims, so
-// Beats sharing one file also share a lock store (or rely on the
+// entry as serialized protobuf. A row it cannot parse (damaged behind its
+// back) is reported by ListAll, never due, DataLoss for Get and Upsert, and
+// removable. A file replaced under a running Beat is reopened; one removed
+// makes every call Unavailable until it is back. Every write is one SQLite
+// transaction, so a batch is all or nothing and a crash leaves the file as
+// before or after. It keeps each entry's latest 1,000 runs (history); it has no
+// claims, so Beats sharing one file also share a lock store (or rely on the
 // compare-and-set and the broker's dropping of duplicates).
 #ifndef STEM_BEAT_EXAMPLES_CUSTOM_STORE_SQLITE_STORE_H_
 #define STEM_BEAT_EXAMPLES_CUSTOM_STORE_SQLITE_STORE_H_
+
+#include <sys/types.h>
 
 #include <memory>
 #include <mutex>
@@ -39,6 +44,7 @@ class SqliteStore final : public stem::beat::core::ScheduleStore {
   absl::StatusOr<stem::beat::v1::ScheduleEntry> Get(
       absl::string_view id) override;
   absl::StatusOr<std::vector<stem::beat::v1::ScheduleEntry>> List() override;
+  absl::StatusOr<stem::beat::core::StoreListing> ListAll() override;
   absl::StatusOr<std::vector<stem::beat::v1::ScheduleEntry>> Upsert(
       const std::vector<stem::beat::v1::ScheduleEntry>& entries) override;
   absl::Status Remove(absl::string_view id, int64_t expected_version) override;
@@ -50,14 +56,21 @@ class SqliteStore final : public stem::beat::core::ScheduleStore {
       absl::string_view id, int limit) override;
 
  private:
-  SqliteStore(sqlite3* db, std::string path)
-      : db_(db), path_(std::move(path)) {}
+  explicit SqliteStore(std::string path) : path_(std::move(path)) {}
+  // Opens (or reopens) the connection to path_ and records which file it is.
+  absl::Status Connect();
+  // Before each call: the file at path_ must still be the one connected to.
+  // Replaced (a restored backup, a new file after a removal), it is
+  // reconnected; gone, the call is Unavailable, saying so.
+  absl::Status CheckSameFile();
   absl::Status Error(absl::string_view what) const;
   absl::Status Execute(const char* sql);
 
   std::mutex mutex_;  // one connection, used by one thread at a time
-  sqlite3* db_;
+  sqlite3* db_ = nullptr;
   std::string path_;
+  dev_t device_ = 0;
+  ino_t inode_ = 0;
 };
 
 }  // namespace example

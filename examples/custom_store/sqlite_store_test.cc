@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -96,6 +97,48 @@ TEST(SqliteStoreTest, APlantedSymbolicLinkIsRefused) {
   auto store = Registry().OpenStore(absl::StrCat("sqlite://", link));
   ASSERT_FALSE(store.ok());
   EXPECT_THAT(std::string(store.status().message()), HasSubstr(link));
+  EXPECT_THAT(std::string(store.status().message()),
+              HasSubstr("symbolic link"));
+}
+
+// A Beat keeps its store open for days: a file put in its place (a restored
+// backup) is the store from then on, and a removed one is an error saying
+// so, not a deleted file served in silence.
+TEST(SqliteStoreTest, AReplacedFileIsReopenedAndARemovedOneIsAnError) {
+  const std::string path = FreshPath();
+  auto running = Registry().OpenStore(absl::StrCat("sqlite://", path));
+  ASSERT_TRUE(running.ok());
+  ASSERT_TRUE((*running)->Upsert({Entry("old", 10)}).ok());
+
+  const std::string backup = FreshPath();
+  {
+    auto other = Registry().OpenStore(absl::StrCat("sqlite://", backup));
+    ASSERT_TRUE(other.ok());
+    ASSERT_TRUE((*other)->Upsert({Entry("restored", 10)}).ok());
+  }
+  ASSERT_EQ(rename(backup.c_str(), path.c_str()), 0);
+  unlink((path + "-wal").c_str());
+  unlink((path + "-shm").c_str());
+  auto listed = (*running)->List();
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ((*listed)[0].id(), "restored");
+
+  ASSERT_EQ(unlink(path.c_str()), 0);
+  auto gone = (*running)->Due(absl::FromUnixSeconds(100), 10);
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(std::string(gone.status().message()),
+              HasSubstr("database file is gone"));
+  // Back (stem schedule apply recreates it): served again.
+  {
+    auto again = Registry().OpenStore(absl::StrCat("sqlite://", path));
+    ASSERT_TRUE(again.ok());
+    ASSERT_TRUE((*again)->Upsert({Entry("new", 10)}).ok());
+  }
+  auto due = (*running)->Due(absl::FromUnixSeconds(100), 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id(), "new");
 }
 
 TEST(SqliteStoreTest, BadUrlsAreRefusedSayingWhatIsExpected) {
@@ -130,7 +173,23 @@ TEST(SqliteStoreTest, ADamagedRowIsDataLossAndNeverDue) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].id(), "good");
+  // Listed as unreadable (stem schedule list and stem beat say so); the
+  // others are still served.
+  auto listing = (*store)->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->entries.size(), 1u);
+  EXPECT_EQ(listing->entries[0].id(), "good");
+  ASSERT_EQ(listing->unreadable.size(), 1u);
+  EXPECT_EQ(listing->unreadable[0].id(), "bad");
+  EXPECT_THAT(listing->unreadable[0].error(), HasSubstr(path));
+  EXPECT_EQ((*store)->List()->size(), 1u);
+  // Not overwritten until removed.
+  ScheduleEntry overwrite = Entry("bad", 10);
+  overwrite.set_version(1);
+  EXPECT_EQ((*store)->Upsert({overwrite}).status().code(),
+            absl::StatusCode::kDataLoss);
   EXPECT_TRUE((*store)->Remove("bad", -1).ok());
+  EXPECT_TRUE((*store)->Upsert({Entry("bad", 10)}).ok());
 }
 
 }  // namespace
