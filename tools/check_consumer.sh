@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds examples/consumer, a separate Bazel workspace that embeds stem-beat
-# through repositories.bzl (proof that README.md's WORKSPACE snippet works):
+# through repositories.bzl (proof that docs/embedding.md's WORKSPACE snippet
+# works):
 # - @stem_beat//beat/specs:cron on its own (next_fire), run here;
 # - a broker plugin built there with @stem_beat//tools:plugin.bzl against the
 #   public plugin kit only, loaded through @stem_beat's registry and put
