@@ -16,8 +16,16 @@ if [[ "$got" != "2026-01-05T09:00:00+00:00" ]]; then
   echo "check_consumer: unexpected output: $got" >&2
   exit 1
 fi
-bazel test //:counting_broker_test //:embedded_beat_test >/dev/null 2>&1 ||
-  bazel test --test_output=errors //:counting_broker_test //:embedded_beat_test
+# The test summary lines go to stdout (.ci/run counts them); all of it on a
+# failure.
+tests="$(mktemp)"
+if ! bazel test //:counting_broker_test //:embedded_beat_test >"$tests" 2>&1; then
+  cat "$tests" >&2
+  rm -f "$tests"
+  exit 1
+fi
+grep -E '^//[^ ]+ +(\(cached\) )?PASSED' "$tests" | sed 's|^//:|//examples/consumer:|'
+rm -f "$tests"
 
 # A Beat in-process for 3.5 s on a real clock: an every:1s entry fires at
 # least 3 times, each envelope once.

@@ -12,8 +12,16 @@ fail() {
 }
 
 cd "$root/examples/custom_store"
-bazel test //:sqlite_store_test >/dev/null 2>&1 ||
-  bazel test --test_output=errors //:sqlite_store_test
+# The test summary line goes to stdout (.ci/run counts it); all of it on a
+# failure.
+tests="$(mktemp)"
+if ! bazel test //:sqlite_store_test >"$tests" 2>&1; then
+  cat "$tests" >&2
+  rm -f "$tests"
+  exit 1
+fi
+grep -E '^//[^ ]+ +(\(cached\) )?PASSED' "$tests" | sed 's|^//:|//examples/custom_store:|'
+rm -f "$tests"
 bazel build //:plugin >/dev/null 2>&1 || bazel build //:plugin
 plugins="$(cd bazel-bin && pwd -P)"
 bazel shutdown >/dev/null 2>&1 || true

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -204,6 +205,19 @@ absl::Status SqliteStore::Execute(const char* sql) {
   return absl::OkStatus();
 }
 
+absl::Status SqliteStore::InTransaction(
+    const std::function<absl::Status()>& body) {
+  // IMMEDIATE: the write lock is taken before anything is read, so no other
+  // writer slips in between a check and its write.
+  if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
+    return status;
+  }
+  absl::Status status = body();
+  if (status.ok()) status = Execute("COMMIT");
+  if (!status.ok()) Execute("ROLLBACK").IgnoreError();
+  return status;
+}
+
 absl::StatusOr<ScheduleEntry> SqliteStore::Get(absl::string_view id) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (absl::Status same = CheckSameFile(); !same.ok()) return same;
@@ -257,52 +271,44 @@ absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Upsert(
     const std::vector<ScheduleEntry>& entries) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (absl::Status same = CheckSameFile(); !same.ok()) return same;
-  // IMMEDIATE: the write lock is taken before the versions are read, so no
-  // other writer slips in between the check and the write.
-  if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
-    return status;
-  }
-  const auto rollback = [&](absl::Status status) {
-    Execute("ROLLBACK").IgnoreError();
-    return status;
-  };
   std::vector<ScheduleEntry> stored;
   stored.reserve(entries.size());
-  for (const ScheduleEntry& entry : entries) {
-    Statement select(db_, "SELECT version, entry FROM entries WHERE id = ?");
-    if (!select.ok()) return rollback(Error("upsert"));
-    select.Bind(1, entry.id());
-    const int step = select.Step();
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-      return rollback(Error("upsert"));
+  const absl::Status done = InTransaction([&]() -> absl::Status {
+    for (const ScheduleEntry& entry : entries) {
+      Statement select(db_, "SELECT version, entry FROM entries WHERE id = ?");
+      if (!select.ok()) return Error("upsert");
+      select.Bind(1, entry.id());
+      const int step = select.Step();
+      if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        return Error("upsert");
+      }
+      if (step == SQLITE_ROW &&
+          !ScheduleEntry().ParseFromString(select.Blob(1))) {
+        return absl::DataLossError(absl::StrCat(
+            "sqlite store ", path_, ": entry \"", entry.id(),
+            "\" cannot be read; remove it (stem schedule delete) first"));
+      }
+      const int64_t current = step == SQLITE_ROW ? select.Int(0) : 0;
+      if (current != entry.version()) {
+        return absl::AbortedError(
+            absl::StrCat("entry \"", entry.id(), "\" is at version ", current,
+                         ", the write read version ", entry.version()));
+      }
+      ScheduleEntry& written = stored.emplace_back(entry);
+      written.set_version(current + 1);
+      Statement write(db_,
+                      "INSERT OR REPLACE INTO entries (id, version, due_ms, "
+                      "entry) VALUES (?, ?, ?, ?)");
+      if (!write.ok()) return Error("upsert");
+      write.Bind(1, written.id());
+      write.Bind(2, written.version());
+      write.Bind(3, stem::beat::core::DueTimeMs(written));
+      write.BindBlob(4, written.SerializeAsString());
+      if (write.Step() != SQLITE_DONE) return Error("upsert");
     }
-    if (step == SQLITE_ROW &&
-        !ScheduleEntry().ParseFromString(select.Blob(1))) {
-      return rollback(absl::DataLossError(absl::StrCat(
-          "sqlite store ", path_, ": entry \"", entry.id(),
-          "\" cannot be read; remove it (stem schedule delete) first")));
-    }
-    const int64_t current = step == SQLITE_ROW ? select.Int(0) : 0;
-    if (current != entry.version()) {
-      return rollback(absl::AbortedError(
-          absl::StrCat("entry \"", entry.id(), "\" is at version ", current,
-                       ", the write read version ", entry.version())));
-    }
-    ScheduleEntry& written = stored.emplace_back(entry);
-    written.set_version(current + 1);
-    Statement write(db_,
-                    "INSERT OR REPLACE INTO entries (id, version, due_ms, "
-                    "entry) VALUES (?, ?, ?, ?)");
-    if (!write.ok()) return rollback(Error("upsert"));
-    write.Bind(1, written.id());
-    write.Bind(2, written.version());
-    write.Bind(3, stem::beat::core::DueTimeMs(written));
-    write.BindBlob(4, written.SerializeAsString());
-    if (write.Step() != SQLITE_DONE) return rollback(Error("upsert"));
-  }
-  if (absl::Status status = Execute("COMMIT"); !status.ok()) {
-    return rollback(status);
-  }
+    return absl::OkStatus();
+  });
+  if (!done.ok()) return done;
   return stored;
 }
 
@@ -310,37 +316,29 @@ absl::Status SqliteStore::Remove(absl::string_view id,
                                  int64_t expected_version) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (absl::Status same = CheckSameFile(); !same.ok()) return same;
-  if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
-    return status;
-  }
-  const auto rollback = [&](absl::Status status) {
-    Execute("ROLLBACK").IgnoreError();
-    return status;
-  };
-  Statement select(db_, "SELECT version FROM entries WHERE id = ?");
-  if (!select.ok()) return rollback(Error("remove"));
-  select.Bind(1, id);
-  const int step = select.Step();
-  if (step == SQLITE_DONE) {
-    return rollback(absl::NotFoundError(absl::StrCat("no entry \"", id, "\"")));
-  }
-  if (step != SQLITE_ROW) return rollback(Error("remove"));
-  if (expected_version >= 0 && select.Int(0) != expected_version) {
-    return rollback(absl::AbortedError(
-        absl::StrCat("entry \"", id, "\" is at version ", select.Int(0),
-                     ", not ", expected_version)));
-  }
-  for (const char* sql : {"DELETE FROM entries WHERE id = ?",
-                          "DELETE FROM history WHERE schedule_id = ?"}) {
-    Statement remove(db_, sql);
-    if (!remove.ok()) return rollback(Error("remove"));
-    remove.Bind(1, id);
-    if (remove.Step() != SQLITE_DONE) return rollback(Error("remove"));
-  }
-  if (absl::Status status = Execute("COMMIT"); !status.ok()) {
-    return rollback(status);
-  }
-  return absl::OkStatus();
+  return InTransaction([&]() -> absl::Status {
+    Statement select(db_, "SELECT version FROM entries WHERE id = ?");
+    if (!select.ok()) return Error("remove");
+    select.Bind(1, id);
+    const int step = select.Step();
+    if (step == SQLITE_DONE) {
+      return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
+    }
+    if (step != SQLITE_ROW) return Error("remove");
+    if (expected_version >= 0 && select.Int(0) != expected_version) {
+      return absl::AbortedError(absl::StrCat("entry \"", id,
+                                             "\" is at version ", select.Int(0),
+                                             ", not ", expected_version));
+    }
+    for (const char* sql : {"DELETE FROM entries WHERE id = ?",
+                            "DELETE FROM history WHERE schedule_id = ?"}) {
+      Statement remove(db_, sql);
+      if (!remove.ok()) return Error("remove");
+      remove.Bind(1, id);
+      if (remove.Step() != SQLITE_DONE) return Error("remove");
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Due(absl::Time now,
@@ -367,38 +365,31 @@ absl::StatusOr<std::vector<ScheduleEntry>> SqliteStore::Due(absl::Time now,
 absl::Status SqliteStore::AppendHistory(const std::vector<RunRecord>& records) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (absl::Status same = CheckSameFile(); !same.ok()) return same;
-  if (absl::Status status = Execute("BEGIN IMMEDIATE"); !status.ok()) {
-    return status;
-  }
-  const auto rollback = [&](absl::Status status) {
-    Execute("ROLLBACK").IgnoreError();
-    return status;
-  };
-  for (const RunRecord& record : records) {
-    Statement insert(db_,
-                     "INSERT INTO history (schedule_id, record) VALUES (?, ?)");
-    if (!insert.ok()) return rollback(Error("history"));
-    insert.Bind(1, record.schedule_id());
-    insert.BindBlob(2, record.SerializeAsString());
-    if (insert.Step() != SQLITE_DONE) return rollback(Error("history"));
-  }
-  // Keep each entry's latest kHistoryKept (through the index, per entry).
-  std::set<std::string> ids;
-  for (const RunRecord& record : records) ids.insert(record.schedule_id());
-  for (const std::string& id : ids) {
-    Statement prune(db_,
-                    "DELETE FROM history WHERE schedule_id = ?1 AND seq <= "
-                    "(SELECT seq FROM history WHERE schedule_id = ?1 ORDER BY "
-                    "seq DESC LIMIT 1 OFFSET ?2)");
-    if (!prune.ok()) return rollback(Error("history"));
-    prune.Bind(1, id);
-    prune.Bind(2, static_cast<int64_t>(kHistoryKept));
-    if (prune.Step() != SQLITE_DONE) return rollback(Error("history"));
-  }
-  if (absl::Status status = Execute("COMMIT"); !status.ok()) {
-    return rollback(status);
-  }
-  return absl::OkStatus();
+  return InTransaction([&]() -> absl::Status {
+    for (const RunRecord& record : records) {
+      Statement insert(
+          db_, "INSERT INTO history (schedule_id, record) VALUES (?, ?)");
+      if (!insert.ok()) return Error("history");
+      insert.Bind(1, record.schedule_id());
+      insert.BindBlob(2, record.SerializeAsString());
+      if (insert.Step() != SQLITE_DONE) return Error("history");
+    }
+    // Keep each entry's latest kHistoryKept (through the index, per entry).
+    std::set<std::string> ids;
+    for (const RunRecord& record : records) ids.insert(record.schedule_id());
+    for (const std::string& id : ids) {
+      Statement prune(
+          db_,
+          "DELETE FROM history WHERE schedule_id = ?1 AND seq <= "
+          "(SELECT seq FROM history WHERE schedule_id = ?1 ORDER BY "
+          "seq DESC LIMIT 1 OFFSET ?2)");
+      if (!prune.ok()) return Error("history");
+      prune.Bind(1, id);
+      prune.Bind(2, static_cast<int64_t>(kHistoryKept));
+      if (prune.Step() != SQLITE_DONE) return Error("history");
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<RunRecord>> SqliteStore::History(

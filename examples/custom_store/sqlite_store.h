@@ -18,6 +18,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,9 @@ class SqliteStore final : public stem::beat::core::ScheduleStore {
   // Replaced (a restored backup, a new file after a removal), it is
   // reconnected; gone, the call is Unavailable, saying so.
   absl::Status CheckSameFile();
+  // Runs `body` in one BEGIN IMMEDIATE transaction: committed when it
+  // returns OK, rolled back otherwise.
+  absl::Status InTransaction(const std::function<absl::Status()>& body);
   absl::Status Error(absl::string_view what) const;
   absl::Status Execute(const char* sql);
 
