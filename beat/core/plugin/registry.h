@@ -3,13 +3,12 @@
 // (kind, scheme) -> libbeat_<kind>_<scheme>.so, searched in order in:
 // --plugin-path directories, STEM_PLUGIN_PATH, the running binary's Bazel
 // runfiles, then the installed plugins beside the binary
-// (<prefix>/lib/stem-beat/plugins for <prefix>/bin/stem). Absolute directories
-// only (a relative
-// --plugin-path is an error; relative environment values are ignored);
-// never the current directory. Plugins load lazily (RTLD_NOW |
-// RTLD_LOCAL) and are never unloaded. A descriptor may list aliases
-// (rediss, postgresql); an alias is served by a file named for it (a copy
-// or a link), so finding a scheme never loads, or runs code of, any other
+// (<prefix>/lib/stem-beat/plugins for <prefix>/bin/stem). Absolute
+// directories only (a relative --plugin-path is an error; relative
+// environment values are ignored); never the current directory. Plugins load
+// lazily (RTLD_NOW | RTLD_LOCAL) and are never unloaded. A descriptor may list
+// aliases (rediss, postgresql); an alias is served by a file named for it (a
+// copy or a link), so finding a scheme never loads, or runs code of, any other
 // file. Two files of the same name in the search path (not links to one
 // file) are an error naming both, whichever comes first. The host copies a
 // plugin's descriptor and tables into its own zero-filled structs
