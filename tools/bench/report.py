@@ -526,6 +526,10 @@ def main():
     parser.add_argument("--runs", type=int, default=None)
     parser.add_argument("--out", default=os.path.join(ROOT, "docs/PERFORMANCE.md"))
     parser.add_argument("--only", default="math,files,dispatch,idle,failover")
+    parser.add_argument("--entries", type=int, default=None,
+                        help="entries in the schedule-files section")
+    parser.add_argument("--print-only", action="store_true",
+                        help="print the tables, leave --out alone")
     args = parser.parse_args()
     runs = args.runs or (3 if args.quick else 5)
     only = set(args.only.split(","))
@@ -535,8 +539,9 @@ def main():
     if "math" in only:
         sections.append(schedule_math(runs))
     if "files" in only:
-        sections.append(schedule_files(min(runs, 3) if args.quick else runs,
-                                       20000 if args.quick else 100000))
+        sections.append(schedule_files(
+            min(runs, 3) if args.quick else runs,
+            args.entries or (20000 if args.quick else 100000)))
     if "dispatch" in only:
         section, scale = dispatch(min(runs, 3), args.quick)
         sections.append(section)
@@ -546,6 +551,8 @@ def main():
         sections.append(failover(args.quick))
     report = render(sections, args.quick, time.time() - began)
     print(report)
+    if args.print_only:
+        return
     with open(args.out) as current:
         text = current.read()
     if BEGIN in text and END in text:
