@@ -60,6 +60,11 @@ PACKAGES=(
   libsqlite3-dev
   chrpath
   dpkg-dev
+  # The suite's second pass with the clock moved years ahead
+  # (STEM_CLOCK_OFFSET): the Redis and PostgreSQL servers the tests start
+  # run under libfaketime, moved by the same offset.
+  faketime
+  libfaketime
   # Format checks and the golden-data generators in tools/golden.
   clang-format
   python3

@@ -142,14 +142,16 @@ std::string Format(Level level, absl::string_view message,
   return line;
 }
 
+std::string TimestampNow() {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                          absl::UTCTimeZone());
+}
+
 void Write(Level level, absl::string_view message,
            std::initializer_list<Field> fields) {
   if (!Enabled(level)) return;
   const bool json = json_format.load();
-  const std::string time =
-      json ? absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                              absl::UTCTimeZone())
-           : "";
+  const std::string time = json ? TimestampNow() : "";
   WriteStderrLine(Format(level, message, fields, json, time));
 }
 

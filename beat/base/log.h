@@ -42,6 +42,11 @@ struct Field {
   bool number;
 };
 
+// The time a line is written, as JSON lines carry it (RFC 3339, UTC, in
+// milliseconds): real time, never the clock that decides firings
+// (beat/base/clock.h), which a test or STEM_CLOCK_OFFSET may have moved.
+std::string TimestampNow();
+
 void Write(Level level, absl::string_view message,
            std::initializer_list<Field> fields = {});
 

@@ -79,15 +79,16 @@ class ProgressLine {
   explicit ProgressLine(std::string label) : label_(std::move(label)) {
     if (!isatty(STDERR_FILENO) || log::JsonFormat()) return;
     thread_ = std::thread([this] {
-      const absl::Time began = absl::Now();
+      const Clock::MonotonicTime began = Clock::System().Monotonic();
       // Quiet for what is quick.
       if (done_.WaitForNotificationWithTimeout(absl::Milliseconds(500))) {
         return;
       }
       do {
-        const std::string line =
-            absl::StrFormat("\r%s ... %.1fs\033[K", label_,
-                            absl::ToDoubleSeconds(absl::Now() - began));
+        const std::string line = absl::StrFormat(
+            "\r%s ... %.1fs\033[K", label_,
+            absl::ToDoubleSeconds(
+                absl::FromChrono(Clock::System().Monotonic() - began)));
         (void)!write(STDERR_FILENO, line.data(), line.size());
       } while (!done_.WaitForNotificationWithTimeout(absl::Milliseconds(200)));
       const char clear[] = "\r\033[K";
@@ -277,6 +278,10 @@ void PrintOverview(const core::observe::Overview& overview, bool stamped) {
 
 }  // namespace
 
+const Clock& ClockOf(const GlobalOptions& options) {
+  return options.clock != nullptr ? *options.clock : Clock::System();
+}
+
 std::string ResolveStoreUrl(const GlobalOptions& options) {
   if (!options.store_url.empty()) return options.store_url;
   if (const char* url = std::getenv("STEM_SCHEDULE_STORE_URL"); url && *url) {
@@ -321,7 +326,7 @@ int RunApply(const GlobalOptions& options, const std::string& file,
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
-  const absl::Time now = absl::Now();
+  const absl::Time now = ClockOf(options).Now();
   bool preview = dry_run;
   if (!dry_run && !yes && isatty(STDIN_FILENO)) {
     // Interactive: show the plan, then ask.
@@ -511,7 +516,7 @@ int RunShow(const GlobalOptions& options, const std::string& id) {
   // What is coming, and what happened.
   std::cout << "\nnext runs (UTC)\n";
   absl::StatusOr<std::vector<core::UpcomingRun>> upcoming =
-      core::UpcomingRuns(*entry, absl::Now(), 10);
+      core::UpcomingRuns(*entry, ClockOf(options).Now(), 10);
   if (!upcoming.ok()) {
     std::cout << "  cannot work them out: "
               << core::Printable(upcoming.status().message()) << "\n";
@@ -640,7 +645,7 @@ int RunObserveBeats(const GlobalOptions& options) {
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
       OpenStore(options);
   if (!store.ok()) return Fail(store.status());
-  const absl::Time now = absl::Now();
+  const absl::Time now = ClockOf(options).Now();
   absl::StatusOr<std::vector<v1::BeatHeartbeat>> beats =
       (*store)->Heartbeats(now);
   if (!beats.ok()) return Fail(beats.status());
@@ -721,7 +726,7 @@ int RunObserveSchedules(const GlobalOptions& options,
     } else {
       const core::observe::Overview overview = core::observe::MakeOverview(
           listing->entries, static_cast<int64_t>(listing->unreadable.size()),
-          absl::Now());
+          ClockOf(options).Now());
       if (options.json) {
         std::cout << core::FormatJson(core::observe::OverviewToJson(
                          overview, overview.rows.size()))
@@ -768,8 +773,9 @@ int RunDelete(const GlobalOptions& options, const std::string& id, bool yes,
   }
   const core::ChangeAuthor author = AuthorOf(options, note);
   if (absl::Status recorded = core::RecordAudit(
-          **store, {core::MakeAuditRecord(&gone, gone, "deleted", author.actor,
-                                          author.note, absl::Now())});
+          **store,
+          {core::MakeAuditRecord(&gone, gone, "deleted", author.actor,
+                                 author.note, ClockOf(options).Now())});
       !recorded.ok()) {
     Warn(absl::StrCat("deleted, but not recorded in the audit log: ",
                       recorded.message()));
@@ -788,8 +794,9 @@ int RunSetEnabled(const GlobalOptions& options, const std::string& id,
   if (!store.ok()) return Fail(store.status());
   const core::ChangeAuthor author = AuthorOf(options, note);
   std::string audit_error;
-  absl::StatusOr<v1::ScheduleEntry> entry = core::SetEnabled(
-      **store, id, enabled, note, absl::Now(), &author, &audit_error);
+  absl::StatusOr<v1::ScheduleEntry> entry =
+      core::SetEnabled(**store, id, enabled, note, ClockOf(options).Now(),
+                       &author, &audit_error);
   if (!entry.ok()) return Fail(entry.status());
   if (!audit_error.empty()) {
     Warn(absl::StrCat(enabled ? "enabled" : "disabled",
@@ -813,7 +820,8 @@ int RunDryRun(const GlobalOptions& options, const DryRunFlags& flags) {
     return Fail(absl::InvalidArgumentError(
         "dry-run: give exactly one of --id ID or --spec SPEC"));
   }
-  absl::StatusOr<absl::Time> from = ParseTimeFlag(flags.from, absl::Now());
+  absl::StatusOr<absl::Time> from =
+      ParseTimeFlag(flags.from, ClockOf(options).Now());
   if (!from.ok()) return Fail(from.status());
   if (flags.count < 1 || flags.count > kMaxDryRunCount) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
@@ -1002,6 +1010,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // Flags first: a bad one changes nothing (no schedule applied) and is
   // reported at once, even while a backend is unreachable.
   core::RunnerOptions runner_options;
+  absl::Duration clock_offset;
   absl::Duration stats_every;
   for (const absl::Status& parsed :
        {ParseDurationFlag("--idle-poll", flags.idle_poll,
@@ -1011,12 +1020,16 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
                           absl::Hours(1), "30s", runner_options.lease_ttl),
         ParseDurationFlag("--clock-offset", flags.clock_offset,
                           -absl::Hours(24), absl::Hours(24), "3s or -500ms",
-                          runner_options.clock_offset),
+                          clock_offset),
         ParseDurationFlag("--stats-every", flags.stats_every,
                           absl::ZeroDuration(), absl::Hours(24), "60s (0: off)",
                           stats_every)}) {
     if (!parsed.ok()) return Fail(parsed);
   }
+  // This Beat's clock: the process's, skewed by --clock-offset (a test of
+  // clock skew between Beats).
+  const OffsetClock clock(ClockOf(options), clock_offset);
+  runner_options.clock = &clock;
   if (stats_every > absl::ZeroDuration() &&
       stats_every < absl::Milliseconds(100)) {
     return Fail(absl::InvalidArgumentError(
@@ -1042,7 +1055,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   char host[256] = "host";
   gethostname(host, sizeof(host) - 1);
   runner_options.owner = absl::StrCat(host, "-", getpid(), "-",
-                                      absl::ToUnixNanos(absl::Now()) % 1000000);
+                                      absl::ToUnixNanos(clock.Now()) % 1000000);
   absl::Notification stop;
   if (!flags.once) {
     // SIGINT/SIGTERM: a thread waits for them. The first stops the runner,
@@ -1076,8 +1089,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // anything is applied, and while Beat waits for a backend /healthz says
   // so.
   core::observe::BeatEndpoint endpoint(
-      {kVersion, runner_options.owner, runner_options.idle_poll,
-       runner_options.clock_offset,
+      {kVersion, runner_options.owner, runner_options.idle_poll, &clock,
        static_cast<size_t>(flags.metrics_entries)});
   std::unique_ptr<core::observe::HttpServer> http;
   if (!flags.http.empty()) {
@@ -1140,7 +1152,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       ProgressLine progress(absl::StrCat("stem beat: applying ",
                                          entries->size(), " entries from ",
                                          OneLine(flags.schedules)));
-      applied = core::ApplyEntries(**store, *entries, absl::Now(),
+      applied = core::ApplyEntries(**store, *entries, clock.Now(),
                                    /*dry_run=*/false, &author);
     }
     if (!applied.ok()) return Fail(applied.status());
@@ -1221,9 +1233,8 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   signal(SIGXFSZ, SIG_IGN);
   if (flags.once) {
     // Everything due now, a batch at a time.
-    const absl::Duration offset = runner_options.clock_offset;
     absl::StatusOr<core::TickStats> stats =
-        runner.TickUntilDone([offset] { return absl::Now() + offset; });
+        runner.TickUntilDone([&clock] { return clock.Now(); });
     if (!stats.ok()) return Fail(stats.status());
     log::Write(
         log::Level::kInfo,
@@ -1269,7 +1280,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
                                  http->port(), "/"));
     }
     int64_t last_dispatched = 0;
-    absl::Time last_at = absl::Now();
+    absl::Time last_at = clock.Now();
     int beats_sent = 0;
     bool keeps_heartbeats = true;
     bool heartbeat_failing = false;
@@ -1295,7 +1306,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
       }
       stopping = ran_out.WaitForNotificationWithTimeout(
           beat.has_beat_at() ? kEvery : absl::ZeroDuration());
-      const absl::Time now = absl::Now() + runner_options.clock_offset;
+      const absl::Time now = clock.Now();
       const core::RunnerMetrics metrics = runner.metrics();
       const core::observe::Health health =
           core::observe::CheckHealth(metrics, now, runner_options.idle_poll);
@@ -1348,8 +1359,7 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
     watchdog = std::thread([&, every] {
       do {
         const core::observe::Health health = core::observe::CheckHealth(
-            runner.metrics(), absl::Now() + runner_options.clock_offset,
-            runner_options.idle_poll);
+            runner.metrics(), clock.Now(), runner_options.idle_poll);
         if (!absl::StartsWith(health.reason, "loop stuck") &&
             !absl::StartsWith(health.reason, "starting")) {
           sd_notify(0, "WATCHDOG=1");

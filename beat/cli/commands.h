@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "beat/base/clock.h"
+
 namespace stem::beat::cli {
 
 struct GlobalOptions {
@@ -14,7 +16,13 @@ struct GlobalOptions {
   bool json = false;                      // --output json
   std::string actor;         // --actor: who changes entries (default user@host)
   bool actor_given = false;  // --actor was on the command line
+  // Where every command's time comes from (null: Clock::System(), the
+  // system's moved by STEM_CLOCK_OFFSET); not owned.
+  const Clock* clock = nullptr;
 };
+
+// options.clock, else Clock::System().
+const Clock& ClockOf(const GlobalOptions& options);
 
 // --store, else STEM_SCHEDULE_STORE_URL, else the file store at
 // STEM_SCHEDULE_FILE or ./.stem/schedules.json.

@@ -7,6 +7,9 @@
 # (SIGSTOP), and 200 again after. Bad --http flags change nothing.
 set -u
 stem="$(pwd)/$1"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+test_clock="$(pwd)/$TEST_CLOCK"
+clock() { "$test_clock" now "$@"; }
 work="${TEST_TMPDIR:-$(mktemp -d)}/http"
 mkdir -p "$work" && cd "$work" || exit 1
 unset STEM_SCHEDULE_STORE_URL STEM_SCHEDULE_FILE STEM_BROKER_URL STEM_LOCK_STORE_URL
@@ -30,7 +33,7 @@ eventually() {
 status_of() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$port$1"; }
 healthz_is() { [[ "$(status_of /healthz)" == "$1" ]]; }
 
-at=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+at=$(clock +2s iso)
 cat > schedules.yaml <<YAML
 - id: once-a
   task: demo.a

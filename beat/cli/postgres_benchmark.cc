@@ -30,6 +30,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/cli/internal/bench_support.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/testing/postgres_server.h"
@@ -84,16 +85,16 @@ absl::Duration DispatchByProcesses(PGconn* connection, const std::string& stem,
       "beat_due_for = next_run_at THEN beat_due_at ELSE next_run_at END) <= "
       "to_timestamp(",
       absl::ToUnixSeconds(at), ") LIMIT 1) AS left_due");
-  const absl::Time start = absl::Now();
+  const absl::Time start = Clock::System().Now();
   std::vector<pid_t> pids;
   for (int b = 0; b < beats; ++b) {
     pids.push_back(bench::SpawnBeat(stem, url, url));
   }
   while (Number(connection, any_due.c_str()) > 0 &&
-         absl::Now() - start < absl::Minutes(5)) {
+         Clock::System().Now() - start < absl::Minutes(5)) {
     absl::SleepFor(absl::Milliseconds(20));
   }
-  const absl::Duration took = absl::Now() - start;
+  const absl::Duration took = Clock::System().Now() - start;
   int64_t cpu_ticks = 0;
   for (pid_t pid : pids) cpu_ticks += bench::CpuAndPeakRss(pid).first;
   std::printf("   stem beat CPU (user + system, all processes): %.2f s\n",
@@ -140,11 +141,11 @@ int main(int argc, char** argv) {
       OrDie(registry.OpenStore(url), "open store");
 
   const absl::Time at = absl::FromUnixSeconds(1767225600);  // 2026-01-01
-  absl::Time start = absl::Now();
-  bench::Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
-              absl::Hours(1));
+  absl::Time start = Clock::System().Now();
+  bench::Load(*store, "later-", entries - due,
+              Clock::System().Now() + absl::Hours(24), absl::Hours(1));
   bench::Load(*store, "due1-", due, at, absl::ZeroDuration());
-  const absl::Duration load = absl::Now() - start;
+  const absl::Duration load = Clock::System().Now() - start;
   std::printf("load %d entries: %.1f s (%.0f entries/s)\n", entries,
               absl::ToDoubleSeconds(load),
               entries / absl::ToDoubleSeconds(load));

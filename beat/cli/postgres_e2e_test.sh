@@ -16,6 +16,9 @@ set -u
 # checking is off for the `stem` processes here. (No effect in other builds.)
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 stem="$(pwd)/$1"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+test_clock="$(pwd)/$TEST_CLOCK"
+clock() { "$test_clock" now "$@"; }
 work="$(mktemp -d /tmp/stem-pg-e2e-XXXXXX)"
 cd "$work" || exit 1
 unset STEM_SCHEDULE_STORE_URL STEM_SCHEDULE_FILE STEM_BROKER_URL STEM_LOCK_STORE_URL
@@ -119,7 +122,7 @@ once=$(sql "SELECT count(*) FROM stem_queue_jobs WHERE envelope->'headers'->>'sc
 # ---- A Beat that dies between publish and commit ----
 # STEM_BEAT_FAILPOINT=after_publish makes Beat exit (137, as SIGKILL) once
 # the envelopes are with the broker and before the commit.
-due=$(date -u -d '+3 second' +%Y-%m-%dT%H:%M:%SZ)
+due=$(clock +3s iso)
 /usr/bin/python3 - c "$due" > crash.yaml <<'PY'
 import sys
 for i in range(300):
@@ -139,7 +142,7 @@ export STEM_BROKER_URL="$STEM_SCHEDULE_STORE_URL"
 "$stem" schedule apply -f crash.yaml --yes >apply.out 2>&1 || fail "apply crash.yaml: $(cat apply.out)"
 "$stem" --store "$url?namespace=crash2" schedule apply -f crash2.yaml --yes >apply.out 2>&1 \
   || fail "apply crash2.yaml: $(cat apply.out)"
-while [[ $(date -u +%Y-%m-%dT%H:%M:%SZ) < "$due" ]]; do sleep 0.2; done
+while [[ $(clock 0 iso) < "$due" ]]; do sleep 0.2; done
 sleep 0.2
 STEM_BEAT_FAILPOINT=after_publish "$stem" beat --once --lease-ttl 1s 2>crash.err; status=$?
 [[ $status -eq 137 && $(jobs_of crash) -eq 0 && $(runs_of crash) -eq 0 ]] \
@@ -193,7 +196,7 @@ export STEM_SCHEDULE_STORE_URL="$url?namespace=wake"
 export STEM_BROKER_URL="$STEM_SCHEDULE_STORE_URL"
 "$stem" beat --idle-poll 60s 2>sleeper.err & pids+=($!)
 sleep 1.5  # asleep now: nothing is due for a minute
-due=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%S.%3NZ)
+due=$(clock +1s iso_ms)
 printf -- '- id: soon\n  task: demo.soon\n  spec: "at:%s"\n' "$due" > soon.yaml
 "$stem" schedule apply -f soon.yaml --yes >/dev/null 2>&1 || fail "apply soon.yaml"
 sleep 3
@@ -206,7 +209,7 @@ echo "     due $due, enqueued $(sql "SELECT envelope->>'enqueuedAt' FROM stem_qu
 # ---- --once dispatches everything due, not one batch ----
 export STEM_SCHEDULE_STORE_URL="$url?namespace=once"
 export STEM_BROKER_URL="$STEM_SCHEDULE_STORE_URL"
-due=$(date -u -d '+2 second' +%Y-%m-%dT%H:%M:%SZ)
+due=$(clock +2s iso)
 /usr/bin/python3 - "$due" > many.yaml <<'PY'
 import sys
 for i in range(2500):

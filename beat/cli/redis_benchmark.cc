@@ -35,6 +35,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/cli/internal/bench_support.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/runner/runner.h"
@@ -75,14 +76,14 @@ absl::Duration DispatchByProcesses(core::testing::RedisServer& server,
                                    const std::string& stem,
                                    const std::string& url, int beats,
                                    int64_t until) {
-  const absl::Time start = absl::Now();
+  const absl::Time start = Clock::System().Now();
   std::vector<pid_t> pids;
   for (int b = 0; b < beats; ++b) pids.push_back(SpawnBeat(stem, url, url));
   while (StreamLength(server) < until &&
-         absl::Now() - start < absl::Minutes(5)) {
+         Clock::System().Now() - start < absl::Minutes(5)) {
     absl::SleepFor(absl::Milliseconds(5));
   }
-  const absl::Duration took = absl::Now() - start;
+  const absl::Duration took = Clock::System().Now() - start;
   for (pid_t pid : pids) kill(pid, SIGTERM);
   for (pid_t pid : pids) waitpid(pid, nullptr, 0);
   return took;
@@ -111,11 +112,11 @@ int main(int argc, char** argv) {
 
   const absl::Time at = absl::FromUnixSeconds(1767225600);  // 2026-01-01
   const double memory_before = InfoField(*server, "used_memory");
-  absl::Time start = absl::Now();
-  bench::Load(*store, "later-", entries - due, absl::Now() + absl::Hours(24),
-              absl::Hours(1));
+  absl::Time start = Clock::System().Now();
+  bench::Load(*store, "later-", entries - due,
+              Clock::System().Now() + absl::Hours(24), absl::Hours(1));
   bench::Load(*store, "due1-", due, at, absl::ZeroDuration());
-  const absl::Duration load = absl::Now() - start;
+  const absl::Duration load = Clock::System().Now() - start;
   const double memory_after = InfoField(*server, "used_memory");
   std::printf("load %d entries: %.1f s (%.0f entries/s)\n", entries,
               absl::ToDoubleSeconds(load),

@@ -8,6 +8,9 @@
 # the store's change notification woke it.
 set -u
 stem="$(pwd)/$1"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+test_clock="$(pwd)/$TEST_CLOCK"
+clock() { "$test_clock" now "$@"; }
 work="${TEST_TMPDIR:-$(mktemp -d)}/redis-e2e"
 mkdir -p "$work" && cd "$work" || exit 1
 unset STEM_SCHEDULE_STORE_URL STEM_SCHEDULE_FILE STEM_BROKER_URL STEM_LOCK_STORE_URL
@@ -106,7 +109,7 @@ cli XINFO GROUPS e2e:stream:default | grep -q 'e2e:group:default' \
 cli DEL e2e:schedule:index >/dev/null
 "$stem" beat --idle-poll 60s 2>sleeper.err & pids+=($!)
 sleep 1.5  # asleep now: nothing is due for a minute
-due=$(date -u -d '+1 second' +%Y-%m-%dT%H:%M:%S.%3NZ 2>/dev/null)
+due=$(clock +1s iso_ms)
 printf -- '- id: soon\n  task: demo.soon\n  spec: "at:%s"\n' "$due" > soon.yaml
 "$stem" schedule apply -f soon.yaml --yes >/dev/null 2>&1 || fail "apply soon.yaml"
 sleep 3
@@ -118,7 +121,7 @@ enqueued=$(cli XRANGE e2e:stream:default - + | grep -A1 '^enqueuedAt$' | tail -1
 echo "     due $due, enqueued $enqueued"
 
 # ---- --once dispatches everything due, not one batch ----
-due=$(date -u -d '+2 second' +%Y-%m-%dT%H:%M:%SZ)
+due=$(clock +2s iso)
 /usr/bin/python3 - "$due" > many.yaml <<'PY'
 import sys
 for i in range(2500):

@@ -7,6 +7,9 @@
 # other, as the entries' history streams show.
 set -u
 stem="$(pwd)/$1"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+test_clock="$(pwd)/$TEST_CLOCK"
+clock() { "$test_clock" now "$@"; }
 stem_beat="$(pwd)/$2"
 work="${TEST_TMPDIR:-$(mktemp -d)}/mixed"
 mkdir -p "$work" && cd "$work" || exit 1
@@ -33,8 +36,8 @@ export STEM_BROKER_URL="$STEM_SCHEDULE_STORE_URL"
 "$stem" schedule apply -f schedules.yaml --yes >/dev/null 2>&1 || fail "apply"
 
 # All overdue (by 10 s), as after a Beat outage.
-past_ms=$(( $(date +%s) * 1000 - 10000 ))
-past_iso=$(date -u -d "@$(( past_ms / 1000 ))" +%Y-%m-%dT%H:%M:%S.000Z)
+past_ms=$(( $(clock -10s unix) * 1000 ))
+past_iso=$(clock -10s iso | sed 's/Z$/.000Z/')
 for i in $(seq -w 1 20); do
   cli HSET "mixed:schedule:job-$i" nextRunAt "$past_iso" >/dev/null
   cli ZADD mixed:schedule:index "$past_ms" "job-$i" >/dev/null
@@ -42,7 +45,7 @@ done
 # Stem's Beat starts first, on entries all due, and is slow (each enqueue
 # holds its lock 150 ms), so ours meets its locks when it starts. Debian's
 # python3 (with python3-redis), not whatever python3 is first on PATH.
-/usr/bin/python3 "$stem_beat" "$port" mixed 6 150 > stem_fired.txt &
+STEM_CLOCK_OFFSET_SECONDS=$("$test_clock" offset) /usr/bin/python3 "$stem_beat" "$port" mixed 6 150 > stem_fired.txt &
 stem_pid=$!
 sleep 0.5
 "$stem" beat 2>beat.err & beat=$!

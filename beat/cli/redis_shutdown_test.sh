@@ -6,6 +6,9 @@
 # then send the rest: each of the 100,000 firings exactly once.
 set -u
 stem="$(pwd)/$1"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+test_clock="$(pwd)/$TEST_CLOCK"
+clock() { "$test_clock" now "$@"; }
 count=${2:-100000}
 work="${TEST_TMPDIR:-$(mktemp -d)}/redis-shutdown"
 mkdir -p "$work" && cd "$work" || exit 1
@@ -35,10 +38,9 @@ stream=sd:stream:default
 # One firing each, all at the same instant, an hour ahead: the Beats run
 # with their clocks an hour ahead (the test-only --clock-offset), so that
 # all are due at once however long the apply took.
-python3 - "$count" <<'PY'
-import datetime, sys
-at = (datetime.datetime.now(datetime.timezone.utc) +
-      datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+python3 - "$count" "$(clock +1h iso_ms)" <<'PY'
+import sys
+at = sys.argv[2]
 with open("schedules.yaml", "w") as out:
     for i in range(int(sys.argv[1])):
         out.write('- id: e%06d\n  task: t.once\n  spec: {kind: clocked, runAt: "%s"}\n'

@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "beat/base/clock.h"
 #include "beat/base/version.h"
 #include "beat/cli/commands.h"
 #include "beat/cli/exit_codes.h"
 
 int main(int argc, char** argv) {
+  // The clock first: a bad STEM_CLOCK_OFFSET ends the program (exit 64)
+  // before it does anything.
+  const stem::beat::Clock& clock = stem::beat::Clock::System();
   // Under `bazel run`, work where the user ran it, not in the runfiles tree
   // (relative paths such as -f FILE and ./.stem/ are the user's).
   if (const char* dir = std::getenv("BUILD_WORKING_DIRECTORY"); dir && *dir) {
@@ -26,6 +30,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version",
                        std::string("stem-beat ") + stem::beat::kVersion);
   GlobalOptions global;
+  global.clock = &clock;
   std::string output = "text";
   app.add_option(
       "--store", global.store_url,

@@ -4,6 +4,9 @@
 set -u
 stem="$(pwd)/$1"
 examples="$(pwd)/examples"
+# Time comes from the clock stem reads (STEM_CLOCK_OFFSET), never `date`.
+clock() { "$test_clock" now "$@"; }
+test_clock="$(pwd)/$TEST_CLOCK"
 failures=0
 
 check() {  # name, expected, actual
@@ -96,7 +99,11 @@ check "export over the store's own file is refused" 64 $?
 contains "it says why" "is the store's own file" "$err"
 check "the store is untouched" "$before_export" "$(cat .stem/schedules.json)"
 err=$("$stem" schedule apply -f export.yaml --yes 2>&1 >/dev/null)
-contains "a YAML export's warnings name the entry's line, not line 1" "export.yaml:47:" "$err"
+# The line of payroll's zone in the export (which entries come before it,
+# and how long they are, depends on what has fired by today).
+zone_line=$(grep -n 'timezone: "Europe/London"' export.yaml | cut -d: -f1)
+contains "a YAML export's warnings name the entry's line, not line 1" \
+  "export.yaml:${zone_line}: schedules[4] (id \"payroll\"): timezone" "$err"
 "$stem" schedule enable payroll >/dev/null
 
 out=$("$stem" schedule show reports.nightly)
@@ -126,6 +133,52 @@ check "delete without --yes is refused" 64 $?
 check "delete --yes" 0 $?
 "$stem" schedule show heartbeat >/dev/null 2>&1
 check "deleted entry is gone" 66 $?
+
+# ---- the examples mean the same whatever the date: before and after the
+# one-off they name (2099-12-01T09:00Z), across 2038, on a leap day ----
+for at in 2026-11-30T23:59:59Z 2038-01-19T03:14:10Z 2099-12-01T08:59:59Z \
+          2099-12-01T09:00:01Z 2104-02-29T12:00:00Z; do
+  dated="dated-${at//:/}"
+  mkdir -p "$dated"
+  for example in schedules.yaml schedules.json schedules.textproto; do
+    export STEM_SCHEDULE_FILE="$dated/$example.json"
+    out=$(STEM_CLOCK_OFFSET="@$at" "$stem" schedule apply -f "$examples/$example" --yes 2>&1)
+    check "at $at: apply $example exit" 0 $?
+    out=$(STEM_CLOCK_OFFSET="@$at" "$stem" schedule apply -f "$examples/$example" --yes 2>/dev/null)
+    contains "at $at: re-apply $example changes nothing" "0 created, 0 updated," "$out"
+    STEM_CLOCK_OFFSET="@$at" "$stem" schedule export -o "$dated/$example.yaml" 2>/dev/null
+    out=$(STEM_CLOCK_OFFSET="@$at" "$stem" schedule apply -f "$dated/$example.yaml" --yes 2>/dev/null)
+    contains "at $at: the export of $example applies back unchanged" "0 created, 0 updated," "$out"
+  done
+  export STEM_SCHEDULE_FILE="$dated/schedules.yaml.json"
+  # Applied before its time, the one-off waits, then fires once when its
+  # time comes; applied after, it is finished at once and never fires.
+  STEM_CLOCK_OFFSET="@$at" "$stem" beat --once --broker "file:$dated/tasks.jsonl" 2>/dev/null
+  out=$(STEM_CLOCK_OFFSET="@$at" "$stem" schedule show launch.announcement)
+  if [[ "$at" > 2099-12-01T09:00:00Z ]]; then
+    contains "at $at: applied after its time, the one-off is finished" \
+      "finished: no fire time left" "$out"
+    STEM_CLOCK_OFFSET="@2105-01-01T00:00:00Z" "$stem" beat --once --broker "file:$dated/tasks.jsonl" 2>/dev/null
+    check "at $at: it never fires" 0 "$(cat "$dated/tasks.jsonl" 2>/dev/null | grep -c 'marketing.announce')"
+  else
+    contains "at $at: the one-off waits for its time" "2099-12-01T09:00:00" \
+      "$(echo "$out" | sed -n '/^next runs/,/^$/p')"
+    check "at $at: not fired before its time" 0 "$(cat "$dated/tasks.jsonl" 2>/dev/null | grep -c 'marketing.announce')"
+    STEM_CLOCK_OFFSET="@2099-12-01T09:00:00.200Z" "$stem" beat --once --broker "file:$dated/tasks.jsonl" 2>/dev/null
+    STEM_CLOCK_OFFSET="@2099-12-01T09:00:05Z" "$stem" beat --once --broker "file:$dated/tasks.jsonl" 2>/dev/null
+    check "at $at: fired once at its time" 1 "$(cat "$dated/tasks.jsonl" 2>/dev/null | grep -c 'marketing.announce')"
+  fi
+done
+unset STEM_SCHEDULE_FILE
+
+# ---- STEM_CLOCK_OFFSET: a bad value stops stem at once, never a silent 0 ----
+for bad in soon +5 "@2032-02-30T00:00:00Z" +900000h -30000d; do
+  err=$(STEM_CLOCK_OFFSET="$bad" "$stem" schedule list 2>&1)
+  check "STEM_CLOCK_OFFSET=$bad exits 64" 64 $?
+  contains "STEM_CLOCK_OFFSET=$bad is named" "STEM_CLOCK_OFFSET=\"$bad\"" "$err"
+done
+check "the clock's offset is read: @2040 is 2040" "2040-02-29T23:59" \
+  "$(STEM_CLOCK_OFFSET=@2040-02-29T23:59:30Z "$test_clock" now 0 iso | cut -c1-16)"
 
 # ---- all or nothing: one bad entry among good ones changes nothing ----
 before=$(cat .stem/schedules.json)
@@ -219,10 +272,10 @@ unset STEM_SCHEDULE_FILE
 # ---- observe schedules, show, history: a store with known state ----
 export STEM_SCHEDULE_FILE=observe/schedules.json
 mkdir -p observe
-past=$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%S.000Z)
-just=$(date -u -d '-100 seconds' +%Y-%m-%dT%H:%M:%S.000Z)
-soon=$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%S.000Z)
-later=$(date -u -d '+2 hours' +%Y-%m-%dT%H:%M:%S.000Z)
+past=$(clock -10m iso | sed 's/Z$/.000Z/')
+just=$(clock -100s iso | sed 's/Z$/.000Z/')
+soon=$(clock +1h iso | sed 's/Z$/.000Z/')
+later=$(clock +2h iso | sed 's/Z$/.000Z/')
 cat > observe/schedules.json <<JSON
 [
  {"id":"late","taskName":"t.late","queue":"default","spec":"every:1h","nextRunAt":"$past","enabled":true,"driftMs":120},
@@ -254,7 +307,7 @@ check "beat --once fires the due entries" 2 "$(wc -l < observe/tasks.jsonl)"
 out=$("$stem" schedule show late)
 check "show exit" 0 $?
 contains "show lists the next runs" "next runs (UTC)" "$out"
-next_count=$(echo "$out" | sed -n '/^next runs/,/^$/p' | grep -c '^  20')
+next_count=$(echo "$out" | sed -n '/^next runs/,/^$/p' | grep -cE '^  [0-9]{4}-[0-9]{2}-[0-9]{2}T')
 check "show: 10 next runs" 10 "$next_count"
 contains "show lists the last runs" "last runs" "$out"
 contains "show: the run just made" "ok" "$(echo "$out" | sed -n '/^last runs/,$p')"

@@ -17,6 +17,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/core/runner/runner.h"
 #include "google/protobuf/util/time_util.h"
 
@@ -72,7 +73,7 @@ absl::Duration Dispatch(plugin::PluginRegistry& registry,
         stores.back().get(), nullptr, brokers.back().get(), options));
   }
   std::atomic<int> dispatched{0};
-  const absl::Time start = absl::Now();
+  const absl::Time start = Clock::System().Now();
   std::vector<std::thread> threads;
   for (int b = 0; b < beats; ++b) {
     threads.emplace_back([&, b] {
@@ -90,7 +91,7 @@ absl::Duration Dispatch(plugin::PluginRegistry& registry,
     });
   }
   for (std::thread& thread : threads) thread.join();
-  const absl::Duration took = absl::Now() - start;
+  const absl::Duration took = Clock::System().Now() - start;
   if (dispatched.load() != due) {
     std::cerr << "dispatched " << dispatched.load() << " of " << due << "\n";
     std::exit(1);
@@ -139,10 +140,11 @@ void PrintDueWithNoneDue(core::ScheduleStore& store, absl::Time at,
                          int entries) {
   std::vector<double> micros;
   for (int i = 0; i < 200; ++i) {
-    const absl::Time before = absl::Now();
+    const absl::Time before = Clock::System().Now();
     const size_t found =
         OrDie(store.Due(at - absl::Minutes(1), 1000), "due").size();
-    micros.push_back(absl::ToDoubleMicroseconds(absl::Now() - before));
+    micros.push_back(
+        absl::ToDoubleMicroseconds(Clock::System().Now() - before));
     if (found != 0) {
       std::cerr << "Due found " << found << " where none is due\n";
       std::exit(1);

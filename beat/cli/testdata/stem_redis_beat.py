@@ -18,10 +18,20 @@ slow Stem Beat, whose locks our Beat meets. Prints the number of firings.
 """
 import datetime
 import json
+import os
 import sys
 import time
 
 import redis
+
+
+# The clock the test's Beats read: the system's, moved by the whole seconds
+# of STEM_CLOCK_OFFSET the driver passes (STEM_CLOCK_OFFSET_SECONDS).
+OFFSET_S = int(os.environ.get("STEM_CLOCK_OFFSET_SECONDS", "0"))
+
+
+def now_s():
+    return time.time() + OFFSET_S
 
 
 def iso(ms):
@@ -40,9 +50,9 @@ def main():
     r = redis.Redis(port=port, decode_responses=True)
     index = ns + ":schedule:index"
     fired = 0
-    end = time.time() + seconds
+    end = time.time() + seconds  # how long to run: real time
     while time.time() < end:
-        now = int(time.time() * 1000)
+        now = int(now_s() * 1000)
         for entry_id in r.zrangebyscore(index, "-inf", now, start=0, num=100):
             key = ns + ":schedule:" + entry_id
             lock = key + ":lock"
@@ -54,7 +64,7 @@ def main():
                 continue
             spec = json.loads(data["spec"])
             scheduled = parse_iso(data["nextRunAt"])
-            executed = int(time.time() * 1000)
+            executed = int(now_s() * 1000)
             # Stem's Beat enqueues the task here, before markExecuted.
             r.xadd(ns + ":stem:fired", {"id": entry_id,
                                         "scheduledAt": iso(scheduled)})

@@ -48,7 +48,7 @@ absl::StatusOr<Overview> BeatEndpoint::CurrentOverview(
         "starting: opening the store, broker and lock store");
   }
   std::lock_guard<std::mutex> lock(listing_mutex_);
-  const absl::Time now = absl::Now() + options_.clock_offset;
+  const absl::Time now = clock_.Now();
   if (now - listed_at_ > kListingMaxAge) {
     absl::StatusOr<StoreListing> listing = store->ListAll();
     if (!listing.ok()) return listing.status();
@@ -83,7 +83,7 @@ HttpResponse BeatEndpoint::DashboardJson() {
     response.body = FormatJson(error);
     return response;
   }
-  const absl::Time now = absl::Now() + options_.clock_offset;
+  const absl::Time now = clock_.Now();
   RunnerMetrics metrics;
   if (const Runner* runner = runner_.load()) metrics = runner->metrics();
   const Health health = Check(metrics);
@@ -152,7 +152,7 @@ HttpResponse BeatEndpoint::DashboardJson() {
   auto& beats = *fields["beats"].mutable_list_value();
   if (ScheduleStore* store = store_.load()) {
     absl::StatusOr<std::vector<v1::BeatHeartbeat>> live =
-        store->Heartbeats(absl::Now());
+        store->Heartbeats(clock_.Now());
     if (live.ok()) {
       for (const v1::BeatHeartbeat& heartbeat : *live) {
         JsonValue item;
@@ -196,8 +196,7 @@ Health BeatEndpoint::Check(const RunnerMetrics& metrics) const {
   if (runner_.load() == nullptr) {
     return {false, "starting: opening the store, broker and lock store"};
   }
-  return CheckHealth(metrics, absl::Now() + options_.clock_offset,
-                     options_.idle_poll);
+  return CheckHealth(metrics, clock_.Now(), options_.idle_poll);
 }
 
 HttpResponse BeatEndpoint::Metrics() const {

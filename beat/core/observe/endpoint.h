@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "beat/base/clock.h"
 #include "beat/core/observe/entry_counters.h"
 #include "beat/core/observe/health.h"
 #include "beat/core/observe/http_server.h"
@@ -30,12 +31,15 @@ class BeatEndpoint {
     std::string version;  // this build's
     std::string owner;    // the Beat's lease owner
     absl::Duration idle_poll = absl::Seconds(1);
-    absl::Duration clock_offset;  // as the runner's
+    // The runner's clock (null: Clock::System()); must outlive the endpoint.
+    const Clock* clock = nullptr;
     size_t max_entry_series = 1000;
   };
 
   explicit BeatEndpoint(Options options)
-      : options_(std::move(options)), counters_(options_.max_entry_series) {}
+      : options_(std::move(options)),
+        clock_(options_.clock != nullptr ? *options_.clock : Clock::System()),
+        counters_(options_.max_entry_series) {}
 
   // What the runner's hooks report per entry.
   EntryCounters& counters() { return counters_; }
@@ -70,6 +74,7 @@ class BeatEndpoint {
       std::vector<v1::ScheduleEntry>* entries);
 
   const Options options_;
+  const Clock& clock_;
   EntryCounters counters_;
   std::atomic<const Runner*> runner_{nullptr};
   std::atomic<ScheduleStore*> store_{nullptr};

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,6 +26,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
+#include "beat/base/log.h"
 #include "beat/base/status_macros.h"
 
 namespace stem::beat::plugin {
@@ -166,12 +169,12 @@ void RemoveStaleTemporaries(const std::string& dir, const std::string& name) {
   // second, and listing a large directory is not free.
   {
     static auto* mutex = new std::mutex;
-    static auto* last = new std::map<std::string, absl::Time>;
+    static auto* last = new std::map<std::string, Clock::MonotonicTime>;
     std::lock_guard<std::mutex> lock(*mutex);
-    absl::Time& when = (*last)[absl::StrCat(dir, "/", name)];
-    const absl::Time now = absl::Now();
-    if (now - when < absl::Minutes(1)) return;
-    when = now;
+    const Clock::MonotonicTime now = Clock::System().Monotonic();
+    auto [when, first] = last->try_emplace(absl::StrCat(dir, "/", name), now);
+    if (!first && now - when->second < std::chrono::minutes(1)) return;
+    when->second = now;
   }
   const std::string prefix = absl::StrCat(".", name, ".tmp-");
   DIR* listing = opendir(dir.c_str());
@@ -298,7 +301,7 @@ absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
   STEM_ASSIGN_OR_RETURN(
       int opened, OpenNoFollow(lock_path, O_RDWR | O_CREAT, ModeFor(path)));
   const int fd = opened;
-  const absl::Time start = absl::Now();
+  const Clock::MonotonicTime start = Clock::System().Monotonic();
   absl::Duration pause = absl::Milliseconds(1);
   bool said = false;
   while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -307,7 +310,8 @@ absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
       close(fd);
       return status;
     }
-    const absl::Duration waited = absl::Now() - start;
+    const absl::Duration waited =
+        absl::FromChrono(Clock::System().Monotonic() - start);
     if (waited >= timeout) {
       close(fd);
       return absl::UnavailableError(absl::StrCat(
@@ -327,9 +331,7 @@ absl::StatusOr<FileLock> FileLock::Take(const std::string& path,
         // The host logs JSON lines (stem beat --log-format json): so does
         // this one (found by an attack: a plain line among them).
         std::string line = "{\"time\":\"";
-        absl::StrAppend(&line,
-                        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
-                                         absl::UTCTimeZone()),
+        absl::StrAppend(&line, log::TimestampNow(),
                         "\",\"level\":\"warning\",\"msg\":\"");
         for (char c : message) {
           const unsigned char byte = static_cast<unsigned char>(c);

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -55,9 +56,9 @@ TEST(FileLockTest, GivesUpOnAStoppedHolderAndNamesIt) {
     if (DescribeLockHolder(path).find("stopped") != std::string::npos) break;
     absl::SleepFor(absl::Milliseconds(10));
   }
-  const absl::Time start = absl::Now();
+  const absl::Time start = Clock::System().Now();
   absl::StatusOr<FileLock> lock = FileLock::Take(path, absl::Milliseconds(300));
-  const absl::Duration waited = absl::Now() - start;
+  const absl::Duration waited = Clock::System().Now() - start;
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
   ASSERT_FALSE(lock.ok());

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -109,12 +110,13 @@ TEST(RegistryTest, APluginBuiltBeforeClaimsLoadsAndHasNoClaimsOrHistory) {
   EXPECT_EQ(info->abi_minor, 0u);
   auto store = registry.OpenStore("abi10://x");
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_TRUE((*store)->Due(absl::Now(), 10).ok());
-  EXPECT_EQ((*store)
-                ->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5))
-                .status()
-                .code(),
-            absl::StatusCode::kUnimplemented);
+  EXPECT_TRUE((*store)->Due(Clock::System().Now(), 10).ok());
+  EXPECT_EQ(
+      (*store)
+          ->ClaimDue(Clock::System().Now(), 10, "beat-1", absl::Seconds(5))
+          .status()
+          .code(),
+      absl::StatusCode::kUnimplemented);
   EXPECT_EQ((*store)->ReleaseClaims({"a"}, "beat-1").code(),
             absl::StatusCode::kUnimplemented);
   EXPECT_EQ((*store)->History("a", 10).status().code(),
@@ -134,13 +136,14 @@ TEST(RegistryTest, APluginFromAFutureMinorVersionLoads) {
   EXPECT_EQ(info->version, "9.0.0");
   auto store = registry.OpenStore("future://x");
   ASSERT_TRUE(store.ok()) << store.status();
-  EXPECT_TRUE((*store)->Due(absl::Now(), 10).ok());
+  EXPECT_TRUE((*store)->Due(Clock::System().Now(), 10).ok());
   // Its claim_due is reached through the host's copy of the table.
-  EXPECT_EQ((*store)
-                ->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5))
-                .status()
-                .code(),
-            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(
+      (*store)
+          ->ClaimDue(Clock::System().Now(), 10, "beat-1", absl::Seconds(5))
+          .status()
+          .code(),
+      absl::StatusCode::kResourceExhausted);
   // History is NULL in its table: absent.
   EXPECT_EQ((*store)->History("a", 10).status().code(),
             absl::StatusCode::kUnimplemented);
@@ -153,7 +156,9 @@ TEST(RegistryTest, APresentOptionalFunctionMayNotAnswerUnimplemented) {
   auto store = registry.OpenStore("unimplemented://x");
   ASSERT_TRUE(store.ok()) << store.status();
   const absl::Status claimed =
-      (*store)->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(5)).status();
+      (*store)
+          ->ClaimDue(Clock::System().Now(), 10, "beat-1", absl::Seconds(5))
+          .status();
   EXPECT_EQ(claimed.code(), absl::StatusCode::kInternal);
   EXPECT_THAT(std::string(claimed.message()),
               HasSubstr("claim_due is in the plugin's function table but "

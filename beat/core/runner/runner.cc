@@ -221,6 +221,7 @@ Runner::Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
       locks_(locks),
       broker_(broker),
       options_(std::move(options)),
+      clock_(options_.clock != nullptr ? *options_.clock : Clock::System()),
       hooks_(std::move(hooks)) {}
 
 absl::StatusOr<const specs::Schedule*> Runner::ScheduleOf(
@@ -489,18 +490,17 @@ void Runner::Abandon(std::vector<Plan>& plans) {
   ReleaseClaims(claims);
 }
 
-std::chrono::steady_clock::time_point Runner::HoldDeadline() const {
+Clock::MonotonicTime Runner::HoldDeadline() const {
   // The margin covers the publish that follows the check (milliseconds,
   // unless the process is paused inside it) and a Beat whose clock runs
   // that much ahead judging the hold run out early.
-  return std::chrono::steady_clock::now() +
+  return clock_.Monotonic() +
          absl::ToChronoNanoseconds(options_.lease_ttl -
                                    options_.lease_ttl / kHoldMarginDivisor);
 }
 
 bool Runner::DropLapsedHolds(Group& group) {
-  const std::chrono::steady_clock::time_point now =
-      std::chrono::steady_clock::now();
+  const Clock::MonotonicTime now = clock_.Monotonic();
   auto is_lapsed = [now](const Plan& plan) {
     return plan.held_until && now >= *plan.held_until;
   };
@@ -581,7 +581,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   }
   group.published_at = now;
   if (envelopes.empty()) return true;
-  const absl::Time publish_began = absl::Now();
+  const Clock::MonotonicTime publish_began = clock_.Monotonic();
   std::multiset<absl::Time>::iterator waiting;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -589,7 +589,7 @@ bool Runner::PublishGroup(Group& group, absl::Time now, bool real_clock) {
   }
   absl::StatusOr<PublishResult> published =
       broker_->Publish(std::move(envelopes));
-  group.publish_took = absl::Now() - publish_began;
+  group.publish_took = absl::FromChrono(clock_.Monotonic() - publish_began);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     publishing_.erase(waiting);
@@ -628,7 +628,7 @@ bool Runner::PublishAndCommitTogether(Group& group, absl::Time now) {
   if (envelopes.empty()) return false;
   group.published_at = now;
   std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
-  const absl::Time began = absl::Now();
+  const Clock::MonotonicTime began = clock_.Monotonic();
   std::multiset<absl::Time>::iterator waiting;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -636,7 +636,7 @@ bool Runner::PublishAndCommitTogether(Group& group, absl::Time now) {
   }
   absl::StatusOr<PublishAndCommitResult> result = store_->PublishAndCommit(
       options_.broker_url, std::move(envelopes), batch);
-  group.publish_took = absl::Now() - began;
+  group.publish_took = absl::FromChrono(clock_.Monotonic() - began);
   {
     // One transaction for both: counted as the publish it is.
     std::lock_guard<std::mutex> lock(mutex_);
@@ -701,10 +701,10 @@ void Runner::CommitGroup(Group& group) {
   // Commit: one batch; if any entry conflicts, each on its own.
   std::vector<v1::ScheduleEntry> batch = TakeCommitBatch(group);
   std::vector<bool> committed(plans.size(), false);
-  const absl::Time commit_began = absl::Now();
+  const Clock::MonotonicTime commit_began = clock_.Monotonic();
   absl::StatusOr<std::vector<v1::ScheduleEntry>> written =
       store_->Upsert(batch);
-  RecordStoreCall(absl::Now() - commit_began);
+  RecordStoreCall(absl::FromChrono(clock_.Monotonic() - commit_began));
   if (written.ok()) {
     std::fill(committed.begin(), committed.end(), true);
   } else if (written.status().code() == absl::StatusCode::kAborted) {
@@ -800,7 +800,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
   Hold hold = locks_ != nullptr ? Hold::kLease : Hold::kNone;
   absl::StatusOr<std::vector<v1::ScheduleEntry>> due;
   // Taken before the claim: a claim lasts at least this long.
-  const std::chrono::steady_clock::time_point claim_deadline = HoldDeadline();
+  const Clock::MonotonicTime claim_deadline = HoldDeadline();
   const absl::Time asked = Now();
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -872,8 +872,7 @@ absl::StatusOr<std::unique_ptr<Runner::Prepared>> Runner::Prepare(
     ++stats.due;
     if (hold == Hold::kLease) {
       const std::string key = LeaseKey(candidate);
-      const std::chrono::steady_clock::time_point lease_deadline =
-          HoldDeadline();
+      const Clock::MonotonicTime lease_deadline = HoldDeadline();
       absl::StatusOr<Lease> lease =
           locks_->Acquire(key, options_.owner, options_.lease_ttl);
       if (!lease.ok()) {
@@ -1086,10 +1085,10 @@ enum class Wake { kTimeout, kStop, kChange };
 // waiting ends its next wait at once: none is lost.
 class ChangeWatcher {
  public:
-  // `clock_offset`: added to the system's time, as the runner's clock is.
+  // Waits on `clock`, the runner's.
   ChangeWatcher(ScheduleStore* store, absl::Notification& stop,
-                absl::Duration clock_offset)
-      : store_(store), stop_(stop), clock_offset_(clock_offset) {
+                const Clock& clock)
+      : store_(store), stop_(stop), clock_(clock) {
     // The first call subscribes (and may report a change: Run plans first
     // anyway).
     absl::StatusOr<bool> probe = store_->WatchChanges(absl::ZeroDuration());
@@ -1104,39 +1103,40 @@ class ChangeWatcher {
     if (thread_.joinable()) thread_.join();
   }
 
-  // Waits until `until`, `stop` or a change.
-  Wake WaitUntil(absl::Time until) {
+  // Waits `duration` on the clock's monotonic time, or until `stop` or a
+  // change.
+  Wake WaitFor(absl::Duration duration) {
     if (!thread_.joinable()) {
-      return stop_.WaitForNotificationWithTimeout(until - Now())
-                 ? Wake::kStop
-                 : Wake::kTimeout;
+      return clock_.WaitFor(duration, &stop_) ? Wake::kStop : Wake::kTimeout;
     }
+    const Clock::MonotonicTime until =
+        clock_.Monotonic() +
+        absl::ToChronoNanoseconds(std::max(duration, absl::ZeroDuration()));
     // `stop` is a Notification, which a condition variable cannot wait on
-    // with the flag: look at it every 20 ms.
+    // with the flag: look at it every 20 ms (of real time; the clock may be
+    // a test's, moved by hand).
     // A flood of changes re-plans at most every kChangeGap.
-    constexpr absl::Duration kChangeGap = absl::Milliseconds(20);
+    constexpr std::chrono::milliseconds kChangeGap{20};
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stop_.HasBeenNotified()) return Wake::kStop;
-      const absl::Time now = Now();
-      if (changed_ && now >= last_change_ + kChangeGap) {
+      const Clock::MonotonicTime now = clock_.Monotonic();
+      if (changed_ && (!last_change_ || now >= *last_change_ + kChangeGap)) {
         changed_ = false;
         last_change_ = now;
         return Wake::kChange;
       }
       if (now >= until) return Wake::kTimeout;  // a change stays flagged
-      absl::Time next = until;
-      if (changed_) next = std::min(next, last_change_ + kChangeGap);
-      const absl::Duration left = next - now;
+      Clock::MonotonicTime next = until;
+      if (changed_) next = std::min(next, *last_change_ + kChangeGap);
       condition_.wait_for(
-          lock, absl::ToChronoNanoseconds(std::clamp(left, absl::ZeroDuration(),
-                                                     absl::Milliseconds(20))));
+          lock, std::clamp<std::chrono::steady_clock::duration>(
+                    next - now, std::chrono::steady_clock::duration::zero(),
+                    kChangeGap));
     }
   }
 
  private:
-  absl::Time Now() const { return absl::Now() + clock_offset_; }
-
   void Watch() {
     absl::Duration backoff = absl::Milliseconds(100);
     while (true) {
@@ -1165,12 +1165,13 @@ class ChangeWatcher {
 
   ScheduleStore* store_;
   absl::Notification& stop_;
-  const absl::Duration clock_offset_;
+  const Clock& clock_;
   std::mutex mutex_;
   std::condition_variable condition_;
-  bool changed_ = false;                           // guarded by mutex_
-  absl::Time last_change_ = absl::InfinitePast();  // guarded by mutex_
-  bool done_ = false;                              // guarded by mutex_
+  bool changed_ = false;  // guarded by mutex_
+  // When a change last ended a wait (none yet: nullopt); guarded by mutex_.
+  std::optional<Clock::MonotonicTime> last_change_;
+  bool done_ = false;  // guarded by mutex_
   std::thread thread_;
 };
 
@@ -1182,7 +1183,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
     metrics_.started = Now();
   }
   internal::WorkerPool pool(options_.dispatch_threads);
-  ChangeWatcher changes(store_, stop, options_.clock_offset);
+  ChangeWatcher changes(store_, stop, clock_);
   absl::Duration backoff = absl::Milliseconds(100);
   // Plan this long before a firing is due, so that at the due time only
   // publishing and committing remain.
@@ -1200,7 +1201,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
       log::Write(log::Level::kWarning,
                  absl::StrCat(stats.status().message(), " (retrying in ",
                               absl::FormatDuration(backoff), ")"));
-      if (changes.WaitUntil(Now() + backoff) == Wake::kStop) break;
+      if (changes.WaitFor(backoff) == Wake::kStop) break;
       backoff = std::min(backoff * 2, absl::Seconds(30));
       stats = dispatch_due_now();
       continue;
@@ -1209,7 +1210,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
     // A publish failed: plan nothing until the broker's backoff has passed
     // (the firings stay due; the misfire policy decides if they are late).
     if (const absl::Time retry_at = BrokerRetryAt(); retry_at > Now()) {
-      if (stop.WaitForNotificationWithTimeout(retry_at - Now())) break;
+      if (clock_.WaitFor(retry_at - Now(), &stop)) break;
       stats = dispatch_due_now();
       continue;
     }
@@ -1229,7 +1230,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
         wake - now > kPlanAhead) {
       // Plan ahead, then wait for the due time and dispatch.
       const absl::Time due_at = wake;
-      const Wake early = changes.WaitUntil(due_at - kPlanAhead);
+      const Wake early = changes.WaitFor(due_at - kPlanAhead - Now());
       if (early == Wake::kStop) break;
       if (early == Wake::kChange) {
         stats = dispatch_due_now();
@@ -1245,7 +1246,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
       AddNextWake((*prepared)->due_at, (*prepared)->candidates,
                   (*prepared)->stats);
       Stage(**prepared);
-      const Wake woke = changes.WaitUntil(due_at);
+      const Wake woke = changes.WaitFor(due_at - Now());
       if (woke != Wake::kTimeout) {
         // Nothing of this pass was published: give it all back, then stop
         // or plan again with the change.
@@ -1257,7 +1258,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
       stats = Dispatch(**prepared, pool);
       continue;
     }
-    if (changes.WaitUntil(wake) == Wake::kStop) break;
+    if (changes.WaitFor(wake - Now()) == Wake::kStop) break;
     stats = dispatch_due_now();
   }
   // Finish what is being dispatched (the pool's destructor would too).

@@ -10,8 +10,8 @@
 // republishes the same ids and commits. A Beat whose lease ran out fails its
 // compare-and-set and changes nothing.
 //
-// Tick(now) does one pass at an injected time (tests use a fake clock);
-// Run() ticks on the real clock, sleeps precisely until the next firing, and
+// Tick(now) does one pass at an injected time; Run() ticks on its clock
+// (RunnerOptions::clock), sleeps precisely until the next firing, and
 // hands publishing and committing to a few dispatch threads, so that a slow
 // broker or store call holds up only its own group of firings, never the
 // loop.
@@ -35,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "beat/base/clock.h"
 #include "beat/core/model/schedule.pb.h"
 #include "beat/core/model/store.h"
 #include "beat/specs/schedule.h"
@@ -60,10 +61,11 @@ struct RunnerOptions {
   // transaction as their commit (ScheduleStore::PublishAndCommit); empty:
   // never asked.
   std::string broker_url;
-  // For tests of clock skew only: this Beat's clock reads this much ahead
-  // of the system's (behind, when negative) in Run: the due times it acts
-  // on, the claims it judges run out, the times it writes.
-  absl::Duration clock_offset;
+  // Where Run's time comes from (the due times it acts on, the times it
+  // writes, how long it waits, how long a hold lasts); null: the process's
+  // clock, Clock::System(). Not owned; must outlive the runner. Tests pass a
+  // ManualClock and move it; `stem beat --clock-offset` an OffsetClock.
+  const Clock* clock = nullptr;
 };
 
 struct TickStats {
@@ -174,7 +176,8 @@ struct RunnerHooks {
 class Runner {
  public:
   // `locks` may be null: then the store's compare-and-set alone keeps one
-  // commit per firing, and the broker drops the duplicate envelope.
+  // commit per firing, and the broker drops the duplicate envelope. The
+  // runner owns none of the three (nor options.clock): they must outlive it.
   Runner(ScheduleStore* store, LockStore* locks, Broker* broker,
          RunnerOptions options, RunnerHooks hooks = {});
 
@@ -221,7 +224,7 @@ class Runner {
     // Until when the hold (claim or lease) is sure to last, on the
     // monotonic clock, which a paused process does not stop; nullopt when
     // nothing holds the entry.
-    std::optional<std::chrono::steady_clock::time_point> held_until;
+    std::optional<Clock::MonotonicTime> held_until;
     bool finishes = false;
   };
   // How the entries of a pass are held against other Beats.
@@ -283,9 +286,9 @@ class Runner {
   // an empty commit would still go to the store).
   bool DropLapsedHolds(Group& group);
   // When a hold taken now is sure to last until.
-  std::chrono::steady_clock::time_point HoldDeadline() const;
-  // The time in Run: the system's, plus the test-only clock offset.
-  absl::Time Now() const { return absl::Now() + options_.clock_offset; }
+  Clock::MonotonicTime HoldDeadline() const;
+  // The time in Run, and in the metrics.
+  absl::Time Now() const { return clock_.Now(); }
   // How late a firing may go out and still count as on time.
   absl::Duration GraceOf(const v1::ScheduleEntry& entry) const;
   // Metrics: a store call and how long it took; the answer to a pass's
@@ -356,6 +359,7 @@ class Runner {
   LockStore* locks_;
   Broker* broker_;
   RunnerOptions options_;
+  const Clock& clock_;
   const RunnerHooks hooks_;
   // Whether the store has claims; learnt on the first pass without locks.
   std::optional<bool> store_claims_;

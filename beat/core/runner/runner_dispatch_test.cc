@@ -1,7 +1,9 @@
 // The runner on the real clock: a broker call that hangs holds up only its
 // own firings, and stopping finishes what is in flight. Waits have generous
 // deadlines; nothing here asserts how long anything took.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -14,6 +16,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
+#include "beat/core/codec/envelope.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
@@ -59,9 +63,12 @@ int CountTask(Broker& broker, const std::string& task) {
 }
 
 // Polls `done` until it holds or a minute passes.
+// (On the real clock: it waits for another thread, however the test's
+// clock stands.)
 bool Eventually(const std::function<bool()>& done) {
-  const absl::Time deadline = absl::Now() + absl::Minutes(1);
-  while (absl::Now() < deadline) {
+  const Clock::MonotonicTime deadline =
+      Clock::System().Monotonic() + std::chrono::minutes(1);
+  while (Clock::System().Monotonic() < deadline) {
     if (done()) return true;
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -72,7 +79,7 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
   auto store = testing::MemoryStore("memory://dispatch-hang");
   auto memory = testing::MemoryBroker("memory://dispatch-hang");
   HangingBroker broker(memory.get());
-  const absl::Time now = absl::Now();
+  const absl::Time now = Clock::System().Now();
   v1::ScheduleEntry slow;
   slow.set_id("slow");
   slow.set_task_name("t.slow");
@@ -100,7 +107,7 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
   // The metrics say a publish is waiting, since when (health checks turn
   // it into "broker stuck"), though other publishes come and go.
   const absl::Time oldest = runner.metrics().oldest_publish_began;
-  EXPECT_LT(oldest, absl::Now() - absl::Milliseconds(50));
+  EXPECT_LT(oldest, Clock::System().Now() - absl::Milliseconds(50));
   EXPECT_GT(oldest, now);
 
   // Stopping waits for the firing in flight, which then lands once.
@@ -119,10 +126,82 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
   EXPECT_EQ(runner.metrics().oldest_publish_began, absl::InfinitePast());
 }
 
-TEST(RunnerDispatchTest, StoppingBeforeTheDueTimeGivesBackTheClaims) {
+absl::Time At(const char* rfc3339) {
+  absl::Time time;
+  std::string error;
+  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &time, &error))
+      << error;
+  return time;
+}
+
+// Run on a clock the test moves: a firing goes out when the clock reaches
+// its due time and not a moment before, with nothing slept but the wait for
+// the dispatch thread. Across a year's end and past 2038.
+TEST(RunnerManualClockTest, FiresWhenTheClockReachesTheDueTimeNotBefore) {
+  auto store = testing::MemoryStore("memory://manual-clock");
+  auto broker = testing::MemoryBroker("memory://manual-clock");
+  ManualClock clock(At("2039-12-31T23:59:05Z"));
+  v1::ScheduleEntry entry;
+  entry.set_id("tick");
+  entry.set_task_name("t.tick");
+  entry.mutable_spec()->mutable_interval()->set_every_ms(20000);
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, clock.Now(), false).ok());
+  RunnerOptions options;
+  options.owner = "beat-manual";
+  options.clock = &clock;
+  Runner runner(store.get(), nullptr, broker.get(), options);
+  absl::Notification stop;
+  std::thread beat([&] { EXPECT_TRUE(runner.Run(stop).ok()); });
+  // Has looked at the store at (or after) `at`, and waits again.
+  auto looked_at = [&](absl::Time at) {
+    return Eventually([&] {
+      return runner.metrics().last_pass >= at && clock.waiters() > 0;
+    });
+  };
+  std::vector<absl::Time> expected;
+  for (absl::Time due = At("2039-12-31T23:59:20Z");
+       due <= At("2040-01-01T00:00:20Z"); due += absl::Seconds(20)) {
+    // Just before: the runner has looked, and sent nothing.
+    clock.Set(due - absl::Milliseconds(100));
+    ASSERT_TRUE(looked_at(due - absl::Milliseconds(100)));
+    EXPECT_EQ(CountTask(*broker, "t.tick"), static_cast<int>(expected.size()))
+        << "fired before " << absl::FormatTime(due);
+    clock.Set(due);
+    expected.push_back(due);
+    ASSERT_TRUE(Eventually([&] {
+      return CountTask(*broker, "t.tick") == static_cast<int>(expected.size());
+    })) << "did not fire at "
+        << absl::FormatTime(due);
+  }
+  stop.Notify();
+  beat.join();
+  // One envelope per due time (its id is the firing's), enqueued at the
+  // clock's time, which stood at the due time.
+  std::vector<std::string> ids;
+  std::vector<absl::Time> enqueued;
+  const std::vector<v1::TaskEnvelope> envelopes = *broker->List();
+  for (const v1::TaskEnvelope& envelope : envelopes) {
+    ids.push_back(envelope.id());
+    enqueued.push_back(ToAbslTime(envelope.enqueued_at()));
+  }
+  std::vector<std::string> expected_ids;
+  for (absl::Time due : expected) {
+    expected_ids.push_back(FiringId("stem", "tick", due));
+  }
+  std::sort(ids.begin(), ids.end());
+  std::sort(expected_ids.begin(), expected_ids.end());
+  std::sort(enqueued.begin(), enqueued.end());
+  EXPECT_EQ(ids, expected_ids);
+  EXPECT_EQ(enqueued, expected);
+  EXPECT_EQ(store->Get("tick")->total_run_count(), 4);
+  EXPECT_EQ(runner.metrics().overdue, 0);
+}
+
+TEST(RunnerManualClockTest, StoppingBeforeTheDueTimeGivesBackTheClaims) {
   auto store = testing::MemoryStore("memory://dispatch-stop");
   auto broker = testing::MemoryBroker("memory://dispatch-stop");
-  const absl::Time now = absl::Now();
+  const absl::Time now = At("2032-02-29T23:59:59Z");
+  ManualClock clock(now);
   v1::ScheduleEntry later;
   later.set_id("later");
   later.set_task_name("t.later");
@@ -132,19 +211,25 @@ TEST(RunnerDispatchTest, StoppingBeforeTheDueTimeGivesBackTheClaims) {
   ASSERT_TRUE(ApplyEntries(*store, {later}, now, false).ok());
   RunnerOptions options;
   options.owner = "beat-stops";
+  options.clock = &clock;
   Runner runner(store.get(), nullptr, broker.get(), options);
   absl::Notification stop;
   std::thread beat([&] { EXPECT_TRUE(runner.Run(stop).ok()); });
-  // Stop at the due time minus ~30 ms: after planning, before publishing.
-  absl::SleepFor(now + absl::Milliseconds(670) - absl::Now());
+  ASSERT_TRUE(Eventually([&] {
+    return runner.metrics().last_pass >= now && clock.waiters() > 0;
+  }));
+  EXPECT_EQ(runner.metrics().in_flight, 0);  // not planned yet
+  // 30 ms before the due time: planned (held, in flight), not published.
+  clock.Advance(absl::Milliseconds(670));
+  ASSERT_TRUE(Eventually(
+      [&] { return runner.metrics().in_flight == 1 && clock.waiters() > 0; }));
   stop.Notify();
   beat.join();
-  // Whether it stopped before or after planning, nothing was published and
-  // no claim is left behind: another Beat can fire it at once.
-  absl::SleepFor(now + absl::Milliseconds(750) - absl::Now());
+  // Nothing was published and no claim is left behind: another Beat can
+  // fire it at once.
   EXPECT_TRUE(broker->List()->empty());
-  auto claimed =
-      store->ClaimDue(absl::Now(), 10, "beat-other", absl::Seconds(30));
+  auto claimed = store->ClaimDue(now + absl::Milliseconds(750), 10,
+                                 "beat-other", absl::Seconds(30));
   ASSERT_TRUE(claimed.ok());
   ASSERT_EQ(claimed->size(), 1u);
   EXPECT_EQ((*claimed)[0].id(), "later");
@@ -195,7 +280,8 @@ TEST(RunnerDispatchTest, ABrokerOutageBacksOffAndWritesNothing) {
     entry.mutable_spec()->mutable_interval()->set_every_ms(100);
     entries.push_back(entry);
   }
-  ASSERT_TRUE(ApplyEntries(*memory, entries, absl::Now(), false).ok());
+  ASSERT_TRUE(
+      ApplyEntries(*memory, entries, Clock::System().Now(), false).ok());
   RunnerOptions options;
   options.owner = "outage";
   std::atomic<int> reported{0};
@@ -231,7 +317,7 @@ TEST(RunnerDispatchTest, AFewMillisecondIntervalKeepsUp) {
   entry.set_id("fast");
   entry.set_task_name("t.fast");
   entry.mutable_spec()->mutable_interval()->set_every_ms(5);
-  ASSERT_TRUE(ApplyEntries(*store, {entry}, absl::Now(), false).ok());
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, Clock::System().Now(), false).ok());
   RunnerOptions options;
   options.owner = "fast";
   Runner runner(store.get(), nullptr, broker.get(), options);
@@ -268,7 +354,8 @@ TEST(RunnerDispatchTest, AFiringStillCommittingIsLookedForAgainSoon) {
   entry.set_task_name("t.fast");
   entry.mutable_spec()->mutable_interval()->set_every_ms(5);
   entry.set_misfire_grace_ms(3600 * 1000);
-  ASSERT_TRUE(ApplyEntries(*memory, {entry}, absl::Now(), false).ok());
+  ASSERT_TRUE(
+      ApplyEntries(*memory, {entry}, Clock::System().Now(), false).ok());
   RunnerOptions options;
   options.owner = "slow-commit";
   Runner runner(&store, nullptr, broker.get(), options);
@@ -295,7 +382,7 @@ TEST(RunnerDispatchTest, AClaimTakenAfterTheCommitIsNotMistakenForInFlight) {
   entry.set_task_name("t.fast");
   entry.mutable_spec()->mutable_interval()->set_every_ms(5);
   entry.set_misfire_grace_ms(3600 * 1000);
-  ASSERT_TRUE(ApplyEntries(*store, {entry}, absl::Now(), false).ok());
+  ASSERT_TRUE(ApplyEntries(*store, {entry}, Clock::System().Now(), false).ok());
   RunnerOptions options;
   options.owner = "dispatch-ending";
   std::atomic<bool> first{true};
@@ -344,11 +431,11 @@ TEST(RunnerDispatchTest, ABacklogIsWorkedThroughWithoutWaitingOnItsOwnClaim) {
   entry.set_task_name("t.behind");
   entry.mutable_spec()->mutable_interval()->set_every_ms(1000);
   *entry.mutable_spec()->mutable_interval()->mutable_start_at() =
-      ToProtoTime(absl::Now() - absl::Seconds(30));
+      ToProtoTime(Clock::System().Now() - absl::Seconds(30));
   entry.set_misfire_grace_ms(3600 * 1000);  // late, but on time: each fires
-  ASSERT_TRUE(
-      ApplyEntries(*memory, {entry}, absl::Now() - absl::Seconds(30), false)
-          .ok());
+  ASSERT_TRUE(ApplyEntries(*memory, {entry},
+                           Clock::System().Now() - absl::Seconds(30), false)
+                  .ok());
   RunnerOptions options;
   options.owner = "backlog";
   options.lease_ttl = absl::Hours(1);
@@ -409,7 +496,7 @@ TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
   std::thread beat([&] { EXPECT_TRUE(runner.Run(stop).ok()); });
   // Asleep: watching, nothing due.
   ASSERT_TRUE(Eventually([&] { return store.watches() >= 3; }));
-  const absl::Time applied = absl::Now();
+  const absl::Time applied = Clock::System().Now();
   v1::ScheduleEntry soon;
   soon.set_id("soon");
   soon.set_task_name("t.soon");
@@ -419,9 +506,9 @@ TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
   store.Poke();
   absl::Time fired = absl::InfiniteFuture();
   const absl::Time deadline = applied + absl::Minutes(1);
-  while (absl::Now() < deadline) {
+  while (Clock::System().Now() < deadline) {
     if (CountTask(*broker, "t.soon") == 1) {
-      fired = absl::Now();
+      fired = Clock::System().Now();
       break;
     }
     absl::SleepFor(absl::Milliseconds(5));
@@ -445,7 +532,8 @@ TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
 TEST(RunnerFencingTest, APauseBetweenClaimAndPublishPublishesNothing) {
   auto store = testing::MemoryStore("memory://fence-before-publish");
   auto broker = testing::MemoryBroker("memory://fence-before-publish");
-  const absl::Time applied = absl::Now();
+  ManualClock clock(At("2038-01-19T03:14:07Z"));
+  const absl::Time applied = clock.Now();
   const absl::Time due = applied + absl::Seconds(1);
   v1::ScheduleEntry entry;
   entry.set_id("fenced");
@@ -454,6 +542,7 @@ TEST(RunnerFencingTest, APauseBetweenClaimAndPublishPublishesNothing) {
   ASSERT_TRUE(ApplyEntries(*store, {entry}, applied, false).ok());
   RunnerOptions options;
   options.lease_ttl = absl::Milliseconds(500);
+  options.clock = &clock;
   options.owner = "paused";
   Runner paused(store.get(), nullptr, broker.get(), options);
   options.owner = "other";
@@ -461,8 +550,9 @@ TEST(RunnerFencingTest, APauseBetweenClaimAndPublishPublishesNothing) {
 
   auto prepared = paused.Prepare(due);
   ASSERT_TRUE(prepared.ok());
-  // The pause: longer than the claim, on the real clock and the store's.
-  absl::SleepFor(absl::Milliseconds(600));
+  // The pause: longer than the claim, on the runner's clock and the
+  // store's.
+  clock.Advance(absl::Milliseconds(600));
   absl::StatusOr<TickStats> took_over = other.Tick(due + absl::Seconds(1));
   ASSERT_TRUE(took_over.ok());
   EXPECT_EQ(took_over->dispatched, 1);
@@ -502,7 +592,7 @@ TEST(RunnerFencingTest, AGroupThatLapsedWholeIsNeitherPublishedNorCommitted) {
   auto memory = testing::MemoryStore("memory://fence-empty");
   CommitsFailStore store(memory.get());
   auto broker = testing::MemoryBroker("memory://fence-empty");
-  const absl::Time applied = absl::Now();
+  const absl::Time applied = Clock::System().Now();
   const absl::Time due = applied + absl::Seconds(1);
   v1::ScheduleEntry entry;
   entry.set_id("lapses");
@@ -556,7 +646,7 @@ TEST(RunnerFencingTest, APauseInsideThePublishCommitsNothingStale) {
   auto broker = testing::MemoryBroker("memory://fence-in-publish");
   PausingBroker pausing(broker.get());
   const absl::Time start =
-      absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+      absl::FromUnixSeconds(absl::ToUnixSeconds(Clock::System().Now()));
   v1::ScheduleEntry entry;
   entry.set_id("every10s");
   entry.set_task_name("t.every10s");
@@ -630,7 +720,7 @@ TEST(RunnerFencingTest, TickUntilDoneClaimsLapsedFiringsAgain) {
   PausedAfterClaimStore store(memory.get(), /*pause_on=*/2,
                               absl::Milliseconds(400));
   auto broker = testing::MemoryBroker("memory://fence-once");
-  const absl::Time applied = absl::Now();
+  const absl::Time applied = Clock::System().Now();
   const absl::Time due = applied + absl::Seconds(1);
   std::vector<v1::ScheduleEntry> entries;
   for (int i = 0; i < 30; ++i) {

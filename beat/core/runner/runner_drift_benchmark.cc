@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
 #include "beat/core/testing/plugins.h"
@@ -37,7 +38,8 @@ int main(int argc, char** argv) {
     entry.mutable_spec()->mutable_cron()->set_expression("* * * * * *");
     batch.push_back(entry);
   }
-  if (!core::ApplyEntries(*store, batch, absl::Now(), false).ok()) return 1;
+  if (!core::ApplyEntries(*store, batch, Clock::System().Now(), false).ok())
+    return 1;
   core::RunnerOptions options;
   options.owner = "drift";
   std::vector<double> drifts_ms;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
 #include "beat/core/testing/plugins.h"
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   const int entries = argc > 2 ? std::atoi(argv[2]) : 1000000;
   auto store = core::testing::MemoryStore("memory://idle");
   auto broker = core::testing::MemoryBroker("memory://idle");
-  const absl::Time tomorrow = absl::Now() + absl::Hours(24);
+  const absl::Time tomorrow = Clock::System().Now() + absl::Hours(24);
   std::vector<v1::ScheduleEntry> batch;
   batch.reserve(entries);
   for (int i = 0; i < entries; ++i) {
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
         absl::ToUnixSeconds(tomorrow) + i % 3600);
     batch.push_back(std::move(entry));
   }
-  if (!core::ApplyEntries(*store, batch, absl::Now(), false).ok()) return 1;
+  if (!core::ApplyEntries(*store, batch, Clock::System().Now(), false).ok())
+    return 1;
   batch.clear();
   core::RunnerOptions options;
   options.owner = "idle";

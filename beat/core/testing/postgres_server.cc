@@ -15,17 +15,24 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/testing/free_port.h"
 
+extern char** environ;
+
 namespace stem::beat::core::testing {
 namespace {
+
+constexpr char kLibFaketime[] =
+    "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
 // The newest installed server's bin directory.
 absl::StatusOr<std::string> ServerBinDirectory() {
@@ -62,6 +69,24 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
   std::vector<std::string> copies = args;
   for (std::string& arg : copies) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // The server's now() is the tests' clock too: moved by STEM_CLOCK_OFFSET
+  // through libfaketime (a Stem worker's query asks it what is due).
+  std::vector<std::string> environment;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    if (std::strncmp(*variable, "LD_PRELOAD=", 11) != 0 &&
+        std::strncmp(*variable, "FAKETIME=", 9) != 0) {
+      environment.push_back(*variable);
+    }
+  }
+  if (const int64_t offset = absl::ToInt64Seconds(Clock::SystemOffset());
+      offset != 0) {
+    environment.push_back(absl::StrCat("LD_PRELOAD=", kLibFaketime));
+    environment.push_back(
+        absl::StrCat("FAKETIME=", offset > 0 ? "+" : "", offset));
+  }
+  std::vector<char*> envp;
+  for (std::string& variable : environment) envp.push_back(variable.data());
+  envp.push_back(nullptr);
   const int log_fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   if (log_fd < 0) return absl::InternalError("cannot open " + log);
   if (switch_user) (void)fchown(log_fd, uid, gid);
@@ -79,7 +104,7 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& args,
         (setgroups(0, nullptr) != 0 || setgid(gid) != 0 || setuid(uid) != 0)) {
       _exit(126);
     }
-    execv(argv[0], argv.data());
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   close(log_fd);
@@ -180,8 +205,8 @@ absl::Status PostgresServer::Launch() {
   const std::string probe =
       absl::StrCat("host=127.0.0.1 port=", port_,
                    " dbname=postgres user=beat connect_timeout=1");
-  const absl::Time deadline = absl::Now() + absl::Seconds(30);
-  while (absl::Now() < deadline) {
+  const absl::Time deadline = Clock::System().Now() + absl::Seconds(30);
+  while (Clock::System().Now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
@@ -200,9 +225,9 @@ PostgresServer::~PostgresServer() {
   if (pid_ > 0) {
     kill(pid_, SIGINT);
     // A fast shutdown takes well under a second; then it is killed.
-    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    const absl::Time deadline = Clock::System().Now() + absl::Seconds(10);
     while (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      if (absl::Now() > deadline) {
+      if (Clock::System().Now() > deadline) {
         kill(pid_, SIGKILL);
         waitpid(pid_, nullptr, 0);
         break;

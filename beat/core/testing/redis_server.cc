@@ -17,6 +17,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/testing/free_port.h"
 
@@ -111,8 +112,8 @@ absl::Status RedisServer::Launch() {
     return absl::FailedPreconditionError(
         "cannot run redis-server (install it: tools/setup.sh)");
   }
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (absl::Now() < deadline) {
+  const absl::Time deadline = Clock::System().Now() + absl::Seconds(10);
+  while (Clock::System().Now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
