@@ -19,6 +19,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "beat/base/clock.h"
 #include "beat/brokers/memory/memory_broker.h"
 #include "beat/core/codec/schedule_file.h"
 #include "beat/core/runner/runner.h"
@@ -53,7 +54,8 @@ int main(int argc, char** argv) {
   if (!broker.ok()) return Fail(broker.status());
 
   absl::StatusOr<core::ApplyResult> applied =
-      core::ApplyEntries(**store, *entries, absl::Now(), /*dry_run=*/false);
+      core::ApplyEntries(**store, *entries, Clock::System().Now(),
+                         /*dry_run=*/false);
   if (!applied.ok()) return Fail(applied.status());
   std::printf("applied %zu entries\n", applied->created.size());
 

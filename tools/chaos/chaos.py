@@ -81,6 +81,18 @@ MASK = (1 << 64) - 1
 # ---- firing identity, as beat/core/codec/envelope.cc and firing.cc define it
 
 
+
+# The Beats' clock: the system's moved by STEM_CLOCK_OFFSET, which the
+# caller gives here in whole seconds (chaos_test.sh asks test_clock). The
+# servers chaos starts keep the real clock; their arrival times are moved
+# by the same offset.
+CLOCK_OFFSET_MS = int(os.environ.get("STEM_CLOCK_OFFSET_SECONDS", "0")) * 1000
+
+
+def wall_ms():
+    """The Beats' time now, in milliseconds since the epoch."""
+    return int(time.time() * 1000) + CLOCK_OFFSET_MS
+
 def iso_ms(ms):
     """RFC 3339 UTC with milliseconds, as FormatIsoTime writes it."""
     seconds, millis = divmod(ms, 1000)
@@ -635,7 +647,8 @@ def arrival_ms(envelope):
     one (Redis, PostgreSQL); else (the file broker) the enqueuedAt the Beat
     wrote, on its own clock."""
     if envelope.get("arrived_ms") is not None:
-        return envelope["arrived_ms"]
+        # The server's clock is the real one; the Beats' is moved.
+        return envelope["arrived_ms"] + CLOCK_OFFSET_MS
     return parse_iso_ms(envelope["enqueuedAt"])
 
 
@@ -832,7 +845,7 @@ def main():
             print("chaos: the %s server did not start: %s (logs in %s)" % (
                 backend.name, error, work), file=sys.stderr)
             return 2
-        base_ms = (int(time.time()) - 60) * 1000  # an epoch-aligned second
+        base_ms = (int(time.time()) - 60) * 1000 + CLOCK_OFFSET_MS  # a whole second
         entries = make_entries(count, base_ms, rng)
         schedules = os.path.join(work, "schedules.yaml")
         with open(schedules, "w") as out:
@@ -850,10 +863,10 @@ def main():
         for index in range(args.beats):
             beats.start(index)
         time.sleep(3)  # the Beats catch up with what fell due since apply
-        window_start = int(time.time() * 1000)
+        window_start = wall_ms()
         counts = run_faults(beats, backend, faults, args.duration, lease_ttl_s,
                             rng, log)
-        window_end = int(time.time() * 1000)
+        window_end = wall_ms()
         # Fault-free time to finish (a lease that ran out, a backoff): at
         # least two lease TTLs, then until no strict firing of the window is
         # missing (a loaded machine may take longer), at most --settle s.
@@ -862,13 +875,13 @@ def main():
         while True:
             report = check(backend.namespace, entries, backend.envelopes(),
                            (window_start, window_end),
-                           (base_ms, int(time.time() * 1000) + 60000))
+                           (base_ms, wall_ms() + 60000))
             if report["missing"] == 0 or time.time() >= settle_end:
                 break
             log("%d firings of the window still missing" % report["missing"])
             time.sleep(2)
         log("settled %.1f s after the faults" %
-            (time.time() - window_end / 1000.0))
+            ((wall_ms() - window_end) / 1000.0))
         beats.stop_all()
         split = beats.dispatched()
         listed = subprocess.run(
@@ -884,7 +897,7 @@ def main():
                    if event[0] == "restart"]
         report = check(backend.namespace, entries, backend.envelopes(),
                        (window_start, window_end),
-                       (base_ms, int(time.time() * 1000) + 60000), run_counts,
+                       (base_ms, wall_ms() + 60000), run_counts,
                        skew_ms, late_after_ms, outages,
                        sorted(event[1] for event in counts["events"]
                               if event[0] in ("kill", "stop")))

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"
 #include "beat/core/plugin/registry.h"
@@ -80,7 +81,7 @@ TEST(PostgresBrokerTest, AStemWorkerTakesOurJobsInPriorityOrder) {
   absl::StatusOr<std::unique_ptr<core::Broker>> broker =
       Registry().OpenBroker(Server().Url("stem", database));
   ASSERT_TRUE(broker.ok()) << broker.status();
-  const absl::Time now = absl::Now();
+  const absl::Time now = Clock::System().Now();
   v1::TaskEnvelope later = Firing("later", 9, now);
   later.mutable_not_before()->set_seconds(absl::ToUnixSeconds(now) + 3600);
   absl::StatusOr<core::PublishResult> published =
@@ -101,7 +102,7 @@ TEST(PostgresBrokerTest, ARepublishIsDroppedEvenAfterTheWorkerDeletedTheJob) {
   absl::StatusOr<std::unique_ptr<core::Broker>> broker =
       Registry().OpenBroker(Server().Url("stem", database));
   ASSERT_TRUE(broker.ok());
-  const v1::TaskEnvelope envelope = Firing("a", 0, absl::Now());
+  const v1::TaskEnvelope envelope = Firing("a", 0, Clock::System().Now());
   ASSERT_EQ((*broker)->Publish({envelope})->published, 1);
   // A Stem worker acks it: the row is deleted.
   ASSERT_EQ(Server().SqlLine("DELETE FROM stem_queue_jobs", database), "");

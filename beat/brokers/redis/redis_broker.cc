@@ -11,6 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "beat/backends/redis/json_field.h"
+#include "beat/base/clock.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope_json.h"
 #include "beat/core/codec/json.h"
@@ -187,7 +188,9 @@ absl::StatusOr<core::PublishResult> RedisBroker::Publish(
     std::vector<v1::TaskEnvelope> envelopes) {
   core::PublishResult result;
   if (envelopes.empty()) return result;
-  const int64_t now = absl::ToUnixMillis(absl::Now());
+  // The process's clock (STEM_CLOCK_OFFSET), as the host's: a firing due
+  // now goes to the stream, a later one to the delayed set.
+  const int64_t now = absl::ToUnixMillis(Clock::System().Now());
   // One script call per slice, so that a huge batch neither blocks Redis
   // long nor exceeds its argument limits.
   constexpr size_t kSlice = 1000;

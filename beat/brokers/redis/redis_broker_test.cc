@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "beat/base/clock.h"
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"
 #include "beat/core/plugin/registry.h"
@@ -145,7 +146,7 @@ TEST(RedisBrokerTest, AFutureNotBeforeGoesToStemsDelayedSet) {
   v1::TaskEnvelope later =
       Firing("later", 0, absl::FromUnixSeconds(1780000000));
   later.mutable_not_before()->set_seconds(
-      absl::ToUnixSeconds(absl::Now() + absl::Hours(1)));
+      absl::ToUnixSeconds(Clock::System().Now() + absl::Hours(1)));
   ASSERT_TRUE((*broker)->Publish({later}).ok());
   EXPECT_EQ(Cli("EXISTS " + ns + ":stream:reports"), "0");
   const std::string member = Cli("ZRANGE " + ns + ":delayed:reports 0 -1");

@@ -197,9 +197,9 @@ TEST(RedisStoreTest, ClaimsHonourStemsPerEntryLock) {
   // A Stem Beat took "a".
   EXPECT_EQ(Cli("SET " + s.ns + ":schedule:a:lock 1 NX PX 5000"), "OK");
   absl::StatusOr<std::vector<v1::ScheduleEntry>> ours =
-      s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30));
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
   ASSERT_TRUE(ours.ok()) << ours.status();
-  // Real now: both are long due, but "a" is Stem's.
+  // Both are due, but "a" is Stem's.
   ASSERT_EQ(ours->size(), 1u);
   EXPECT_EQ((*ours)[0].id(), "b");
   const v1::ScheduleEntry b = (*ours)[0];
@@ -208,7 +208,7 @@ TEST(RedisStoreTest, ClaimsHonourStemsPerEntryLock) {
   // Stem's markExecuted deletes its lock; then we can claim "a" ("b" is
   // still in our hands: not handed out again).
   Cli("DEL " + s.ns + ":schedule:a:lock");
-  ours = s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30));
+  ours = s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30));
   ASSERT_TRUE(ours.ok());
   ASSERT_EQ(ours->size(), 1u);
   EXPECT_EQ((*ours)[0].id(), "a");
@@ -341,7 +341,7 @@ TEST(RedisStoreTest, AWriteLeavesAStemBeatsLockAlone) {
   ASSERT_TRUE(s.store->Upsert({edited}).ok());
   EXPECT_EQ(Cli("GET " + s.ns + ":schedule:e:lock"), "1");
   EXPECT_TRUE(
-      s.store->ClaimDue(absl::Now(), 10, "beat-1", absl::Seconds(30))->empty());
+      s.store->ClaimDue(kNow, 10, "beat-1", absl::Seconds(30))->empty());
 }
 
 TEST(RedisStoreTest, HistoryIsStemsStream) {
