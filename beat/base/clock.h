@@ -7,14 +7,16 @@
 //
 // Clock::System() is the system's clock, moved by STEM_CLOCK_OFFSET when that
 // is set ("+3650d", "-90m", "1h30m", or an instant "@2032-02-29T23:59:30Z"
-// that the clock reads when the process starts), read once; a bad value ends
-// the program with a message and exit code 64. Tests move time with a
-// ManualClock. Log timestamps are real time and do not come from here.
+// that the clock reads when the process starts), read once; unset or empty:
+// no offset; a bad value ends the program with a message and exit code 64.
+// Tests move time with a ManualClock. Log timestamps are real time and do not
+// come from here.
 #ifndef STEM_BEAT_BASE_CLOCK_H_
 #define STEM_BEAT_BASE_CLOCK_H_
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 
 #include "absl/status/statusor.h"
@@ -97,9 +99,10 @@ class ManualClock : public Clock {
   // Sets the wall clock (forward or back, as a system clock may be stepped);
   // the monotonic clock moves only forward, by the step when it is forward.
   void Set(absl::Time now);
-  // Waiters now blocked in WaitFor (for a test to know the code it drives
-  // has got to its wait).
+  // Waiters now blocked in WaitFor, and the waits begun since construction
+  // (for a test to know the code it drives has got to its next wait).
   int waiters() const;
+  int64_t waits_begun() const;
 
  private:
   mutable std::mutex mutex_;
@@ -107,6 +110,7 @@ class ManualClock : public Clock {
   absl::Time now_;
   absl::Duration elapsed_;  // since construction, for Monotonic
   mutable int waiters_ = 0;
+  mutable int64_t waits_begun_ = 0;
   const MonotonicTime origin_;
 };
 

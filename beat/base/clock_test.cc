@@ -32,6 +32,10 @@ TEST(ParseClockOffsetTest, AnInstantIsTheOffsetThatReadsIt) {
   const absl::Time leap = At("2032-02-29T23:59:30Z");
   EXPECT_EQ(*ParseClockOffset("@2032-02-29T23:59:30Z", now), leap - now);
   EXPECT_EQ(*ParseClockOffset("@2026-12-07T09:00:00Z", now), -absl::Hours(1));
+  EXPECT_EQ(*ParseClockOffset("@2026-12-07t10:30:00.5z", now),
+            absl::Minutes(30) + absl::Milliseconds(500));
+  EXPECT_EQ(*ParseClockOffset("@2026-12-07T15:30:00+05:30", now),
+            absl::ZeroDuration());
   // Past 2038 (a 32-bit time_t's end) is an ordinary instant.
   EXPECT_EQ(now + *ParseClockOffset("@2040-01-01T00:00:00+01:00", now),
             At("2039-12-31T23:00:00Z"));
@@ -41,7 +45,11 @@ TEST(ParseClockOffsetTest, BadValuesSayWhy) {
   const absl::Time now = At("2026-12-07T00:00:00Z");
   for (const char* bad :
        {"", "soon", "+", "d", "+-5s", "--5s", "5", "5x", "1.5d", "+d", "inf",
-        "@", "@tomorrow", "@2032-02-30T00:00:00Z", "@2032-02-29"}) {
+        "@", "@tomorrow", "@2032-02-30T00:00:00Z", "@2032-02-29",
+        // What absl::ParseTime alone would take.
+        "@2040-2-29T23:40:00Z", "@2040-02-29T23:40:00+0530",
+        "@ 2040-02-29T23:40:00Z", "@2040-02-29T12:00:60Z",
+        "@2040-02-29T23:59:60.5Z", "@2040-02-29T23:40:00.Z"}) {
     EXPECT_EQ(ParseClockOffset(bad, now).status().code(),
               absl::StatusCode::kInvalidArgument)
         << bad;
@@ -99,6 +107,7 @@ TEST(ManualClockTest, AWaitEndsWhenTheClockHasMovedPastIt) {
   waiter.join();
   EXPECT_TRUE(done);
   EXPECT_EQ(clock.waiters(), 0);
+  EXPECT_EQ(clock.waits_begun(), 1);
 }
 
 TEST(ManualClockTest, AWaitEndsOnStop) {

@@ -1030,6 +1030,13 @@ int RunBeat(const GlobalOptions& options, const BeatFlags& flags) {
   // clock skew between Beats).
   const OffsetClock clock(ClockOf(options), clock_offset);
   runner_options.clock = &clock;
+  if (clock.Now() < absl::UnixEpoch()) {
+    // With STEM_CLOCK_OFFSET near 1970 (found by an attack: negative
+    // heartbeats and owner ids).
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--clock-offset \"", flags.clock_offset,
+                     "\": moves this Beat's clock before 1970")));
+  }
   if (stats_every > absl::ZeroDuration() &&
       stats_every < absl::Milliseconds(100)) {
     return Fail(absl::InvalidArgumentError(

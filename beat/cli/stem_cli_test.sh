@@ -177,6 +177,13 @@ for bad in soon +5 "@2032-02-30T00:00:00Z" +900000h -30000d; do
   check "STEM_CLOCK_OFFSET=$bad exits 64" 64 $?
   contains "STEM_CLOCK_OFFSET=$bad is named" "STEM_CLOCK_OFFSET=\"$bad\"" "$err"
 done
+err=$(STEM_CLOCK_OFFSET=$'1h\n\e[31mred' "$stem" schedule list 2>&1)
+check "a hostile STEM_CLOCK_OFFSET exits 64" 64 $?
+check "its message is one line" 1 "$(printf '%s\n' "$err" | wc -l)"
+contains "its value is escaped" 'STEM_CLOCK_OFFSET="1h\n\x1b[31mred"' "$err"
+STEM_CLOCK_OFFSET=@1970-01-01T00:00:00Z "$stem" beat --once --clock-offset -24h \
+  --broker file:never.jsonl >/dev/null 2>&1
+check "a Beat's clock may not go before 1970 (STEM_CLOCK_OFFSET and --clock-offset)" 64 $?
 check "the clock's offset is read: @2040 is 2040" "2040-02-29T23:59" \
   "$(STEM_CLOCK_OFFSET=@2040-02-29T23:59:30Z "$test_clock" now 0 iso | cut -c1-16)"
 

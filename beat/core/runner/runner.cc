@@ -1115,24 +1115,29 @@ class ChangeWatcher {
     // `stop` is a Notification, which a condition variable cannot wait on
     // with the flag: look at it every 20 ms (of real time; the clock may be
     // a test's, moved by hand).
-    // A flood of changes re-plans at most every kChangeGap.
+    // A flood of changes re-plans at most every kChangeGap of real time (a
+    // limit on work, not a schedule: it holds however the clock stands).
     constexpr std::chrono::milliseconds kChangeGap{20};
+    const Clock& real = Clock::System();
     std::unique_lock<std::mutex> lock(mutex_);
     while (true) {
       if (stop_.HasBeenNotified()) return Wake::kStop;
       const Clock::MonotonicTime now = clock_.Monotonic();
-      if (changed_ && (!last_change_ || now >= *last_change_ + kChangeGap)) {
+      const Clock::MonotonicTime real_now = real.Monotonic();
+      if (changed_ &&
+          (!last_change_ || real_now >= *last_change_ + kChangeGap)) {
         changed_ = false;
-        last_change_ = now;
+        last_change_ = real_now;
         return Wake::kChange;
       }
       if (now >= until) return Wake::kTimeout;  // a change stays flagged
-      Clock::MonotonicTime next = until;
-      if (changed_) next = std::min(next, *last_change_ + kChangeGap);
+      std::chrono::steady_clock::duration left = until - now;
+      if (changed_)
+        left = std::min(left, *last_change_ + kChangeGap - real_now);
       condition_.wait_for(
-          lock, std::clamp<std::chrono::steady_clock::duration>(
-                    next - now, std::chrono::steady_clock::duration::zero(),
-                    kChangeGap));
+          lock,
+          std::clamp<std::chrono::steady_clock::duration>(
+              left, std::chrono::steady_clock::duration::zero(), kChangeGap));
     }
   }
 
@@ -1169,7 +1174,8 @@ class ChangeWatcher {
   std::mutex mutex_;
   std::condition_variable condition_;
   bool changed_ = false;  // guarded by mutex_
-  // When a change last ended a wait (none yet: nullopt); guarded by mutex_.
+  // When a change last ended a wait, on the process's real monotonic clock
+  // (none yet: nullopt); guarded by mutex_.
   std::optional<Clock::MonotonicTime> last_change_;
   bool done_ = false;  // guarded by mutex_
   std::thread thread_;
@@ -1195,6 +1201,10 @@ absl::Status Runner::Run(absl::Notification& stop) {
     Stage(*prepared);
     return Dispatch(*prepared, pool);
   };
+  // A publish that failed while the loop waited (a group still in flight
+  // when it began to wait) starts a backoff: the loop waits it out before
+  // planning again, instead of publishing once more inside it.
+  auto in_broker_backoff = [&] { return BrokerRetryAt() > Now(); };
   absl::StatusOr<TickStats> stats = dispatch_due_now();
   while (!stop.HasBeenNotified()) {
     if (!stats.ok()) {
@@ -1232,6 +1242,7 @@ absl::Status Runner::Run(absl::Notification& stop) {
       const absl::Time due_at = wake;
       const Wake early = changes.WaitFor(due_at - kPlanAhead - Now());
       if (early == Wake::kStop) break;
+      if (in_broker_backoff()) continue;
       if (early == Wake::kChange) {
         stats = dispatch_due_now();
         continue;
@@ -1255,10 +1266,15 @@ absl::Status Runner::Run(absl::Notification& stop) {
         stats = dispatch_due_now();
         continue;
       }
+      if (in_broker_backoff()) {
+        Unstage(**prepared);  // published nothing: the firings stay due
+        continue;
+      }
       stats = Dispatch(**prepared, pool);
       continue;
     }
     if (changes.WaitFor(wake - Now()) == Wake::kStop) break;
+    if (in_broker_backoff()) continue;
     stats = dispatch_due_now();
   }
   // Finish what is being dispatched (the pool's destructor would too).

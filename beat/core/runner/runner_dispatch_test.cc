@@ -268,10 +268,13 @@ class CountingStore final : public internal::ForwardingStore {
 // Issue 8, defect 8: during a broker outage Beat backs off (200 ms, then
 // doubling) instead of retrying on every pass, and does not rewrite the
 // store at all (before, it wrote every entry's last error on every pass).
+// On a clock the test moves: while it stands within a backoff, nothing is
+// tried; when it reaches the backoff's end, one more pass.
 TEST(RunnerDispatchTest, ABrokerOutageBacksOffAndWritesNothing) {
   auto memory = testing::MemoryStore("memory://dispatch-outage");
   CountingStore store(memory.get());
   DownBroker broker;
+  ManualClock clock(At("2039-12-31T23:59:59Z"));
   std::vector<v1::ScheduleEntry> entries;
   for (int i = 0; i < 20; ++i) {
     v1::ScheduleEntry entry;
@@ -280,31 +283,126 @@ TEST(RunnerDispatchTest, ABrokerOutageBacksOffAndWritesNothing) {
     entry.mutable_spec()->mutable_interval()->set_every_ms(100);
     entries.push_back(entry);
   }
+  // Applied a second ago: every entry is due now.
   ASSERT_TRUE(
-      ApplyEntries(*memory, entries, Clock::System().Now(), false).ok());
+      ApplyEntries(*memory, entries, clock.Now() - absl::Seconds(1), false)
+          .ok());
   RunnerOptions options;
   options.owner = "outage";
+  options.clock = &clock;
   std::atomic<int> reported{0};
+  std::mutex backoffs_mutex;
+  std::vector<absl::Duration> backoffs;
   RunnerHooks hooks;
-  hooks.on_broker_failed = [&](const absl::Status&, absl::Duration) {
+  hooks.on_broker_failed = [&](const absl::Status&, absl::Duration backoff) {
+    std::lock_guard<std::mutex> lock(backoffs_mutex);
+    backoffs.push_back(backoff);
     ++reported;
   };
   Runner runner(&store, nullptr, &broker, options, hooks);
   absl::Notification stop;
   std::thread loop([&] { ASSERT_TRUE(runner.Run(stop).ok()); });
-  absl::SleepFor(absl::Milliseconds(1500));
+  // Failed `reports` times, nothing in flight, waiting on the clock.
+  auto settled = [&](int reports) {
+    return Eventually([&] {
+      return reported.load() == reports && runner.metrics().in_flight == 0 &&
+             clock.waiters() > 0;
+    });
+  };
+  ASSERT_TRUE(settled(1));
+  absl::Duration backoff = absl::Milliseconds(200);
+  for (int step = 2; step <= 5; ++step) {
+    const int attempts = broker.attempts.load();
+    EXPECT_GE(attempts, 1);
+    // Within the backoff: no pass, however long the test waits for one.
+    clock.Advance(backoff - absl::Milliseconds(1));
+    ASSERT_TRUE(Eventually([&] { return clock.waiters() > 0; }));
+    EXPECT_EQ(broker.attempts.load(), attempts) << "tried within a backoff";
+    EXPECT_EQ(reported.load(), step - 1);
+    // At its end: one more pass, which fails, and a backoff twice as long.
+    clock.Advance(absl::Milliseconds(1));
+    ASSERT_TRUE(settled(step)) << "step " << step;
+    EXPECT_GT(broker.attempts.load(), attempts);
+    backoff *= 2;
+  }
   stop.Notify();
   loop.join();
-  // 200 + 400 + 800 ms of backoff fit in 1.5 s: four passes, each of two
-  // groups (a few more if a pass was planned just before a failure). With
-  // no backoff there is a pass every 100 ms: 30 publishes or more.
-  EXPECT_GE(broker.attempts.load(), 1);
-  EXPECT_LE(broker.attempts.load(), 16);
-  // One report per backoff step, not one per failed group.
-  EXPECT_GE(reported.load(), 1);
-  EXPECT_LE(reported.load(), 5);
+  {
+    std::lock_guard<std::mutex> lock(backoffs_mutex);
+    EXPECT_EQ(backoffs, (std::vector<absl::Duration>{
+                            absl::Milliseconds(200), absl::Milliseconds(400),
+                            absl::Milliseconds(800), absl::Milliseconds(1600),
+                            absl::Milliseconds(3200)}));
+  }
   EXPECT_EQ(store.writes.load(), 0);
-  EXPECT_GE(runner.metrics().broker_outages, 1);
+  EXPECT_EQ(runner.metrics().broker_outages, 1);
+}
+
+// A broker that is down and slow to say so: each publish fails only once
+// the runner's loop has gone back to waiting on `clock`.
+class SlowlyDownBroker final : public Broker {
+ public:
+  explicit SlowlyDownBroker(const ManualClock& clock) : clock_(clock) {}
+  absl::StatusOr<PublishResult> Publish(
+      std::vector<v1::TaskEnvelope> envelopes) override {
+    ++attempts;
+    Eventually([this] { return clock_.waiters() > 0; });
+    return absl::UnavailableError("connection timed out");
+  }
+  absl::StatusOr<std::vector<v1::TaskEnvelope>> List() override {
+    return std::vector<v1::TaskEnvelope>{};
+  }
+  std::atomic<int> attempts{0};
+
+ private:
+  const ManualClock& clock_;
+};
+
+// Found while moving the outage test to the manual clock: a publish that
+// failed while the loop was waiting for it (a group in flight: a short
+// wait) did not stop the loop's next pass, which published once more
+// inside the backoff.
+TEST(RunnerDispatchTest, APublishThatFailsWhileTheLoopWaitsHoldsItOff) {
+  auto store = testing::MemoryStore("memory://dispatch-slow-outage");
+  ManualClock clock(At("2040-01-01T00:00:00Z"));
+  SlowlyDownBroker broker(clock);
+  v1::ScheduleEntry entry;
+  entry.set_id("tick");
+  entry.set_task_name("t");
+  entry.mutable_spec()->mutable_interval()->set_every_ms(1000);
+  ASSERT_TRUE(
+      ApplyEntries(*store, {entry}, clock.Now() - absl::Seconds(2), false)
+          .ok());
+  RunnerOptions options;
+  options.owner = "slow-outage";
+  options.clock = &clock;
+  std::atomic<int> reported{0};
+  RunnerHooks hooks;
+  hooks.on_broker_failed = [&](const absl::Status&, absl::Duration) {
+    ++reported;
+  };
+  Runner runner(store.get(), nullptr, &broker, options, hooks);
+  absl::Notification stop;
+  std::thread loop([&] { ASSERT_TRUE(runner.Run(stop).ok()); });
+  ASSERT_TRUE(Eventually([&] {
+    return reported.load() == 1 && runner.metrics().in_flight == 0 &&
+           clock.waiters() > 0;
+  }));
+  EXPECT_EQ(broker.attempts.load(), 1);
+  // The loop's short wait for the group in flight ends; the backoff
+  // (200 ms) has not. Then the loop waits again.
+  const int64_t waits = clock.waits_begun();
+  clock.Advance(absl::Milliseconds(20));
+  ASSERT_TRUE(Eventually([&] {
+    return clock.waits_begun() > waits && runner.metrics().in_flight == 0 &&
+           clock.waiters() > 0;
+  }));
+  EXPECT_EQ(broker.attempts.load(), 1) << "published inside the backoff";
+  clock.Advance(absl::Milliseconds(180));  // the backoff's end
+  ASSERT_TRUE(Eventually([&] { return reported.load() == 2; }));
+  EXPECT_EQ(broker.attempts.load(), 2);
+  stop.Notify();
+  loop.join();
 }
 
 // Found by an attack on the built binary: an interval of a few
@@ -483,20 +581,24 @@ class NotifyingStore final : public internal::ForwardingStore {
 
 // A Beat asleep for its (long) idle poll re-plans on a change: an entry
 // applied while it sleeps, due 300 ms later, fires then, not 10 minutes
-// later.
+// later. On a clock the test moves only those 300 ms: without the change
+// waking it, the Beat would sleep until the clock reads 10 minutes on,
+// which it never does here.
 TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
   auto memory = testing::MemoryStore("memory://dispatch-watch");
   NotifyingStore store(memory.get());
   auto broker = testing::MemoryBroker("memory://dispatch-watch");
+  ManualClock clock(At("2040-02-29T23:59:59.500Z"));
   RunnerOptions options;
   options.owner = "beat-watch";
   options.idle_poll = absl::Minutes(10);
+  options.clock = &clock;
   Runner runner(&store, nullptr, broker.get(), options);
   absl::Notification stop;
   std::thread beat([&] { EXPECT_TRUE(runner.Run(stop).ok()); });
   // Asleep: watching, nothing due.
   ASSERT_TRUE(Eventually([&] { return store.watches() >= 3; }));
-  const absl::Time applied = Clock::System().Now();
+  const absl::Time applied = clock.Now();
   v1::ScheduleEntry soon;
   soon.set_id("soon");
   soon.set_task_name("t.soon");
@@ -504,21 +606,15 @@ TEST(RunnerDispatchTest, AChangeWakesASleepingBeat) {
       ToProtoTime(applied + absl::Milliseconds(300));
   ASSERT_TRUE(ApplyEntries(*memory, {soon}, applied, false).ok());
   store.Poke();
-  absl::Time fired = absl::InfiniteFuture();
-  const absl::Time deadline = applied + absl::Minutes(1);
-  while (Clock::System().Now() < deadline) {
-    if (CountTask(*broker, "t.soon") == 1) {
-      fired = Clock::System().Now();
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  EXPECT_EQ(CountTask(*broker, "t.soon"), 0);  // not due yet
+  // Whether the change is seen before or after this step, only the change
+  // can end the 10-minute sleep.
+  clock.Advance(absl::Milliseconds(300));  // into March 1st
+  ASSERT_TRUE(Eventually([&] { return CountTask(*broker, "t.soon") == 1; }));
   stop.Notify();
   beat.join();
-  ASSERT_EQ(CountTask(*broker, "t.soon"), 1);
-  // Woken by the change: far sooner than the 10-minute poll (the margin
-  // is wide on purpose; this machine is shared).
-  EXPECT_LT(fired - applied, absl::Seconds(30));
+  EXPECT_EQ(CountTask(*broker, "t.soon"), 1);
+  EXPECT_EQ(store.Get("soon")->total_run_count(), 1);
 }
 
 // Fencing: a Beat paused (SIGSTOP, a stalled VM) past its lease, then
