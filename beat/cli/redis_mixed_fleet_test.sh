@@ -45,9 +45,17 @@ done
 # Stem's Beat starts first, on entries all due, and is slow (each enqueue
 # holds its lock 150 ms), so ours meets its locks when it starts. Debian's
 # python3 (with python3-redis), not whatever python3 is first on PATH.
-STEM_CLOCK_OFFSET_SECONDS=$("$test_clock" offset) /usr/bin/python3 "$stem_beat" "$port" mixed 6 150 > stem_fired.txt &
+# Ours starts once Stem's has fired (not after a fixed sleep: under ASan
+# and a loaded machine Python took longer than one to start, ours took
+# every lock, and Stem's fired nothing).
+STEM_CLOCK_OFFSET_SECONDS=$("$test_clock" offset) /usr/bin/python3 "$stem_beat" "$port" mixed 6 150 > stem_fired.txt 2>stem.err &
 stem_pid=$!
-sleep 0.5
+for _ in $(seq 200); do
+  [[ $(cli XLEN mixed:stem:fired) -gt 0 ]] && break
+  kill -0 "$stem_pid" 2>/dev/null || break
+  sleep 0.05
+done
+[[ $(cli XLEN mixed:stem:fired) -gt 0 ]] || fail "Stem's Beat did not start firing in 10 s: $(tail -3 stem.err)"
 "$stem" beat 2>beat.err & beat=$!
 wait "$stem_pid"
 stem_fired=$(cat stem_fired.txt)
@@ -76,7 +84,7 @@ for key, who in sorted(twice.items())[:5]:
 print(ours, len(twice))
 PY
 )
-[[ $stem_fired -gt 0 ]] && ok "Stem's Beat fired $stem_fired" || fail "Stem's Beat fired nothing"
+[[ $stem_fired -gt 0 ]] && ok "Stem's Beat fired $stem_fired" || fail "Stem's Beat fired nothing: $(tail -3 stem.err)"
 [[ $ours -gt 0 ]] && ok "our Beat fired $ours" || fail "our Beat fired nothing: $(head beat.err)"
 [[ $duplicates -eq 0 ]] && ok "no (entry, nominal time) fired twice" \
   || fail "$duplicates firings twice"

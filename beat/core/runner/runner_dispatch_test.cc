@@ -18,6 +18,7 @@
 #include "absl/time/clock.h"
 #include "beat/base/clock.h"
 #include "beat/core/codec/envelope.h"
+#include "beat/core/codec/iso_time.h"
 #include "beat/core/model/proto_time.h"
 #include "beat/core/runner/runner.h"
 #include "beat/core/service/schedule_service.h"
@@ -126,13 +127,8 @@ TEST(RunnerDispatchTest, AHangingPublishHoldsUpNeitherTheLoopNorOthers) {
   EXPECT_EQ(runner.metrics().oldest_publish_began, absl::InfinitePast());
 }
 
-absl::Time At(const char* rfc3339) {
-  absl::Time time;
-  std::string error;
-  EXPECT_TRUE(absl::ParseTime(absl::RFC3339_full, rfc3339, &time, &error))
-      << error;
-  return time;
-}
+// An instant, such as "2040-02-29T23:59:59Z".
+absl::Time At(absl::string_view rfc3339) { return *ParseIsoTime(rfc3339); }
 
 // Run on a clock the test moves: a firing goes out when the clock reaches
 // its due time and not a moment before, with nothing slept but the wait for
