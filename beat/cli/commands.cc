@@ -926,8 +926,10 @@ namespace {
 std::string NamespaceOf(absl::string_view url) {
   const size_t question = url.find('?');
   if (question == absl::string_view::npos) return "stem";
-  for (absl::string_view pair :
-       absl::StrSplit(url.substr(question + 1), '&', absl::SkipEmpty())) {
+  // The query ends where a fragment begins (redis-sentinel://...#master).
+  absl::string_view query = url.substr(question + 1);
+  query = query.substr(0, query.find('#'));
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     if (absl::ConsumePrefix(&pair, "namespace=") && !pair.empty()) {
       return std::string(pair);
     }

@@ -490,8 +490,141 @@ class PostgresBackend:
         return result
 
 
+class RedisSentinelBackend(RedisBackend):
+    """A primary, one replica and three Sentinels (quorum 2, down after
+    1 s), the Beats on a redis-sentinel:// URL. Its `restart` is a
+    failover: SIGKILL of the primary, the replica promoted by the
+    Sentinels, the old primary started again (it comes back believing it
+    is primary, with its append-only file, until the Sentinels make it a
+    replica of the new one). `freeze` SIGSTOPs the primary instead, for
+    longer than the failover takes, so that it wakes as a stale primary."""
+
+    name = "redis-sentinel"
+    can_restart = True
+    namespace = NAMESPACE
+    MASTER = "chaos"
+
+    def __init__(self, work):
+        self.work = work
+        self.ports = [free_port(), free_port()]
+        self.sentinel_ports = [free_port() for _ in range(3)]
+        self.processes = [None, None]
+        self.sentinels = []
+        url = "redis-sentinel://%s/0?namespace=%s#%s" % (
+            ",".join("127.0.0.1:%d" % p for p in self.sentinel_ports),
+            NAMESPACE, self.MASTER)
+        self.store_url = url
+        self.broker_url = url
+
+    def _start_server(self, index, replica_of=None):
+        directory = os.path.join(self.work, "redis-%d" % index)
+        os.makedirs(directory, exist_ok=True)
+        command = ["redis-server", "--port", str(self.ports[index]), "--bind",
+                   "127.0.0.1", "--save", "", "--appendonly", "yes",
+                   "--appendfsync", "always", "--dir", directory, "--logfile",
+                   os.path.join(directory, "redis.log")]
+        if replica_of is not None:
+            command += ["--replicaof", "127.0.0.1", str(replica_of)]
+        self.processes[index] = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent)
+        if not wait_for_port(self.ports[index]):
+            raise RuntimeError("redis-server %d did not start" % index)
+
+    def _ask(self, port, *command):
+        try:
+            client = Resp(port)
+            try:
+                return client.call(*command)
+            finally:
+                client.close()
+        except (OSError, RuntimeError, ConnectionError):
+            return None
+
+    def start(self):
+        self._start_server(0)
+        self._start_server(1, replica_of=self.ports[0])
+        for index, port in enumerate(self.sentinel_ports):
+            directory = os.path.join(self.work, "sentinel-%d" % index)
+            os.makedirs(directory, exist_ok=True)
+            config = os.path.join(directory, "sentinel.conf")
+            with open(config, "w") as out:
+                out.write("sentinel monitor %s 127.0.0.1 %d 2\n"
+                          "sentinel down-after-milliseconds %s 1000\n"
+                          "sentinel failover-timeout %s 10000\n" % (
+                              self.MASTER, self.ports[0], self.MASTER,
+                              self.MASTER))
+            self.sentinels.append(subprocess.Popen(
+                ["redis-server", config, "--sentinel", "--port", str(port),
+                 "--bind", "127.0.0.1", "--dir", directory, "--logfile",
+                 os.path.join(directory, "sentinel.log")],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                preexec_fn=die_with_parent))
+        # Ready when every Sentinel knows the two others and the replica
+        # (hello messages every 2 s): a failover needs both.
+        deadline = time.time() + 60
+        for port in self.sentinel_ports:
+            while True:
+                master = self._ask(port, "SENTINEL", "master", self.MASTER)
+                if master:
+                    info = dict(zip(master[0::2], master[1::2]))
+                    if (info.get("num-other-sentinels") == "2" and
+                            info.get("num-slaves") == "1"):
+                        break
+                if time.time() > deadline:
+                    raise RuntimeError("the Sentinels did not find each other")
+                time.sleep(0.1)
+
+    def primary(self):
+        """The index of the server the Sentinels name primary."""
+        for port in self.sentinel_ports:
+            answer = self._ask(port, "SENTINEL", "get-master-addr-by-name",
+                               self.MASTER)
+            if answer and int(answer[1]) in self.ports:
+                return self.ports.index(int(answer[1]))
+        return 0
+
+    @property
+    def port(self):  # where envelopes() reads: the current primary
+        return self.ports[self.primary()]
+
+    def _wait_for_new_primary(self, old, seconds=30):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.primary() != old:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def restart(self, pause):
+        old = self.primary()
+        self.processes[old].send_signal(signal.SIGKILL)
+        self.processes[old].wait()
+        promoted = self._wait_for_new_primary(old)
+        time.sleep(pause)
+        # Back with its own data, primary in its own eyes; the Sentinels
+        # turn it into a replica of the new primary.
+        self._start_server(old)
+        if not promoted:
+            raise RuntimeError("the Sentinels promoted no replica in 30 s")
+
+    def freeze(self, seconds):
+        old = self.primary()
+        self.processes[old].send_signal(signal.SIGSTOP)
+        time.sleep(seconds)
+        self.processes[old].send_signal(signal.SIGCONT)
+
+    def stop(self):
+        for process in self.sentinels + self.processes:
+            if process and process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+                process.terminate()
+                process.wait(timeout=30)
+
+
 BACKENDS = {"file": FileBackend, "redis": RedisBackend,
-            "postgres": PostgresBackend}
+            "postgres": PostgresBackend,
+            "redis-sentinel": RedisSentinelBackend}
 
 
 # ---- the Beats
@@ -619,10 +752,19 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             pending.append((now + held, "resume", index))
             log("SIGSTOP beat %d for %.1f s" % (index, held))
             next_stop = now + rng.uniform(8, 15)
-        elif "restart" in faults and backend.can_restart and now >= next_restart:
+        elif (faults & {"restart", "failover", "freeze"} and
+              backend.can_restart and now >= next_restart):
             pause = rng.uniform(1, 3)
-            log("restarting the %s server (down %.1f s)" % (backend.name, pause))
-            backend.restart(pause)
+            freeze = "freeze" in faults and hasattr(backend, "freeze") and (
+                not faults & {"restart", "failover"} or rng.random() < 0.5)
+            if freeze:
+                log("SIGSTOP of the %s primary for 8 s" % backend.name)
+                backend.freeze(8)
+            else:
+                log("%s the %s server (down %.1f s)" % (
+                    "failing over" if hasattr(backend, "freeze")
+                    else "restarting", backend.name, pause))
+                backend.restart(pause)
             counts["restarts"] += 1
             counts["events"].append(("restart", now * 1000, time.time() * 1000))
             next_restart = time.time() + rng.uniform(10, 20)
@@ -764,10 +906,30 @@ def failover_gaps(events, firings, lease_ms, outages):
     return gaps
 
 
+def outage_gaps(outages, envelopes):
+    """For each server restart or store failover: how long after its start
+    the broker (the new primary, after a failover) took its first
+    envelope."""
+    arrivals = sorted(arrival_ms(envelope) - CLOCK_OFFSET_MS
+                      for envelope in envelopes
+                      if envelope.get("arrived_ms") is not None)
+    gaps = []
+    for start, _ in outages:
+        after = bisect.bisect_right(arrivals, start)
+        if after < len(arrivals):
+            gaps.append(arrivals[after] - start)
+    return gaps
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stem", required=True, help="the stem binary")
     parser.add_argument("--backend", choices=sorted(BACKENDS), default="file")
+    parser.add_argument("--topology", choices=["single", "sentinel"],
+                        default="single",
+                        help="sentinel: with --backend redis, a primary, a "
+                        "replica and three Sentinels (--backend "
+                        "redis-sentinel)")
     parser.add_argument("--duration", type=parse_duration, default=30,
                         help="time of faults: 30 (seconds), 90s, 10m; at "
                         "least 5 s (default 30)")
@@ -797,7 +959,7 @@ def main():
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     faults = set() if args.faults == "none" else set(args.faults.split(","))
-    unknown_faults = faults - {"kill", "stop", "restart"}
+    unknown_faults = faults - {"kill", "stop", "restart", "failover", "freeze"}
     if unknown_faults:
         parser.error("unknown fault(s): %s" % ", ".join(sorted(unknown_faults)))
     if args.duration < 5:
@@ -836,6 +998,10 @@ def main():
     if "restart" in faults and args.backend == "file":
         log("note: the file store has no server to restart: no restarts")
 
+    if args.topology == "sentinel":
+        if args.backend not in ("redis", "redis-sentinel"):
+            parser.error("--topology sentinel is for --backend redis")
+        args.backend = "redis-sentinel"
     backend = BACKENDS[args.backend](work)
     beats = None
     try:
@@ -903,6 +1069,7 @@ def main():
                               if event[0] in ("kill", "stop")))
         gaps = failover_gaps(counts["events"], report["firings"],
                              int(lease_ttl_s * 1000), outages)
+        store_gaps = outage_gaps(outages, backend.envelopes())
     except KeyboardInterrupt:
         print("chaos: interrupted; the Beats and the server are stopped "
               "(data in %s)" % work, file=sys.stderr)
@@ -921,7 +1088,8 @@ def main():
           "restarts=%d exits=%d | expected=%d delivered=%d duplicates=%d missing=%d "
           "dropped_by_policy=%d early=%d%s late=%d unknown=%d "
           "count_mismatches=%d | delay p50=%dms p99=%dms max=%dms | "
-          "failover gap p50=%dms max=%dms (%d faults) | split %s" % (
+          "failover gap p50=%dms max=%dms (%d faults) | "
+          "store gap p50=%dms max=%dms (%d outages) | split %s" % (
               backend.name, args.beats, args.duration, seed,
               " skew=%dms" % skew_ms if skew_ms else "", counts["kills"],
               counts["stops"], counts["restarts"], counts["exits"],
@@ -933,6 +1101,8 @@ def main():
               report["count_mismatches"], percentile(delays, 0.5),
               percentile(delays, 0.99), max(delays) if delays else 0,
               percentile(gaps, 0.5), max(gaps) if gaps else 0, len(gaps),
+              percentile(store_gaps, 0.5),
+              max(store_gaps) if store_gaps else 0, len(store_gaps),
               shares))
     for example in report["examples"][:20]:
         print("chaos:   %s" % example)

@@ -11,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "beat/base/status_macros.h"
@@ -22,6 +23,10 @@ namespace {
 constexpr absl::string_view kUrlForm =
     "redis://[user:password@]host[:port][/db][?namespace=stem&"
     "connect_timeout=1s&timeout=2s]";
+constexpr absl::string_view kSentinelUrlForm =
+    "redis-sentinel://[user:password@]host[:port][,host2[:port2]...][/db]"
+    "[?...]#masterName";
+constexpr int kSentinelPort = 26379;
 
 absl::Status UrlError(absl::string_view what) {
   return absl::InvalidArgumentError(
@@ -46,6 +51,43 @@ absl::StatusOr<absl::Duration> ParsePositiveDuration(absl::string_view key,
                                  "(such as 500ms or 2s)"));
   }
   return duration;
+}
+
+// `host`, `host:port`, `[v6]` or `[v6]:port`; an empty host keeps
+// `out->host`, no port keeps `out->port`.
+absl::Status ParseHostPort(absl::string_view text, HostPort* out) {
+  absl::string_view host = text;
+  absl::string_view port;
+  if (absl::StartsWith(host, "[")) {
+    const size_t close = host.find(']');
+    if (close == absl::string_view::npos) {
+      return UrlError("an IPv6 address without its closing ']'");
+    }
+    out->host = std::string(host.substr(1, close - 1));
+    absl::string_view after = host.substr(close + 1);
+    if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
+      return UrlError("text after the IPv6 address");
+    }
+    port = after;
+  } else {
+    const size_t colon = host.rfind(':');
+    if (colon != absl::string_view::npos) {
+      port = host.substr(colon + 1);
+      host = host.substr(0, colon);
+    }
+    if (!host.empty()) out->host = std::string(host);
+  }
+  if (!port.empty() &&
+      (!std::all_of(port.begin(), port.end(),
+                    [](char c) {
+                      return absl::ascii_isdigit(static_cast<unsigned char>(c));
+                    }) ||
+       !absl::SimpleAtoi(port, &out->port) || out->port < 1 ||
+       out->port > 65535)) {
+    return UrlError(
+        absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int> ParseDb(absl::string_view text) {
@@ -106,11 +148,23 @@ void AppendCommand(std::string* out,
 
 }  // namespace
 
+std::string HostPort::ToString() const {
+  const bool ipv6 = absl::StrContains(host, ':');
+  return absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", port);
+}
+
 std::string RedisOptions::Where() const {
   if (!unix_socket.empty()) return absl::StrCat(unix_socket, " db ", db);
-  const bool ipv6 = absl::StrContains(host, ':');
-  return absl::StrCat(ipv6 ? "[" : "", host, ipv6 ? "]" : "", ":", port, "/",
-                      db);
+  if (!sentinels.empty()) {
+    return absl::StrCat(
+        "master \"", master_name, "\" of Sentinels ",
+        absl::StrJoin(sentinels, ",",
+                      [](std::string* out, const HostPort& sentinel) {
+                        out->append(sentinel.ToString());
+                      }),
+        " db ", db);
+  }
+  return absl::StrCat(HostPort{host, port}.ToString(), "/", db);
 }
 
 absl::StatusOr<RedisOptions> ParseRedisUrl(
@@ -124,13 +178,18 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
         "rediss://: TLS is not supported by this build (hiredis 0.14); use "
         "redis:// through a TLS tunnel such as stunnel");
   }
+  bool sentinel = false;
   if (absl::ConsumePrefix(&rest, "redis+unix://")) {
     unix_socket = true;
+  } else if (absl::ConsumePrefix(&rest, "redis-sentinel://")) {
+    sentinel = true;
   } else if (!absl::ConsumePrefix(&rest, "redis://")) {
-    return UrlError("it does not begin with redis:// or redis+unix://");
+    return UrlError(
+        "it does not begin with redis://, redis+unix:// or redis-sentinel://");
   }
-  // The query, then the credentials (up to the last '@': a password may
-  // hold '/', '?' or '@'), then host, port and database.
+  // The credentials (up to the last '@': a password may hold '/', '?' or
+  // '@'), the master's name (after '#'), the query, then host, port and
+  // database.
   absl::string_view query;
   bool db_in_path = false;
   const size_t at = rest.rfind('@');
@@ -138,6 +197,30 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
   if (at != absl::string_view::npos) {
     userinfo = rest.substr(0, at);
     rest.remove_prefix(at + 1);
+  }
+  if (sentinel) {
+    const size_t hash = rest.find('#');
+    if (hash == absl::string_view::npos || hash + 1 == rest.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "redis-sentinel URL: no master name after '#' (expected ",
+          kSentinelUrlForm,
+          ", such as redis-sentinel://10.0.0.1:26379,"
+          "10.0.0.2:26379/0#mymaster)"));
+    }
+    STEM_ASSIGN_OR_RETURN(options.master_name,
+                          PercentDecode(rest.substr(hash + 1), "master name"));
+    if (std::any_of(
+            options.master_name.begin(), options.master_name.end(), [](char c) {
+              return !absl::ascii_isgraph(static_cast<unsigned char>(c));
+            })) {
+      return UrlError("the master name holds a space or a control character");
+    }
+    rest = rest.substr(0, hash);
+  } else if (rest.find('#') != absl::string_view::npos &&
+             rest.find('#') < rest.find('?')) {
+    return UrlError(
+        "a '#' in the address (a master name? that is "
+        "redis-sentinel://host:26379#name)");
   }
   if (const size_t question = rest.find('?');
       question != absl::string_view::npos) {
@@ -175,37 +258,26 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
         db_in_path = true;
       }
     }
-    absl::string_view port;
-    if (absl::StartsWith(host, "[")) {
-      const size_t close = host.find(']');
-      if (close == absl::string_view::npos) {
-        return UrlError("an IPv6 address without its closing ']'");
+    if (sentinel) {
+      for (absl::string_view one : absl::StrSplit(host, ',')) {
+        if (one.empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "redis-sentinel URL: an empty Sentinel address in \"", host,
+              "\" (expected ", kSentinelUrlForm, ")"));
+        }
+        HostPort address{"", kSentinelPort};
+        STEM_RETURN_IF_ERROR(ParseHostPort(one, &address));
+        if (address.host.empty()) address.host = "127.0.0.1";
+        options.sentinels.push_back(std::move(address));
       }
-      options.host = std::string(host.substr(1, close - 1));
-      absl::string_view after = host.substr(close + 1);
-      if (!after.empty() && !absl::ConsumePrefix(&after, ":")) {
-        return UrlError("text after the IPv6 address");
-      }
-      port = after;
     } else {
-      const size_t colon = host.rfind(':');
-      if (colon != absl::string_view::npos) {
-        port = host.substr(colon + 1);
-        host = host.substr(0, colon);
-      }
-      if (!host.empty()) options.host = std::string(host);
-    }
-    if (!port.empty() && (!std::all_of(port.begin(), port.end(),
-                                       [](char c) {
-                                         return absl::ascii_isdigit(
-                                             static_cast<unsigned char>(c));
-                                       }) ||
-                          !absl::SimpleAtoi(port, &options.port) ||
-                          options.port < 1 || options.port > 65535)) {
-      return UrlError(
-          absl::StrCat("port \"", port, "\" is not a number from 1 to 65535"));
+      HostPort address{options.host, options.port};
+      STEM_RETURN_IF_ERROR(ParseHostPort(host, &address));
+      options.host = std::move(address.host);
+      options.port = address.port;
     }
   }
+  bool wait_given = false;
   std::map<std::string, std::string> seen;
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<std::string, std::string> split =
@@ -236,11 +308,28 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
                             ParsePositiveDuration(key, value));
     } else if (key == "timeout") {
       STEM_ASSIGN_OR_RETURN(options.timeout, ParsePositiveDuration(key, value));
+    } else if (key == "wait_replicas") {
+      if (!absl::SimpleAtoi(value, &options.wait_replicas) ||
+          options.wait_replicas < 0 || options.wait_replicas > 16) {
+        return UrlError(absl::StrCat("wait_replicas=\"", value,
+                                     "\" is not a number from 0 to 16"));
+      }
+      wait_given = true;
+    } else if (key == "wait_timeout") {
+      STEM_ASSIGN_OR_RETURN(options.wait_timeout,
+                            ParsePositiveDuration(key, value));
+    } else if (sentinel && key == "sentinel_password") {
+      options.sentinel_password = value;
+    } else if (sentinel && key == "sentinel_user") {
+      options.sentinel_user = value;
     } else if (std::find(extra_parameters.begin(), extra_parameters.end(),
                          key) != extra_parameters.end()) {
       options.extra[key] = value;
     } else {
-      std::string known = "namespace, db, connect_timeout, timeout";
+      std::string known =
+          "namespace, db, connect_timeout, timeout, wait_replicas, "
+          "wait_timeout";
+      if (sentinel) known += ", sentinel_user, sentinel_password";
       for (absl::string_view extra : extra_parameters) {
         absl::StrAppend(&known, ", ", extra);
       }
@@ -248,6 +337,9 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
                                    "\" (this plugin takes ", known, ")"));
     }
   }
+  // Behind Sentinel there is a replica to fail over to: a write counts
+  // once it holds it too, unless the URL says otherwise.
+  if (sentinel && !wait_given) options.wait_replicas = 1;
   return options;
 }
 
@@ -310,7 +402,8 @@ absl::Status ErrorReplyStatus(const redisReply& reply) {
   return absl::InternalError(full);
 }
 
-Script::Script(std::string body) : body_(std::move(body)) {
+Script::Script(std::string body, Effect effect)
+    : body_(std::move(body)), effect_(effect) {
   unsigned char digest[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(body_.data()), body_.size(),
        digest);
@@ -319,9 +412,54 @@ Script::Script(std::string body) : body_(std::move(body)) {
 
 std::string Decimal(int64_t value) { return absl::StrCat(value); }
 
+namespace {
+std::string WaitCommand(int replicas, absl::Duration timeout) {
+  std::string formatted;
+  AppendCommand(
+      &formatted,
+      {{Decimal(replicas), Decimal(absl::ToInt64Milliseconds(timeout))}},
+      {"WAIT"});
+  return formatted;
+}
+
+// How many replicas of the master a Sentinel's SENTINEL replicas reply
+// shows up and linked to it.
+int HealthyReplicas(const redisReply& replicas) {
+  if (replicas.type != REDIS_REPLY_ARRAY) return 0;
+  int healthy = 0;
+  for (size_t i = 0; i < replicas.elements; ++i) {
+    bool down = true;
+    bool linked = false;
+    for (const auto& [key, value] : ReplyPairs(*replicas.element[i])) {
+      if (key == "flags") {
+        down = absl::StrContains(value, "s_down") ||
+               absl::StrContains(value, "o_down") ||
+               absl::StrContains(value, "disconnected");
+      } else if (key == "master-link-status") {
+        linked = value == "ok";
+      }
+    }
+    if (!down && linked) ++healthy;
+  }
+  return healthy;
+}
+}  // namespace
+
+RedisClient::RedisClient(RedisOptions options)
+    : options_(std::move(options)), wait_for_(options_.wait_replicas) {}
+
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(
     RedisOptions options) {
   std::unique_ptr<RedisClient> client(new RedisClient(std::move(options)));
+  if (client->sentinel()) {
+    // At open, what the Sentinels say is reported as it is: a master name
+    // they do not know is the URL's fault.
+    absl::StatusOr<SentinelAnswer> primary = client->AskSentinels();
+    if (absl::IsNotFound(primary.status())) {
+      return absl::InvalidArgumentError(primary.status().message());
+    }
+    if (!primary.ok()) return primary.status();
+  }
   STEM_ASSIGN_OR_RETURN(Context context, client->Take());
   client->Give(std::move(context));
   return client;
@@ -335,12 +473,176 @@ void RedisClient::OnConnect(
   idle_.clear();
 }
 
+absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
+  struct Vote {
+    HostPort primary;
+    int sentinels = 0;
+    int healthy_replicas = 0;  // as the first Sentinel to name it sees them
+  };
+  std::vector<Vote> votes;
+  int unknown = 0;
+  std::vector<std::string> failures;
+  for (const HostPort& sentinel : options_.sentinels) {
+    Context context(
+        redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port,
+                                absl::ToTimeval(options_.connect_timeout)));
+    if (context == nullptr) {
+      return absl::ResourceExhaustedError("cannot allocate a connection");
+    }
+    auto run = [&](std::vector<std::string> argv) -> Reply {
+      std::vector<const char*> pointers;
+      std::vector<size_t> sizes;
+      for (const std::string& arg : argv) {
+        pointers.push_back(arg.data());
+        sizes.push_back(arg.size());
+      }
+      return Reply(static_cast<redisReply*>(
+          redisCommandArgv(context.get(), static_cast<int>(argv.size()),
+                           pointers.data(), sizes.data())));
+    };
+    if (context->err != 0) {
+      failures.push_back(
+          absl::StrCat(sentinel.ToString(), ": ", context->errstr));
+      continue;
+    }
+    redisSetTimeout(context.get(), absl::ToTimeval(options_.timeout));
+    if (!options_.sentinel_password.empty()) {
+      std::vector<std::string> auth = {"AUTH"};
+      if (!options_.sentinel_user.empty()) {
+        auth.push_back(options_.sentinel_user);
+      }
+      auth.push_back(options_.sentinel_password);
+      Reply reply = run(std::move(auth));
+      if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+        failures.push_back(absl::StrCat(sentinel.ToString(), ": ",
+                                        reply == nullptr
+                                            ? context->errstr
+                                            : "refused the sentinel_password"));
+        continue;
+      }
+    }
+    Reply reply =
+        run({"SENTINEL", "get-master-addr-by-name", options_.master_name});
+    if (reply == nullptr) {
+      failures.push_back(
+          absl::StrCat(sentinel.ToString(), ": ", context->errstr));
+      continue;
+    }
+    if (reply->type == REDIS_REPLY_NIL) {
+      ++unknown;
+      continue;
+    }
+    int port = 0;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        !absl::SimpleAtoi(ReplyText(*reply->element[1]), &port)) {
+      failures.push_back(absl::StrCat(sentinel.ToString(), ": not a Sentinel (",
+                                      reply->type == REDIS_REPLY_ERROR
+                                          ? ReplyText(*reply)
+                                          : "an unexpected reply",
+                                      ")"));
+      continue;
+    }
+    HostPort primary{std::string(ReplyText(*reply->element[0])), port};
+    auto same = std::find_if(votes.begin(), votes.end(), [&](const Vote& vote) {
+      return vote.primary == primary;
+    });
+    if (same == votes.end()) {
+      Reply replicas = run({"SENTINEL", "replicas", options_.master_name});
+      votes.push_back(
+          Vote{std::move(primary), 1,
+               replicas == nullptr ? 0 : HealthyReplicas(*replicas)});
+    } else {
+      ++same->sentinels;
+    }
+  }
+  int answered = unknown;
+  for (const Vote& vote : votes) answered += vote.sentinels;
+  if (answered == 0) {
+    return absl::UnavailableError(absl::StrCat("no Sentinel answered for ",
+                                               options_.Where(), ": ",
+                                               absl::StrJoin(failures, "; ")));
+  }
+  if (votes.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("the Sentinels (", options_.Where(),
+                     ") know no master named \"", options_.master_name,
+                     "\" (SENTINEL get-master-addr-by-name answered nil)"));
+  }
+  std::sort(votes.begin(), votes.end(), [](const Vote& a, const Vote& b) {
+    return a.sentinels > b.sentinels;
+  });
+  // A majority of those that answered: during a failover they disagree
+  // for a moment; for good when the URL mixes Sentinels of two setups.
+  if (votes[0].sentinels * 2 <= answered) {
+    std::string tally;
+    for (const Vote& vote : votes) {
+      absl::StrAppend(&tally, tally.empty() ? "" : ", ",
+                      vote.primary.ToString(), " (", vote.sentinels, ")");
+    }
+    if (unknown > 0) absl::StrAppend(&tally, ", none (", unknown, ")");
+    return absl::UnavailableError(
+        absl::StrCat("the Sentinels disagree on the primary of \"",
+                     options_.master_name, "\": ", tally,
+                     "; a failover under way, or Sentinels of different "
+                     "setups in one URL"));
+  }
+  return SentinelAnswer{votes[0].primary, votes[0].healthy_replicas};
+}
+
+absl::StatusOr<HostPort> RedisClient::Primary() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const absl::Time now = absl::Now();
+    if (!primary_stale_) {
+      if (now - primary_checked_ < kSentinelRecheck) return primary_;
+      // One caller asks; the others go on with the primary in use.
+      primary_checked_ = now;
+    }
+  }
+  absl::StatusOr<SentinelAnswer> named = AskSentinels();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!named.ok()) {
+    // Sentinels out of reach are not the primary out of reach: a checked
+    // primary stays in use until a call to it fails.
+    if (!primary_stale_) return primary_;
+    if (absl::IsNotFound(named.status())) {
+      return absl::UnavailableError(named.status().message());
+    }
+    return named.status();
+  }
+  primary_checked_ = absl::Now();
+  primary_stale_ = false;
+  // A write waits for the replicas a failover could promote: with the
+  // replica gone (killed, or the old primary not yet back), the primary is
+  // all there is, and nothing can be lost to a promotion.
+  wait_for_ = std::min(options_.wait_replicas, named->healthy_replicas);
+  if (!(named->primary == primary_)) {
+    primary_ = named->primary;
+    idle_.clear();
+  }
+  return primary_;
+}
+
+void RedisClient::MarkPrimaryStale() {
+  if (!sentinel()) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  primary_stale_ = true;
+  idle_.clear();
+}
+
 absl::StatusOr<Context> RedisClient::NewConnection(
     absl::Duration read_timeout) {
+  HostPort address{options_.host, options_.port};
+  if (sentinel()) {
+    STEM_ASSIGN_OR_RETURN(address, Primary());
+  }
+  const std::string where =
+      sentinel() ? absl::StrCat(address.ToString(), " (", options_.Where(), ")")
+                 : options_.Where();
   const timeval connect_timeout = absl::ToTimeval(options_.connect_timeout);
   redisContext* raw =
       options_.unix_socket.empty()
-          ? redisConnectWithTimeout(options_.host.c_str(), options_.port,
+          ? redisConnectWithTimeout(address.host.c_str(), address.port,
                                     connect_timeout)
           : redisConnectUnixWithTimeout(options_.unix_socket.c_str(),
                                         connect_timeout);
@@ -349,9 +651,9 @@ absl::StatusOr<Context> RedisClient::NewConnection(
   }
   Context context(raw);
   if (context->err != 0) {
+    MarkPrimaryStale();
     return absl::UnavailableError(absl::StrCat("cannot connect to redis at ",
-                                               options_.Where(), ": ",
-                                               context->errstr));
+                                               where, ": ", context->errstr));
   }
   redisSetTimeout(context.get(), absl::ToTimeval(read_timeout));
   // Keep-alive is TCP's (on a Unix socket it fails, and a failed call
@@ -381,16 +683,32 @@ absl::StatusOr<Context> RedisClient::NewConnection(
         return reply.status();
       }
       return absl::UnauthenticatedError(
-          absl::StrCat("redis at ", options_.Where(),
+          absl::StrCat("redis at ", where,
                        " refused the credentials: ", reply.status().message()));
+    }
+  }
+  if (sentinel()) {
+    // The Sentinels' word is checked with the server's own: a replica
+    // they still name during a failover takes no write.
+    STEM_ASSIGN_OR_RETURN(Reply role, run({"ROLE"}));
+    const absl::string_view what =
+        role->type == REDIS_REPLY_ARRAY && role->elements > 0
+            ? ReplyText(*role->element[0])
+            : "";
+    if (what != "master") {
+      MarkPrimaryStale();
+      return absl::UnavailableError(absl::StrCat(
+          "redis at ", where, ", named primary by the Sentinels, says it is ",
+          what.empty() ? "not a primary" : absl::StrCat("a ", what),
+          " (a failover under way?)"));
     }
   }
   if (options_.db != 0) {
     absl::StatusOr<Reply> reply = run({"SELECT", Decimal(options_.db)});
     if (!reply.ok()) {
-      return absl::Status(reply.status().code(),
-                          absl::StrCat("redis at ", options_.Where(), ": ",
-                                       reply.status().message()));
+      return absl::Status(
+          reply.status().code(),
+          absl::StrCat("redis at ", where, ": ", reply.status().message()));
     }
   }
   std::function<void(const std::string&)> on_connect;
@@ -406,6 +724,9 @@ absl::StatusOr<Context> RedisClient::NewConnection(
 }
 
 absl::StatusOr<Context> RedisClient::Take() {
+  // Asks the Sentinels again when it is time (dropping idle connections to
+  // a primary they no longer name); a failure shows on the connection.
+  if (sentinel()) (void)Primary();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     while (!idle_.empty()) {
@@ -430,8 +751,10 @@ absl::StatusOr<Context> RedisClient::Take() {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!context.ok()) {
     if (context.status().code() == absl::StatusCode::kUnavailable) {
-      backoff_ =
-          std::clamp(backoff_ * 2, absl::Milliseconds(100), absl::Seconds(5));
+      // Behind Sentinel a new primary is a second or two away: try often.
+      const absl::Duration cap =
+          sentinel() ? absl::Milliseconds(500) : absl::Seconds(5);
+      backoff_ = std::clamp(backoff_ * 2, absl::Milliseconds(100), cap);
       next_attempt_ = absl::Now() + backoff_;
       last_failure_ = std::string(context.status().message());
     }
@@ -444,6 +767,11 @@ absl::StatusOr<Context> RedisClient::Take() {
 
 void RedisClient::Give(Context context) {
   std::lock_guard<std::mutex> lock(mutex_);
+  if (sentinel() &&
+      (primary_stale_ || context->tcp.host == nullptr ||
+       !(HostPort{context->tcp.host, context->tcp.port} == primary_))) {
+    return;  // to a primary no longer in use
+  }
   // A small pool: more idle connections than threads that use them are
   // closed.
   if (idle_.size() < 16) idle_.push_back(std::move(context));
@@ -451,69 +779,142 @@ void RedisClient::Give(Context context) {
 
 absl::Status RedisClient::Lost(const redisContext& context,
                                absl::Duration timeout) {
+  MarkPrimaryStale();
+  const std::string where =
+      sentinel() && context.tcp.host != nullptr
+          ? absl::StrCat(
+                HostPort{context.tcp.host, context.tcp.port}.ToString(), " (",
+                options_.Where(), ")")
+          : options_.Where();
   // A read that timed out reads as EAGAIN; say what it means.
   if (context.err == REDIS_ERR_IO &&
       absl::StrContains(context.errstr, "temporarily unavailable")) {
     return absl::UnavailableError(absl::StrCat(
-        "redis at ", options_.Where(), " did not answer within ",
+        "redis at ", where, " did not answer within ",
         absl::FormatDuration(timeout > absl::ZeroDuration() ? timeout
                                                             : options_.timeout),
         " (the timeout= of the URL)"));
   }
   return absl::UnavailableError(absl::StrCat("lost the connection to redis at ",
-                                             options_.Where(), ": ",
-                                             context.errstr));
+                                             where, ": ", context.errstr));
 }
 
 absl::StatusOr<Context> RedisClient::Dedicated(absl::Duration read_timeout) {
   return NewConnection(read_timeout);
 }
 
+absl::Status RedisClient::ReplyStatus(const redisReply& reply) {
+  // A demoted primary: the Sentinels know the new one.
+  if (absl::StartsWith(ReplyText(reply), "READONLY")) MarkPrimaryStale();
+  return ErrorReplyStatus(reply);
+}
+
+absl::StatusOr<int64_t> RedisClient::ReadReplicas(redisContext* context,
+                                                  absl::Duration timeout) {
+  void* raw = nullptr;
+  if (redisGetReply(context, &raw) != REDIS_OK || raw == nullptr) {
+    return Lost(*context, timeout);
+  }
+  Reply reply(static_cast<redisReply*>(raw));
+  return reply->type == REDIS_REPLY_INTEGER ? reply->integer : 0;
+}
+
+absl::Status RedisClient::TooFewReplicas(int64_t replicas, int wanted) {
+  // Kept by the primary, perhaps, but not where a failover would find it;
+  // and a primary that lost its replicas may have been superseded.
+  MarkPrimaryStale();
+  return absl::UnavailableError(absl::StrCat(
+      "redis at ", options_.Where(), ": the write reached ", replicas,
+      " of the ", wanted,
+      " replica(s) it waits for (wait_replicas=", options_.wait_replicas,
+      ") within ", absl::FormatDuration(options_.wait_timeout),
+      " (the wait_timeout= of the URL), so it is not counted as done: a "
+      "replica is down or behind, or this primary was superseded"));
+}
+
+int RedisClient::WaitFor(Effect effect) {
+  if (effect != Effect::kWrite) return 0;
+  std::lock_guard<std::mutex> lock(mutex_);
+  return wait_for_;
+}
+
 absl::StatusOr<Reply> RedisClient::Send(const std::string& formatted,
-                                        absl::Duration timeout) {
+                                        Effect effect, absl::Duration timeout) {
   STEM_ASSIGN_OR_RETURN(Context context, Take());
-  const bool longer = timeout > options_.timeout;
-  if (longer) redisSetTimeout(context.get(), absl::ToTimeval(timeout));
+  const int wanted = WaitFor(effect);
+  const bool wait = wanted > 0;
+  const std::string wait_command =
+      wait ? WaitCommand(wanted, options_.wait_timeout) : "";
+  const absl::Duration base = std::max(timeout, options_.timeout);
+  const absl::Duration bound =
+      base + (wait ? options_.wait_timeout : absl::ZeroDuration());
+  const bool longer = bound > options_.timeout;
+  if (longer) redisSetTimeout(context.get(), absl::ToTimeval(bound));
   void* raw = nullptr;
   if (redisAppendFormattedCommand(context.get(), formatted.data(),
                                   formatted.size()) != REDIS_OK ||
+      (wait && redisAppendFormattedCommand(context.get(), wait_command.data(),
+                                           wait_command.size()) != REDIS_OK) ||
       redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
-    return Lost(*context, longer ? timeout : options_.timeout);
+    return Lost(*context, bound);
+  }
+  Reply reply(static_cast<redisReply*>(raw));
+  int64_t replicas = 0;
+  if (wait) {
+    STEM_ASSIGN_OR_RETURN(replicas, ReadReplicas(context.get(), bound));
   }
   if (longer) redisSetTimeout(context.get(), absl::ToTimeval(options_.timeout));
   Give(std::move(context));
-  Reply reply(static_cast<redisReply*>(raw));
-  if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
+  // An error reply wrote nothing (our scripts check before they write).
+  if (reply->type == REDIS_REPLY_ERROR) return ReplyStatus(*reply);
+  if (wait && replicas < wanted) return TooFewReplicas(replicas, wanted);
   return reply;
 }
 
-absl::StatusOr<Reply> RedisClient::Command(absl::Span<const std::string> argv) {
+absl::StatusOr<Reply> RedisClient::Command(absl::Span<const std::string> argv,
+                                           Effect effect) {
   std::string formatted;
   AppendCommand(&formatted, {argv});
-  return Send(formatted);
+  return Send(formatted, effect);
 }
 
 absl::StatusOr<std::vector<Reply>> RedisClient::Pipeline(
-    absl::Span<const std::vector<std::string>> commands) {
+    absl::Span<const std::vector<std::string>> commands, Effect effect) {
   std::string formatted;
   for (const std::vector<std::string>& argv : commands) {
     AppendCommand(&formatted, {argv});
   }
+  const int wanted = WaitFor(effect);
+  const bool wait = wanted > 0;
+  if (wait) formatted += WaitCommand(wanted, options_.wait_timeout);
   STEM_ASSIGN_OR_RETURN(Context context, Take());
+  const absl::Duration bound =
+      options_.timeout + (wait ? options_.wait_timeout : absl::ZeroDuration());
+  if (wait) redisSetTimeout(context.get(), absl::ToTimeval(bound));
   if (redisAppendFormattedCommand(context.get(), formatted.data(),
                                   formatted.size()) != REDIS_OK) {
-    return Lost(*context);
+    return Lost(*context, bound);
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;
     if (redisGetReply(context.get(), &raw) != REDIS_OK || raw == nullptr) {
-      return Lost(*context);
+      return Lost(*context, bound);
     }
     replies.emplace_back(static_cast<redisReply*>(raw));
+    if (replies.back()->type == REDIS_REPLY_ERROR &&
+        absl::StartsWith(ReplyText(*replies.back()), "READONLY")) {
+      MarkPrimaryStale();
+    }
+  }
+  int64_t replicas = 0;
+  if (wait) {
+    STEM_ASSIGN_OR_RETURN(replicas, ReadReplicas(context.get(), bound));
+    redisSetTimeout(context.get(), absl::ToTimeval(options_.timeout));
   }
   Give(std::move(context));
+  if (wait && replicas < wanted) return TooFewReplicas(replicas, wanted);
   return replies;
 }
 
@@ -524,13 +925,13 @@ absl::StatusOr<Reply> RedisClient::Eval(const Script& script,
   const std::string key_count = Decimal(static_cast<int64_t>(keys.size()));
   std::string formatted;
   AppendCommand(&formatted, {keys, args}, {"EVALSHA", script.sha(), key_count});
-  absl::StatusOr<Reply> reply = Send(formatted, timeout);
+  absl::StatusOr<Reply> reply = Send(formatted, script.effect(), timeout);
   if (!reply.ok() &&
       absl::StartsWith(reply.status().message(), "redis: NOSCRIPT")) {
     // Not loaded yet, or the server restarted: EVAL loads it too.
     formatted.clear();
     AppendCommand(&formatted, {keys, args}, {"EVAL", script.body(), key_count});
-    reply = Send(formatted, timeout);
+    reply = Send(formatted, script.effect(), timeout);
   }
   return reply;
 }

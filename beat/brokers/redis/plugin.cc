@@ -3,4 +3,5 @@
 #include "beat/core/plugin/sdk.h"
 
 STEM_BEAT_BROKER_PLUGIN(stem::beat::brokers::RedisBroker, "redis-broker",
-                        "1.0.0", "redis", "rediss", "redis+unix")
+                        "1.0.0", "redis", "rediss", "redis+unix",
+                        "redis-sentinel")

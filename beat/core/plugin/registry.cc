@@ -59,12 +59,14 @@ bool IsOurScheme(stem_plugin_kind kind, absl::string_view scheme) {
   static const std::map<stem_plugin_kind, std::vector<std::string>>* ours =
       new std::map<stem_plugin_kind, std::vector<std::string>>{
           {STEM_PLUGIN_KIND_STORE,
-           {"memory", "file", "redis", "rediss", "postgres", "postgresql"}},
+           {"memory", "file", "redis", "rediss", "redis+unix", "redis-sentinel",
+            "postgres", "postgresql"}},
           {STEM_PLUGIN_KIND_LOCK,
-           {"memory", "redis", "rediss", "postgres", "postgresql"}},
+           {"memory", "redis", "rediss", "redis+unix", "redis-sentinel",
+            "postgres", "postgresql"}},
           {STEM_PLUGIN_KIND_BROKER,
-           {"memory", "log", "file", "redis", "rediss", "postgres",
-            "postgresql"}},
+           {"memory", "log", "file", "redis", "rediss", "redis+unix",
+            "redis-sentinel", "postgres", "postgresql"}},
       };
   for (const std::string& known : ours->at(kind)) {
     if (known == scheme) return true;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/base/clock.h"
@@ -75,25 +76,49 @@ absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(
 }
 
 absl::Status RedisServer::Launch() {
-  std::vector<std::string> args = {
-      "redis-server",
-      "--port",
-      absl::StrCat(port_),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      directory_,
-      "--save",
-      "",
-      "--appendonly",
-      options_.persistent ? "yes" : "no",
-      "--appendfsync",
-      "always",
-      "--daemonize",
-      "no",
-      "--logfile",
-      absl::StrCat(directory_, "/redis.log"),
+  std::vector<std::string> args = {"redis-server"};
+  const bool sentinel = !options_.sentinel_config.empty();
+  const std::string config = absl::StrCat(directory_, "/sentinel.conf");
+  if (sentinel) {
+    // Written once: a restarted Sentinel reads what it rewrote.
+    if (FILE* existing = std::fopen(config.c_str(), "r")) {
+      std::fclose(existing);
+    } else {
+      FILE* file = std::fopen(config.c_str(), "w");
+      if (file == nullptr) return absl::InternalError("cannot write " + config);
+      std::fputs(options_.sentinel_config.c_str(), file);
+      std::fclose(file);
+    }
+    args = {"redis-server",
+            config,
+            "--sentinel",
+            "--port",
+            absl::StrCat(port_),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            directory_,
+            "--daemonize",
+            "no",
+            "--logfile",
+            absl::StrCat(directory_, "/redis.log")};
+  }
+  const std::vector<std::string> data_args = {
+      "--port",        absl::StrCat(port_),
+      "--bind",        "127.0.0.1",
+      "--dir",         directory_,
+      "--save",        "",
+      "--appendonly",  options_.persistent ? "yes" : "no",
+      "--appendfsync", "always",
+      "--daemonize",   "no",
+      "--logfile",     absl::StrCat(directory_, "/redis.log"),
   };
+  if (!sentinel) args.insert(args.end(), data_args.begin(), data_args.end());
+  if (options_.replica_of > 0) {
+    args.push_back("--replicaof");
+    args.push_back("127.0.0.1");
+    args.push_back(absl::StrCat(options_.replica_of));
+  }
   if (options_.unix_socket) {
     args.push_back("--unixsocket");
     args.push_back(socket_path());
@@ -219,6 +244,125 @@ absl::StatusOr<std::string> RedisServer::Cli(absl::string_view args) const {
     return absl::InternalError(absl::StrCat("redis-cli failed: ", command));
   }
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<RedisSentinelTopology>>
+RedisSentinelTopology::Start(Options options) {
+  std::unique_ptr<RedisSentinelTopology> topology(
+      new RedisSentinelTopology(std::move(options)));
+  RedisServer::Options primary;
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<RedisServer> first,
+                        RedisServer::Start(primary));
+  RedisServer::Options replica;
+  replica.replica_of = first->port();
+  topology->servers_.push_back(std::move(first));
+  STEM_ASSIGN_OR_RETURN(std::unique_ptr<RedisServer> second,
+                        RedisServer::Start(replica));
+  topology->servers_.push_back(std::move(second));
+  STEM_RETURN_IF_ERROR(topology->WaitForReplica(1, absl::Seconds(20)));
+  const Options& o = topology->options_;
+  const std::string name = o.master_name;
+  for (int i = 0; i < o.sentinels; ++i) {
+    RedisServer::Options sentinel;
+    sentinel.persistent = false;
+    sentinel.sentinel_config = absl::StrCat(
+        "sentinel monitor ", name, " 127.0.0.1 ", topology->servers_[0]->port(),
+        " ", o.sentinels / 2 + 1, "\n", "sentinel down-after-milliseconds ",
+        name, " ", absl::ToInt64Milliseconds(o.down_after), "\n",
+        "sentinel failover-timeout ", name, " 10000\n",
+        "sentinel parallel-syncs ", name, " 1\n");
+    STEM_ASSIGN_OR_RETURN(std::unique_ptr<RedisServer> started,
+                          RedisServer::Start(sentinel));
+    topology->sentinels_.push_back(std::move(started));
+  }
+  // Ready when each Sentinel knows the others (hello messages, every 2 s)
+  // and the replica: a failover needs a quorum and a leader vote.
+  const absl::Time deadline = Clock::System().Now() + absl::Seconds(30);
+  for (const std::unique_ptr<RedisServer>& sentinel : topology->sentinels_) {
+    for (;;) {
+      absl::StatusOr<std::string> master =
+          sentinel->Cli(absl::StrCat("--raw SENTINEL master ", name));
+      const std::string wanted_sentinels =
+          absl::StrCat("num-other-sentinels\n", o.sentinels - 1, "\n");
+      if (master.ok() && absl::StrContains(*master, wanted_sentinels) &&
+          absl::StrContains(*master, "num-slaves\n1\n")) {
+        break;
+      }
+      if (Clock::System().Now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            "the Sentinels did not find each other in 30 s: ",
+            master.ok() ? *master : std::string(master.status().message())));
+      }
+      absl::SleepFor(absl::Milliseconds(100));
+    }
+  }
+  return topology;
+}
+
+std::string RedisSentinelTopology::Url(absl::string_view namespace_name,
+                                       absl::string_view extra) const {
+  std::string hosts;
+  for (const std::unique_ptr<RedisServer>& sentinel : sentinels_) {
+    absl::StrAppend(&hosts, hosts.empty() ? "" : ",",
+                    "127.0.0.1:", sentinel->port());
+  }
+  return absl::StrCat("redis-sentinel://", hosts,
+                      "/0?namespace=", namespace_name, extra, "#",
+                      options_.master_name);
+}
+
+absl::StatusOr<int> RedisSentinelTopology::PrimaryIndex() {
+  STEM_ASSIGN_OR_RETURN(
+      std::string answer,
+      sentinels_[0]->Cli(absl::StrCat("--raw SENTINEL get-master-addr-by-name ",
+                                      options_.master_name)));
+  for (int i = 0; i < 2; ++i) {
+    if (absl::StrContains(answer, absl::StrCat("\n", servers_[i]->port()))) {
+      return i;
+    }
+  }
+  return absl::NotFoundError("the Sentinels name neither server: " + answer);
+}
+
+absl::Status RedisSentinelTopology::WaitForPrimary(int index,
+                                                   absl::Duration timeout) {
+  const absl::Time deadline = Clock::System().Now() + timeout;
+  const std::string port = absl::StrCat("\n", servers_[index]->port(), "\n");
+  for (;;) {
+    bool all = servers_[index]->CliLine("ROLE").rfind("master", 0) == 0;
+    for (const std::unique_ptr<RedisServer>& sentinel : sentinels_) {
+      absl::StatusOr<std::string> answer = sentinel->Cli(absl::StrCat(
+          "--raw SENTINEL get-master-addr-by-name ", options_.master_name));
+      all = all && answer.ok() && absl::StrContains(*answer + "\n", port);
+    }
+    if (all) return absl::OkStatus();
+    if (Clock::System().Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("server ", index, " was not made primary within ",
+                       absl::FormatDuration(timeout)));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+}
+
+absl::Status RedisSentinelTopology::WaitForReplica(int index,
+                                                   absl::Duration timeout) {
+  const absl::Time deadline = Clock::System().Now() + timeout;
+  for (;;) {
+    absl::StatusOr<std::string> info = servers_[index]->Cli("INFO replication");
+    if (info.ok() && absl::StrContains(*info, "role:slave") &&
+        absl::StrContains(*info, "master_link_status:up") &&
+        absl::StrContains(*info, "master_sync_in_progress:0")) {
+      return absl::OkStatus();
+    }
+    if (Clock::System().Now() > deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "server ", index, " did not become an in-sync replica within ",
+          absl::FormatDuration(timeout), ": ",
+          info.ok() ? *info : std::string(info.status().message())));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
 }
 
 }  // namespace stem::beat::core::testing

@@ -8,10 +8,12 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace stem::beat::core::testing {
 
@@ -23,6 +25,11 @@ class RedisServer {
     bool persistent = true;
     std::string password;      // requirepass, when set
     bool unix_socket = false;  // also listen on socket_path()
+    // A replica of the server on this port (REPLICAOF at start).
+    int replica_of = 0;
+    // When set, runs as a Sentinel with this configuration (the `sentinel
+    // monitor ...` lines); it rewrites the file as Sentinels do.
+    std::string sentinel_config;
   };
   // Starts redis-server (from PATH) and waits until it answers PING.
   static absl::StatusOr<std::unique_ptr<RedisServer>> Start(Options options);
@@ -63,6 +70,48 @@ class RedisServer {
   std::string socket_directory_;  // when options_.unix_socket
   int port_ = 0;
   pid_t pid_ = -1;
+};
+
+// A primary, one replica and `sentinels` Sentinels (quorum: a majority)
+// on loopback, all real, for failover tests. The two data servers keep
+// their roles' numbering: server(0) starts as primary, server(1) as its
+// replica; after a failover the Sentinels say which is which.
+class RedisSentinelTopology {
+ public:
+  struct Options {
+    int sentinels = 3;
+    std::string master_name = "beat";
+    absl::Duration down_after = absl::Seconds(1);
+  };
+  // Started, the replica in sync and the Sentinels aware of each other.
+  static absl::StatusOr<std::unique_ptr<RedisSentinelTopology>> Start(
+      Options options);
+  static absl::StatusOr<std::unique_ptr<RedisSentinelTopology>> Start() {
+    return Start(Options());
+  }
+
+  RedisServer& server(int i) { return *servers_.at(i); }
+  RedisServer& sentinel(int i) { return *sentinels_.at(i); }
+  int sentinel_count() const { return static_cast<int>(sentinels_.size()); }
+  const std::string& master_name() const { return options_.master_name; }
+
+  // redis-sentinel://127.0.0.1:P1,...,127.0.0.1:Pn/0?namespace=NS#NAME,
+  // then `extra` (such as "&wait_replicas=0") before the '#'.
+  std::string Url(absl::string_view namespace_name,
+                  absl::string_view extra = "") const;
+  // The index (0 or 1) of the server the first Sentinel names primary.
+  absl::StatusOr<int> PrimaryIndex();
+  // Waits until every Sentinel names server(index) and it says `master`.
+  absl::Status WaitForPrimary(int index, absl::Duration timeout);
+  // Waits until server(index) is a replica with its link up.
+  absl::Status WaitForReplica(int index, absl::Duration timeout);
+
+ private:
+  explicit RedisSentinelTopology(Options options)
+      : options_(std::move(options)) {}
+  Options options_;
+  std::vector<std::unique_ptr<RedisServer>> servers_;
+  std::vector<std::unique_ptr<RedisServer>> sentinels_;
 };
 
 // One server for a whole test binary, started on first use (the binary

@@ -3,4 +3,4 @@
 #include "beat/locks/redis/redis_locks.h"
 
 STEM_BEAT_LOCK_PLUGIN(stem::beat::locks::RedisLocks, "redis-locks", "1.0.0",
-                      "redis", "rediss", "redis+unix")
+                      "redis", "rediss", "redis+unix", "redis-sentinel")

@@ -4,4 +4,4 @@
 #include "beat/stores/redis/redis_store.h"
 
 STEM_BEAT_STORE_PLUGIN(stem::beat::stores::RedisStore, "redis-store", "1.0.0",
-                       "redis", "rediss", "redis+unix")
+                       "redis", "rediss", "redis+unix", "redis-sentinel")

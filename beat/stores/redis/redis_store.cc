@@ -176,7 +176,8 @@ return out
 
 const Script& DueScript() {
   static const Script* script = new Script(
-      absl::StrCat("local function take(id, key) return true end\n", kScan));
+      absl::StrCat("local function take(id, key) return true end\n", kScan),
+      redis::Effect::kRead);
   return *script;
 }
 
@@ -510,7 +511,8 @@ absl::Status RedisStore::Remove(absl::string_view id,
     // An index member no entry could have (written behind our back): only
     // the member goes, never the key its name would reach.
     STEM_ASSIGN_OR_RETURN(Reply removed,
-                          client_->Command({"ZREM", index_, std::string(id)}));
+                          client_->Command({"ZREM", index_, std::string(id)},
+                                           redis::Effect::kWrite));
     if (removed->integer == 0) {
       return absl::NotFoundError(absl::StrCat("no entry \"", id, "\""));
     }
@@ -664,7 +666,7 @@ absl::Status RedisStore::AppendHistory(
   }
   if (commands.empty()) return absl::OkStatus();
   STEM_ASSIGN_OR_RETURN(std::vector<Reply> replies,
-                        client_->Pipeline(commands));
+                        client_->Pipeline(commands, redis::Effect::kWrite));
   for (const Reply& reply : replies) {
     if (reply->type == REDIS_REPLY_ERROR) {
       return redis::ErrorReplyStatus(*reply);
@@ -734,7 +736,8 @@ absl::Status RedisStore::AppendAudit(
   STEM_ASSIGN_OR_RETURN(
       std::vector<Reply> replies,
       client_->Pipeline(
-          {push, {"LTRIM", key, "0", redis::Decimal(kAuditKept - 1)}}));
+          {push, {"LTRIM", key, "0", redis::Decimal(kAuditKept - 1)}},
+          redis::Effect::kWrite));
   return FirstError(replies);
 }
 

@@ -1,0 +1,242 @@
+// The Redis client behind Redis Sentinel, against a real primary, replica
+// and three Sentinels: writes wait for the replica, a killed or frozen
+// primary is replaced within a bounded time, a woken old primary takes no
+// acknowledged write, and bad Sentinel URLs fail with one clear error.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "beat/backends/redis/redis_client.h"
+#include "beat/core/testing/redis_server.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::redis {
+namespace {
+
+using ::stem::beat::core::testing::RedisSentinelTopology;
+using ::stem::beat::core::testing::RedisServer;
+using ::testing::HasSubstr;
+
+std::unique_ptr<RedisSentinelTopology> StartTopology(
+    RedisSentinelTopology::Options options = {}) {
+  absl::StatusOr<std::unique_ptr<RedisSentinelTopology>> topology =
+      RedisSentinelTopology::Start(options);
+  EXPECT_TRUE(topology.ok()) << topology.status();
+  return topology.ok() ? *std::move(topology) : nullptr;
+}
+
+std::unique_ptr<RedisClient> ConnectTo(const std::string& url) {
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl(url, {});
+  EXPECT_TRUE(options.ok()) << options.status();
+  if (!options.ok()) return nullptr;
+  absl::StatusOr<std::unique_ptr<RedisClient>> client =
+      RedisClient::Connect(*options);
+  EXPECT_TRUE(client.ok()) << client.status();
+  return client.ok() ? *std::move(client) : nullptr;
+}
+
+// RPUSH of `value` as a write; whether it was acknowledged.
+bool Push(RedisClient& client, const std::string& value) {
+  return client.Command({"RPUSH", "acked", value}, Effect::kWrite).ok();
+}
+
+TEST(RedisSentinelTest, WritesGoToThePrimaryAndWaitForTheReplica) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> client = ConnectTo(topology->Url("t"));
+  ASSERT_NE(client, nullptr);
+  EXPECT_EQ(client->options().wait_replicas, 1);  // the Sentinel default
+  EXPECT_THAT(client->options().Where(), HasSubstr("master \"beat\""));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(Push(*client, absl::StrCat(i)));
+  // WAIT returned 1: the replica holds every one the moment it is done.
+  EXPECT_EQ(topology->server(1).CliLine("LLEN acked"), "20");
+  EXPECT_EQ(topology->server(0).CliLine("LLEN acked"), "20");
+}
+
+TEST(RedisSentinelTest, AKilledPrimaryIsReplacedAndNothingAcknowledgedIsLost) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> client = ConnectTo(topology->Url("t"));
+  ASSERT_NE(client, nullptr);
+  std::vector<std::string> acked;
+  for (int i = 0; i < 10; ++i) {
+    if (Push(*client, absl::StrCat("before-", i))) {
+      acked.push_back(absl::StrCat("before-", i));
+    }
+  }
+  ASSERT_EQ(acked.size(), 10u);
+  ASSERT_TRUE(topology->server(0).Kill().ok());
+  const absl::Time killed = absl::Now();
+  // Writes fail until the Sentinels promote the replica; then they go to
+  // it without a new client.
+  int failed = 0;
+  for (int i = 0; absl::Now() < killed + absl::Seconds(20); ++i) {
+    const std::string value = absl::StrCat("after-", i);
+    if (Push(*client, value)) {
+      acked.push_back(value);
+      if (acked.size() >= 15) break;
+    } else {
+      ++failed;
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  const absl::Duration gap = absl::Now() - killed;
+  ASSERT_EQ(acked.size(), 15u) << "no write went through in 20 s";
+  EXPECT_GT(failed, 0);
+  EXPECT_LT(gap, absl::Seconds(15)) << "the new primary took too long";
+  ASSERT_TRUE(topology->WaitForPrimary(1, absl::Seconds(5)).ok());
+  EXPECT_EQ(topology->server(1).CliLine("LRANGE acked 0 -1"),
+            absl::StrJoin(acked, "\n"));
+  // The old primary comes back as a replica of the new one, and writes go
+  // on: nothing to restart.
+  ASSERT_TRUE(topology->server(0).Restart().ok());
+  ASSERT_TRUE(topology->WaitForReplica(0, absl::Seconds(30)).ok());
+  EXPECT_TRUE(Push(*client, "later"));
+  EXPECT_EQ(topology->server(0).CliLine("LLEN acked"),
+            absl::StrCat(acked.size() + 1));
+}
+
+// The run of the issue: a primary frozen (SIGSTOP: a stalled host or a
+// partition) until the Sentinels promote the replica, then woken still
+// calling itself primary until they demote it and it resyncs ("Flushing
+// old data"). Every write the client acknowledged is on the survivor.
+TEST(RedisSentinelTest, AFrozenPrimaryThatWakesUpLosesNoAcknowledgedWrite) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> client =
+      ConnectTo(topology->Url("t", "&timeout=500ms&wait_timeout=300ms"));
+  ASSERT_NE(client, nullptr);
+  std::vector<std::string> acked;
+  int attempt = 0;
+  auto push_for = [&](absl::Duration how_long) {
+    const absl::Time end = absl::Now() + how_long;
+    while (absl::Now() < end) {
+      const std::string value = absl::StrCat("v", attempt++);
+      if (Push(*client, value)) acked.push_back(value);
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+  };
+  push_for(absl::Milliseconds(300));
+  ASSERT_TRUE(topology->server(0).Pause().ok());
+  // Frozen until the replica is promoted (and a little longer).
+  const absl::Time frozen = absl::Now();
+  while (topology->server(1).CliLine("ROLE").rfind("master", 0) != 0 &&
+         absl::Now() < frozen + absl::Seconds(20)) {
+    push_for(absl::Milliseconds(100));
+  }
+  push_for(absl::Seconds(1));
+  ASSERT_TRUE(topology->server(0).Resume().ok());
+  // Awake and still primary in its own eyes: the client writes on.
+  push_for(absl::Seconds(3));
+  ASSERT_TRUE(topology->WaitForReplica(0, absl::Seconds(30)).ok());
+  push_for(absl::Milliseconds(300));
+  const std::string kept = topology->server(1).CliLine("LRANGE acked 0 -1");
+  const std::vector<std::string> survivors = absl::StrSplit(kept, '\n');
+  for (const std::string& value : acked) {
+    EXPECT_THAT(survivors, ::testing::Contains(value))
+        << value << " was acknowledged and lost";
+  }
+  EXPECT_GT(acked.size(), 20u);
+  EXPECT_EQ(topology->server(0).CliLine("LRANGE acked 0 -1"), kept);
+}
+
+// On a plain URL, wait_replicas=1 is strict: with the replica down no
+// write counts as done (though reads go on), until it is back.
+TEST(RedisSentinelTest, WithoutSentinelAWaitForADownReplicaFails) {
+  std::unique_ptr<RedisSentinelTopology> topology =
+      StartTopology({.sentinels = 1});
+  ASSERT_NE(topology, nullptr);
+  const std::string url = absl::StrCat(topology->server(0).Url("t"),
+                                       "&wait_replicas=1&wait_timeout=200ms");
+  std::unique_ptr<RedisClient> safe = ConnectTo(url);
+  ASSERT_NE(safe, nullptr);
+  EXPECT_TRUE(safe->Command({"SET", "k", "v"}, Effect::kWrite).ok());
+  ASSERT_TRUE(topology->server(1).Kill().ok());
+  absl::StatusOr<Reply> write =
+      safe->Command({"SET", "k", "v"}, Effect::kWrite);
+  EXPECT_EQ(write.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(write.status().message(),
+              HasSubstr("the write reached 0 of the 1 replica(s)"));
+  EXPECT_TRUE(safe->Command({"GET", "k"}).ok());
+  ASSERT_TRUE(topology->server(1).Restart().ok());
+  ASSERT_TRUE(topology->WaitForReplica(1, absl::Seconds(30)).ok());
+  EXPECT_TRUE(safe->Command({"SET", "k", "w"}, Effect::kWrite).ok());
+}
+
+// Behind Sentinel a write waits for the replicas the Sentinels see up: a
+// dead replica (nothing a failover could promote) stops writes only until
+// they see it down, and `wait_replicas=0` never waits.
+TEST(RedisSentinelTest, WithADeadReplicaWritesGoOnOnceTheSentinelsSeeIt) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> safe =
+      ConnectTo(topology->Url("t", "&wait_timeout=200ms"));
+  std::unique_ptr<RedisClient> fast =
+      ConnectTo(topology->Url("t", "&wait_replicas=0"));
+  ASSERT_NE(safe, nullptr);
+  ASSERT_NE(fast, nullptr);
+  EXPECT_EQ(fast->options().wait_replicas, 0);
+  ASSERT_TRUE(topology->server(1).Kill().ok());
+  const absl::Time killed = absl::Now();
+  absl::Status write = absl::UnknownError("not tried");
+  while (!write.ok() && absl::Now() < killed + absl::Seconds(10)) {
+    write = safe->Command({"SET", "k", "v"}, Effect::kWrite).status();
+    if (!write.ok()) {
+      EXPECT_EQ(write.code(), absl::StatusCode::kUnavailable) << write;
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(write.ok()) << write;
+  EXPECT_TRUE(fast->Command({"SET", "k", "v"}, Effect::kWrite).ok());
+}
+
+TEST(RedisSentinelTest, BadSentinelsGiveOneClearError) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology(
+      {.sentinels = 1, .master_name = "beat", .down_after = absl::Seconds(5)});
+  ASSERT_NE(topology, nullptr);
+  const std::string port = absl::StrCat(topology->sentinel(0).port());
+  absl::StatusOr<std::unique_ptr<RedisClient>> unknown =
+      RedisClient::Connect(*ParseRedisUrl(
+          absl::StrCat("redis-sentinel://127.0.0.1:", port, "#nope"), {}));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unknown.status().message(),
+              HasSubstr("know no master named \"nope\""));
+
+  // Not a Sentinel: a data server's port.
+  absl::StatusOr<std::unique_ptr<RedisClient>> not_one = RedisClient::Connect(
+      *ParseRedisUrl(absl::StrCat("redis-sentinel://127.0.0.1:",
+                                  topology->server(0).port(), "#beat"),
+                     {}));
+  EXPECT_EQ(not_one.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(not_one.status().message(), HasSubstr("not a Sentinel"));
+
+  // Sentinels of two setups under one name: no majority, no guess.
+  std::unique_ptr<RedisSentinelTopology> other = StartTopology(
+      {.sentinels = 1, .master_name = "beat", .down_after = absl::Seconds(5)});
+  ASSERT_NE(other, nullptr);
+  absl::StatusOr<std::unique_ptr<RedisClient>> split =
+      RedisClient::Connect(*ParseRedisUrl(
+          absl::StrCat("redis-sentinel://127.0.0.1:", port,
+                       ",127.0.0.1:", other->sentinel(0).port(), "#beat"),
+          {}));
+  EXPECT_EQ(split.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(split.status().message(),
+              HasSubstr("the Sentinels disagree on the primary of \"beat\""));
+
+  // None answering.
+  ASSERT_TRUE(topology->sentinel(0).Kill().ok());
+  absl::StatusOr<std::unique_ptr<RedisClient>> gone = RedisClient::Connect(
+      *ParseRedisUrl(absl::StrCat("redis-sentinel://127.0.0.1:", port,
+                                  "/0?connect_timeout=200ms#beat"),
+                     {}));
+  EXPECT_EQ(gone.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(gone.status().message(), HasSubstr("no Sentinel answered"));
+}
+
+}  // namespace
+}  // namespace stem::beat::redis
