@@ -50,6 +50,16 @@ absl::Status StatusFromSqlState(absl::string_view state,
   if (state == "23505") return absl::AlreadyExistsError(text);
   if (state == "40001" || state == "40P01") return absl::AbortedError(text);
   if (state == "57014") return absl::DeadlineExceededError(text);
+  // A standby, or a primary demoted under us: the connection goes, and
+  // the next one (libpq's target_session_attrs=read-write over several
+  // hosts) finds the primary.
+  if (state == "25006") {
+    return absl::UnavailableError(absl::StrCat(
+        text,
+        "; the server is read-only (a standby, or a demoted primary): "
+        "reconnecting (list every host, with "
+        "target_session_attrs=read-write, to reach the primary)"));
+  }
   if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") ||
       state == "53300") {
     return absl::UnavailableError(text);

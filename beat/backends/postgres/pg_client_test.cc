@@ -277,5 +277,64 @@ TEST(Client, SurvivesARestartAndTimesOutOnAHungServer) {
   EXPECT_TRUE(status.ok()) << status;
 }
 
+// libpq's multi-host URL, as Patroni and managed services hand it out:
+// the read-write server is the one used; one that turns read-only under a
+// running client (a standby, a demoted primary) is left for the next.
+TEST(Client, AMultiHostUrlUsesTheReadWriteServerAndLeavesOneTurnedReadOnly) {
+  absl::StatusOr<std::unique_ptr<PostgresServer>> first =
+      PostgresServer::Start();
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<std::unique_ptr<PostgresServer>> second =
+      PostgresServer::Start();
+  ASSERT_TRUE(second.ok()) << second.status();
+  const std::string hosts = absl::StrCat(
+      "postgres://beat:", (*first)->password(), "@127.0.0.1:", (*first)->port(),
+      ",127.0.0.1:", (*second)->port(),
+      "/beat?target_session_attrs=read-write");
+  Client client(*ParsePostgresUrl(hosts, {}));
+  static constexpr Statement kPort = {"port", "SELECT inet_server_port()"};
+  static constexpr Statement kWrite = {
+      "write", "CREATE TABLE IF NOT EXISTS multi_host_probe (x int)"};
+  auto port_and_write = [&]() -> absl::StatusOr<std::string> {
+    std::string port;
+    absl::Status status = client.WithConnection([&](Connection& connection) {
+      absl::StatusOr<Result> result = connection.Run(kPort, {});
+      if (!result.ok()) return result.status();
+      port = std::string(Cell(result->get(), 0, 0));
+      return connection.Run(kWrite, {}).status();
+    });
+    if (!status.ok()) return status;
+    return port;
+  };
+  absl::StatusOr<std::string> port = port_and_write();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(*port, absl::StrCat((*first)->port()));
+
+  // The first turns read-only while the client holds a connection to it.
+  ASSERT_TRUE((*first)
+                  ->Sql("ALTER SYSTEM SET default_transaction_read_only = on; "
+                        "SELECT pg_reload_conf()")
+                  .ok());
+  absl::SleepFor(absl::Milliseconds(300));  // the reload reaches sessions
+  port = port_and_write();
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(port.status().message(), HasSubstr("the server is read-only"));
+  port = port_and_write();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(*port, absl::StrCat((*second)->port()));
+
+  // Every host read-only: one clear error, no password in it.
+  Client standbys(*ParsePostgresUrl(
+      absl::StrCat("postgres://beat:", (*first)->password(), "@127.0.0.1:",
+                   (*first)->port(), "/beat?target_session_attrs=read-write"),
+      {}));
+  absl::Status status =
+      standbys.WithConnection([](Connection&) { return absl::OkStatus(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(), HasSubstr("read-only"));
+  EXPECT_THAT(status.message(), Not(HasSubstr((*first)->password())));
+}
+
 }  // namespace
 }  // namespace stem::beat::postgres

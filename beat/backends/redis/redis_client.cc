@@ -843,11 +843,15 @@ absl::StatusOr<Reply> RedisClient::Send(const std::string& formatted,
   STEM_ASSIGN_OR_RETURN(Context context, Take());
   const int wanted = WaitFor(effect);
   const bool wait = wanted > 0;
-  const std::string wait_command =
-      wait ? WaitCommand(wanted, options_.wait_timeout) : "";
   const absl::Duration base = std::max(timeout, options_.timeout);
+  // A batch the caller gives longer takes the replica longer to apply
+  // too: WAIT gets the same extra time.
+  const absl::Duration wait_timeout =
+      options_.wait_timeout + (base - options_.timeout);
+  const std::string wait_command =
+      wait ? WaitCommand(wanted, wait_timeout) : "";
   const absl::Duration bound =
-      base + (wait ? options_.wait_timeout : absl::ZeroDuration());
+      base + (wait ? wait_timeout : absl::ZeroDuration());
   const bool longer = bound > options_.timeout;
   if (longer) redisSetTimeout(context.get(), absl::ToTimeval(bound));
   void* raw = nullptr;
