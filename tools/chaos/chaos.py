@@ -497,7 +497,8 @@ class RedisSentinelBackend(RedisBackend):
     Sentinels, the old primary started again (it comes back believing it
     is primary, with its append-only file, until the Sentinels make it a
     replica of the new one). `freeze` SIGSTOPs the primary instead, for
-    longer than the failover takes, so that it wakes as a stale primary."""
+    longer than the failover takes, so that it wakes as a stale primary.
+    Each waits until the last one's resync is done (ready_for_fault)."""
 
     name = "redis-sentinel"
     can_restart = True
@@ -544,6 +545,13 @@ class RedisSentinelBackend(RedisBackend):
     def start(self):
         self._start_server(0)
         self._start_server(1, replica_of=self.ports[0])
+        # In sync before anything is written: Beat's writes wait for it.
+        deadline = time.time() + 60
+        while "master_link_status:up" not in (
+                self._ask(self.ports[1], "INFO", "replication") or ""):
+            if time.time() > deadline:
+                raise RuntimeError("the replica did not sync")
+            time.sleep(0.05)
         for index, port in enumerate(self.sentinel_ports):
             directory = os.path.join(self.work, "sentinel-%d" % index)
             os.makedirs(directory, exist_ok=True)
@@ -608,6 +616,18 @@ class RedisSentinelBackend(RedisBackend):
         if not promoted:
             raise RuntimeError("the Sentinels promoted no replica in 30 s")
 
+    def ready_for_fault(self):
+        """Whole again: the Sentinels' primary has its replica back in
+        sync. The next store fault waits for it: one in the middle of a
+        resync is a double failure (the unsynced replica promoted loses
+        what the primary took alone; docs/RELIABILITY.md)."""
+        primary = self.primary()
+        replica = 1 - primary
+        info = self._ask(self.ports[replica], "INFO", "replication") or ""
+        return ("master_link_status:up" in info and
+                "master_port:%d" % self.ports[primary] in info and
+                "master_sync_in_progress:0" in info)
+
     def freeze(self, seconds):
         old = self.primary()
         self.processes[old].send_signal(signal.SIGSTOP)
@@ -619,7 +639,12 @@ class RedisSentinelBackend(RedisBackend):
             if process and process.poll() is None:
                 process.send_signal(signal.SIGCONT)
                 process.terminate()
-                process.wait(timeout=30)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    # "Writing initial AOF, can't exit": a replica mid-sync.
+                    process.kill()
+                    process.wait()
 
 
 BACKENDS = {"file": FileBackend, "redis": RedisBackend,
@@ -753,7 +778,8 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             log("SIGSTOP beat %d for %.1f s" % (index, held))
             next_stop = now + rng.uniform(8, 15)
         elif (faults & {"restart", "failover", "freeze"} and
-              backend.can_restart and now >= next_restart):
+              backend.can_restart and now >= next_restart and
+              getattr(backend, "ready_for_fault", lambda: True)()):
             pause = rng.uniform(1, 3)
             freeze = "freeze" in faults and hasattr(backend, "freeze") and (
                 not faults & {"restart", "failover"} or rng.random() < 0.5)

@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "beat/base/status_macros.h"
@@ -167,7 +168,27 @@ std::string RedisOptions::Where() const {
   return absl::StrCat(HostPort{host, port}.ToString(), "/", db);
 }
 
+namespace {
+absl::StatusOr<RedisOptions> ParseUrl(
+    absl::string_view url,
+    absl::Span<const absl::string_view> extra_parameters);
+}  // namespace
+
 absl::StatusOr<RedisOptions> ParseRedisUrl(
+    absl::string_view url,
+    absl::Span<const absl::string_view> extra_parameters) {
+  absl::StatusOr<RedisOptions> options = ParseUrl(url, extra_parameters);
+  if (!options.ok() && absl::StartsWith(url, "redis-sentinel:")) {
+    // The form the user meant: a Sentinel URL's.
+    std::string message(options.status().message());
+    absl::StrReplaceAll({{kUrlForm, kSentinelUrlForm}}, &message);
+    return absl::Status(options.status().code(), message);
+  }
+  return options;
+}
+
+namespace {
+absl::StatusOr<RedisOptions> ParseUrl(
     absl::string_view url,
     absl::Span<const absl::string_view> extra_parameters) {
   RedisOptions options;
@@ -192,7 +213,12 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
   // database.
   absl::string_view query;
   bool db_in_path = false;
-  const size_t at = rest.rfind('@');
+  // On a Sentinel URL the credentials end before the query and the master
+  // name, which may hold an '@' of their own (a '?' or '#' in a password
+  // is written %3F, %23 there).
+  const size_t at = sentinel
+                        ? rest.substr(0, rest.find_first_of("?#")).rfind('@')
+                        : rest.rfind('@');
   absl::string_view userinfo;
   if (at != absl::string_view::npos) {
     userinfo = rest.substr(0, at);
@@ -342,6 +368,7 @@ absl::StatusOr<RedisOptions> ParseRedisUrl(
   if (sentinel && !wait_given) options.wait_replicas = 1;
   return options;
 }
+}  // namespace
 
 absl::string_view ReplyText(const redisReply& reply) {
   switch (reply.type) {
@@ -423,13 +450,19 @@ std::string WaitCommand(int replicas, absl::Duration timeout) {
 }
 
 // How many replicas of the master a Sentinel's SENTINEL replicas reply
-// shows up and linked to it.
-int HealthyReplicas(const redisReply& replicas) {
+// shows in sync with it: reachable, linked, and of a priority that lets
+// it be promoted. One still syncing does not count: waiting for it would
+// stop every firing for the seconds each resync after a failover takes,
+// and what the primary takes meanwhile is lost only if it dies before the
+// sync ends (then it is lost whole, envelope and run state, and fired
+// again from the survivor).
+int ReplicasInSync(const redisReply& replicas) {
   if (replicas.type != REDIS_REPLY_ARRAY) return 0;
-  int healthy = 0;
+  int in_sync = 0;
   for (size_t i = 0; i < replicas.elements; ++i) {
     bool down = true;
     bool linked = false;
+    bool never = false;
     for (const auto& [key, value] : ReplyPairs(*replicas.element[i])) {
       if (key == "flags") {
         down = absl::StrContains(value, "s_down") ||
@@ -437,16 +470,22 @@ int HealthyReplicas(const redisReply& replicas) {
                absl::StrContains(value, "disconnected");
       } else if (key == "master-link-status") {
         linked = value == "ok";
+      } else if (key == "slave-priority" || key == "replica-priority") {
+        never = value == "0";
       }
     }
-    if (!down && linked) ++healthy;
+    if (!down && linked && !never) ++in_sync;
   }
-  return healthy;
+  return in_sync;
 }
 }  // namespace
 
 RedisClient::RedisClient(RedisOptions options)
-    : options_(std::move(options)), wait_for_(options_.wait_replicas) {}
+    : options_(std::move(options)), wait_for_(options_.wait_replicas) {
+  for (size_t i = 0; i < options_.sentinels.size(); ++i) {
+    sentinel_order_.push_back(i);
+  }
+}
 
 absl::StatusOr<std::unique_ptr<RedisClient>> RedisClient::Connect(
     RedisOptions options) {
@@ -477,83 +516,119 @@ absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
   struct Vote {
     HostPort primary;
     int sentinels = 0;
-    int healthy_replicas = 0;  // as the first Sentinel to name it sees them
+    int replicas_in_sync = 0;  // as the first Sentinel to name it sees
   };
   std::vector<Vote> votes;
   int unknown = 0;
   std::vector<std::string> failures;
-  for (const HostPort& sentinel : options_.sentinels) {
-    Context context(
-        redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port,
-                                absl::ToTimeval(options_.connect_timeout)));
-    if (context == nullptr) {
-      return absl::ResourceExhaustedError("cannot allocate a connection");
-    }
-    auto run = [&](std::vector<std::string> argv) -> Reply {
-      std::vector<const char*> pointers;
-      std::vector<size_t> sizes;
-      for (const std::string& arg : argv) {
-        pointers.push_back(arg.data());
-        sizes.push_back(arg.size());
+  // Those that answered last time first; a hung or dead one goes to the
+  // back, and is not waited for once a majority of all listed agree.
+  std::vector<size_t> order;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    order = sentinel_order_;
+  }
+  std::vector<size_t> answered_in_order;
+  std::vector<size_t> failed_in_order;
+  const int listed = static_cast<int>(options_.sentinels.size());
+  const absl::Duration patience =
+      std::min(options_.connect_timeout, kSentinelTimeout);
+  for (size_t position = 0; position < order.size(); ++position) {
+    const size_t which = order[position];
+    if (std::any_of(votes.begin(), votes.end(), [&](const Vote& vote) {
+          return vote.sentinels * 2 > listed;
+        })) {
+      // A majority of all listed: the rest keep their places.
+      for (size_t later = position; later < order.size(); ++later) {
+        answered_in_order.push_back(order[later]);
       }
-      return Reply(static_cast<redisReply*>(
-          redisCommandArgv(context.get(), static_cast<int>(argv.size()),
-                           pointers.data(), sizes.data())));
-    };
-    if (context->err != 0) {
-      failures.push_back(
-          absl::StrCat(sentinel.ToString(), ": ", context->errstr));
-      continue;
+      break;
     }
-    redisSetTimeout(context.get(), absl::ToTimeval(options_.timeout));
-    if (!options_.sentinel_password.empty()) {
-      std::vector<std::string> auth = {"AUTH"};
-      if (!options_.sentinel_user.empty()) {
-        auth.push_back(options_.sentinel_user);
+    const HostPort& sentinel = options_.sentinels[which];
+    const size_t failures_before = failures.size();
+    auto ask = [&]() -> absl::Status {
+      Context context(redisConnectWithTimeout(
+          sentinel.host.c_str(), sentinel.port, absl::ToTimeval(patience)));
+      if (context == nullptr) {
+        return absl::ResourceExhaustedError("cannot allocate a connection");
       }
-      auth.push_back(options_.sentinel_password);
-      Reply reply = run(std::move(auth));
-      if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
-        failures.push_back(absl::StrCat(sentinel.ToString(), ": ",
-                                        reply == nullptr
-                                            ? context->errstr
+      auto run = [&](std::vector<std::string> argv) -> Reply {
+        std::vector<const char*> pointers;
+        std::vector<size_t> sizes;
+        for (const std::string& arg : argv) {
+          pointers.push_back(arg.data());
+          sizes.push_back(arg.size());
+        }
+        return Reply(static_cast<redisReply*>(
+            redisCommandArgv(context.get(), static_cast<int>(argv.size()),
+                             pointers.data(), sizes.data())));
+      };
+      if (context->err != 0) {
+        failures.push_back(
+            absl::StrCat(sentinel.ToString(), ": ", context->errstr));
+        return absl::OkStatus();
+      }
+      redisSetTimeout(context.get(),
+                      absl::ToTimeval(std::min(options_.timeout, patience)));
+      if (!options_.sentinel_password.empty()) {
+        std::vector<std::string> auth = {"AUTH"};
+        if (!options_.sentinel_user.empty()) {
+          auth.push_back(options_.sentinel_user);
+        }
+        auth.push_back(options_.sentinel_password);
+        Reply reply = run(std::move(auth));
+        if (reply == nullptr || reply->type == REDIS_REPLY_ERROR) {
+          failures.push_back(
+              absl::StrCat(sentinel.ToString(), ": ",
+                           reply == nullptr ? context->errstr
                                             : "refused the sentinel_password"));
-        continue;
+          return absl::OkStatus();
+        }
       }
-    }
-    Reply reply =
-        run({"SENTINEL", "get-master-addr-by-name", options_.master_name});
-    if (reply == nullptr) {
-      failures.push_back(
-          absl::StrCat(sentinel.ToString(), ": ", context->errstr));
-      continue;
-    }
-    if (reply->type == REDIS_REPLY_NIL) {
-      ++unknown;
-      continue;
-    }
-    int port = 0;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        !absl::SimpleAtoi(ReplyText(*reply->element[1]), &port)) {
-      failures.push_back(absl::StrCat(sentinel.ToString(), ": not a Sentinel (",
-                                      reply->type == REDIS_REPLY_ERROR
-                                          ? ReplyText(*reply)
-                                          : "an unexpected reply",
-                                      ")"));
-      continue;
-    }
-    HostPort primary{std::string(ReplyText(*reply->element[0])), port};
-    auto same = std::find_if(votes.begin(), votes.end(), [&](const Vote& vote) {
-      return vote.primary == primary;
-    });
-    if (same == votes.end()) {
-      Reply replicas = run({"SENTINEL", "replicas", options_.master_name});
-      votes.push_back(
-          Vote{std::move(primary), 1,
-               replicas == nullptr ? 0 : HealthyReplicas(*replicas)});
-    } else {
-      ++same->sentinels;
-    }
+      Reply reply =
+          run({"SENTINEL", "get-master-addr-by-name", options_.master_name});
+      if (reply == nullptr) {
+        failures.push_back(
+            absl::StrCat(sentinel.ToString(), ": ", context->errstr));
+        return absl::OkStatus();
+      }
+      if (reply->type == REDIS_REPLY_NIL) {
+        ++unknown;
+        return absl::OkStatus();
+      }
+      int port = 0;
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+          !absl::SimpleAtoi(ReplyText(*reply->element[1]), &port)) {
+        failures.push_back(absl::StrCat(
+            sentinel.ToString(), ": not a Sentinel (",
+            reply->type == REDIS_REPLY_ERROR ? ReplyText(*reply)
+                                             : "an unexpected reply",
+            ")"));
+        return absl::OkStatus();
+      }
+      HostPort primary{std::string(ReplyText(*reply->element[0])), port};
+      auto same = std::find_if(
+          votes.begin(), votes.end(),
+          [&](const Vote& vote) { return vote.primary == primary; });
+      if (same == votes.end()) {
+        Reply replicas = run({"SENTINEL", "replicas", options_.master_name});
+        votes.push_back(
+            Vote{std::move(primary), 1,
+                 replicas == nullptr ? 0 : ReplicasInSync(*replicas)});
+      } else {
+        ++same->sentinels;
+      }
+      return absl::OkStatus();
+    };
+    STEM_RETURN_IF_ERROR(ask());
+    (failures.size() > failures_before ? failed_in_order : answered_in_order)
+        .push_back(which);
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    sentinel_order_ = std::move(answered_in_order);
+    sentinel_order_.insert(sentinel_order_.end(), failed_in_order.begin(),
+                           failed_in_order.end());
   }
   int answered = unknown;
   for (const Vote& vote : votes) answered += vote.sentinels;
@@ -586,7 +661,7 @@ absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
                      "; a failover under way, or Sentinels of different "
                      "setups in one URL"));
   }
-  return SentinelAnswer{votes[0].primary, votes[0].healthy_replicas};
+  return SentinelAnswer{votes[0].primary, votes[0].replicas_in_sync};
 }
 
 absl::StatusOr<HostPort> RedisClient::Primary() {
@@ -594,7 +669,10 @@ absl::StatusOr<HostPort> RedisClient::Primary() {
     std::lock_guard<std::mutex> lock(mutex_);
     const absl::Time now = absl::Now();
     if (!primary_stale_) {
-      if (now - primary_checked_ < kSentinelRecheck) return primary_;
+      const absl::Duration every = wait_for_ < options_.wait_replicas
+                                       ? kDegradedRecheck
+                                       : kSentinelRecheck;
+      if (now - primary_checked_ < every) return primary_;
       // One caller asks; the others go on with the primary in use.
       primary_checked_ = now;
     }
@@ -612,10 +690,12 @@ absl::StatusOr<HostPort> RedisClient::Primary() {
   }
   primary_checked_ = absl::Now();
   primary_stale_ = false;
-  // A write waits for the replicas a failover could promote: with the
-  // replica gone (killed, or the old primary not yet back), the primary is
-  // all there is, and nothing can be lost to a promotion.
-  wait_for_ = std::min(options_.wait_replicas, named->healthy_replicas);
+  // A write waits for the replicas in sync: with the replica gone
+  // (killed, or the old primary not yet back and synced), the primary is
+  // all there is. While fewer than wait_replicas, the Sentinels are asked
+  // every kDegradedRecheck, so a replica back in sync is waited for again
+  // within that.
+  wait_for_ = std::min(options_.wait_replicas, named->replicas_in_sync);
   if (!(named->primary == primary_)) {
     primary_ = named->primary;
     idle_.clear();
@@ -828,8 +908,9 @@ absl::Status RedisClient::TooFewReplicas(int64_t replicas, int wanted) {
       " of the ", wanted,
       " replica(s) it waits for (wait_replicas=", options_.wait_replicas,
       ") within ", absl::FormatDuration(options_.wait_timeout),
-      " (the wait_timeout= of the URL), so it is not counted as done: a "
-      "replica is down or behind, or this primary was superseded"));
+      " (the wait_timeout= of the URL), so it is not counted as done (the "
+      "primary may keep it; repeating it is safe): a replica is down or "
+      "behind, or this primary was superseded"));
 }
 
 int RedisClient::WaitFor(Effect effect) {

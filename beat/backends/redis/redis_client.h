@@ -61,8 +61,8 @@ struct RedisOptions {
   // A write counts as done only once this many replicas hold it (Redis
   // WAIT, in the same round trip): what survives a failover. 1 by default
   // on a redis-sentinel:// URL, 0 (no wait) on redis://. Behind Sentinel,
-  // at most as many as the Sentinels see up and linked (a primary whose
-  // replica is dead has no failover to lose a write to).
+  // at most as many as the Sentinels see in sync (a primary whose replica
+  // is dead or resyncing goes on alone).
   int wait_replicas = 0;
   absl::Duration wait_timeout = absl::Seconds(1);
   // The query parameters a plugin takes beyond the common ones.
@@ -162,6 +162,12 @@ class RedisClient {
   // primary is still the one in use (a primary that was frozen and woke
   // up after a failover still calls itself primary).
   static constexpr absl::Duration kSentinelRecheck = absl::Seconds(1);
+  // How often while a write waits for fewer replicas than wait_replicas
+  // (one is down): a replica back in sync is waited for at once.
+  static constexpr absl::Duration kDegradedRecheck = absl::Milliseconds(100);
+  // The most a Sentinel is waited for (connect, then each reply): they
+  // answer in microseconds, and one that hangs must not hold up writes.
+  static constexpr absl::Duration kSentinelTimeout = absl::Milliseconds(500);
 
  private:
   explicit RedisClient(RedisOptions options);
@@ -187,11 +193,11 @@ class RedisClient {
   // again after kSentinelRecheck, or at once after MarkPrimaryStale).
   absl::StatusOr<HostPort> Primary();
   // The Sentinels' answer: the address a majority of those that answered
-  // name, and how many replicas of it are up and linked. Unavailable when
+  // name, and how many replicas of it are in sync. Unavailable when
   // none answers or they disagree; NotFound when none knows the name.
   struct SentinelAnswer {
     HostPort primary;
-    int healthy_replicas = 0;
+    int replicas_in_sync = 0;
   };
   absl::StatusOr<SentinelAnswer> AskSentinels() const;
   // After a lost connection, READONLY or a write no replica took: the
@@ -201,7 +207,7 @@ class RedisClient {
   bool sentinel() const { return !options_.sentinels.empty(); }
 
   const RedisOptions options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<Context> idle_;  // guarded by mutex_
   // The primary in use (Sentinel URL), and when the Sentinels named it.
   HostPort primary_;                                   // guarded by mutex_
@@ -210,6 +216,9 @@ class RedisClient {
   // How many replicas a write waits for: wait_replicas, or fewer when the
   // Sentinels see fewer up (then no failover could lose the write).
   int wait_for_;  // guarded by mutex_
+  // The order to ask the Sentinels in: those that answered last time
+  // first (indexes into options_.sentinels).
+  mutable std::vector<size_t> sentinel_order_;  // guarded by mutex_
   // Reconnection backoff: no new connection is tried before next_attempt_.
   absl::Time next_attempt_ = absl::InfinitePast();  // guarded by mutex_
   absl::Duration backoff_ = absl::ZeroDuration();   // guarded by mutex_

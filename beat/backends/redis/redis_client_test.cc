@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/core/testing/redis_server.h"
@@ -77,6 +78,67 @@ TEST(ParseRedisUrlTest, ExtraParametersOnlyWhenThePluginTakesThem) {
       ParseRedisUrl("redis://h?dedupe_ttl=1h", {"dedupe_ttl"});
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->extra.at("dedupe_ttl"), "1h");
+}
+
+TEST(ParseRedisUrlTest, ASentinelUrl) {
+  absl::StatusOr<RedisOptions> options = ParseRedisUrl(
+      "redis-sentinel://beat:p@ss@10.0.0.1,10.0.0.2:26380,[::1]:26381/2?"
+      "namespace=prod&sentinel_password=s3nt@nel&timeout=500ms#my%20master",
+      {});
+  EXPECT_FALSE(options.ok());  // a master name with a space
+  options = ParseRedisUrl(
+      "redis-sentinel://beat:p@ss@10.0.0.1,10.0.0.2:26380,[::1]:26381/2?"
+      "namespace=a@b&sentinel_password=s3nt@nel&timeout=500ms#my@master",
+      {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  ASSERT_EQ(options->sentinels.size(), 3u);
+  EXPECT_EQ(options->sentinels[0], (HostPort{"10.0.0.1", 26379}));
+  EXPECT_EQ(options->sentinels[1], (HostPort{"10.0.0.2", 26380}));
+  EXPECT_EQ(options->sentinels[2], (HostPort{"::1", 26381}));
+  EXPECT_EQ(options->user, "beat");
+  EXPECT_EQ(options->password, "p@ss");
+  EXPECT_EQ(options->db, 2);
+  EXPECT_EQ(options->namespace_name, "a@b");
+  EXPECT_EQ(options->sentinel_password, "s3nt@nel");
+  EXPECT_EQ(options->master_name, "my@master");
+  EXPECT_EQ(options->timeout, absl::Milliseconds(500));
+  EXPECT_EQ(options->wait_replicas, 1);  // behind Sentinel, by default
+  EXPECT_EQ(options->Where(),
+            "master \"my@master\" of Sentinels 10.0.0.1:26379,"
+            "10.0.0.2:26380,[::1]:26381 db 2");
+  options = ParseRedisUrl("redis-sentinel://h?wait_replicas=0#m", {});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->wait_replicas, 0);
+  EXPECT_EQ(ParseRedisUrl("redis://h?wait_replicas=2", {})->wait_replicas, 2);
+  EXPECT_EQ(ParseRedisUrl("redis://h", {})->wait_replicas, 0);
+}
+
+TEST(ParseRedisUrlTest, RefusesABadSentinelUrlWithAReason) {
+  struct Case {
+    const char* url;
+    const char* reason;
+  };
+  for (const Case& bad : {
+           Case{"redis-sentinel://h1,h2", "no master name after '#'"},
+           Case{"redis-sentinel://h1#", "no master name after '#'"},
+           Case{"redis-sentinel://h1,,h2#m", "an empty Sentinel address"},
+           Case{"redis-sentinel://h1:0#m", "port \"0\""},
+           Case{"redis-sentinel://h1?wait_replicas=17#m", "wait_replicas="},
+           Case{"redis-sentinel://h1?wait_replicas=-1#m", "wait_replicas="},
+           Case{"redis-sentinel://h1?wait_timeout=0s#m", "wait_timeout="},
+           Case{"redis://h?sentinel_password=x", "unknown parameter"},
+           Case{"redis://h:6379#m", "a '#' in the address"},
+       }) {
+    absl::StatusOr<RedisOptions> options = ParseRedisUrl(bad.url, {});
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument)
+        << bad.url;
+    EXPECT_THAT(options.status().message(), HasSubstr(bad.reason)) << bad.url;
+    if (absl::StartsWith(bad.url, "redis-sentinel")) {
+      EXPECT_THAT(options.status().message(),
+                  Not(HasSubstr("expected redis://")))
+          << bad.url;
+    }
+  }
 }
 
 TEST(ParseRedisUrlTest, RefusesWithAReason) {

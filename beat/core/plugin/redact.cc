@@ -44,7 +44,8 @@ struct UrlParts {
 };
 
 // The userinfo of `url`: from after `scheme://` (or `scheme:`) to the last
-// '@' — the last, since a password may hold '@', '/' or '?' unescaped.
+// '@' — the last, since a password may hold '@', '/' or '?' unescaped
+// (on redis-sentinel://, the last before the query and the fragment).
 UrlParts Split(absl::string_view url) {
   UrlParts parts;
   const size_t scheme = SchemeEnd(url);
@@ -58,7 +59,12 @@ UrlParts Split(absl::string_view url) {
     // the last '@' is still credentials.
     begin = slashes + 2;
   }
-  const size_t at = url.rfind('@');
+  // A Sentinel URL's credentials end before its query and master name,
+  // which may hold an '@' of their own (as its parser reads it).
+  const size_t at =
+      absl::StartsWithIgnoreCase(url, "redis-sentinel:")
+          ? url.substr(0, url.find_first_of("?#", begin)).rfind('@')
+          : url.rfind('@');
   if (at == absl::string_view::npos || at < begin) return parts;
   parts.userinfo_begin = begin;
   parts.userinfo_end = at;
@@ -170,7 +176,10 @@ std::string Redact(absl::string_view url, std::vector<std::string>* secrets) {
     }
   }
   // Query values (and libpq keywords) with secret keys.
-  absl::StrAppend(&out, RedactPairs(url.substr(rest), "?&; \t", secrets));
+  // A Sentinel URL's master name follows its query, after '#'.
+  const bool sentinel = absl::StartsWithIgnoreCase(url, "redis-sentinel:");
+  absl::StrAppend(&out, RedactPairs(url.substr(rest),
+                                    sentinel ? "?&; \t#" : "?&; \t", secrets));
   return out;
 }
 

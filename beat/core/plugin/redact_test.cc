@@ -44,6 +44,14 @@ TEST(RedactTest, EveryUrlShape) {
   // A lone word before '@' is masked too: in Stem's `redis://word@host` it
   // is the password.
   EXPECT_EQ(RedactUrl("redis://alice@host/0"), "redis://***@host/0");
+  // Found by attack: a Sentinel URL whose query holds an '@' (the
+  // credentials end before the query there) keeps its master name.
+  EXPECT_EQ(RedactUrl("redis-sentinel://:pw@h1,h2:26380/0?namespace=a@b&"
+                      "sentinel_password=hunter@TopSecret99#mymaster"),
+            "redis-sentinel://:***@h1,h2:26380/0?namespace=a@b&"
+            "sentinel_password=***#mymaster");
+  EXPECT_EQ(RedactUrl("redis-sentinel://h1/0?sentinel_password=x@y#m"),
+            "redis-sentinel://h1/0?sentinel_password=***#m");
   // Nothing secret: unchanged.
   for (const char* url :
        {"file:///tmp/a@b.json", "file:relative.json", "memory://",
