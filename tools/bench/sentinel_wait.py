@@ -42,7 +42,8 @@ def server_cpu(port):
 
 def one_run(stem, url, namespace, entries, work, primary_port):
     due = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
-        seconds=3)
+        seconds=8)
+    due = due.replace(microsecond=0)  # the spec names whole seconds
     stamp = due.strftime("%Y-%m-%dT%H:%M:%SZ")
     path = os.path.join(work, "%s.yaml" % namespace)
     with open(path, "w") as out:
@@ -56,13 +57,19 @@ def one_run(stem, url, namespace, entries, work, primary_port):
                             stderr=open(os.path.join(work, "beat.log"), "a"))
     client = chaos.Resp(primary_port)
     stream = "%s:stream:default" % namespace
-    while time.time() < due.timestamp():
+    # Counters read just before the instant; the time from the instant.
+    while time.time() < due.timestamp() - 0.3:
         time.sleep(0.01)
     began, cpu0, server0 = time.time(), cpu_seconds(beat.pid), \
         server_cpu(primary_port)
+    if client.call("XLEN", stream):
+        raise RuntimeError("firings went out before the timing began: "
+                           "%s at %.3f, due %.3f" % (
+                               client.call("XLEN", stream), time.time(),
+                               due.timestamp()))
     while (client.call("XLEN", stream) or 0) < entries:
         time.sleep(0.005)
-    took = time.time() - began
+    took = time.time() - max(began, due.timestamp())
     cpu = cpu_seconds(beat.pid) - cpu0
     server = server_cpu(primary_port) - server0
     beat.terminate()
