@@ -12,11 +12,15 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "beat/base/clock.h"
 #include "beat/base/status_macros.h"
@@ -345,6 +349,32 @@ absl::Status RedisSentinelTopology::WaitForPrimary(int index,
   }
 }
 
+namespace {
+
+// Whether the primary a replica's INFO names lists it as online: the
+// replica's own "link up" comes first, and until the primary counts it a
+// WAIT does not.
+bool PrimarySeesOnline(const std::vector<std::unique_ptr<RedisServer>>& servers,
+                       const RedisServer& replica, absl::string_view info) {
+  std::string master_port;
+  for (absl::string_view line : absl::StrSplit(info, '\n')) {
+    line = absl::StripAsciiWhitespace(line);
+    if (absl::ConsumePrefix(&line, "master_port:")) {
+      master_port = std::string(line);
+    }
+  }
+  for (const std::unique_ptr<RedisServer>& server : servers) {
+    if (absl::StrCat(server->port()) != master_port) continue;
+    absl::StatusOr<std::string> primary = server->Cli("INFO replication");
+    return primary.ok() &&
+           absl::StrContains(*primary, absl::StrCat("port=", replica.port(),
+                                                    ",state=online"));
+  }
+  return false;
+}
+
+}  // namespace
+
 absl::Status RedisSentinelTopology::WaitForReplica(int index,
                                                    absl::Duration timeout) {
   const absl::Time deadline = Clock::System().Now() + timeout;
@@ -352,7 +382,8 @@ absl::Status RedisSentinelTopology::WaitForReplica(int index,
     absl::StatusOr<std::string> info = servers_[index]->Cli("INFO replication");
     if (info.ok() && absl::StrContains(*info, "role:slave") &&
         absl::StrContains(*info, "master_link_status:up") &&
-        absl::StrContains(*info, "master_sync_in_progress:0")) {
+        absl::StrContains(*info, "master_sync_in_progress:0") &&
+        PrimarySeesOnline(servers_, *servers_[index], *info)) {
       return absl::OkStatus();
     }
     if (Clock::System().Now() > deadline) {
