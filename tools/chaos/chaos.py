@@ -18,6 +18,18 @@ and, for the duration, injects the faults asked for:
   restart  the store's server stopped for 1-3 s and started again (Redis
            and PostgreSQL; for them the broker is the same server, so this
            is a broker outage too)
+  failover (--topology sentinel) SIGKILL of the primary, the replica
+           promoted by the Sentinels, the old primary back as a replica
+  freeze   (--topology sentinel) SIGSTOP of the primary for 8 s, past the
+           failover: it wakes as a stale primary
+  partition one Beat cut off from every server for longer than its lease
+           (what it sent meanwhile is delivered when the link heals, as
+           TCP would); its /healthz must say 503 while cut, 200 after
+  latency  one Beat's link slowed by 100-500 ms (+-20 %), 2 % of the data
+           a further 200-600 ms late (a retransmission), for 4-10 s
+
+Partitions and latency go through a TCP proxy of the tool's own per Beat
+and server (FaultProxy below: no netem, no root needed).
 
 Then the Beats run fault-free for a while, are stopped, and every envelope
 is read back from the broker. Each (entry, nominal time) whose due time
@@ -49,12 +61,13 @@ delay; the failover gap (for each SIGKILL or SIGSTOP away from a restart,
 how long after it the slowest firing due around it went out); and the
 split of firings between the Beats (from their --stats-every totals).
 Exits 1 on any duplicate, miss (strict), early or unknown firing, run count
-that differs from the broker, or Beat that exited by itself; 2 when the run
-itself could not be made.
+that differs from the broker, Beat that exited by itself, or /healthz that
+was wrong about a partition; 2 when the run itself could not be made.
 """
 
 import argparse
 import bisect
+import collections
 import ctypes
 import hashlib
 import json
@@ -67,7 +80,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import datetime, timezone
 
 NAMESPACE = "chaos"
@@ -262,6 +278,9 @@ class FileBackend:
     def stop(self):
         pass
 
+    def upstreams(self):
+        return []  # no server: no link to cut
+
     def envelopes(self):
         path = os.path.join(self.work, "tasks.jsonl")
         result = []
@@ -356,6 +375,9 @@ class RedisBackend:
             preexec_fn=die_with_parent)
         if not wait_for_port(self.port):
             raise RuntimeError("redis-server did not start")
+
+    def upstreams(self):
+        return [(self.port, False)]
 
     def restart(self, pause):
         # SHUTDOWN flushes the append-only file; then the port is dead.
@@ -455,6 +477,9 @@ class PostgresBackend:
                      (self.port, self.work), "start")
         if first:
             self.sql("CREATE DATABASE beat", database="postgres")
+
+    def upstreams(self):
+        return [(self.port, False)]
 
     def restart(self, pause):
         self._pg_ctl("-m", "fast", "stop")
@@ -583,6 +608,10 @@ class RedisSentinelBackend(RedisBackend):
                     raise RuntimeError("the Sentinels did not find each other")
                 time.sleep(0.1)
 
+    def upstreams(self):
+        return ([(port, False) for port in self.ports] +
+                [(port, True) for port in self.sentinel_ports])
+
     def primary(self):
         """The index of the server the Sentinels name primary."""
         for port in self.sentinel_ports:
@@ -647,6 +676,213 @@ class RedisSentinelBackend(RedisBackend):
                     process.wait()
 
 
+# ---- the network between a Beat and its servers
+#
+# Partitions and latency come from a TCP proxy of the tool's own, one per
+# (Beat, server), not from network namespaces and `tc netem`: netem is a
+# kernel module many machines (this project's CI among them) lack, and
+# namespaces need root; the proxy runs anywhere, on loopback, and can do
+# what a real link does to TCP that a dropped link cannot show: data held
+# during a partition is delivered when it heals, even after the Beat gave
+# up on it and closed the connection (a late write the fencing must
+# refuse), and loss is what TCP makes of it, a stall of a retransmission
+# timeout.
+
+
+class FaultProxy:
+    """Forwards 127.0.0.1:port to 127.0.0.1:upstream, faithfully until told
+    to cut the link (nothing passes either way, new connections included,
+    until it heals: what was held then goes on, in order) or to slow it (each
+    chunk delivered `delay` later, with jitter, and with probability `loss`
+    a further 200-600 ms, a retransmission). `rewrite` maps upstream ports
+    to proxy ports in what a Sentinel answers, so that a Beat behind
+    Sentinel reaches the primary through its own proxy too."""
+
+    def __init__(self, upstream, rewrite=None):
+        self.upstream = upstream
+        self.rewrite = rewrite or {}
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(64)
+        self.port = self.listener.getsockname()[1]
+        self.state = threading.Condition()
+        self.cut = False
+        self.delay_ms = 0
+        self.loss = 0.0
+        self.closed = False
+        self.sockets = set()
+        self.random = random.Random(upstream)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def set_link(self, cut=False, delay_ms=0, loss=0.0):
+        with self.state:
+            self.cut, self.delay_ms, self.loss = cut, delay_ms, loss
+            self.state.notify_all()
+
+    def close(self):
+        with self.state:
+            self.closed = True
+            self.cut = False
+            self.state.notify_all()
+            sockets = list(self.sockets)
+        for sock in sockets + [self.listener]:
+            try:
+                sock.close()
+            except OSError:
+                pass
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._connect, args=(client,),
+                             daemon=True).start()
+
+    def _connect(self, client):
+        # Across a cut link a connection is not refused: it gets nowhere.
+        with self.state:
+            self.state.wait_for(lambda: not self.cut or self.closed)
+        try:
+            server = socket.create_connection(("127.0.0.1", self.upstream),
+                                              timeout=5)
+            server.settimeout(None)
+        except OSError:
+            client.close()  # the server is down: as a refused connection
+            return
+        with self.state:
+            self.sockets.update((client, server))
+        ends = {"open": 2}
+        for source, sink, rewrite in ((client, server, False),
+                                      (server, client, bool(self.rewrite))):
+            held = collections.deque()
+            threading.Thread(target=self._read, args=(source, held, rewrite),
+                             daemon=True).start()
+            threading.Thread(target=self._write,
+                             args=(sink, held, (client, server), ends),
+                             daemon=True).start()
+
+    def _due_ms(self, last_due):
+        with self.state:
+            delay, loss = self.delay_ms, self.loss
+        due = time.time() * 1000
+        if delay:
+            due += delay * self.random.uniform(0.8, 1.2)
+            if self.random.random() < loss:
+                due += self.random.uniform(200, 600)
+        return max(due, last_due)  # TCP keeps the order
+
+    def _read(self, source, held, rewrite):
+        last_due = 0
+        carry = b""
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if data and rewrite:
+                data, carry = self._rewritten(carry + data)
+            elif not data and carry:
+                data, carry = carry, b""
+            last_due = self._due_ms(last_due)
+            with self.state:
+                held.append((last_due, data))
+                self.state.notify_all()
+            if not data:
+                return
+
+    def _rewritten(self, data):
+        def bulk(port):
+            return b"$%d\r\n%d\r\n" % (len(str(port)), port)
+
+        for real, proxied in self.rewrite.items():
+            data = data.replace(bulk(real), bulk(proxied))
+        # A port split across two reads is kept for the next: a reply whose
+        # end this is cannot end in the start of a bulk string.
+        patterns = [bulk(real) for real in self.rewrite]
+        for keep in range(min(len(data), max(map(len, patterns))), 0, -1):
+            tail = data[-keep:]
+            if any(pattern.startswith(tail) for pattern in patterns):
+                return data[:-keep], tail
+        return data, b""
+
+    def _write(self, sink, held, pair, ends):
+        while True:
+            with self.state:
+                self.state.wait_for(lambda: self.closed or (
+                    held and not self.cut))
+                if self.closed:
+                    return
+                due, data = held[0]
+            wait = due / 1000.0 - time.time()
+            if wait > 0:
+                time.sleep(wait)
+                continue  # a cut may have come meanwhile
+            with self.state:
+                if self.cut:
+                    continue
+                held.popleft()
+            try:
+                if data:
+                    sink.sendall(data)
+                else:
+                    sink.shutdown(socket.SHUT_WR)
+            except OSError:
+                data = b""  # that end is gone: so is the connection
+                ends["open"] = 1
+            if not data:
+                with self.state:
+                    ends["open"] -= 1
+                    done = ends["open"] <= 0
+                if done:
+                    for sock in pair:
+                        with self.state:
+                            self.sockets.discard(sock)
+                        try:
+                            sock.close()
+                        except OSError:
+                            pass
+                return
+
+
+class Links:
+    """Each Beat's own proxies to every server it talks to, and its URLs
+    through them."""
+
+    def __init__(self, backend, count):
+        upstreams = backend.upstreams()  # [(port, is_sentinel)]
+        self.proxies = []
+        self.urls = []
+        for _ in range(count):
+            data = {port: FaultProxy(port) for port, sentinel in upstreams
+                    if not sentinel}
+            rewrite = {port: proxy.port for port, proxy in data.items()}
+            sentinels = {port: FaultProxy(port, rewrite)
+                         for port, sentinel in upstreams if sentinel}
+            ports = {**data, **sentinels}
+            for real, proxy in ports.items():
+                if len(str(real)) != len(str(proxy.port)):
+                    raise RuntimeError("proxy port %d for %d: not the same "
+                                       "length" % (proxy.port, real))
+            url = backend.store_url
+            for real, proxy in ports.items():
+                url = url.replace("127.0.0.1:%d" % real,
+                                  "127.0.0.1:%d" % proxy.port)
+            self.proxies.append(list(ports.values()))
+            self.urls.append(url)
+
+    def set_link(self, index, **link):
+        for proxy in self.proxies[index]:
+            proxy.set_link(**link)
+
+    def close(self):
+        for proxies in self.proxies:
+            for proxy in proxies:
+                proxy.close()
+
+
 BACKENDS = {"file": FileBackend, "redis": RedisBackend,
             "postgres": PostgresBackend,
             "redis-sentinel": RedisSentinelBackend}
@@ -656,9 +892,13 @@ BACKENDS = {"file": FileBackend, "redis": RedisBackend,
 
 
 class Beats:
-    def __init__(self, stem, backend, count, lease_ttl, work, skew=None):
+    def __init__(self, stem, backend, count, lease_ttl, work, skew=None,
+                 links=None):
         self.stem = stem
         self.backend = backend
+        self.links = links  # each Beat's own proxies, for partitions
+        # Each Beat serves /healthz on its own port (the same in each life).
+        self.http_ports = [free_port() for _ in range(count)]
         self.lease_ttl = lease_ttl
         self.skew = skew  # Beat 0's clock offset, e.g. "3s"
         self.work = work
@@ -669,9 +909,13 @@ class Beats:
     def start(self, index):
         self.started[index] += 1
         log = open(os.path.join(self.work, "beat-%d.log" % index), "a")
-        command = [self.stem, "--store", self.backend.store_url, "beat",
-                   "--broker", self.backend.broker_url, "--lease-ttl",
-                   self.lease_ttl, "--stats-every", "1s"]
+        store_url, broker_url = self.backend.store_url, self.backend.broker_url
+        if self.links:
+            store_url = broker_url = self.links.urls[index]
+        command = [self.stem, "--store", store_url, "beat",
+                   "--broker", broker_url, "--lease-ttl",
+                   self.lease_ttl, "--stats-every", "1s", "--http",
+                   "127.0.0.1:%d" % self.http_ports[index]]
         if self.skew and index == 0:
             command += ["--clock-offset", self.skew]
         self.processes[index] = subprocess.Popen(
@@ -709,6 +953,18 @@ class Beats:
             result.append(total + life)
         return result
 
+    def healthy(self, index):
+        """True on 200 from the Beat's /healthz, False on 503, None when it
+        does not answer (starting, stopped)."""
+        url = "http://127.0.0.1:%d/healthz" % self.http_ports[index]
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return response.status == 200
+        except urllib.error.HTTPError as error:
+            return False if error.code == 503 else None
+        except (OSError, ValueError):
+            return None
+
     def running(self, index):
         process = self.processes[index]
         return process is not None and process.poll() is None
@@ -730,12 +986,33 @@ class Beats:
 
 def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     """Injects faults until `duration` seconds have passed."""
-    counts = {"kills": 0, "stops": 0, "restarts": 0, "exits": 0, "events": []}
+    counts = {"kills": 0, "stops": 0, "restarts": 0, "partitions": 0,
+              "latencies": 0, "exits": 0, "events": [],
+              # /healthz across partitions: ms from the cut to the first
+              # 503, from the heal to the first 200; what went wrong.
+              "unhealthy_after": [], "healthy_after": [], "health_wrong": []}
+    links = beats.links
+    cuts = {}  # Beat index: [cut at, seen unhealthy at or None]
+    heals = {}  # Beat index: healed at, until /healthz says 200 again
+    last_health_poll = 0
     end = time.time() + duration
     pending = []  # (when, action, index)
     next_kill = time.time() + rng.uniform(2, 5)
     next_stop = time.time() + rng.uniform(3, 8)
     next_restart = time.time() + rng.uniform(5, 12)
+    next_partition = time.time() + rng.uniform(4, 9)
+    next_latency = time.time() + rng.uniform(3, 6)
+
+    def heal(index, now):
+        links.set_link(index)
+        if index in cuts:
+            cut_at, unhealthy_at = cuts.pop(index)
+            if unhealthy_at is None:
+                counts["health_wrong"].append(
+                    "beat %d: /healthz never said unhealthy in %.1f s cut off "
+                    "from its store" % (index, now - cut_at))
+            heals[index] = now
+
     while time.time() < end:
         now = time.time()
         for item in [p for p in pending if p[0] <= now]:
@@ -747,6 +1024,27 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             elif action == "resume" and index in beats.stopped:
                 beats.resume(index)
                 log("SIGCONT beat %d" % index)
+            elif action == "heal":
+                heal(index, now)
+                log("beat %d's link healed" % index)
+        if (cuts or heals) and now - last_health_poll >= 0.25:
+            last_health_poll = now
+            for index, cut in cuts.items():
+                if cut[1] is None and beats.healthy(index) is False:
+                    cut[1] = now
+                    counts["unhealthy_after"].append((now - cut[0]) * 1000)
+            for index, healed_at in list(heals.items()):
+                if beats.healthy(index):
+                    counts["healthy_after"].append((now - healed_at) * 1000)
+                    del heals[index]
+                elif now - healed_at > OUTAGE_RECOVERY_MS / 1000.0 and not any(
+                        event[0] == "restart" and
+                        event[2] / 1000.0 > healed_at - 5
+                        for event in counts["events"]):
+                    counts["health_wrong"].append(
+                        "beat %d: /healthz not healthy again %.0f s after its "
+                        "link healed" % (index, now - healed_at))
+                    del heals[index]
         busy = {p[2] for p in pending}
         # A Beat that ended on its own (it should not: it rides out every
         # fault here) is counted, and started again as a supervisor would.
@@ -777,6 +1075,31 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             pending.append((now + held, "resume", index))
             log("SIGSTOP beat %d for %.1f s" % (index, held))
             next_stop = now + rng.uniform(8, 15)
+        elif ("partition" in faults and now >= next_partition and
+              len(idle) > 1):
+            # Longer than the lease: the others take over what it held,
+            # and what it wrote meanwhile lands when the link heals.
+            index = rng.choice(idle)
+            held = lease_ttl_s + rng.uniform(1, 4)
+            links.set_link(index, cut=True)
+            cuts[index] = [now, None]
+            heals.pop(index, None)
+            counts["partitions"] += 1
+            counts["events"].append(("partition", now * 1000))
+            pending.append((now + held, "heal", index))
+            log("beat %d cut off from its servers for %.1f s" % (index, held))
+            next_partition = now + rng.uniform(10, 18)
+        elif "latency" in faults and now >= next_latency and idle:
+            index = rng.choice(idle)
+            delay = rng.uniform(100, 500)
+            held = rng.uniform(4, 10)
+            links.set_link(index, delay_ms=delay, loss=0.02)
+            counts["latencies"] += 1
+            counts["events"].append(("latency", now * 1000))
+            pending.append((now + held, "heal", index))
+            log("beat %d's link slowed by %.0f ms, 2%% loss, for %.1f s" % (
+                index, delay, held))
+            next_latency = now + rng.uniform(6, 12)
         elif (faults & {"restart", "failover", "freeze"} and
               backend.can_restart and now >= next_restart and
               getattr(backend, "ready_for_fault", lambda: True)()):
@@ -800,6 +1123,21 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             beats.start(index)
         elif action == "resume" and index in beats.stopped:
             beats.resume(index)
+        elif action == "heal":
+            heal(index, time.time())
+    # A Beat healed at the end has the settle time to be healthy again.
+    deadline = time.time() + OUTAGE_RECOVERY_MS / 1000.0
+    while heals and time.time() < deadline:
+        for index, healed_at in list(heals.items()):
+            if beats.healthy(index):
+                counts["healthy_after"].append(
+                    (time.time() - healed_at) * 1000)
+                del heals[index]
+        time.sleep(0.25)
+    for index in heals:
+        counts["health_wrong"].append(
+            "beat %d: /healthz not healthy again %.0f s after its link healed"
+            % (index, time.time() - heals[index]))
     return counts
 
 
@@ -919,7 +1257,7 @@ def failover_gaps(events, firings, lease_ms, outages):
     other Beats to take over what the lost Beat held."""
     gaps = []
     for event in events:
-        if event[0] not in ("kill", "stop"):
+        if event[0] not in ("kill", "stop", "partition"):
             continue
         at = event[1]
         if any(start - lease_ms <= at <= end + OUTAGE_RECOVERY_MS
@@ -961,7 +1299,8 @@ def main():
                         "least 5 s (default 30)")
     parser.add_argument("--beats", type=int, default=3)
     parser.add_argument("--faults", default="kill,stop,restart",
-                        help="comma-separated: kill, stop, restart (or none)")
+                        help="comma-separated: kill, stop, restart, failover, "
+                        "freeze (sentinel), partition, latency (or none)")
     parser.add_argument("--entries", type=int, default=0,
                         help="default: 2000 (redis, postgres), 120 (file)")
     parser.add_argument("--lease-ttl", default="5s",
@@ -985,7 +1324,8 @@ def main():
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     faults = set() if args.faults == "none" else set(args.faults.split(","))
-    unknown_faults = faults - {"kill", "stop", "restart", "failover", "freeze"}
+    unknown_faults = faults - {"kill", "stop", "restart", "failover", "freeze",
+                               "partition", "latency"}
     if unknown_faults:
         parser.error("unknown fault(s): %s" % ", ".join(sorted(unknown_faults)))
     if args.duration < 5:
@@ -1030,6 +1370,14 @@ def main():
         args.backend = "redis-sentinel"
     backend = BACKENDS[args.backend](work)
     beats = None
+    links = None
+    if faults & {"partition", "latency"} and not backend.upstreams():
+        log("NOTE: the %s backend has no network link to cut or slow: no "
+            "partition, no latency faults" % backend.name)
+        faults -= {"partition", "latency"}
+    if "partition" in faults and args.beats < 2:
+        log("NOTE: a partition needs two Beats (one keeps firing): none")
+        faults.discard("partition")
     try:
         try:
             backend.start()
@@ -1050,8 +1398,12 @@ def main():
             return 2
         log("seed %d: %d entries applied to %s; %d Beats, lease TTL %s" % (
             seed, count, backend.name, args.beats, args.lease_ttl))
+        if faults & {"partition", "latency"}:
+            # Every Beat through its own proxies, faulted or not: the same
+            # path for all.
+            links = Links(backend, args.beats)
         beats = Beats(stem, backend, args.beats, args.lease_ttl, work,
-                      args.skew)
+                      args.skew, links)
         for index in range(args.beats):
             beats.start(index)
         time.sleep(3)  # the Beats catch up with what fell due since apply
@@ -1092,7 +1444,8 @@ def main():
                        (base_ms, wall_ms() + 60000), run_counts,
                        skew_ms, late_after_ms, outages,
                        sorted(event[1] for event in counts["events"]
-                              if event[0] in ("kill", "stop")))
+                              if event[0] in ("kill", "stop", "partition",
+                                              "latency")))
         gaps = failover_gaps(counts["events"], report["firings"],
                              int(lease_ttl_s * 1000), outages)
         store_gaps = outage_gaps(outages, backend.envelopes())
@@ -1106,19 +1459,22 @@ def main():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if beats:
             beats.stop_all()
+        if links:
+            links.close()
         backend.stop()
     delays = report["delays"]
     shares = "/".join("%.0f%%" % (100.0 * n / max(1, sum(split)))
                       for n in split)
     print("chaos: backend=%s beats=%d duration=%ds seed=%d%s kills=%d stops=%d "
-          "restarts=%d exits=%d | expected=%d delivered=%d duplicates=%d missing=%d "
+          "restarts=%d partitions=%d latencies=%d exits=%d | expected=%d delivered=%d duplicates=%d missing=%d "
           "dropped_by_policy=%d early=%d%s late=%d unknown=%d "
           "count_mismatches=%d | delay p50=%dms p99=%dms max=%dms | "
           "failover gap p50=%dms max=%dms (%d faults) | "
           "store gap p50=%dms max=%dms (%d outages) | split %s" % (
               backend.name, args.beats, args.duration, seed,
               " skew=%dms" % skew_ms if skew_ms else "", counts["kills"],
-              counts["stops"], counts["restarts"], counts["exits"],
+              counts["stops"], counts["restarts"], counts["partitions"],
+              counts["latencies"], counts["exits"],
               report["expected"],
               report["delivered"], report["duplicates"], report["missing"],
               report["dropped_by_policy"], report["early"],
@@ -1130,6 +1486,15 @@ def main():
               percentile(store_gaps, 0.5),
               max(store_gaps) if store_gaps else 0, len(store_gaps),
               shares))
+    if counts["partitions"]:
+        unhealthy, healthy = counts["unhealthy_after"], counts["healthy_after"]
+        print("chaos: /healthz 503 after a cut p50=%dms max=%dms, 200 after "
+              "the heal p50=%dms max=%dms (%d cuts), wrong=%d" % (
+                  percentile(unhealthy, 0.5), max(unhealthy or [0]),
+                  percentile(healthy, 0.5), max(healthy or [0]),
+                  counts["partitions"], len(counts["health_wrong"])))
+    for wrong in counts["health_wrong"]:
+        print("chaos:   %s" % wrong)
     for example in report["examples"][:20]:
         print("chaos:   %s" % example)
     if report["expected"] == 0:
@@ -1137,7 +1502,8 @@ def main():
     failed = (report["duplicates"] or report["missing"] or report["early"] or
               (args.fail_late and report["late"]) or
               report["unknown"] or report["count_mismatches"] or
-              counts["exits"] or report["expected"] == 0)
+              counts["exits"] or counts["health_wrong"] or
+              report["expected"] == 0)
     if args.keep or failed:
         print("chaos: logs and data kept in %s" % work)
     else:
