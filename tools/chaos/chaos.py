@@ -22,8 +22,8 @@ and, for the duration, injects the faults asked for:
            promoted by the Sentinels, the old primary back as a replica
   freeze   (--topology sentinel) SIGSTOP of the primary for 8 s, past the
            failover: it wakes as a stale primary
-  partition one Beat cut off from every server for longer than its lease
-           (what it sent meanwhile is delivered when the link heals, as
+  partition one Beat cut off from every server for its lease TTL or 6 s,
+           whichever is longer, plus 1-4 s (what it sent meanwhile is delivered when the link heals, as
            TCP would); its /healthz must say 503 while cut, 200 after
   latency  one Beat's link slowed by 100-500 ms (+-20 %), 2 % of the data
            a further 200-600 ms late (a retransmission), for 4-10 s
@@ -91,6 +91,9 @@ NAMESPACE = "chaos"
 # what fell due meanwhile: firings due this long after it are not judged
 # against the lease TTL.
 OUTAGE_RECOVERY_MS = 15000
+# Long enough for a cut-off Beat's /healthz to say so (its store timeout of
+# 2 s, a pass, slack for a loaded machine): partitions last at least this.
+HEALTH_NOTICE_S = 6.0
 MASK = (1 << 64) - 1
 
 
@@ -784,6 +787,8 @@ class FaultProxy:
                 data = b""
             if data and rewrite:
                 data, carry = self._rewritten(carry + data)
+                if not data:
+                    continue  # all of it the start of a port: wait for more
             elif not data and carry:
                 data, carry = carry, b""
             last_due = self._due_ms(last_due)
@@ -830,8 +835,9 @@ class FaultProxy:
                 else:
                     sink.shutdown(socket.SHUT_WR)
             except OSError:
-                data = b""  # that end is gone: so is the connection
-                ends["open"] = 1
+                # That end is gone: this direction ends, while the other
+                # still delivers what it holds (and its FIN), as TCP would.
+                data = b""
             if not data:
                 with self.state:
                     ends["open"] -= 1
@@ -1003,11 +1009,18 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     next_partition = time.time() + rng.uniform(4, 9)
     next_latency = time.time() + rng.uniform(3, 6)
 
-    def heal(index, now):
+    def heal(index, now, judge=True):
+        if index in cuts and cuts[index][1] is None and beats.healthy(
+                index) is False:  # still cut off: the loop may have been busy
+            cuts[index][1] = now
+            counts["unhealthy_after"].append((now - cuts[index][0]) * 1000)
         links.set_link(index)
         if index in cuts:
             cut_at, unhealthy_at = cuts.pop(index)
-            if unhealthy_at is None:
+            # A Beat notices within its store timeout (2 s) and a pass (1 s)
+            # or so; a cut shorter than HEALTH_NOTICE_S is not judged.
+            if (unhealthy_at is None and judge and
+                    now - cut_at >= HEALTH_NOTICE_S):
                 counts["health_wrong"].append(
                     "beat %d: /healthz never said unhealthy in %.1f s cut off "
                     "from its store" % (index, now - cut_at))
@@ -1080,7 +1093,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             # Longer than the lease: the others take over what it held,
             # and what it wrote meanwhile lands when the link heals.
             index = rng.choice(idle)
-            held = lease_ttl_s + rng.uniform(1, 4)
+            held = max(lease_ttl_s, HEALTH_NOTICE_S) + rng.uniform(1, 4)
             links.set_link(index, cut=True)
             cuts[index] = [now, None]
             heals.pop(index, None)
@@ -1124,7 +1137,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
         elif action == "resume" and index in beats.stopped:
             beats.resume(index)
         elif action == "heal":
-            heal(index, time.time())
+            heal(index, time.time(), judge=False)  # cut short by the end
     # A Beat healed at the end has the settle time to be healthy again.
     deadline = time.time() + OUTAGE_RECOVERY_MS / 1000.0
     while heals and time.time() < deadline:
