@@ -40,7 +40,6 @@ std::unique_ptr<RedisClient> ConnectTo(const std::string& url) {
   return client.ok() ? *std::move(client) : nullptr;
 }
 
-// RPUSH of `value` as a write; whether it was acknowledged.
 // What `server` answers to `command` once it stops changing towards
 // `wanted`: a replica applies the writes not waited for a moment later (a
 // write counts on as many replicas as the Sentinels see in sync, and just
@@ -56,6 +55,7 @@ std::string ReplicaAnswer(const RedisServer& server, absl::string_view command,
   return answer;
 }
 
+// RPUSH of `value` as a write; whether it was acknowledged.
 bool Push(RedisClient& client, const std::string& value) {
   return client.Command({"RPUSH", "acked", value}, Effect::kWrite).ok();
 }
