@@ -18,8 +18,9 @@ and, for the duration, injects the faults asked for:
   restart  the store's server stopped for 1-3 s and started again (Redis
            and PostgreSQL; for them the broker is the same server, so this
            is a broker outage too)
-  failover (--topology sentinel) SIGKILL of the primary, the replica
-           promoted by the Sentinels, the old primary back as a replica
+  failover (--topology sentinel or standby) SIGKILL of the primary, the
+           replica promoted (by the Sentinels; by `pg_ctl promote`), the
+           old primary back as a replica
   freeze   (--topology sentinel) SIGSTOP of the primary for 8 s, past the
            failover: it wakes as a stale primary
   partition one Beat cut off from every server for its lease TTL or 6 s,
@@ -432,7 +433,15 @@ class RedisBackend:
         return result
 
 
+def postgres_bin():
+    """The newest PostgreSQL server installed (Debian's layout)."""
+    versions = sorted(os.listdir("/usr/lib/postgresql"),
+                      key=lambda v: [int(p) for p in v.split(".")])
+    return "/usr/lib/postgresql/%s/bin" % versions[-1]
+
+
 class PostgresBackend:
+    fails_over = False  # its restart is the one server stopped and started
     name = "postgres"
     can_restart = True
     namespace = NAMESPACE
@@ -440,9 +449,7 @@ class PostgresBackend:
     def __init__(self, work):
         self.work = work
         self.port = free_port()
-        versions = sorted(os.listdir("/usr/lib/postgresql"),
-                          key=lambda v: [int(p) for p in v.split(".")])
-        self.bin = "/usr/lib/postgresql/%s/bin" % versions[-1]
+        self.bin = postgres_bin()
         url = ("postgres://beat:beat-secret@127.0.0.1:%d/beat?namespace=%s" %
                (self.port, NAMESPACE))
         self.store_url = url
@@ -518,6 +525,147 @@ class PostgresBackend:
         return result
 
 
+class PostgresStandbyBackend(PostgresBackend):
+    """A PostgreSQL primary and a streaming standby (pg_basebackup), the
+    Beats on libpq's multi-host URL with target_session_attrs=read-write,
+    as Patroni and managed services hand it out. Its `restart` is a
+    failover, done as a failover manager would: SIGKILL of the primary's
+    every process (the host gone), `pg_ctl promote` of the standby, and the
+    old primary back as a standby of the new one (a fresh base backup, as
+    after a lost host; its own last commits, which replication had not
+    shipped, are gone with it). Replication is asynchronous, as in most
+    deployments, unless `synchronous` (synchronous_standby_names = '*': a
+    commit waits for the standby; docs/RELIABILITY.md measures both)."""
+
+    name = "postgres-standby"
+    fails_over = True
+    synchronous = False
+
+    def __init__(self, work):  # pylint: disable=super-init-not-called
+        self.work = work
+        self.bin = postgres_bin()
+        self.ports = [free_port(), free_port()]
+        self.datas = [os.path.join(work, "data-%d" % i) for i in range(2)]
+        self.primary_index = 0
+        url = ("postgres://beat:beat-secret@127.0.0.1:%d,127.0.0.1:%d/beat?"
+               "namespace=%s&target_session_attrs=read-write" % (
+                   self.ports[0], self.ports[1], NAMESPACE))
+        self.store_url = url
+        self.broker_url = url
+
+    @property
+    def port(self):  # where sql() and envelopes() go: the current primary
+        return self.ports[self.primary_index]
+
+    def _server(self, index, *args):
+        subprocess.run(self._as_db_user(
+            [self.bin + "/pg_ctl", "-D", self.datas[index], "-l",
+             os.path.join(self.work, "server-%d.log" % index), "-w"] +
+            list(args)), check=True, stdout=subprocess.DEVNULL, cwd=self.work)
+
+    def _start_server(self, index):
+        self._server(index, "-o", "-p %d -k %s -c listen_addresses=127.0.0.1" %
+                     (self.ports[index], self.work), "start")
+
+    def _base_backup(self, index):
+        """Data directory `index` made a standby of the current primary."""
+        shutil.rmtree(self.datas[index], ignore_errors=True)
+        environment = dict(os.environ, PGPASSWORD="beat-secret")
+        subprocess.run(self._as_db_user(
+            [self.bin + "/pg_basebackup", "-h", "127.0.0.1", "-p",
+             str(self.port), "-U", "beat", "-D", self.datas[index], "-R",
+             "-X", "stream", "-c", "fast", "--no-sync"]), check=True,
+            env=environment, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, cwd=self.work)
+
+    def start(self, first=True):
+        if os.getuid() == 0:
+            shutil.chown(self.work, "postgres")
+        password_file = os.path.join(self.work, "pw")
+        with open(password_file, "w") as out:
+            out.write("beat-secret\n")
+        if os.getuid() == 0:
+            shutil.chown(password_file, "postgres")
+        subprocess.run(self._as_db_user(
+            [self.bin + "/initdb", "-D", self.datas[0], "-U", "beat",
+             "--pwfile", password_file, "--auth-local=trust",
+             "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C",
+             "--no-sync"]), check=True, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, cwd=self.work)
+        with open(os.path.join(self.datas[0], "postgresql.conf"), "a") as out:
+            # initdb's pg_hba.conf already lets 127.0.0.1 replicate.
+            out.write("wal_level = replica\nmax_wal_senders = 10\n"
+                      "wal_keep_size = 256MB\n")
+            if self.synchronous:
+                out.write("synchronous_standby_names = '*'\n")
+        self._start_server(0)
+        self.sql("CREATE DATABASE beat", database="postgres")
+        self._base_backup(1)
+        self._start_server(1)
+        if not self._wait_streaming(60):
+            raise RuntimeError("the standby did not start streaming")
+
+    def _wait_streaming(self, seconds):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if self.ready_for_fault():
+                return True
+            time.sleep(0.1)
+        return False
+
+    def ready_for_fault(self):
+        """Whole again: the primary streams to its standby."""
+        try:
+            return "streaming" in self.sql(
+                "SELECT state FROM pg_stat_replication", database="postgres")
+        except subprocess.CalledProcessError:
+            return False
+
+    def upstreams(self):
+        return [(port, False) for port in self.ports]
+
+    def _kill_server(self, index):
+        """SIGKILL of the postmaster and every process of it: the host
+        gone, no shutdown checkpoint, no last WAL sent."""
+        with open(os.path.join(self.datas[index], "postmaster.pid")) as pid:
+            postmaster = int(pid.readline())
+        doomed = [postmaster]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open("/proc/%s/stat" % entry) as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if int(fields[1]) == postmaster:  # its parent
+                    doomed.append(int(entry))
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.time() + 10
+        while time.time() < deadline and any(
+                os.path.exists("/proc/%d" % pid) for pid in doomed):
+            time.sleep(0.02)
+
+    def restart(self, pause):
+        old = self.primary_index
+        self._kill_server(old)
+        self._server(1 - old, "promote")
+        self.primary_index = 1 - old
+        time.sleep(pause)
+        self._base_backup(old)
+        self._start_server(old)
+
+    def stop(self):
+        for index in range(2):
+            try:
+                self._server(index, "-m", "immediate", "stop")
+            except (subprocess.CalledProcessError, OSError):
+                pass
+
+
 class RedisSentinelBackend(RedisBackend):
     """A primary, one replica and three Sentinels (quorum 2, down after
     1 s), the Beats on a redis-sentinel:// URL. Its `restart` is a
@@ -530,6 +678,7 @@ class RedisSentinelBackend(RedisBackend):
 
     name = "redis-sentinel"
     can_restart = True
+    fails_over = True
     namespace = NAMESPACE
     MASTER = "chaos"
 
@@ -692,6 +841,13 @@ class RedisSentinelBackend(RedisBackend):
 # timeout.
 
 
+class Held(collections.deque):
+    """What one direction of a proxied connection holds: (due ms, data)
+    chunks, and their bytes in all."""
+
+    size = 0
+
+
 class FaultProxy:
     """Forwards 127.0.0.1:port to 127.0.0.1:upstream, faithfully until told
     to cut the link (nothing passes either way, new connections included,
@@ -699,7 +855,17 @@ class FaultProxy:
     chunk delivered `delay` later, with jitter, and with probability `loss`
     a further 200-600 ms, a retransmission). `rewrite` maps upstream ports
     to proxy ports in what a Sentinel answers, so that a Beat behind
-    Sentinel reaches the primary through its own proxy too."""
+    Sentinel reaches the primary through its own proxy too.
+
+    Across a cut a new connection gets no answer, as across a real
+    partition: the listener's accept queue is shrunk to one and filled by
+    the proxy itself, so the kernel drops a client's SYN (its connect()
+    hangs, retransmitting, until the heal or its timeout). Each direction
+    holds at most WINDOW bytes; beyond that the proxy stops reading, and
+    the sender's socket buffers fill, as a TCP window would."""
+
+    WINDOW = 1 << 20
+    BACKLOG = 64
 
     def __init__(self, upstream, rewrite=None):
         self.upstream = upstream
@@ -707,10 +873,13 @@ class FaultProxy:
         self.listener = socket.socket()
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(64)
+        self.listener.listen(self.BACKLOG)
+        self.listener.settimeout(0.05)
         self.port = self.listener.getsockname()[1]
         self.state = threading.Condition()
         self.cut = False
+        self.accepting = True  # the accept loop runs (not parked by a cut)
+        self.fillers = []  # the proxy's own connections filling the queue
         self.delay_ms = 0
         self.loss = 0.0
         self.closed = False
@@ -720,15 +889,30 @@ class FaultProxy:
 
     def set_link(self, cut=False, delay_ms=0, loss=0.0):
         with self.state:
+            was_cut = self.cut
             self.cut, self.delay_ms, self.loss = cut, delay_ms, loss
             self.state.notify_all()
+            if cut and not was_cut:
+                # The accept loop parks; then the queue is made full.
+                self.state.wait_for(lambda: not self.accepting or self.closed,
+                                    timeout=5)
+                self.listener.listen(0)
+                filler = socket.socket()
+                filler.setblocking(False)
+                try:
+                    filler.connect(("127.0.0.1", self.port))
+                except BlockingIOError:
+                    pass
+                self.fillers.append(filler)
+            elif was_cut and not cut:
+                self.listener.listen(self.BACKLOG)
 
     def close(self):
         with self.state:
             self.closed = True
             self.cut = False
             self.state.notify_all()
-            sockets = list(self.sockets)
+            sockets = list(self.sockets) + self.fillers
         for sock in sockets + [self.listener]:
             try:
                 sock.close()
@@ -737,15 +921,35 @@ class FaultProxy:
 
     def _accept(self):
         while True:
+            with self.state:
+                if self.cut:
+                    self.accepting = False
+                    self.state.notify_all()
+                    self.state.wait_for(lambda: not self.cut or self.closed)
+                    self.accepting = True
+                if self.closed:
+                    return
+                fillers = {f.getsockname() for f in self.fillers}
             try:
-                client, _ = self.listener.accept()
+                client, peer = self.listener.accept()
+            except socket.timeout:
+                continue
             except OSError:
                 return
+            if peer in fillers:  # the proxy's own, from a healed cut
+                client.close()
+                with self.state:
+                    for filler in [f for f in self.fillers
+                                   if f.getsockname() == peer]:
+                        self.fillers.remove(filler)
+                        filler.close()
+                continue
+            client.settimeout(None)
             threading.Thread(target=self._connect, args=(client,),
                              daemon=True).start()
 
     def _connect(self, client):
-        # Across a cut link a connection is not refused: it gets nowhere.
+        # One accepted just before a cut gets nowhere until the heal.
         with self.state:
             self.state.wait_for(lambda: not self.cut or self.closed)
         try:
@@ -760,7 +964,7 @@ class FaultProxy:
         ends = {"open": 2}
         for source, sink, rewrite in ((client, server, False),
                                       (server, client, bool(self.rewrite))):
-            held = collections.deque()
+            held = Held()
             threading.Thread(target=self._read, args=(source, held, rewrite),
                              daemon=True).start()
             threading.Thread(target=self._write,
@@ -781,6 +985,9 @@ class FaultProxy:
         last_due = 0
         carry = b""
         while True:
+            with self.state:  # a full window: the sender waits
+                self.state.wait_for(
+                    lambda: held.size < self.WINDOW or self.closed)
             try:
                 data = source.recv(65536)
             except OSError:
@@ -794,6 +1001,7 @@ class FaultProxy:
             last_due = self._due_ms(last_due)
             with self.state:
                 held.append((last_due, data))
+                held.size += len(data)
                 self.state.notify_all()
             if not data:
                 return
@@ -829,6 +1037,8 @@ class FaultProxy:
                 if self.cut:
                     continue
                 held.popleft()
+                held.size -= len(data)
+                self.state.notify_all()
             try:
                 if data:
                     sink.sendall(data)
@@ -891,6 +1101,7 @@ class Links:
 
 BACKENDS = {"file": FileBackend, "redis": RedisBackend,
             "postgres": PostgresBackend,
+            "postgres-standby": PostgresStandbyBackend,
             "redis-sentinel": RedisSentinelBackend}
 
 
@@ -1124,7 +1335,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
                 backend.freeze(8)
             else:
                 log("%s the %s server (down %.1f s)" % (
-                    "failing over" if hasattr(backend, "freeze")
+                    "failing over" if getattr(backend, "fails_over", False)
                     else "restarting", backend.name, pause))
                 backend.restart(pause)
             counts["restarts"] += 1
@@ -1301,12 +1512,20 @@ def outage_gaps(outages, envelopes):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stem", required=True, help="the stem binary")
-    parser.add_argument("--backend", choices=sorted(BACKENDS), default="file")
-    parser.add_argument("--topology", choices=["single", "sentinel"],
+    parser.add_argument("--backend", choices=sorted(BACKENDS), default=None,
+                        help="default: file (redis with --topology sentinel, "
+                        "postgres with --topology standby)")
+    parser.add_argument("--topology", choices=["single", "sentinel",
+                                               "standby"],
                         default="single",
                         help="sentinel: with --backend redis, a primary, a "
                         "replica and three Sentinels (--backend "
-                        "redis-sentinel)")
+                        "redis-sentinel); standby: with --backend postgres, "
+                        "a primary and a streaming standby on a multi-host "
+                        "URL (--backend postgres-standby)")
+    parser.add_argument("--synchronous", action="store_true",
+                        help="--topology standby: synchronous replication "
+                        "(synchronous_standby_names = '*')")
     parser.add_argument("--duration", type=parse_duration, default=30,
                         help="time of faults: 30 (seconds), 90s, 10m; at "
                         "least 5 s (default 30)")
@@ -1333,6 +1552,9 @@ def main():
                         help="keep the work directory (logs, data)")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args()
+    if args.backend is None:
+        args.backend = {"sentinel": "redis", "standby": "postgres"}.get(
+            args.topology, "file")
 
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -1381,7 +1603,24 @@ def main():
         if args.backend not in ("redis", "redis-sentinel"):
             parser.error("--topology sentinel is for --backend redis")
         args.backend = "redis-sentinel"
+    if args.topology == "standby":
+        if args.backend not in ("postgres", "postgres-standby"):
+            parser.error("--topology standby is for --backend postgres")
+        args.backend = "postgres-standby"
     backend = BACKENDS[args.backend](work)
+    if args.synchronous:
+        if not hasattr(backend, "synchronous"):
+            parser.error("--synchronous is for --topology standby")
+        backend.synchronous = True
+    if faults & {"failover", "freeze"} and not getattr(backend, "fails_over",
+                                                       False):
+        parser.error("failover and freeze need a replica to promote: "
+                     "--topology sentinel or standby")
+    if "freeze" in faults and not hasattr(backend, "freeze"):
+        log("NOTE: no freeze on %s: PostgreSQL has no election of its own, "
+            "fencing a stalled primary is the failover manager's; failovers "
+            "only" % backend.name)
+        faults = (faults - {"freeze"}) | {"failover"}
     beats = None
     links = None
     if faults & {"partition", "latency"} and not backend.upstreams():

@@ -128,23 +128,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   }
   std::unique_ptr<PostgresServer> server(
       new PostgresServer(std::move(options), directory));
-  STEM_ASSIGN_OR_RETURN(server->bin_, ServerBinDirectory());
-  if (geteuid() == 0) {
-    const passwd* user = getpwnam("postgres");
-    if (user == nullptr) user = getpwnam("nobody");
-    if (user == nullptr) {
-      return absl::FailedPreconditionError(
-          "running as root, and no `postgres` or `nobody` user to run "
-          "PostgreSQL as");
-    }
-    server->switch_user_ = true;
-    server->uid_ = user->pw_uid;
-    server->gid_ = user->pw_gid;
-    if (chown(directory.c_str(), server->uid_, server->gid_) != 0) {
-      return absl::InternalError("cannot hand " + directory +
-                                 " to the server's user");
-    }
-  }
+  STEM_RETURN_IF_ERROR(server->TakeOwnership());
   STEM_RETURN_IF_ERROR(server->InitDb());
   absl::Status started;
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -156,6 +140,79 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(
   STEM_RETURN_IF_ERROR(
       server->Sql("CREATE DATABASE beat", "postgres").status());
   return server;
+}
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::StartStandbyOf(
+    const PostgresServer& primary, Options options) {
+  std::string directory = "/tmp/stem-pg-XXXXXX";
+  if (mkdtemp(directory.data()) == nullptr) {
+    return absl::InternalError("cannot make a directory for PostgreSQL");
+  }
+  options.password = primary.password();
+  std::unique_ptr<PostgresServer> server(
+      new PostgresServer(std::move(options), directory));
+  STEM_RETURN_IF_ERROR(server->TakeOwnership());
+  // initdb's pg_hba.conf lets 127.0.0.1 replicate; -R writes
+  // standby.signal and the primary's conninfo.
+  STEM_RETURN_IF_ERROR(
+      server->RunTool({server->bin_ + "/pg_basebackup", "-d",
+                       absl::StrCat("host=127.0.0.1 port=", primary.port(),
+                                    " user=beat password=", primary.password()),
+                       "-D", directory + "/data", "-R", "-X", "stream", "-c",
+                       "fast", "--no-sync"},
+                      "basebackup.log"));
+  absl::Status started;
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    STEM_ASSIGN_OR_RETURN(server->port_, FreeLoopbackPort());
+    started = server->Launch();
+    if (started.ok()) break;
+  }
+  STEM_RETURN_IF_ERROR(started);
+  const absl::Time deadline = Clock::System().Now() + absl::Seconds(30);
+  while (primary.SqlLine("SELECT count(*) FROM pg_stat_replication WHERE "
+                         "state = 'streaming'",
+                         "postgres") == "0") {
+    if (Clock::System().Now() > deadline) {
+      return absl::DeadlineExceededError(
+          "the standby did not start streaming in 30 s");
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return server;
+}
+
+absl::Status PostgresServer::TakeOwnership() {
+  STEM_ASSIGN_OR_RETURN(bin_, ServerBinDirectory());
+  if (geteuid() != 0) return absl::OkStatus();
+  const passwd* user = getpwnam("postgres");
+  if (user == nullptr) user = getpwnam("nobody");
+  if (user == nullptr) {
+    return absl::FailedPreconditionError(
+        "running as root, and no `postgres` or `nobody` user to run "
+        "PostgreSQL as");
+  }
+  switch_user_ = true;
+  uid_ = user->pw_uid;
+  gid_ = user->pw_gid;
+  if (chown(directory_.c_str(), uid_, gid_) != 0) {
+    return absl::InternalError("cannot hand " + directory_ +
+                               " to the server's user");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::RunTool(const std::vector<std::string>& args,
+                                     absl::string_view log_name) {
+  const std::string log = absl::StrCat(directory_, "/", log_name);
+  STEM_ASSIGN_OR_RETURN(const pid_t pid,
+                        Spawn(args, log, switch_user_, uid_, gid_));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return absl::InternalError(
+        absl::StrCat(args[0], " failed: ", ReadFile(log)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PostgresServer::InitDb() {
@@ -262,6 +319,30 @@ absl::Status PostgresServer::Kill() { return Signal(SIGQUIT, true); }
 absl::Status PostgresServer::Restart() {
   if (pid_ > 0) STEM_RETURN_IF_ERROR(Stop());
   return Launch();
+}
+
+absl::Status PostgresServer::KillHard() {
+  if (pid_ <= 0) return absl::OkStatus();
+  // The backends first stopped where they are (none may send another byte),
+  // then all killed with the postmaster.
+  std::vector<pid_t> backends;
+  (void)std::system(absl::StrCat("pkill -STOP -P ", pid_).c_str());
+  if (FILE* pipe = popen(absl::StrCat("pgrep -P ", pid_).c_str(), "r")) {
+    int backend = 0;
+    while (std::fscanf(pipe, "%d", &backend) == 1) backends.push_back(backend);
+    pclose(pipe);
+  }
+  kill(pid_, SIGKILL);
+  for (const pid_t backend : backends) kill(backend, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  return absl::OkStatus();
+}
+
+absl::Status PostgresServer::Promote() {
+  return RunTool({bin_ + "/pg_ctl", "promote", "-w", "-t", "30", "-D",
+                  directory_ + "/data"},
+                 "promote.log");
 }
 
 absl::Status PostgresServer::Pause() {

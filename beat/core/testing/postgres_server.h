@@ -36,6 +36,11 @@ class PostgresServer {
   static absl::StatusOr<std::unique_ptr<PostgresServer>> Start() {
     return Start(Options());
   }
+  // A streaming standby of `primary` (pg_basebackup -R), on its own free
+  // port, read-only until promoted; `options.settings` as for Start. Waits
+  // until the primary lists it streaming.
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> StartStandbyOf(
+      const PostgresServer& primary, Options options);
   ~PostgresServer();
 
   int port() const { return port_; }
@@ -51,6 +56,12 @@ class PostgresServer {
   absl::Status Kill();
   // Starts it again on the same port and data directory.
   absl::Status Restart();
+  // SIGKILL of the postmaster and every backend of it: the host gone, no
+  // shutdown, no last WAL sent to a standby. Restart() brings it back.
+  absl::Status KillHard();
+  // pg_ctl promote of a standby, waited for: it takes writes when this
+  // returns.
+  absl::Status Promote();
   // SIGSTOP / SIGCONT of the postmaster and its backends: a server that
   // hangs without closing connections.
   absl::Status Pause();
@@ -69,6 +80,10 @@ class PostgresServer {
   PostgresServer(Options options, std::string directory)
       : options_(std::move(options)), directory_(std::move(directory)) {}
   absl::Status InitDb();
+  absl::Status TakeOwnership();  // as root: the directory to the server user
+  // Runs a tool of the server's bin directory as its user; its log on error.
+  absl::Status RunTool(const std::vector<std::string>& args,
+                       absl::string_view log_name);
   absl::Status Launch();
   absl::Status Signal(int signal_number, bool wait);
 
