@@ -40,16 +40,23 @@ def server_cpu(port):
     return float(values["used_cpu_sys"]) + float(values["used_cpu_user"])
 
 
-def one_run(stem, url, namespace, entries, work, primary_port):
+def write_one_offs(path, entries, prefix="b"):
+    """A schedule file of `entries` one-offs due at one whole second 8 s
+    from now; that instant."""
     due = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(
         seconds=8)
     due = due.replace(microsecond=0)  # the spec names whole seconds
     stamp = due.strftime("%Y-%m-%dT%H:%M:%SZ")
-    path = os.path.join(work, "%s.yaml" % namespace)
     with open(path, "w") as out:
         for i in range(entries):
-            out.write("- id: b%06d\n  task: bench.job\n  spec: at:%s\n" %
-                      (i, stamp))
+            out.write("- id: %s%06d\n  task: bench.job\n  spec: at:%s\n" %
+                      (prefix, i, stamp))
+    return due
+
+
+def one_run(stem, url, namespace, entries, work, primary_port):
+    path = os.path.join(work, "%s.yaml" % namespace)
+    due = write_one_offs(path, entries)
     subprocess.run([stem, "--store", url, "schedule", "apply", "-f", path,
                     "--yes"], check=True, stdout=subprocess.DEVNULL)
     beat = subprocess.Popen([stem, "--store", url, "beat", "--broker", url],

@@ -9,7 +9,9 @@ One command (loopback only, bounded in time):
 
 It starts the backend itself (a redis-server or a PostgreSQL it initdb's,
 on a free loopback port; or a file store and file broker in a temporary
-directory), applies a mix of schedules (second-granularity intervals and
+directory; with --topology sentinel a Redis primary, a replica and three
+Sentinels, with --topology standby a PostgreSQL primary and a streaming
+standby on a multi-host URL), applies a mix of schedules (second-granularity intervals and
 cron with seconds, some with jitter, every misfire policy), runs the Beats
 and, for the duration, injects the faults asked for:
 

@@ -512,13 +512,74 @@ void RedisClient::OnConnect(
   idle_.clear();
 }
 
+absl::StatusOr<SentinelVote> ChooseSentinelPrimary(
+    std::vector<SentinelVote> votes, int unknown,
+    absl::Span<const std::string> failures, const RedisOptions& options,
+    int64_t& newest_epoch) {
+  const int listed = static_cast<int>(options.sentinels.size());
+  int answered = unknown;
+  for (const SentinelVote& vote : votes) answered += vote.sentinels;
+  if (answered == 0) {
+    return absl::UnavailableError(absl::StrCat("no Sentinel answered for ",
+                                               options.Where(), ": ",
+                                               absl::StrJoin(failures, "; ")));
+  }
+  if (votes.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("the Sentinels (", options.Where(),
+                     ") know no master named \"", options.master_name,
+                     "\" (SENTINEL get-master-addr-by-name answered nil)"));
+  }
+  std::sort(votes.begin(), votes.end(),
+            [](const SentinelVote& a, const SentinelVote& b) {
+              return a.sentinels > b.sentinels;
+            });
+  // A majority of those that answered: during a failover they disagree
+  // for a moment; for good when the URL mixes Sentinels of two setups.
+  if (votes[0].sentinels * 2 <= answered) {
+    std::string tally;
+    for (const SentinelVote& vote : votes) {
+      absl::StrAppend(&tally, tally.empty() ? "" : ", ",
+                      vote.primary.ToString(), " (", vote.sentinels, ")");
+    }
+    if (unknown > 0) absl::StrAppend(&tally, ", none (", unknown, ")");
+    return absl::UnavailableError(
+        absl::StrCat("the Sentinels disagree on the primary of \"",
+                     options.master_name, "\": ", tally,
+                     "; a failover under way, or Sentinels of different "
+                     "setups in one URL"));
+  }
+  // A majority of all listed, not only of those that answered: a Sentinel
+  // cut off from the others (or from this Beat's view, the only one it
+  // reaches) may not know of a failover, and would send the writes to an
+  // old primary that came back believing it still is one.
+  if (votes[0].sentinels * 2 <= listed) {
+    return absl::UnavailableError(absl::StrCat(
+        "only ", answered, " of the ", listed, " Sentinels answered for ",
+        options.Where(),
+        "; a primary is taken only when a majority of those listed name it "
+        "(one cut off from the others may have missed a failover)",
+        failures.empty() ? "" : ": ", absl::StrJoin(failures, "; ")));
+  }
+  // Newer than every epoch seen: one that answered knows a later failover,
+  // or this client saw one before (the majority has not heard of it yet).
+  // Remembered either way; an epoch not read (-1: a Sentinel that refused
+  // SENTINEL MASTER) is not judged.
+  for (const SentinelVote& vote : votes) {
+    newest_epoch = std::max(newest_epoch, vote.epoch);
+  }
+  if (votes[0].epoch >= 0 && votes[0].epoch < newest_epoch) {
+    return absl::UnavailableError(absl::StrCat(
+        "the Sentinels that name ", votes[0].primary.ToString(),
+        " primary of \"", options.master_name, "\" are at config-epoch ",
+        votes[0].epoch, ", behind epoch ", newest_epoch,
+        " (a failover they have not heard of yet)"));
+  }
+  return votes[0];
+}
+
 absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
-  struct Vote {
-    HostPort primary;
-    int sentinels = 0;
-    int replicas_in_sync = 0;  // as the first Sentinel to name it sees
-  };
-  std::vector<Vote> votes;
+  std::vector<SentinelVote> votes;
   int unknown = 0;
   std::vector<std::string> failures;
   // Those that answered last time first; a hung or dead one goes to the
@@ -535,7 +596,7 @@ absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
       std::min(options_.connect_timeout, kSentinelTimeout);
   for (size_t position = 0; position < order.size(); ++position) {
     const size_t which = order[position];
-    if (std::any_of(votes.begin(), votes.end(), [&](const Vote& vote) {
+    if (std::any_of(votes.begin(), votes.end(), [&](const SentinelVote& vote) {
           return vote.sentinels * 2 > listed;
         })) {
       // A majority of all listed: the rest keep their places.
@@ -607,16 +668,27 @@ absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
         return absl::OkStatus();
       }
       HostPort primary{std::string(ReplyText(*reply->element[0])), port};
+      // The epoch of the configuration it names: a failover raises it, and
+      // a Sentinel that has not heard of one names the old primary with
+      // the old epoch.
+      int64_t epoch = -1;
+      if (Reply master = run({"SENTINEL", "master", options_.master_name});
+          master != nullptr) {
+        for (const auto& [key, value] : ReplyPairs(*master)) {
+          if (key == "config-epoch") (void)absl::SimpleAtoi(value, &epoch);
+        }
+      }
       auto same = std::find_if(
           votes.begin(), votes.end(),
-          [&](const Vote& vote) { return vote.primary == primary; });
+          [&](const SentinelVote& vote) { return vote.primary == primary; });
       if (same == votes.end()) {
         Reply replicas = run({"SENTINEL", "replicas", options_.master_name});
-        votes.push_back(
-            Vote{std::move(primary), 1,
-                 replicas == nullptr ? 0 : ReplicasInSync(*replicas)});
+        votes.push_back(SentinelVote{
+            std::move(primary), 1,
+            replicas == nullptr ? 0 : ReplicasInSync(*replicas), epoch});
       } else {
         ++same->sentinels;
+        same->epoch = std::max(same->epoch, epoch);
       }
       return absl::OkStatus();
     };
@@ -630,38 +702,12 @@ absl::StatusOr<RedisClient::SentinelAnswer> RedisClient::AskSentinels() const {
     sentinel_order_.insert(sentinel_order_.end(), failed_in_order.begin(),
                            failed_in_order.end());
   }
-  int answered = unknown;
-  for (const Vote& vote : votes) answered += vote.sentinels;
-  if (answered == 0) {
-    return absl::UnavailableError(absl::StrCat("no Sentinel answered for ",
-                                               options_.Where(), ": ",
-                                               absl::StrJoin(failures, "; ")));
-  }
-  if (votes.empty()) {
-    return absl::NotFoundError(
-        absl::StrCat("the Sentinels (", options_.Where(),
-                     ") know no master named \"", options_.master_name,
-                     "\" (SENTINEL get-master-addr-by-name answered nil)"));
-  }
-  std::sort(votes.begin(), votes.end(), [](const Vote& a, const Vote& b) {
-    return a.sentinels > b.sentinels;
-  });
-  // A majority of those that answered: during a failover they disagree
-  // for a moment; for good when the URL mixes Sentinels of two setups.
-  if (votes[0].sentinels * 2 <= answered) {
-    std::string tally;
-    for (const Vote& vote : votes) {
-      absl::StrAppend(&tally, tally.empty() ? "" : ", ",
-                      vote.primary.ToString(), " (", vote.sentinels, ")");
-    }
-    if (unknown > 0) absl::StrAppend(&tally, ", none (", unknown, ")");
-    return absl::UnavailableError(
-        absl::StrCat("the Sentinels disagree on the primary of \"",
-                     options_.master_name, "\": ", tally,
-                     "; a failover under way, or Sentinels of different "
-                     "setups in one URL"));
-  }
-  return SentinelAnswer{votes[0].primary, votes[0].replicas_in_sync};
+  std::lock_guard<std::mutex> lock(mutex_);
+  STEM_ASSIGN_OR_RETURN(
+      SentinelVote chosen,
+      ChooseSentinelPrimary(std::move(votes), unknown, failures, options_,
+                            config_epoch_));
+  return SentinelAnswer{chosen.primary, chosen.replicas_in_sync};
 }
 
 absl::StatusOr<HostPort> RedisClient::Primary() {
@@ -689,6 +735,7 @@ absl::StatusOr<HostPort> RedisClient::Primary() {
     return named.status();
   }
   primary_checked_ = absl::Now();
+  primary_confirmed_ = primary_checked_;
   primary_stale_ = false;
   // A write waits for the replicas in sync: with the replica gone
   // (killed, or the old primary not yet back and synced), the primary is
@@ -916,6 +963,14 @@ absl::Status RedisClient::TooFewReplicas(int64_t replicas, int wanted) {
 int RedisClient::WaitFor(Effect effect) {
   if (effect != Effect::kWrite) return 0;
   std::lock_guard<std::mutex> lock(mutex_);
+  // Fewer replicas than asked only on the word of Sentinels just heard: a
+  // Beat that cannot reach them cannot tell its primary from an old one
+  // restarted after a failover (primary in its own eyes, no replica, for
+  // the seconds until the Sentinels reconfigure it), which would take the
+  // write alone and drop it in its resync.
+  if (sentinel() && absl::Now() - primary_confirmed_ > kConfirmedFor) {
+    return options_.wait_replicas;
+  }
   return wait_for_;
 }
 

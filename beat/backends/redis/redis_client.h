@@ -165,6 +165,10 @@ class RedisClient {
   // How often while a write waits for fewer replicas than wait_replicas
   // (one is down): a replica back in sync is waited for at once.
   static constexpr absl::Duration kDegradedRecheck = absl::Milliseconds(100);
+  // How long a majority of the Sentinels' word that the primary has fewer
+  // replicas in sync lets writes wait for fewer than wait_replicas; after
+  // that, with the Sentinels out of reach, writes wait for all of them.
+  static constexpr absl::Duration kConfirmedFor = absl::Seconds(3);
   // The most a Sentinel is waited for (connect, then each reply): they
   // answer in microseconds, and one that hangs must not hold up writes.
   static constexpr absl::Duration kSentinelTimeout = absl::Milliseconds(500);
@@ -192,9 +196,11 @@ class RedisClient {
   // Where the primary is: the URL's host, or what the Sentinels say (asked
   // again after kSentinelRecheck, or at once after MarkPrimaryStale).
   absl::StatusOr<HostPort> Primary();
-  // The Sentinels' answer: the address a majority of those that answered
-  // name, and how many replicas of it are in sync. Unavailable when
-  // none answers or they disagree; NotFound when none knows the name.
+  // The Sentinels' answer: the address a majority of those listed name
+  // (and a majority of those that answered), at the newest config-epoch
+  // any of them or this client has seen, and how many replicas of it are
+  // in sync. Unavailable when too few answer, they disagree, or those that
+  // agree are behind a newer epoch; NotFound when none knows the name.
   struct SentinelAnswer {
     HostPort primary;
     int replicas_in_sync = 0;
@@ -213,9 +219,13 @@ class RedisClient {
   HostPort primary_;                                   // guarded by mutex_
   absl::Time primary_checked_ = absl::InfinitePast();  // guarded by mutex_
   bool primary_stale_ = true;                          // guarded by mutex_
+  // When the Sentinels last answered (and named primary_).
+  absl::Time primary_confirmed_ = absl::InfinitePast();  // guarded by mutex_
   // How many replicas a write waits for: wait_replicas, or fewer when the
   // Sentinels see fewer up (then no failover could lose the write).
   int wait_for_;  // guarded by mutex_
+  // The newest Sentinel config-epoch seen: an answer behind it is stale.
+  mutable int64_t config_epoch_ = -1;  // guarded by mutex_
   // The order to ask the Sentinels in: those that answered last time
   // first (indexes into options_.sentinels).
   mutable std::vector<size_t> sentinel_order_;  // guarded by mutex_
@@ -225,6 +235,28 @@ class RedisClient {
   std::string last_failure_;                        // guarded by mutex_
   std::function<void(const std::string&)> on_connect_;
 };
+
+// What the Sentinels that answered said, one vote per primary they named:
+// how many named it, how many replicas of it the first of them sees in
+// sync, and the newest config-epoch among them (-1: not read).
+struct SentinelVote {
+  HostPort primary;
+  int sentinels = 0;
+  int replicas_in_sync = 0;
+  int64_t epoch = -1;
+};
+
+// The primary a Sentinel URL's client uses, from the votes (`unknown`: the
+// Sentinels that know no such master; `failures`: why the others gave no
+// answer): the one a majority of those that answered and of all listed in
+// `options` name, unless an epoch newer than theirs has been seen (by any
+// answer, or before: `newest_epoch`, which it raises). Unavailable when none
+// answered, they disagree, too few of those listed answered, or the
+// majority is behind a newer epoch; NotFound when none knows the name.
+absl::StatusOr<SentinelVote> ChooseSentinelPrimary(
+    std::vector<SentinelVote> votes, int unknown,
+    absl::Span<const std::string> failures, const RedisOptions& options,
+    int64_t& newest_epoch);
 
 // Appends `value` in decimal.
 std::string Decimal(int64_t value);

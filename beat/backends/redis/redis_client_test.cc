@@ -298,5 +298,76 @@ TEST(RedisClientTest, NobodyListeningIsUnavailableAtConnect) {
   EXPECT_THAT(client.status().message(), HasSubstr("cannot connect to redis"));
 }
 
+// How the primary is chosen from the Sentinels' answers (three listed).
+class ChooseSentinelPrimaryTest : public ::testing::Test {
+ protected:
+  absl::StatusOr<SentinelVote> Choose(std::vector<SentinelVote> votes,
+                                      int unknown = 0) {
+    return ChooseSentinelPrimary(std::move(votes), unknown, {"c:3: timed out"},
+                                 options_, newest_epoch_);
+  }
+  static SentinelVote Vote(int port, int sentinels, int64_t epoch) {
+    return SentinelVote{{"10.0.0.1", port}, sentinels, 1, epoch};
+  }
+  const RedisOptions options_ =
+      *ParseRedisUrl("redis-sentinel://a:1,b:2,c:3#m", {});
+  int64_t newest_epoch_ = -1;
+};
+
+TEST_F(ChooseSentinelPrimaryTest, AMajorityOfThoseListedNamesIt) {
+  absl::StatusOr<SentinelVote> chosen = Choose({Vote(6379, 2, 4)});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(chosen->primary.port, 6379);
+  EXPECT_EQ(newest_epoch_, 4);
+}
+
+TEST_F(ChooseSentinelPrimaryTest, OneOfThreeIsNotEnough) {
+  // The one a Beat reaches may be the one cut off from a failover.
+  absl::StatusOr<SentinelVote> chosen = Choose({Vote(6379, 1, 4)});
+  EXPECT_EQ(chosen.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(chosen.status().message(),
+              HasSubstr("only 1 of the 3 Sentinels answered"));
+  EXPECT_THAT(chosen.status().message(), HasSubstr("c:3: timed out"));
+}
+
+TEST_F(ChooseSentinelPrimaryTest, DisagreementIsNoAnswer) {
+  absl::StatusOr<SentinelVote> chosen =
+      Choose({Vote(6379, 1, 4), Vote(6380, 1, 5)});
+  EXPECT_EQ(chosen.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(chosen.status().message(), HasSubstr("disagree"));
+}
+
+TEST_F(ChooseSentinelPrimaryTest, AMajorityBehindANewerEpochIsStale) {
+  // Two still name the old primary; one has the failover's newer epoch.
+  absl::StatusOr<SentinelVote> chosen =
+      Choose({Vote(6379, 2, 4), Vote(6380, 1, 5)});
+  // (Two of three answered alike: also a majority of those answered.)
+  EXPECT_EQ(chosen.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(chosen.status().message(), HasSubstr("behind epoch 5"));
+  EXPECT_EQ(newest_epoch_, 5);
+  // Later the one that knew cannot be reached, and the two still lag: the
+  // epoch seen before keeps their old word out.
+  chosen = Choose({Vote(6379, 2, 4)});
+  EXPECT_EQ(chosen.status().code(), absl::StatusCode::kUnavailable);
+  // Once they have heard of it, their word is taken.
+  chosen = Choose({Vote(6380, 2, 5)});
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  EXPECT_EQ(chosen->primary.port, 6380);
+}
+
+TEST_F(ChooseSentinelPrimaryTest, AnEpochNotReadIsNotJudged) {
+  newest_epoch_ = 7;
+  absl::StatusOr<SentinelVote> chosen = Choose({Vote(6379, 3, -1)});
+  EXPECT_TRUE(chosen.ok()) << chosen.status();
+}
+
+TEST_F(ChooseSentinelPrimaryTest, NoneAnsweringAndNoneKnowingTheName) {
+  absl::StatusOr<SentinelVote> none = Choose({});
+  EXPECT_EQ(none.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(none.status().message(), HasSubstr("no Sentinel answered"));
+  absl::StatusOr<SentinelVote> unknown = Choose({}, /*unknown=*/2);
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+}
+
 }  // namespace
 }  // namespace stem::beat::redis

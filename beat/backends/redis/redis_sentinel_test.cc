@@ -218,6 +218,38 @@ TEST(RedisSentinelTest, WithADeadReplicaWritesGoOnOnceTheSentinelsSeeIt) {
   EXPECT_TRUE(fast->Command({"SET", "k", "v"}, Effect::kWrite).ok());
 }
 
+// From the chaos runs: with the replica counted out, a Beat whose link to
+// the Sentinels was cut went on writing to the primary it knew, alone: the
+// old primary back after a failover, taking writes until the Sentinels made
+// it a replica and its resync dropped them. Writes wait for fewer replicas
+// than asked only while the Sentinels' word is fresh.
+TEST(RedisSentinelTest, WithoutTheSentinelsAWriteWaitsForEveryReplica) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> client =
+      ConnectTo(topology->Url("t", "&wait_timeout=200ms"));
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(topology->server(1).Kill().ok());
+  absl::Status write = absl::UnknownError("not tried");
+  for (int i = 0; i < 200 && !write.ok(); ++i) {
+    write = client->Command({"SET", "k", "v"}, Effect::kWrite).status();
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_TRUE(write.ok()) << "with the replica dead, writes go on: " << write;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(topology->sentinel(i).Pause().ok());
+  absl::SleepFor(RedisClient::kConfirmedFor + absl::Seconds(1));
+  write = client->Command({"SET", "k", "alone"}, Effect::kWrite).status();
+  EXPECT_EQ(write.code(), absl::StatusCode::kUnavailable) << write;
+  EXPECT_THAT(write.message(), HasSubstr("reached 0 of the 1 replica(s)"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(topology->sentinel(i).Resume().ok());
+  write = absl::UnknownError("not tried");
+  for (int i = 0; i < 100 && !write.ok(); ++i) {
+    write = client->Command({"SET", "k", "w"}, Effect::kWrite).status();
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(write.ok()) << "the Sentinels back, writes go on: " << write;
+}
+
 // A replica back in sync is waited for again at once (the Sentinels are
 // asked every 100 ms while writes wait for fewer than wait_replicas): a
 // write right after it is frozen fails instead of counting on the primary
@@ -282,6 +314,34 @@ TEST(RedisSentinelTest, AHungSentinelDoesNotHoldUpWrites) {
   // waits the hung Sentinel out once, for 500 ms.
   EXPECT_LT(slowest, RedisClient::kSentinelTimeout + absl::Seconds(1));
   EXPECT_EQ(topology->server(1).CliLine("LLEN acked"), absl::StrCat(done));
+}
+
+// From the chaos runs: a Beat whose link reached one Sentinel only, one
+// that had not yet heard of a failover, took its word, found the old
+// primary back (restarted, primary in its own eyes) and published there,
+// while its store wrote to the new one: the envelopes were lost in the old
+// primary's resync. A primary is now named only by a majority of the
+// Sentinels listed; with fewer, a client goes on with the primary it has
+// checked, and a new one waits.
+TEST(RedisSentinelTest, ALoneSentinelCannotNameThePrimary) {
+  std::unique_ptr<RedisSentinelTopology> topology = StartTopology();
+  ASSERT_NE(topology, nullptr);
+  std::unique_ptr<RedisClient> running = ConnectTo(topology->Url("t"));
+  ASSERT_NE(running, nullptr);
+  ASSERT_TRUE(topology->sentinel(1).Pause().ok());
+  ASSERT_TRUE(topology->sentinel(2).Pause().ok());
+  EXPECT_TRUE(Push(*running, "known primary"));
+  absl::StatusOr<std::unique_ptr<RedisClient>> lone =
+      RedisClient::Connect(*ParseRedisUrl(topology->Url("t"), {}));
+  EXPECT_EQ(lone.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(lone.status().message(),
+              HasSubstr("only 1 of the 3 Sentinels answered"));
+  ASSERT_TRUE(topology->sentinel(1).Resume().ok());
+  ASSERT_TRUE(topology->sentinel(2).Resume().ok());
+  std::unique_ptr<RedisClient> later = ConnectTo(topology->Url("t"));
+  ASSERT_NE(later, nullptr);
+  EXPECT_TRUE(Push(*later, "majority"));
+  EXPECT_EQ(topology->server(0).CliLine("LLEN acked"), "2");
 }
 
 TEST(RedisSentinelTest, BadSentinelsGiveOneClearError) {
