@@ -598,14 +598,27 @@ class PostgresStandbyBackend(PostgresBackend):
             # initdb's pg_hba.conf already lets 127.0.0.1 replicate.
             out.write("wal_level = replica\nmax_wal_senders = 10\n"
                       "wal_keep_size = 256MB\n")
-            if self.synchronous:
-                out.write("synchronous_standby_names = '*'\n")
         self._start_server(0)
         self.sql("CREATE DATABASE beat", database="postgres")
         self._base_backup(1)
         self._start_server(1)
         if not self._wait_streaming(60):
             raise RuntimeError("the standby did not start streaming")
+        self._set_synchronous(self.synchronous)
+
+    def _set_synchronous(self, on):
+        """The primary's commits wait for the standby (on), or not: set, as
+        Patroni's synchronous_mode does, only while a standby streams."""
+        self.sql("ALTER SYSTEM SET synchronous_standby_names = '%s'" % (
+            "*" if on else ""), database="postgres")
+        self.sql("SELECT pg_reload_conf()", database="postgres")
+        deadline = time.time() + 30
+        while on and "sync" not in self.sql(
+                "SELECT sync_state FROM pg_stat_replication",
+                database="postgres").split():
+            if time.time() > deadline:
+                raise RuntimeError("the standby did not become synchronous")
+            time.sleep(0.05)
 
     def _wait_streaming(self, seconds):
         deadline = time.time() + seconds
@@ -656,9 +669,17 @@ class PostgresStandbyBackend(PostgresBackend):
         self._kill_server(old)
         self._server(1 - old, "promote")
         self.primary_index = 1 - old
+        if self.synchronous:
+            # Alone, it must not wait for a standby that is not there (its
+            # copy of the setting came with its base backup).
+            self._set_synchronous(False)
         time.sleep(pause)
         self._base_backup(old)
         self._start_server(old)
+        if self.synchronous:
+            if not self._wait_streaming(60):
+                raise RuntimeError("the rebuilt standby did not stream")
+            self._set_synchronous(True)
 
     def stop(self):
         for index in range(2):
@@ -1203,6 +1224,26 @@ class Beats:
                     process.wait()
 
 
+class StoreFault:
+    """`action(argument)` (a restart or failover of the store's servers) in
+    a thread of its own, begun at `began`; `ended` and any error when done."""
+
+    def __init__(self, began, action, argument):
+        self.began = began
+        self.ended = None
+        self.error = None
+
+        def run():
+            try:
+                action(argument)
+            except Exception as error:  # pylint: disable=broad-except
+                self.error = error
+            self.ended = time.time()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+
 def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     """Injects faults until `duration` seconds have passed."""
     counts = {"kills": 0, "stops": 0, "restarts": 0, "partitions": 0,
@@ -1239,8 +1280,24 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
                     "from its store" % (index, now - cut_at))
             heals[index] = now
 
+    # A server restart or failover runs beside the loop, which meanwhile
+    # restarts the Beats it killed and heals links on time, as the world
+    # goes on during a failover.
+    store_fault = None
+
+    def store_fault_done(fault):
+        fault.thread.join()
+        if fault.error:
+            raise fault.error
+        counts["events"].append(("restart", fault.began * 1000,
+                                 fault.ended * 1000))
+        return fault.ended + rng.uniform(10, 20)
+
     while time.time() < end:
         now = time.time()
+        if store_fault is not None and not store_fault.thread.is_alive():
+            next_restart = store_fault_done(store_fault)
+            store_fault = None
         for item in [p for p in pending if p[0] <= now]:
             pending.remove(item)
             _, action, index = item
@@ -1263,10 +1320,11 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
                 if beats.healthy(index):
                     counts["healthy_after"].append((now - healed_at) * 1000)
                     del heals[index]
-                elif now - healed_at > OUTAGE_RECOVERY_MS / 1000.0 and not any(
-                        event[0] == "restart" and
-                        event[2] / 1000.0 > healed_at - 5
-                        for event in counts["events"]):
+                elif (now - healed_at > OUTAGE_RECOVERY_MS / 1000.0 and
+                      store_fault is None and not any(
+                          event[0] == "restart" and
+                          event[2] / 1000.0 > healed_at - 5
+                          for event in counts["events"])):
                     counts["health_wrong"].append(
                         "beat %d: /healthz not healthy again %.0f s after its "
                         "link healed" % (index, now - healed_at))
@@ -1328,22 +1386,24 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
             next_latency = now + rng.uniform(6, 12)
         elif (faults & {"restart", "failover", "freeze"} and
               backend.can_restart and now >= next_restart and
+              store_fault is None and
               getattr(backend, "ready_for_fault", lambda: True)()):
             pause = rng.uniform(1, 3)
             freeze = "freeze" in faults and hasattr(backend, "freeze") and (
                 not faults & {"restart", "failover"} or rng.random() < 0.5)
             if freeze:
                 log("SIGSTOP of the %s primary for 8 s" % backend.name)
-                backend.freeze(8)
+                action = (backend.freeze, 8)
             else:
                 log("%s the %s server (down %.1f s)" % (
                     "failing over" if getattr(backend, "fails_over", False)
                     else "restarting", backend.name, pause))
-                backend.restart(pause)
+                action = (backend.restart, pause)
+            store_fault = StoreFault(now, *action)
             counts["restarts"] += 1
-            counts["events"].append(("restart", now * 1000, time.time() * 1000))
-            next_restart = time.time() + rng.uniform(10, 20)
         time.sleep(0.05)
+    if store_fault is not None:
+        store_fault_done(store_fault)
     for when, action, index in pending:
         if action == "start" and not beats.running(index):
             beats.start(index)

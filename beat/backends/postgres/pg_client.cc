@@ -3,7 +3,9 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -73,6 +75,34 @@ absl::Status StatusFromSqlState(absl::string_view state,
 std::string FirstLine(absl::string_view text) {
   text = absl::StripAsciiWhitespace(text);
   return std::string(text.substr(0, text.find('\n')));
+}
+
+// Why a connection failed: libpq writes a line per host it tried (a
+// multi-host URL tries each), each followed by indented hints; every host's
+// line, joined.
+std::string ConnectFailures(absl::string_view text) {
+  std::vector<std::string> hosts;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    if (line.empty() || absl::ascii_isspace(line.front())) continue;
+    hosts.emplace_back(absl::StripAsciiWhitespace(line));
+  }
+  return hosts.empty() ? FirstLine(text) : absl::StrJoin(hosts, "; ");
+}
+
+// `h1:p1,h2:p2/db` from libpq's host and port lists (one port for every
+// host when only one is given).
+std::string Where(absl::string_view hosts, absl::string_view ports,
+                  absl::string_view database) {
+  const std::vector<absl::string_view> host_list = absl::StrSplit(hosts, ',');
+  const std::vector<absl::string_view> port_list = absl::StrSplit(ports, ',');
+  std::vector<std::string> pairs;
+  for (size_t i = 0; i < host_list.size(); ++i) {
+    absl::string_view port =
+        port_list.size() == host_list.size() ? port_list[i] : port_list[0];
+    if (port.empty()) port = "5432";
+    pairs.push_back(absl::StrCat(host_list[i], ":", port));
+  }
+  return absl::StrCat(absl::StrJoin(pairs, ","), "/", database);
 }
 
 }  // namespace
@@ -177,7 +207,7 @@ absl::StatusOr<PostgresOptions> ParsePostgresUrl(
   options.user = ParsedValue(parsed, "user");
   if (database.empty()) database = options.user;
   PQconninfoFree(parsed);
-  options.where = absl::StrCat(host, ":", port, "/", database);
+  options.where = Where(host, port, database);
   return options;
 }
 
@@ -434,7 +464,7 @@ absl::StatusOr<std::unique_ptr<Connection>> Client::Connect() {
   PGconn* raw = PQconnectdb(options_.conninfo.c_str());
   if (raw == nullptr || PQstatus(raw) != CONNECTION_OK) {
     const std::string why =
-        raw != nullptr ? FirstLine(PQerrorMessage(raw)) : "out of memory";
+        raw != nullptr ? ConnectFailures(PQerrorMessage(raw)) : "out of memory";
     PQfinish(raw);
     std::lock_guard<std::mutex> lock(mutex_);
     backoff_ = std::min(absl::Seconds(5),

@@ -334,6 +334,25 @@ TEST(Client, AMultiHostUrlUsesTheReadWriteServerAndLeavesOneTurnedReadOnly) {
   EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
   EXPECT_THAT(status.message(), HasSubstr("read-only"));
   EXPECT_THAT(status.message(), Not(HasSubstr((*first)->password())));
+
+  // No host takes writes, one read-only and one gone: each host is named,
+  // with its own port and its own reason (found by attack: only the first
+  // was, after all the hosts and then all the ports).
+  const int gone = (*second)->port();
+  ASSERT_TRUE((*second)->Stop().ok());
+  Client none(*ParsePostgresUrl(
+      absl::StrCat("postgres://beat:", (*first)->password(),
+                   "@127.0.0.1:", (*first)->port(), ",127.0.0.1:", gone,
+                   "/beat?target_session_attrs=read-write"),
+      {}));
+  status = none.WithConnection([](Connection&) { return absl::OkStatus(); });
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_THAT(status.message(),
+              HasSubstr(absl::StrCat("at 127.0.0.1:", (*first)->port(),
+                                     ",127.0.0.1:", gone, "/beat: ")));
+  EXPECT_THAT(status.message(), HasSubstr("read-only"));
+  EXPECT_THAT(status.message(), HasSubstr(absl::StrCat("port ", gone)));
+  EXPECT_THAT(status.message(), Not(HasSubstr((*first)->password())));
 }
 
 }  // namespace

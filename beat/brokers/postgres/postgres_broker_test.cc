@@ -42,6 +42,18 @@ absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
 
 STEM_BEAT_BROKER_CONFORMANCE(PostgresPlugin, FreshBroker);
 
+// The whole contract through libpq's multi-host URL, every commit waiting
+// for a synchronous standby.
+absl::StatusOr<std::unique_ptr<core::Broker>> FreshBrokerBehindStandby() {
+  core::testing::PostgresStandbyPair& pair =
+      core::testing::SharedPostgresStandbyPair();
+  return Registry().OpenBroker(pair.Url(
+      "stem", core::testing::FreshDatabase(*pair.primary, "broker_standby_")));
+}
+
+STEM_BEAT_BROKER_CONFORMANCE(PostgresPluginBehindAStandby,
+                             FreshBrokerBehindStandby);
+
 v1::TaskEnvelope Firing(const std::string& id, int priority,
                         absl::Time nominal) {
   v1::ScheduleEntry entry;

@@ -40,6 +40,16 @@ absl::StatusOr<std::unique_ptr<core::Broker>> FreshBroker() {
 
 STEM_BEAT_BROKER_CONFORMANCE(RedisPlugin, FreshBroker);
 
+// The whole contract behind Redis Sentinel: a primary found through three
+// Sentinels, every write waiting for its replica.
+absl::StatusOr<std::unique_ptr<core::Broker>> FreshBrokerBehindSentinel() {
+  return Registry().OpenBroker(core::testing::SharedRedisSentinelTopology().Url(
+      core::testing::FreshNamespace("bs")));
+}
+
+STEM_BEAT_BROKER_CONFORMANCE(RedisPluginBehindSentinel,
+                             FreshBrokerBehindSentinel);
+
 std::string Cli(const std::string& args) { return Server().CliLine(args); }
 
 v1::TaskEnvelope Firing(const std::string& id, int priority,

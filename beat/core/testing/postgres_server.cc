@@ -412,4 +412,65 @@ PostgresServer& SharedPostgresServer() {
   return *server;
 }
 
+absl::StatusOr<PostgresStandbyPair> PostgresStandbyPair::Start() {
+  PostgresStandbyPair pair;
+  STEM_ASSIGN_OR_RETURN(pair.primary, PostgresServer::Start());
+  STEM_ASSIGN_OR_RETURN(pair.standby,
+                        PostgresServer::StartStandbyOf(*pair.primary, {}));
+  // Synchronous once the standby streams (before, a commit would wait for a
+  // standby that is not there).
+  STEM_RETURN_IF_ERROR(
+      pair.primary
+          ->Sql("ALTER SYSTEM SET synchronous_standby_names = '*'; "
+                "SELECT pg_reload_conf()",
+                "postgres")
+          .status());
+  const absl::Time deadline = Clock::System().Now() + absl::Seconds(30);
+  while (pair.primary->SqlLine("SELECT sync_state FROM pg_stat_replication",
+                               "postgres") != "sync") {
+    if (Clock::System().Now() > deadline) {
+      return absl::DeadlineExceededError(
+          "the standby did not turn synchronous");
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return pair;
+}
+
+std::string PostgresStandbyPair::Url(absl::string_view namespace_name,
+                                     absl::string_view database) const {
+  return absl::StrCat(
+      "postgres://beat:", primary->password(), "@127.0.0.1:", primary->port(),
+      ",127.0.0.1:", standby->port(), "/", database,
+      "?namespace=", namespace_name, "&target_session_attrs=read-write");
+}
+
+PostgresStandbyPair& SharedPostgresStandbyPair() {
+  static PostgresStandbyPair* pair = [] {
+    absl::StatusOr<PostgresStandbyPair> started = PostgresStandbyPair::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start a primary and standby: %s\n",
+                   std::string(started.status().message()).c_str());
+      std::abort();
+    }
+    auto* kept = new PostgresStandbyPair(*std::move(started));
+    std::atexit([] { delete pair; });
+    return kept;
+  }();
+  return *pair;
+}
+
+std::string FreshDatabase(const PostgresServer& server,
+                          absl::string_view prefix) {
+  static std::atomic<int> counter{0};
+  const std::string name = absl::StrCat(prefix, counter++);
+  const std::string created =
+      server.SqlLine(absl::StrCat("CREATE DATABASE ", name), "postgres");
+  if (!created.empty()) {
+    std::fprintf(stderr, "CREATE DATABASE %s: %s\n", name.c_str(),
+                 created.c_str());
+  }
+  return name;
+}
+
 }  // namespace stem::beat::core::testing

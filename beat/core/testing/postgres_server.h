@@ -101,6 +101,28 @@ class PostgresServer {
 // aborts, saying why, when it cannot start).
 PostgresServer& SharedPostgresServer();
 
+// A primary with a synchronous streaming standby (every commit waits for
+// it), as Patroni and managed services run them, reached through libpq's
+// multi-host URL.
+struct PostgresStandbyPair {
+  std::unique_ptr<PostgresServer> primary;
+  std::unique_ptr<PostgresServer> standby;
+  // Started, the standby streaming and synchronous.
+  static absl::StatusOr<PostgresStandbyPair> Start();
+  // postgres://beat:PW@127.0.0.1:PRIMARY,127.0.0.1:STANDBY/DATABASE
+  // ?namespace=NS&target_session_attrs=read-write
+  std::string Url(absl::string_view namespace_name,
+                  absl::string_view database) const;
+};
+
+// One pair for a whole test binary, started on first use (aborts, saying
+// why, when it cannot start).
+PostgresStandbyPair& SharedPostgresStandbyPair();
+
+// CREATE DATABASE `<prefix><n>` on `server` (new at every call); its name.
+std::string FreshDatabase(const PostgresServer& server,
+                          absl::string_view prefix);
+
 }  // namespace stem::beat::core::testing
 
 #endif  // STEM_BEAT_CORE_TESTING_POSTGRES_SERVER_H_

@@ -217,6 +217,20 @@ RedisServer& SharedRedisServer() {
   return *server;
 }
 
+RedisSentinelTopology& SharedRedisSentinelTopology() {
+  static RedisSentinelTopology* topology = [] {
+    absl::StatusOr<std::unique_ptr<RedisSentinelTopology>> started =
+        RedisSentinelTopology::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "cannot start a Sentinel topology: %s\n",
+                   std::string(started.status().message()).c_str());
+      std::abort();
+    }
+    return started->release();
+  }();
+  return *topology;
+}
+
 std::string FreshNamespace(absl::string_view prefix) {
   static std::atomic<int> counter{0};
   return absl::StrCat(prefix, counter++);

@@ -118,6 +118,11 @@ class RedisSentinelTopology {
 // aborts, saying why, when it cannot start).
 RedisServer& SharedRedisServer();
 
+// One primary, replica and three Sentinels for a whole test binary, started
+// on first use (aborts, saying why, when it cannot start): for plugin
+// conformance behind Sentinel.
+RedisSentinelTopology& SharedRedisSentinelTopology();
+
 // `<prefix><n>`, new at every call: a key namespace of its own per test.
 std::string FreshNamespace(absl::string_view prefix);
 

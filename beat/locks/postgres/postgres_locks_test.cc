@@ -37,6 +37,18 @@ absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocks() {
 
 STEM_BEAT_LOCK_CONFORMANCE(PostgresPlugin, FreshLocks);
 
+// The whole contract through libpq's multi-host URL, every commit waiting
+// for a synchronous standby.
+absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocksBehindStandby() {
+  core::testing::PostgresStandbyPair& pair =
+      core::testing::SharedPostgresStandbyPair();
+  return Registry().OpenLocks(pair.Url(
+      "stem", core::testing::FreshDatabase(*pair.primary, "locks_standby_")));
+}
+
+STEM_BEAT_LOCK_CONFORMANCE(PostgresPluginBehindAStandby,
+                           FreshLocksBehindStandby);
+
 TEST(PostgresLocksTest, StemsRowsWithAFenceBeside) {
   const std::string database = FreshDatabase();
   absl::StatusOr<std::unique_ptr<core::LockStore>> locks =

@@ -32,6 +32,15 @@ absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocks() {
 
 STEM_BEAT_LOCK_CONFORMANCE(RedisPlugin, FreshLocks);
 
+// The whole contract behind Redis Sentinel: a primary found through three
+// Sentinels, every write waiting for its replica.
+absl::StatusOr<std::unique_ptr<core::LockStore>> FreshLocksBehindSentinel() {
+  return Registry().OpenLocks(core::testing::SharedRedisSentinelTopology().Url(
+      core::testing::FreshNamespace("ls")));
+}
+
+STEM_BEAT_LOCK_CONFORMANCE(RedisPluginBehindSentinel, FreshLocksBehindSentinel);
+
 std::string Cli(const std::string& args) { return Server().CliLine(args); }
 
 TEST(RedisLocksTest, StemsKeysWithAFenceBeside) {

@@ -3,7 +3,6 @@
 // them, rows Stem's tools wrote, change notification, namespaces sharing
 // a table, unreadable rows, and a server that stops and comes back.
 #include <atomic>
-#include <cstdio>
 #include <memory>
 #include <set>
 #include <string>
@@ -13,7 +12,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "beat/base/clock.h"
-#include "beat/base/status_macros.h"
 #include "beat/core/conformance/store_conformance.h"
 #include "beat/core/plugin/registry.h"
 #include "beat/core/testing/postgres_server.h"
@@ -49,65 +47,13 @@ absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStore() {
 
 STEM_BEAT_STORE_CONFORMANCE(PostgresPlugin, FreshStore);
 
-// A primary with a synchronous streaming standby, as Patroni and managed
-// services run it, reached through libpq's multi-host URL: the primary
-// first, the standby second, target_session_attrs=read-write.
-struct StandbyPair {
-  std::unique_ptr<PostgresServer> primary;
-  std::unique_ptr<PostgresServer> standby;
-  std::string Url(const std::string& database) const {
-    return absl::StrCat("postgres://beat:", primary->password(),
-                        "@127.0.0.1:", primary->port(),
-                        ",127.0.0.1:", standby->port(), "/", database,
-                        "?namespace=stem&target_session_attrs=read-write");
-  }
-};
-
-absl::StatusOr<StandbyPair> StartStandbyPair() {
-  StandbyPair pair;
-  STEM_ASSIGN_OR_RETURN(pair.primary, PostgresServer::Start());
-  STEM_ASSIGN_OR_RETURN(pair.standby,
-                        PostgresServer::StartStandbyOf(*pair.primary, {}));
-  // Synchronous once the standby streams (before, a commit would wait for
-  // a standby that is not there).
-  STEM_ASSIGN_OR_RETURN(
-      std::string reloaded,
-      pair.primary->Sql("ALTER SYSTEM SET synchronous_standby_names = '*'; "
-                        "SELECT pg_reload_conf()",
-                        "postgres"));
-  (void)reloaded;
-  for (int i = 0; pair.primary->SqlLine("SELECT sync_state FROM "
-                                        "pg_stat_replication",
-                                        "postgres") != "sync";
-       ++i) {
-    if (i == 300) return absl::DeadlineExceededError("no synchronous standby");
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return pair;
-}
-
-StandbyPair& SharedStandbyPair() {
-  static StandbyPair* pair = [] {
-    absl::StatusOr<StandbyPair> started = StartStandbyPair();
-    if (!started.ok()) {
-      std::fprintf(stderr, "cannot start a primary and standby: %s\n",
-                   std::string(started.status().message()).c_str());
-      std::abort();
-    }
-    return new StandbyPair(*std::move(started));
-  }();
-  return *pair;
-}
-
-// The whole contract through the multi-host URL, every commit waiting for
-// the standby.
+// The whole contract through libpq's multi-host URL, every commit waiting
+// for a synchronous standby.
 absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStoreBehindStandby() {
-  static std::atomic<int> counter{0};
-  const std::string database = absl::StrCat("standby_test_", counter++);
-  StandbyPair& pair = SharedStandbyPair();
-  EXPECT_EQ(pair.primary->SqlLine("CREATE DATABASE " + database, "postgres"),
-            "");
-  return Registry().OpenStore(pair.Url(database));
+  core::testing::PostgresStandbyPair& pair =
+      core::testing::SharedPostgresStandbyPair();
+  return Registry().OpenStore(pair.Url(
+      "stem", core::testing::FreshDatabase(*pair.primary, "standby_test_")));
 }
 
 STEM_BEAT_STORE_CONFORMANCE(PostgresPluginBehindAStandby,
@@ -440,11 +386,12 @@ TEST(PostgresStoreTest, AServerThatStopsAndComesBackKeepsEverything) {
 // time, with every write the old one acknowledged (the commits waited for
 // the standby), and writes go on there.
 TEST(PostgresStoreTest, APromotedStandbyHoldsEveryAcknowledgedWrite) {
-  absl::StatusOr<StandbyPair> pair = StartStandbyPair();
+  absl::StatusOr<core::testing::PostgresStandbyPair> pair =
+      core::testing::PostgresStandbyPair::Start();
   ASSERT_TRUE(pair.ok()) << pair.status();
   ASSERT_EQ(pair->primary->SqlLine("CREATE DATABASE failover", "postgres"), "");
   absl::StatusOr<std::unique_ptr<core::ScheduleStore>> store =
-      Registry().OpenStore(pair->Url("failover"));
+      Registry().OpenStore(pair->Url("stem", "failover"));
   ASSERT_TRUE(store.ok()) << store.status();
   constexpr int kWrites = 40;
   for (int i = 0; i < kWrites; ++i) {

@@ -39,6 +39,17 @@ absl::StatusOr<std::unique_ptr<core::ScheduleStore>> FreshStore() {
 
 STEM_BEAT_STORE_CONFORMANCE(RedisPlugin, FreshStore);
 
+// The whole contract behind Redis Sentinel: a primary found through three
+// Sentinels, every write waiting for its replica.
+absl::StatusOr<std::unique_ptr<core::ScheduleStore>>
+FreshStoreBehindSentinel() {
+  return Registry().OpenStore(core::testing::SharedRedisSentinelTopology().Url(
+      core::testing::FreshNamespace("ts")));
+}
+
+STEM_BEAT_STORE_CONFORMANCE(RedisPluginBehindSentinel,
+                            FreshStoreBehindSentinel);
+
 const absl::Time kNow = absl::FromUnixSeconds(1780000000);  // 2026-05-28
 
 v1::ScheduleEntry Entry(const std::string& id, absl::Time next) {
