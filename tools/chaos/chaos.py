@@ -75,6 +75,7 @@ import ctypes
 import hashlib
 import json
 import os
+import queue
 import random
 import shutil
 import signal
@@ -1225,23 +1226,35 @@ class Beats:
 
 
 class StoreFault:
-    """`action(argument)` (a restart or failover of the store's servers) in
-    a thread of its own, begun at `began`; `ended` and any error when done."""
+    """`action(argument)` (a restart or failover of the store's servers),
+    begun at `began`, run beside the fault loop; `ended` and any error once
+    `done` is set. All run on one thread that lives as long as the tool:
+    the servers a fault starts are set to die with the thread that started
+    them (PR_SET_PDEATHSIG acts on the thread, not the process), so that
+    thread must not end before the tool does."""
+
+    _requests = None
 
     def __init__(self, began, action, argument):
         self.began = began
         self.ended = None
         self.error = None
+        self.done = threading.Event()
+        if StoreFault._requests is None:
+            StoreFault._requests = queue.Queue()
+            threading.Thread(target=StoreFault._serve, daemon=True).start()
+        StoreFault._requests.put((self, action, argument))
 
-        def run():
+    @staticmethod
+    def _serve():
+        while True:
+            fault, action, argument = StoreFault._requests.get()
             try:
                 action(argument)
             except Exception as error:  # pylint: disable=broad-except
-                self.error = error
-            self.ended = time.time()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
+                fault.error = error
+            fault.ended = time.time()
+            fault.done.set()
 
 
 def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
@@ -1286,7 +1299,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
     store_fault = None
 
     def store_fault_done(fault):
-        fault.thread.join()
+        fault.done.wait()
         if fault.error:
             raise fault.error
         counts["events"].append(("restart", fault.began * 1000,
@@ -1295,7 +1308,7 @@ def run_faults(beats, backend, faults, duration, lease_ttl_s, rng, log):
 
     while time.time() < end:
         now = time.time()
-        if store_fault is not None and not store_fault.thread.is_alive():
+        if store_fault is not None and store_fault.done.is_set():
             next_restart = store_fault_done(store_fault)
             store_fault = None
         for item in [p for p in pending if p[0] <= now]:
