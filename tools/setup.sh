@@ -32,6 +32,10 @@ PACKAGES=(
   libyaml-cpp-dev
   libssl-dev
   tzdata
+  # The memory allocator of the binaries (`stem`, the benchmarks): gperftools'
+  # tcmalloc, whose thread caches make Beat's per-firing allocations cheap
+  # (docs/PERFORMANCE.md). Sanitizer and fuzzer builds keep glibc's.
+  libgoogle-perftools-dev
   # The Redis plugins (hiredis 0.14) and the real servers their tests start.
   libhiredis-dev
   redis-server
