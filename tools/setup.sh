@@ -30,6 +30,7 @@ PACKAGES=(
   libprotobuf-dev
   protobuf-compiler
   libyaml-cpp-dev
+  libsimdjson-dev
   libssl-dev
   tzdata
   # The memory allocator of the binaries (`stem`, the benchmarks): gperftools'

@@ -53,6 +53,27 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
 }
 
+void AppendJsonValue(const JsonValue& value, std::string* out);
+
+void AppendJsonObject(const google::protobuf::Struct& object,
+                      std::string* out) {
+  // Keys sorted: the same value always gives the same text.
+  const auto& fields = object.fields();
+  std::vector<const std::string*> keys;
+  keys.reserve(fields.size());
+  for (const auto& field : fields) keys.push_back(&field.first);
+  std::sort(keys.begin(), keys.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  out->push_back('{');
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(*keys[i], out);
+    out->push_back(':');
+    AppendJsonValue(fields.at(*keys[i]), out);
+  }
+  out->push_back('}');
+}
+
 void AppendJsonValue(const JsonValue& value, std::string* out) {
   switch (value.kind_case()) {
     case JsonValue::kNumberValue: {
@@ -73,25 +94,9 @@ void AppendJsonValue(const JsonValue& value, std::string* out) {
     case JsonValue::kBoolValue:
       out->append(value.bool_value() ? "true" : "false");
       break;
-    case JsonValue::kStructValue: {
-      // Keys sorted: the same value always gives the same text.
-      const auto& fields = value.struct_value().fields();
-      std::vector<const std::string*> keys;
-      keys.reserve(fields.size());
-      for (const auto& field : fields) keys.push_back(&field.first);
-      std::sort(
-          keys.begin(), keys.end(),
-          [](const std::string* a, const std::string* b) { return *a < *b; });
-      out->push_back('{');
-      for (size_t i = 0; i < keys.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        AppendJsonString(*keys[i], out);
-        out->push_back(':');
-        AppendJsonValue(fields.at(*keys[i]), out);
-      }
-      out->push_back('}');
+    case JsonValue::kStructValue:
+      AppendJsonObject(value.struct_value(), out);
       break;
-    }
     case JsonValue::kListValue: {
       out->push_back('[');
       bool first = true;
@@ -112,6 +117,10 @@ void AppendJsonValue(const JsonValue& value, std::string* out) {
 
 void AppendJson(const JsonValue& value, std::string* out) {
   AppendJsonValue(value, out);
+}
+
+void AppendJson(const google::protobuf::Struct& object, std::string* out) {
+  AppendJsonObject(object, out);
 }
 
 std::string FormatJson(const JsonValue& value) {

@@ -34,6 +34,17 @@ absl::Span<const absl::string_view> KnownHashFields();
 absl::StatusOr<v1::ScheduleEntry> EntryFromHash(
     absl::string_view id, absl::Span<const HashFieldView> fields);
 
+namespace internal {
+// The same two through the entry's Stem JSON (core::FillStemJson and
+// core::EntryFromStemJson, a JSON tree in between): the reference the
+// direct ones above are tested against (entry_hash_test), and the way
+// EntryFromHash takes for what its direct path is not sure of. The hash of
+// EntryToHashViaStemJson holds the same fields, ours in another order.
+std::vector<HashField> EntryToHashViaStemJson(const v1::ScheduleEntry& entry);
+absl::StatusOr<v1::ScheduleEntry> EntryFromHashViaStemJson(
+    absl::string_view id, absl::Span<const HashFieldView> fields);
+}  // namespace internal
+
 }  // namespace stem::beat::stores
 
 #endif  // STEM_BEAT_STORES_REDIS_ENTRY_HASH_H_

@@ -62,6 +62,20 @@ void BM_ParseEmptyJson(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseEmptyJson);
 
+// N small objects parsed as one JSON array: what a field costs when the
+// fields of a whole due batch are parsed together.
+void BM_ParseJsonArray(benchmark::State& state) {
+  std::string text = "[";
+  for (int i = 0; i < state.range(0); ++i) {
+    if (i > 0) text += ",";
+    text += R"({"day":"mon","n":)" + std::to_string(i) + "}";
+  }
+  text += "]";
+  for (auto _ : state) benchmark::DoNotOptimize(core::ParseJson(text));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ParseJsonArray)->Arg(1)->Arg(100)->Arg(1000);
+
 void BM_EntryFromStemJson(benchmark::State& state) {
   core::JsonValue json;
   core::FillStemJson(Typical(), &json);

@@ -1,9 +1,10 @@
 // Fuzzes the reading of an entry's Redis hash (data anyone with access to
 // the Redis may have written). The input is field and value lines. The
-// oracles: it never crashes; and whatever it reads, once written, reads
-// back as itself (reading may normalise: an empty queue is "default", a
-// drift without a last run is dropped; writing and reading again must
-// change nothing more).
+// oracles: it never crashes; the direct reading and the one through Stem's
+// JSON (the reference) agree, on the entry or on the error; and whatever it
+// reads, once written, reads back as itself (reading may normalise: an
+// empty queue is "default", a drift without a last run is dropped; writing
+// and reading again must change nothing more).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -38,7 +39,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   absl::StatusOr<stem::beat::v1::ScheduleEntry> read =
       EntryFromHash("fuzzed-entry", fields);
-  if (!read.ok()) return 0;
+  absl::StatusOr<stem::beat::v1::ScheduleEntry> reference =
+      internal::EntryFromHashViaStemJson("fuzzed-entry", fields);
+  Require(read.ok() == reference.ok());
+  if (!read.ok()) {
+    Require(read.status() == reference.status());
+    return 0;
+  }
+  Require(
+      google::protobuf::util::MessageDifferencer::Equals(*read, *reference));
   absl::StatusOr<stem::beat::v1::ScheduleEntry> once = WriteAndRead(*read);
   Require(once.ok());
   absl::StatusOr<stem::beat::v1::ScheduleEntry> twice = WriteAndRead(*once);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "beat/core/codec/internal/fast_json.h"
 
 namespace stem::beat::core::internal {
 
@@ -207,6 +208,14 @@ int LineOf(absl::string_view text, size_t offset) {
 }
 
 absl::StatusOr<google::protobuf::Value*> ParseJsonValue(
+    absl::string_view text, google::protobuf::Arena* arena) {
+  auto* value =
+      google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);
+  if (FastParseJson(text, value)) return value;
+  return ParseJsonValueByProtobuf(text, arena);
+}
+
+absl::StatusOr<google::protobuf::Value*> ParseJsonValueByProtobuf(
     absl::string_view text, google::protobuf::Arena* arena) {
   auto* value =
       google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);

@@ -67,10 +67,15 @@ int LineOf(absl::string_view text, size_t offset);
 // Runs fn(begin, end) over [0, n) split into one range per core.
 void ParallelFor(int n, const std::function<void(int, int)>& fn);
 
-// Parses JSON text into a Value on `arena`; InvalidArgument `not valid
-// JSON: ...` with protobuf's message cut to its first line (it runs on with
-// an excerpt and a caret).
+// Parses JSON text into a Value on `arena`, through FastParseJson
+// (fast_json.h) where it is sure, else protobuf's parser; InvalidArgument
+// `not valid JSON: ...` with protobuf's message cut to its first line (it
+// runs on with an excerpt and a caret).
 absl::StatusOr<google::protobuf::Value*> ParseJsonValue(
+    absl::string_view text, google::protobuf::Arena* arena);
+// The same through protobuf's parser alone: the reference the fast path is
+// tested against.
+absl::StatusOr<google::protobuf::Value*> ParseJsonValueByProtobuf(
     absl::string_view text, google::protobuf::Arena* arena);
 
 inline int Workers() {

@@ -1,0 +1,192 @@
+#include "beat/stores/redis/entry_hash.h"
+
+#include <algorithm>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+
+namespace stem::beat::stores {
+namespace {
+
+using ::google::protobuf::util::MessageDifferencer;
+
+std::vector<HashField> Sorted(std::vector<HashField> fields) {
+  std::sort(fields.begin(), fields.end());
+  return fields;
+}
+
+// Reads `fields` both ways; they must agree: the same entry, or the same
+// error.
+void ExpectSameReading(absl::string_view id,
+                       const std::vector<HashFieldView>& fields) {
+  absl::StatusOr<v1::ScheduleEntry> direct = EntryFromHash(id, fields);
+  absl::StatusOr<v1::ScheduleEntry> reference =
+      internal::EntryFromHashViaStemJson(id, fields);
+  std::string described;
+  for (const auto& [name, text] : fields) {
+    absl::StrAppend(&described, name, "=", text, "; ");
+  }
+  ASSERT_EQ(direct.ok(), reference.ok())
+      << described << "\ndirect: " << direct.status()
+      << "\nreference: " << reference.status();
+  if (!direct.ok()) {
+    EXPECT_EQ(direct.status(), reference.status()) << described;
+    return;
+  }
+  EXPECT_TRUE(MessageDifferencer::Equals(*direct, *reference))
+      << described << "\ndirect: " << direct->DebugString()
+      << "\nreference: " << reference->DebugString();
+}
+
+v1::ScheduleEntry RandomEntry(std::mt19937_64& random) {
+  auto chance = [&random] { return random() % 2 == 0; };
+  auto time = [&random](google::protobuf::Timestamp* t) {
+    t->set_seconds(static_cast<int64_t>(random() % 4000000000));
+    t->set_nanos(static_cast<int32_t>(random() % 1000) * 1000000);
+  };
+  const std::vector<int64_t> numbers = {0,
+                                        1,
+                                        -1,
+                                        42,
+                                        86400000,
+                                        9000000000000000,
+                                        9007199254740992,
+                                        -9007199254740992};
+  auto number = [&] { return numbers[random() % numbers.size()]; };
+  v1::ScheduleEntry entry;
+  entry.set_id(absl::StrCat("job-", random() % 1000));
+  entry.set_task_name(chance() ? "reports.build" : "");
+  entry.set_queue(chance() ? "reports" : "");
+  switch (random() % 4) {
+    case 0:
+      entry.mutable_spec()->mutable_cron()->set_expression("0 2 * * *");
+      break;
+    case 1:
+      entry.mutable_spec()->mutable_interval()->set_every_ms(30000);
+      break;
+    case 2:
+      time(entry.mutable_spec()->mutable_clocked()->mutable_run_at());
+      break;
+    default:
+      break;  // no spec
+  }
+  if (chance()) {
+    (*entry.mutable_args()->mutable_fields())["day"].set_string_value("lun é");
+    (*entry.mutable_args()->mutable_fields())["n"].set_number_value(2.5);
+  }
+  if (chance()) {
+    (*entry.mutable_kwargs()->mutable_fields())["fast"].set_bool_value(true);
+  }
+  if (chance()) {
+    auto& nested = *(*entry.mutable_meta()->mutable_fields())["owner"]
+                        .mutable_struct_value()
+                        ->mutable_fields();
+    nested["team"].set_string_value("billing");
+    nested["ids"].mutable_list_value()->add_values()->set_number_value(7);
+  }
+  entry.set_enabled(chance());
+  if (chance()) entry.set_jitter_ms(number());
+  if (chance()) time(entry.mutable_last_run_at());
+  if (chance()) time(entry.mutable_next_run_at());
+  entry.set_last_jitter_ms(number());
+  if (chance()) entry.set_last_error("boom \"quoted\"\nline");
+  if (chance()) entry.set_timezone("Europe/London");
+  entry.set_total_run_count(number());
+  if (chance()) time(entry.mutable_last_success_at());
+  if (chance()) time(entry.mutable_last_error_at());
+  entry.set_drift_ms(number());
+  if (chance()) time(entry.mutable_expire_at());
+  entry.set_version(number());
+  if (chance()) time(entry.mutable_created_at());
+  if (chance()) time(entry.mutable_updated_at());
+  if (chance()) entry.set_misfire_policy(v1::MISFIRE_POLICY_FIRE_ALL);
+  if (chance()) entry.set_misfire_grace_ms(number());
+  if (chance()) time(entry.mutable_start_at());
+  if (chance()) time(entry.mutable_end_at());
+  if (chance()) time(entry.mutable_last_scheduled_at());
+  if (chance()) entry.set_pause_note("paused by ops");
+  return entry;
+}
+
+TEST(EntryToHash, WritesWhatTheStemJsonRouteWrites) {
+  std::mt19937_64 random(20261208);
+  for (int i = 0; i < 2000; ++i) {
+    const v1::ScheduleEntry entry = RandomEntry(random);
+    EXPECT_EQ(Sorted(EntryToHash(entry)),
+              Sorted(internal::EntryToHashViaStemJson(entry)))
+        << entry.DebugString();
+  }
+}
+
+TEST(EntryFromHash, ReadsWhatTheStemJsonRouteReads) {
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 2000; ++i) {
+    const v1::ScheduleEntry entry = RandomEntry(random);
+    const std::vector<HashField> hash = EntryToHash(entry);
+    ExpectSameReading(entry.id(),
+                      std::vector<HashFieldView>(hash.begin(), hash.end()));
+  }
+}
+
+// Hashes written by others (Stem's tools, a person with redis-cli): each
+// field given texts of every kind; both readings agree, errors included.
+TEST(EntryFromHash, AgreesWithTheStemJsonRouteOnHostileFields) {
+  const std::vector<std::string> texts = {
+      "",
+      "x",
+      "true",
+      "false",
+      "12",
+      "-3",
+      " 7",
+      "+8",
+      "1e3",
+      "2.5",
+      "9007199254740992",
+      "9007199254740993",
+      "-9223372036854775808",
+      "99999999999999999999",
+      "{}",
+      "{",
+      "[]",
+      "null",
+      R"({"a":1})",
+      R"({"a":1,"a":2})",
+      R"({"a":"\u00e9"})",
+      R"("quoted")",
+      "2026-01-01T00:00:00Z",
+      "2026-01-01T00:00:00.123Z",
+      "2026-13-01T00:00:00Z",
+      "2026-01-01 00:00:00",
+      "0 2 * * *",
+      "every:30s",
+      R"({"kind":"cron","expression":"0 2 * * *"})",
+      R"({"kind":"cron"})",
+      R"({"kind":"interval","everyMs":1000,"extra":true})",
+      "fire_all",
+      "skip",
+      "sometimes",
+  };
+  const absl::Span<const absl::string_view> names = KnownHashFields();
+  for (absl::string_view name : names) {
+    for (const std::string& text : texts) {
+      std::vector<HashFieldView> fields = {{"taskName", "t"},
+                                           {"spec", "every:30s"}};
+      if (name == "taskName" || name == "spec") fields.clear();
+      fields.emplace_back(name, text);
+      ExpectSameReading("job", fields);
+    }
+  }
+  // A field twice, and fields Stem and we do not know.
+  ExpectSameReading("job", {{"taskName", "a"}, {"taskName", "b"}});
+  ExpectSameReading("job", {{"version", "3"}, {"version", ""}});
+  ExpectSameReading("job", {{"id", "other"}, {"colour", "blue"}});
+  ExpectSameReading("job", {});
+}
+
+}  // namespace
+}  // namespace stem::beat::stores
