@@ -11,8 +11,10 @@
 #include "beat/core/codec/entry_json.h"
 #include "beat/core/codec/iso_time.h"
 #include "beat/core/codec/json.h"
+#include "beat/core/codec/spec_json.h"
 #include "beat/core/codec/stem_compat.h"
 #include "beat/core/model/firing.h"
+#include "beat/core/model/proto_time.h"
 
 namespace stem::beat::stores {
 namespace {
@@ -128,7 +130,9 @@ absl::Span<const absl::string_view> RowColumns() {
   return *names;
 }
 
-std::vector<std::optional<std::string>> EntryToRow(
+namespace internal {
+
+std::vector<std::optional<std::string>> EntryToRowViaStemJson(
     const v1::ScheduleEntry& entry) {
   JsonValue json;
   core::FillStemJson(entry, &json);
@@ -178,6 +182,109 @@ std::vector<std::optional<std::string>> EntryToRow(
     our_fields[key] = value;
   }
   row.push_back(core::FormatJson(ours));
+  if (const std::optional<absl::Time> due = core::DueTime(entry)) {
+    row.push_back(core::FormatIsoTime(*due));
+  } else {
+    row.push_back(std::nullopt);
+  }
+  return row;
+}
+
+}  // namespace internal
+
+namespace {
+
+// An integer column's text, as ScalarText gives it for the JSON number.
+std::string IntegerText(int64_t number) {
+  return absl::StrCat(static_cast<int64_t>(static_cast<double>(number)));
+}
+
+std::optional<std::string> TimeColumn(bool present,
+                                      const google::protobuf::Timestamp& time) {
+  if (!present) return std::nullopt;
+  return core::FormatIsoTime(core::ToAbslTime(time));
+}
+
+std::optional<std::string> ObjectColumn(
+    const google::protobuf::Struct& object) {
+  if (object.fields().empty()) return std::nullopt;  // as Stem writes {}
+  std::string text;
+  core::AppendJson(object, &text);
+  return text;
+}
+
+std::optional<std::string> TextOrNull(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+}  // namespace
+
+std::vector<std::optional<std::string>> EntryToRow(
+    const v1::ScheduleEntry& entry) {
+  // Column by column as internal::EntryToRowViaStemJson gives them (the
+  // entry's Stem JSON, each value as column text), without the JSON tree:
+  // every commit writes one. kColumns' order.
+  std::vector<std::optional<std::string>> row;
+  row.reserve(kColumnCount + 3);
+  const bool ran = entry.has_last_run_at();
+  row.push_back(entry.id());
+  row.push_back(entry.task_name());
+  row.push_back(entry.queue().empty() ? "default" : entry.queue());
+  const JsonValue spec = core::SpecToJson(entry.spec());
+  row.push_back(
+      spec.kind_case() == JsonValue::kNullValue ? "" : SpecText(entry, spec));
+  row.push_back(ObjectColumn(entry.args()));
+  row.push_back(ObjectColumn(entry.kwargs()));
+  row.push_back(core::IsEnabled(entry) ? "true" : "false");
+  row.push_back(entry.jitter_ms() != 0
+                    ? std::optional<std::string>(IntegerText(entry.jitter_ms()))
+                    : std::nullopt);
+  row.push_back(TimeColumn(ran, entry.last_run_at()));
+  row.push_back(TimeColumn(entry.has_next_run_at(), entry.next_run_at()));
+  row.push_back(
+      ran ? std::optional<std::string>(IntegerText(entry.last_jitter_ms()))
+          : std::nullopt);
+  row.push_back(TextOrNull(entry.last_error()));
+  row.push_back(TextOrNull(entry.timezone()));
+  row.push_back(IntegerText(entry.total_run_count()));
+  row.push_back(
+      TimeColumn(entry.has_last_success_at(), entry.last_success_at()));
+  row.push_back(TimeColumn(entry.has_last_error_at(), entry.last_error_at()));
+  row.push_back(ran ? std::optional<std::string>(IntegerText(entry.drift_ms()))
+                    : std::nullopt);
+  row.push_back(TimeColumn(entry.has_expire_at(), entry.expire_at()));
+  row.push_back(ObjectColumn(entry.meta()));
+  row.push_back(IntegerText(entry.version()));
+  row.push_back(TimeColumn(entry.has_created_at(), entry.created_at()));
+  row.push_back(TimeColumn(entry.has_updated_at(), entry.updated_at()));
+  // Ours (beat_fields): what Stem has no column for, and the two times.
+  google::protobuf::Struct ours;
+  auto& fields = *ours.mutable_fields();
+  auto time = [](const google::protobuf::Timestamp& t) {
+    return core::JsonString(core::FormatIsoTime(core::ToAbslTime(t)));
+  };
+  if (entry.has_created_at()) fields["createdAt"] = time(entry.created_at());
+  if (entry.has_updated_at()) fields["updatedAt"] = time(entry.updated_at());
+  if (entry.misfire_policy() != v1::MISFIRE_POLICY_UNSPECIFIED) {
+    fields["misfirePolicy"] =
+        core::JsonString(core::MisfirePolicyName(entry.misfire_policy()));
+  }
+  if (entry.misfire_grace_ms() != 0) {
+    fields["misfireGraceMs"] =
+        core::JsonNumber(static_cast<double>(entry.misfire_grace_ms()));
+  }
+  if (entry.has_start_at()) fields["startAt"] = time(entry.start_at());
+  if (entry.has_end_at()) fields["endAt"] = time(entry.end_at());
+  if (entry.has_last_scheduled_at()) {
+    fields["lastScheduledAt"] = time(entry.last_scheduled_at());
+  }
+  if (!entry.pause_note().empty()) {
+    fields["pauseNote"] = core::JsonString(entry.pause_note());
+  }
+  std::string ours_text;
+  core::AppendJson(ours, &ours_text);
+  row.push_back(std::move(ours_text));
   if (const std::optional<absl::Time> due = core::DueTime(entry)) {
     row.push_back(core::FormatIsoTime(*due));
   } else {

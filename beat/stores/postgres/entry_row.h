@@ -29,6 +29,13 @@ absl::Span<const absl::string_view> RowColumns();
 std::vector<std::optional<std::string>> EntryToRow(
     const v1::ScheduleEntry& entry);
 
+namespace internal {
+// The same through the entry's Stem JSON (core::FillStemJson, a JSON tree
+// in between): the reference EntryToRow is tested against (entry_row_test).
+std::vector<std::optional<std::string>> EntryToRowViaStemJson(
+    const v1::ScheduleEntry& entry);
+}  // namespace internal
+
 // The SELECT list that EntryFromRow reads, in its order (times as ISO-8601
 // UTC text, so that the session's zone never matters).
 const std::string& RowSelectList();

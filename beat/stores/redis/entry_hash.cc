@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iterator>
+#include <mutex>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -230,12 +231,19 @@ std::string ObjectText(const google::protobuf::Struct& object) {
 // The spec's text. Many entries share a spec, and every commit writes it:
 // kept per thread, by the spec's serialised bytes.
 std::string SpecText(const v1::ScheduleSpec& spec) {
-  thread_local absl::flat_hash_map<std::string, std::string> texts;
+  // Shared, not thread_local: LeakSanitizer's tracer crashes on the dynamic
+  // TLS of a dlopen'd plugin.
+  static std::mutex* mutex = new std::mutex;
+  static auto* texts = new absl::flat_hash_map<std::string, std::string>;
   std::string key = spec.SerializeAsString();
-  if (auto it = texts.find(key); it != texts.end()) return it->second;
+  {
+    std::lock_guard<std::mutex> lock(*mutex);
+    if (auto it = texts->find(key); it != texts->end()) return it->second;
+  }
   std::string text = redis::JsonFieldText(core::SpecToJson(spec));
-  if (texts.size() >= 4096) texts.clear();
-  texts.emplace(std::move(key), text);
+  std::lock_guard<std::mutex> lock(*mutex);
+  if (texts->size() >= 4096) texts->clear();
+  texts->emplace(std::move(key), text);
   return text;
 }
 
@@ -313,16 +321,22 @@ int FieldIndex(absl::string_view name) {
 // string when it is not JSON. Kept per thread, by text; nullopt when the
 // reading fails (the JSON route words it).
 std::optional<v1::ScheduleSpec> SpecFromText(absl::string_view text) {
-  thread_local absl::flat_hash_map<std::string, v1::ScheduleSpec> specs;
-  if (auto it = specs.find(text); it != specs.end()) return it->second;
+  // Shared, as SpecText's.
+  static std::mutex* mutex = new std::mutex;
+  static auto* specs = new absl::flat_hash_map<std::string, v1::ScheduleSpec>;
+  {
+    std::lock_guard<std::mutex> lock(*mutex);
+    if (auto it = specs->find(text); it != specs->end()) return it->second;
+  }
   absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
   const JsonValue json =
       parsed.ok() ? *std::move(parsed) : core::JsonString(text);
   absl::StatusOr<v1::ScheduleSpec> spec =
       core::SpecFromJson(json, core::SpecKeys::kIgnoreUnknown);
   if (!spec.ok()) return std::nullopt;
-  if (specs.size() >= 4096) specs.clear();
-  specs.emplace(std::string(text), *spec);
+  std::lock_guard<std::mutex> lock(*mutex);
+  if (specs->size() >= 4096) specs->clear();
+  specs->emplace(std::string(text), *spec);
   return *std::move(spec);
 }
 
@@ -368,7 +382,10 @@ std::optional<v1::ScheduleEntry> ReadDirectly(
   entry.set_id(std::string(id));
   uint64_t seen = 0;
   bool has_enabled = false;
-  for (const auto& [name, text] : fields) {
+  for (const HashFieldView& field : fields) {
+    // Named, not bound: clang 14 lets no lambda capture a structured binding.
+    const absl::string_view name = field.first;
+    const absl::string_view text = field.second;
     const int index = FieldIndex(name);
     if (index < 0) continue;  // not ours (Stem ignores it too)
     if (seen & (uint64_t{1} << index)) return std::nullopt;
