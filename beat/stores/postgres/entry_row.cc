@@ -1,5 +1,6 @@
 #include "beat/stores/postgres/entry_row.h"
 
+#include <cmath>
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,6 +16,7 @@
 #include "beat/core/codec/stem_compat.h"
 #include "beat/core/model/firing.h"
 #include "beat/core/model/proto_time.h"
+#include "beat/core/model/validation.h"
 
 namespace stem::beat::stores {
 namespace {
@@ -306,17 +308,21 @@ const std::string& RowSelectList() {
   return *list;
 }
 
-absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
-                                               int first) {
+namespace internal {
+
+absl::StatusOr<v1::ScheduleEntry> EntryFromColumnsViaStemJson(
+    absl::Span<const std::optional<absl::string_view>> columns) {
+  if (columns.size() != static_cast<size_t>(kColumnCount) + 2) {
+    return absl::InternalError("a row of the wrong width");
+  }
   JsonValue json;
   auto& object = *json.mutable_struct_value()->mutable_fields();
-  object["id"] = core::JsonString(PQgetvalue(result, row, first));
+  object["id"] = core::JsonString(columns[0].value_or(""));
   // Ours first: where a key is in both, ours is the entry's own value.
-  const int ours_column = first + 1 + kColumnCount;
+  const int ours_column = 1 + kColumnCount;
   bool ours_wrote_it = false;
-  if (!PQgetisnull(result, row, ours_column)) {
-    const absl::string_view text(PQgetvalue(result, row, ours_column),
-                                 PQgetlength(result, row, ours_column));
+  if (columns[ours_column].has_value()) {
+    const absl::string_view text = *columns[ours_column];
     if (text != "{}") {
       absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
       if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue) {
@@ -331,15 +337,14 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
   }
   for (int i = 0; i < kColumnCount; ++i) {
     const Column& column = kColumns[i];
-    const int index = first + 1 + i;
+    const std::optional<absl::string_view>& cell = columns[1 + i];
     if (ours_wrote_it && AlsoOurs(column.key)) continue;
-    if (PQgetisnull(result, row, index)) {
+    if (!cell.has_value()) {
       if (column.kind == Kind::kObject)
         object[std::string(column.key)].mutable_struct_value();
       continue;
     }
-    const absl::string_view text(PQgetvalue(result, row, index),
-                                 PQgetlength(result, row, index));
+    const absl::string_view text = *cell;
     JsonValue& value = object[std::string(column.key)];
     switch (column.kind) {
       case Kind::kText:
@@ -412,6 +417,223 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
     object["queue"] = core::JsonString("default");
   }
   return core::EntryFromStemJson(json);
+}
+
+}  // namespace internal
+
+namespace {
+
+// A spec column read as the Stem JSON route reads it (JSON when it starts
+// with `{`, else a cron string or shorthand); kept by text, shared by the
+// threads; nullopt where that route must decide.
+std::optional<v1::ScheduleSpec> SpecFromColumn(absl::string_view text) {
+  static std::mutex* mutex = new std::mutex;
+  static auto* specs = new absl::flat_hash_map<std::string, v1::ScheduleSpec>;
+  {
+    std::lock_guard<std::mutex> lock(*mutex);
+    if (auto it = specs->find(text); it != specs->end()) return it->second;
+  }
+  JsonValue json;
+  if (text.front() == '{') {
+    absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+    if (!parsed.ok()) return std::nullopt;
+    json = *std::move(parsed);
+  } else {
+    json = core::JsonString(text);
+  }
+  absl::StatusOr<v1::ScheduleSpec> spec =
+      core::SpecFromJson(json, core::SpecKeys::kIgnoreUnknown);
+  if (!spec.ok()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(*mutex);
+  if (specs->size() >= 4096) specs->clear();
+  specs->emplace(std::string(text), *spec);
+  return *std::move(spec);
+}
+
+constexpr int64_t kExactIntegers = int64_t{1} << 53;
+
+bool SetTime(absl::string_view text, google::protobuf::Timestamp* time) {
+  absl::StatusOr<absl::Time> parsed = core::ParseIsoTime(text);
+  if (!parsed.ok()) return false;
+  *time = core::ToProtoTime(*parsed);
+  return true;
+}
+
+// beat_fields' keys into the entry; false where the Stem JSON route must
+// decide (a key or a type this does not know).
+bool ReadOurs(const google::protobuf::Struct& ours, v1::ScheduleEntry& entry) {
+  for (const auto& [key, value] : ours.fields()) {
+    if (value.kind_case() == JsonValue::kNullValue) continue;  // as absent
+    if (key == "misfireGraceMs") {
+      if (value.kind_case() != JsonValue::kNumberValue) return false;
+      const double number = value.number_value();
+      if (number != std::floor(number) ||
+          std::fabs(number) > static_cast<double>(kExactIntegers)) {
+        return false;
+      }
+      entry.set_misfire_grace_ms(static_cast<int64_t>(number));
+      continue;
+    }
+    if (value.kind_case() != JsonValue::kStringValue) return false;
+    const std::string& text = value.string_value();
+    if (key == "misfirePolicy") {
+      absl::StatusOr<v1::MisfirePolicy> policy = core::ParseMisfirePolicy(text);
+      if (!policy.ok()) return false;
+      entry.set_misfire_policy(*policy);
+    } else if (key == "pauseNote") {
+      entry.set_pause_note(text);
+    } else if (key == "createdAt") {
+      if (!SetTime(text, entry.mutable_created_at())) return false;
+    } else if (key == "updatedAt") {
+      if (!SetTime(text, entry.mutable_updated_at())) return false;
+    } else if (key == "startAt") {
+      if (!SetTime(text, entry.mutable_start_at())) return false;
+    } else if (key == "endAt") {
+      if (!SetTime(text, entry.mutable_end_at())) return false;
+    } else if (key == "lastScheduledAt") {
+      if (!SetTime(text, entry.mutable_last_scheduled_at())) return false;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A map column into the entry (unset when empty); false where the Stem
+// JSON route must decide.
+bool ReadObjectColumn(absl::string_view key, absl::string_view text,
+                      v1::ScheduleEntry& entry,
+                      google::protobuf::Struct* (v1::ScheduleEntry::*field)()) {
+  if (text.empty() || text == "{}") return true;
+  absl::StatusOr<JsonValue> parsed = core::ParseJson(text);
+  if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue) {
+    return false;
+  }
+  if (!core::ValidatePayload(key, parsed->struct_value()).ok()) return false;
+  if (parsed->struct_value().fields().empty()) return true;
+  (entry.*field)()->Swap(parsed->mutable_struct_value());
+  return true;
+}
+
+// The entry as internal::EntryFromColumnsViaStemJson reads it, column by
+// column with no JSON tree in between; nullopt for anything that route
+// would refuse or read otherwise, which it then words. Every due query
+// reads one per entry.
+std::optional<v1::ScheduleEntry> ReadColumnsDirectly(
+    absl::Span<const std::optional<absl::string_view>> columns) {
+  if (columns.size() != static_cast<size_t>(kColumnCount) + 2) {
+    return std::nullopt;
+  }
+  v1::ScheduleEntry entry;
+  entry.set_id(std::string(columns[0].value_or("")));
+  const std::optional<absl::string_view>& ours = columns[1 + kColumnCount];
+  if (ours.has_value() && *ours != "{}") {
+    absl::StatusOr<JsonValue> parsed = core::ParseJson(*ours);
+    if (!parsed.ok() || parsed->kind_case() != JsonValue::kStructValue ||
+        !ReadOurs(parsed->struct_value(), entry)) {
+      return std::nullopt;
+    }
+  }
+  for (int i = 0; i < kColumnCount; ++i) {
+    const Column& column = kColumns[i];
+    const std::optional<absl::string_view>& cell = columns[1 + i];
+    if (ours.has_value() && AlsoOurs(column.key)) continue;
+    if (!cell.has_value()) continue;  // NULL: absent (an empty map)
+    const absl::string_view text = *cell;
+    const absl::string_view key = column.key;
+    switch (column.kind) {
+      case Kind::kText:
+      case Kind::kOptional:
+        if (key == "taskName") {
+          entry.set_task_name(std::string(text));
+        } else if (key == "queue") {
+          entry.set_queue(std::string(text));
+        } else if (key == "lastError") {
+          entry.set_last_error(std::string(text));
+        } else if (key == "timezone") {
+          entry.set_timezone(std::string(text));
+        } else {
+          return std::nullopt;
+        }
+        break;
+      case Kind::kTime: {
+        google::protobuf::Timestamp* time =
+            key == "lastRunAt"       ? entry.mutable_last_run_at()
+            : key == "nextRunAt"     ? entry.mutable_next_run_at()
+            : key == "lastSuccessAt" ? entry.mutable_last_success_at()
+            : key == "lastErrorAt"   ? entry.mutable_last_error_at()
+            : key == "expireAt"      ? entry.mutable_expire_at()
+            : key == "createdAt"     ? entry.mutable_created_at()
+            : key == "updatedAt"     ? entry.mutable_updated_at()
+                                     : nullptr;
+        if (time == nullptr || !SetTime(text, time)) return std::nullopt;
+        break;
+      }
+      case Kind::kInteger:
+      case Kind::kCount: {
+        int64_t number = 0;
+        if (!absl::SimpleAtoi(text, &number) || number > kExactIntegers ||
+            number < -kExactIntegers) {
+          return std::nullopt;
+        }
+        if (key == "jitterMs") {
+          entry.set_jitter_ms(number);
+        } else if (key == "lastJitterMs") {
+          entry.set_last_jitter_ms(number);
+        } else if (key == "totalRunCount") {
+          entry.set_total_run_count(number);
+        } else if (key == "driftMs") {
+          entry.set_drift_ms(number);
+        } else if (key == "version") {
+          entry.set_version(number);
+        } else {
+          return std::nullopt;
+        }
+        break;
+      }
+      case Kind::kBoolean:
+        entry.set_enabled(text == "t");
+        break;
+      case Kind::kObject: {
+        auto field = key == "args"     ? &v1::ScheduleEntry::mutable_args
+                     : key == "kwargs" ? &v1::ScheduleEntry::mutable_kwargs
+                                       : &v1::ScheduleEntry::mutable_meta;
+        if (!ReadObjectColumn(key, text, entry, field)) return std::nullopt;
+        break;
+      }
+      case Kind::kSpec: {
+        if (text.empty()) break;  // no spec
+        std::optional<v1::ScheduleSpec> spec = SpecFromColumn(text);
+        if (!spec) return std::nullopt;
+        *entry.mutable_spec() = *std::move(spec);
+        break;
+      }
+    }
+  }
+  if (entry.queue().empty()) entry.set_queue("default");
+  return entry;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::ScheduleEntry> EntryFromColumns(
+    absl::Span<const std::optional<absl::string_view>> columns) {
+  if (std::optional<v1::ScheduleEntry> entry = ReadColumnsDirectly(columns)) {
+    return *std::move(entry);
+  }
+  return internal::EntryFromColumnsViaStemJson(columns);
+}
+
+absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
+                                               int first) {
+  std::optional<absl::string_view> columns[kColumnCount + 2];
+  for (int i = 0; i < kColumnCount + 2; ++i) {
+    if (!PQgetisnull(result, row, first + i)) {
+      columns[i] = absl::string_view(PQgetvalue(result, row, first + i),
+                                     PQgetlength(result, row, first + i));
+    }
+  }
+  return EntryFromColumns(columns);
 }
 
 }  // namespace stem::beat::stores

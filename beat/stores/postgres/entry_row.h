@@ -34,6 +34,10 @@ namespace internal {
 // in between): the reference EntryToRow is tested against (entry_row_test).
 std::vector<std::optional<std::string>> EntryToRowViaStemJson(
     const v1::ScheduleEntry& entry);
+// EntryFromColumns through the entry's Stem JSON: its reference, and its
+// way for what its direct path is not sure of (it words every error).
+absl::StatusOr<v1::ScheduleEntry> EntryFromColumnsViaStemJson(
+    absl::Span<const std::optional<absl::string_view>> columns);
 }  // namespace internal
 
 // The SELECT list that EntryFromRow reads, in its order (times as ISO-8601
@@ -44,6 +48,10 @@ const std::string& RowSelectList();
 // RowSelectList's. InvalidArgument naming the column at fault.
 absl::StatusOr<v1::ScheduleEntry> EntryFromRow(const PGresult* result, int row,
                                                int first = 0);
+// The same from the row's values as text (nullopt: NULL), in
+// RowSelectList's order (id, Stem's columns, beat_fields).
+absl::StatusOr<v1::ScheduleEntry> EntryFromColumns(
+    absl::Span<const std::optional<absl::string_view>> columns);
 
 }  // namespace stem::beat::stores
 
