@@ -65,7 +65,7 @@ absl::StatusOr<core::PublishResult> InsertJobs(
     }
     ids.push_back(envelope.id());
     queues.push_back(envelope.queue().empty() ? "default" : envelope.queue());
-    bodies.push_back(core::FormatJson(core::EnvelopeToStemJson(envelope)));
+    bodies.push_back(core::EnvelopeStemJsonText(envelope));
     attempts.push_back(absl::StrCat(envelope.attempt()));
     retries.push_back(absl::StrCat(envelope.max_retries()));
     priorities.push_back(absl::StrCat(envelope.priority()));

@@ -126,8 +126,7 @@ absl::StatusOr<core::PublishResult> FileBroker::Publish(
         ++result.duplicates;
         continue;
       }
-      absl::StrAppend(
-          &lines, core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
+      absl::StrAppend(&lines, core::EnvelopeStemJsonText(envelope), "\n");
       ++result.published;
     }
     if (result.published == 0) return absl::OkStatus();

@@ -91,8 +91,7 @@ absl::StatusOr<core::PublishResult> LogBroker::Publish(
       ++result.duplicates;
       continue;
     }
-    absl::StrAppend(&lines,
-                    core::FormatJson(core::EnvelopeToStemJson(envelope)), "\n");
+    absl::StrAppend(&lines, core::EnvelopeStemJsonText(envelope), "\n");
     ends.emplace_back(lines.size(), i);
   }
   if (ends.empty()) return result;  // nothing new (a newline can wait)

@@ -14,6 +14,7 @@
 #include "beat/base/clock.h"
 #include "beat/base/status_macros.h"
 #include "beat/core/codec/envelope_json.h"
+#include "beat/core/codec/iso_time.h"
 #include "beat/core/codec/json.h"
 #include "beat/core/model/proto_time.h"
 
@@ -86,8 +87,10 @@ std::pair<int64_t, int64_t> StreamId(absl::string_view id) {
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
-    const v1::TaskEnvelope& envelope) {
+namespace internal {
+
+std::vector<std::pair<std::string, std::string>>
+EnvelopeToStreamFieldsViaStemJson(const v1::TaskEnvelope& envelope) {
   const JsonValue json = core::EnvelopeToStemJson(envelope);
   const auto& fields = json.struct_value().fields();
   std::vector<std::pair<std::string, std::string>> out;
@@ -99,6 +102,50 @@ std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
     if (name == "queue" && text.empty()) text = "default";
     out.emplace_back(std::string(name), std::move(text));
   }
+  return out;
+}
+
+}  // namespace internal
+
+std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
+    const v1::TaskEnvelope& envelope) {
+  // kFieldOrder's fields as the reference above gives them (each value of
+  // the envelope's Stem JSON as field text), with no JSON tree: every
+  // publish writes them.
+  auto number = [](double value) {
+    return redis::JsonFieldText(core::JsonNumber(value));
+  };
+  auto time = [](const google::protobuf::Timestamp& t) {
+    return core::FormatIsoTime(core::ToAbslTime(t));
+  };
+  auto object = [](const google::protobuf::Struct& map) {
+    std::string text;
+    core::AppendJson(map, &text);
+    return text;
+  };
+  std::string headers;
+  core::AppendStemJsonHeaders(envelope, &headers);
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(std::size(kFieldOrder));
+  out.emplace_back("id", envelope.id());
+  out.emplace_back("name", envelope.name());
+  out.emplace_back("args", object(envelope.args()));
+  out.emplace_back("headers", std::move(headers));
+  out.emplace_back("enqueuedAt", time(envelope.enqueued_at()));
+  out.emplace_back("notBefore", envelope.has_not_before()
+                                    ? time(envelope.not_before())
+                                    : std::string());
+  out.emplace_back("priority", number(envelope.priority()));
+  out.emplace_back("attempt", number(envelope.attempt()));
+  out.emplace_back("maxRetries", number(envelope.max_retries()));
+  out.emplace_back(
+      "visibilityTimeout",
+      envelope.visibility_timeout_ms() > 0
+          ? number(static_cast<double>(envelope.visibility_timeout_ms()))
+          : std::string());
+  out.emplace_back("queue",
+                   envelope.queue().empty() ? "default" : envelope.queue());
+  out.emplace_back("meta", object(envelope.meta()));
   return out;
 }
 
@@ -216,7 +263,7 @@ absl::StatusOr<core::PublishResult> RedisBroker::Publish(
       if (envelope.has_not_before()) {
         args.push_back(redis::Decimal(
             absl::ToUnixMillis(core::ToAbslTime(envelope.not_before()))));
-        args.push_back(core::FormatJson(core::EnvelopeToStemJson(envelope)));
+        args.push_back(core::EnvelopeStemJsonText(envelope));
       } else {
         args.push_back("");
         args.push_back("");

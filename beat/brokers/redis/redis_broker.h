@@ -45,6 +45,12 @@ class RedisBroker : public core::Broker {
 // Stem worker's _envelopeFromMap reads; InvalidArgument naming the field).
 std::vector<std::pair<std::string, std::string>> EnvelopeToStreamFields(
     const v1::TaskEnvelope& envelope);
+namespace internal {
+// The same through the envelope's Stem JSON (a JSON tree in between): the
+// reference EnvelopeToStreamFields is tested against.
+std::vector<std::pair<std::string, std::string>>
+EnvelopeToStreamFieldsViaStemJson(const v1::TaskEnvelope& envelope);
+}  // namespace internal
 absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStreamFields(
     const std::vector<std::pair<absl::string_view, absl::string_view>>& fields);
 

@@ -5,6 +5,7 @@
 #include "beat/brokers/redis/redis_broker.h"
 
 #include <memory>
+#include <random>
 #include <string>
 
 #include "absl/strings/numbers.h"
@@ -15,6 +16,7 @@
 #include "beat/core/codec/envelope.h"
 #include "beat/core/conformance/broker_conformance.h"
 #include "beat/core/plugin/registry.h"
+#include "beat/core/testing/random_entry.h"
 #include "beat/core/testing/redis_server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -81,6 +83,25 @@ std::map<std::string, std::string> ReadAsStemWorker(const std::string& ns,
     fields[lines[i]] = lines[i + 1];
   }
   return fields;
+}
+
+// The direct writer gives the fields the Stem JSON route gives, on
+// envelopes of random entries with every optional field both ways.
+TEST(RedisBrokerTest, StreamFieldsAreWhatTheStemJsonRouteWrites) {
+  std::mt19937_64 random(20261208);
+  const absl::Time nominal = absl::FromUnixSeconds(1767258000);
+  for (int i = 0; i < 2000; ++i) {
+    v1::TaskEnvelope envelope =
+        core::MakeEnvelope(core::testing::RandomEntry(random),
+                           nominal + absl::Seconds(i), nominal, "stem");
+    if (random() % 2) envelope.mutable_not_before()->set_seconds(1767258000);
+    if (random() % 2) envelope.set_visibility_timeout_ms(30000 + i);
+    if (random() % 2) envelope.set_priority(i % 10);
+    if (random() % 3 == 0) envelope.clear_queue();
+    EXPECT_EQ(EnvelopeToStreamFields(envelope),
+              internal::EnvelopeToStreamFieldsViaStemJson(envelope))
+        << envelope.DebugString();
+  }
 }
 
 TEST(RedisBrokerTest, AStemWorkerReadsEveryField) {

@@ -1,7 +1,9 @@
 #include "beat/core/codec/envelope_json.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "beat/base/status_macros.h"
@@ -40,6 +42,64 @@ JsonValue EnvelopeToStemJson(const v1::TaskEnvelope& envelope) {
   fields["queue"].set_string_value(envelope.queue());
   *fields["meta"].mutable_struct_value() = envelope.meta();
   return value;
+}
+
+void AppendStemJsonHeaders(const v1::TaskEnvelope& envelope, std::string* out) {
+  std::vector<const std::string*> keys;
+  keys.reserve(envelope.headers().size());
+  for (const auto& header : envelope.headers()) keys.push_back(&header.first);
+  std::sort(keys.begin(), keys.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  out->push_back('{');
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) out->push_back(',');
+    AppendJsonString(*keys[i], out);
+    out->push_back(':');
+    AppendJsonString(envelope.headers().at(*keys[i]), out);
+  }
+  out->push_back('}');
+}
+
+std::string EnvelopeStemJsonText(const v1::TaskEnvelope& envelope) {
+  // EnvelopeToStemJson's keys in FormatJson's (sorted) order.
+  std::string out = "{\"args\":";
+  AppendJson(envelope.args(), &out);
+  auto number = [&out](double value) { AppendJson(JsonNumber(value), &out); };
+  auto time = [&out](const google::protobuf::Timestamp& t) {
+    AppendJsonString(FormatIsoTime(ToAbslTime(t)), &out);
+  };
+  out += ",\"attempt\":";
+  number(envelope.attempt());
+  out += ",\"enqueuedAt\":";
+  time(envelope.enqueued_at());
+  out += ",\"headers\":";
+  AppendStemJsonHeaders(envelope, &out);
+  out += ",\"id\":";
+  AppendJsonString(envelope.id(), &out);
+  out += ",\"maxRetries\":";
+  number(envelope.max_retries());
+  out += ",\"meta\":";
+  AppendJson(envelope.meta(), &out);
+  out += ",\"name\":";
+  AppendJsonString(envelope.name(), &out);
+  out += ",\"notBefore\":";
+  if (envelope.has_not_before()) {
+    time(envelope.not_before());
+  } else {
+    out += "null";
+  }
+  out += ",\"priority\":";
+  number(envelope.priority());
+  out += ",\"queue\":";
+  AppendJsonString(envelope.queue(), &out);
+  out += ",\"visibilityTimeout\":";
+  if (envelope.visibility_timeout_ms() > 0) {
+    number(static_cast<double>(envelope.visibility_timeout_ms()));
+  } else {
+    out += "null";
+  }
+  out.push_back('}');
+  return out;
 }
 
 absl::StatusOr<v1::TaskEnvelope> EnvelopeFromStemJson(const JsonValue& value) {

@@ -23,36 +23,6 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
 
 namespace {
 
-void AppendJsonString(absl::string_view text, std::string* out) {
-  out->push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
-        } else {
-          out->push_back(c);  // UTF-8 passes through
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendJsonValue(const JsonValue& value, std::string* out);
 
 void AppendJsonObject(const google::protobuf::Struct& object,
@@ -114,6 +84,36 @@ void AppendJsonValue(const JsonValue& value, std::string* out) {
 }
 
 }  // namespace
+
+void AppendJsonString(absl::string_view text, std::string* out) {
+  out->push_back('"');
+  for (const char c : text) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
+        } else {
+          out->push_back(c);  // UTF-8 passes through
+        }
+    }
+  }
+  out->push_back('"');
+}
 
 void AppendJson(const JsonValue& value, std::string* out) {
   AppendJsonValue(value, out);

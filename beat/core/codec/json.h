@@ -23,6 +23,8 @@ absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 std::string FormatJson(const JsonValue& value);
 // The same, appended to `out`.
 void AppendJson(const JsonValue& value, std::string* out);
+// A string's JSON text (quoted, escaped as FormatJson escapes it).
+void AppendJsonString(absl::string_view text, std::string* out);
 // A map's text, as FormatJson gives it for a Value holding it (no copy).
 void AppendJson(const google::protobuf::Struct& object, std::string* out);
 

@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "beat/core/model/limits.h"
 
@@ -17,6 +20,10 @@ using ::google::protobuf::Value;
 // refuses a larger one that a double cannot hold exactly ("precision
 // loss"), so those are left to it.
 constexpr int64_t kExactIntegers = int64_t{1} << 53;
+
+// Parsers kept for the next call, and the largest text they are kept for.
+constexpr size_t kKeptParsers = 8;
+constexpr size_t kKeptParserCapacity = size_t{1} << 20;
 
 // What the text may hold for this path to be sure of protobuf's reading:
 // no `\u` escape (its handling of surrogates is protobuf's to decide) and
@@ -95,13 +102,31 @@ bool Build(simdjson::dom::element element, Value* out, int depth) {
 
 bool FastParseJson(absl::string_view text, Value* value) {
   if (!PlainText(text)) return false;
-  // One parser per thread: it keeps its buffers between calls.
-  thread_local simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (parser.parse(text.data(), text.size()).get(root) != simdjson::SUCCESS) {
-    return false;
+  // Parsers keep their buffers between calls: a few are kept, each used by
+  // one call at a time. (A pool rather than thread_local: this code runs in
+  // dlopen'd plugins, and LeakSanitizer's tracer crashes on their dynamic
+  // TLS.)
+  static std::mutex* pool_mutex = new std::mutex;
+  static auto* pool = new std::vector<std::unique_ptr<simdjson::dom::parser>>;
+  std::unique_ptr<simdjson::dom::parser> parser;
+  {
+    std::lock_guard<std::mutex> lock(*pool_mutex);
+    if (!pool->empty()) {
+      parser = std::move(pool->back());
+      pool->pop_back();
+    }
   }
-  return Build(root, value, 0);
+  if (parser == nullptr) parser = std::make_unique<simdjson::dom::parser>();
+  simdjson::dom::element root;
+  bool sure =
+      parser->parse(text.data(), text.size()).get(root) == simdjson::SUCCESS &&
+      Build(root, value, 0);
+  // A parser that grew for a large text gives its memory back.
+  if (parser->capacity() <= kKeptParserCapacity) {
+    std::lock_guard<std::mutex> lock(*pool_mutex);
+    if (pool->size() < kKeptParsers) pool->push_back(std::move(parser));
+  }
+  return sure;
 }
 
 }  // namespace stem::beat::core::internal
