@@ -87,7 +87,15 @@ void AppendJsonValue(const JsonValue& value, std::string* out) {
 
 void AppendJsonString(absl::string_view text, std::string* out) {
   out->push_back('"');
-  for (const char c : text) {
+  // Runs of characters that need no escape are copied whole.
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (static_cast<unsigned char>(c) >= 0x20 && c != '"' && c != '\\') {
+      continue;  // UTF-8 passes through
+    }
+    out->append(text.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -105,13 +113,10 @@ void AppendJsonString(absl::string_view text, std::string* out) {
         out->append("\\t");
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
-        } else {
-          out->push_back(c);  // UTF-8 passes through
-        }
+        absl::StrAppend(out, absl::StrFormat("\\u%04x", c));
     }
   }
+  out->append(text.data() + run, text.size() - run);
   out->push_back('"');
 }
 
