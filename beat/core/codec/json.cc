@@ -9,10 +9,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "beat/base/status_macros.h"
+#include "beat/core/codec/internal/fast_json.h"
 #include "beat/core/codec/internal/parallel_json.h"
 #include "google/protobuf/arena.h"
 
 namespace stem::beat::core {
+
+bool IsValidUtf8(absl::string_view text) { return internal::IsValidUtf8(text); }
 
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text) {
   google::protobuf::Arena arena;

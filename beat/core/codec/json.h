@@ -19,6 +19,11 @@ using JsonValue = ::google::protobuf::Value;
 // model/limits.h). Errors mention the position.
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text);
 
+// Whether `text` is valid UTF-8, as every protobuf string must be (a store
+// reader refuses a field that is not, naming it, rather than hand on an
+// entry no one can serialise).
+bool IsValidUtf8(absl::string_view text);
+
 // Compact JSON text of a value, map keys sorted.
 std::string FormatJson(const JsonValue& value);
 // The same, appended to `out`.

@@ -3,6 +3,7 @@
 #include <random>
 #include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace stem::beat::core {
@@ -41,6 +42,32 @@ TEST(AppendJsonString, ReadsBackAsItself) {
     ASSERT_TRUE(read.ok()) << Quoted(text) << ": " << read.status();
     EXPECT_EQ(read->string_value(), text) << Quoted(text);
   }
+}
+
+// Found by attack: protobuf's parser took seconds at a few thousand levels
+// of nesting and minutes at 100,000, so one hostile args field stalled
+// every due scan. Nothing deeper than a document may be reaches it.
+TEST(ParseJson, RefusesNestingDeeperThanAnyDocumentMayBe) {
+  for (const int depth : {25, 1000, 100000}) {
+    const std::string deep = "{\"a\":" + std::string(depth, '[') + "1" +
+                             std::string(depth, ']') + "}";
+    absl::StatusOr<JsonValue> read = ParseJson(deep);
+    ASSERT_FALSE(read.ok()) << depth;
+    EXPECT_THAT(std::string(read.status().message()),
+                ::testing::HasSubstr("nested deeper than 24 levels"));
+  }
+  // Within the bound, with an escape that sends it to protobuf's parser.
+  const std::string shallow = "{\"a\":" + std::string(20, '[') + "\"\\u00e9\"" +
+                              std::string(20, ']') + "}";
+  EXPECT_TRUE(ParseJson(shallow).ok());
+}
+
+TEST(IsValidUtf8, TellsUtf8FromOtherBytes) {
+  EXPECT_TRUE(IsValidUtf8(""));
+  EXPECT_TRUE(IsValidUtf8("planificación ✓ 日本"));
+  EXPECT_FALSE(IsValidUtf8("t\xffname"));
+  EXPECT_FALSE(IsValidUtf8("\xC3\x28"));
+  EXPECT_FALSE(IsValidUtf8("\xED\xA0\x80"));  // an encoded surrogate
 }
 
 }  // namespace

@@ -317,7 +317,6 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromColumnsViaStemJson(
   }
   JsonValue json;
   auto& object = *json.mutable_struct_value()->mutable_fields();
-  object["id"] = core::JsonString(columns[0].value_or(""));
   // Ours first: where a key is in both, ours is the entry's own value.
   const int ours_column = 1 + kColumnCount;
   bool ours_wrote_it = false;
@@ -335,6 +334,10 @@ absl::StatusOr<v1::ScheduleEntry> EntryFromColumnsViaStemJson(
     }
     ours_wrote_it = true;
   }
+  // The id is the row's, whatever beat_fields says (found by attack: an
+  // "id" there renamed the entry, and two entries of one id stopped the
+  // batch they were in).
+  object["id"] = core::JsonString(columns[0].value_or(""));
   for (int i = 0; i < kColumnCount; ++i) {
     const Column& column = kColumns[i];
     const std::optional<absl::string_view>& cell = columns[1 + i];

@@ -106,6 +106,22 @@ TEST(EntryFromColumns, AgreesWithTheStemJsonRouteOnHostileColumns) {
   }
 }
 
+// Found by attack: an "id" in beat_fields renamed the entry (two of one id
+// then stopped the batch they were in). The row's id is the entry's.
+TEST(EntryFromColumns, BeatFieldsNeverRenameTheEntry) {
+  std::mt19937_64 random(9);
+  v1::ScheduleEntry entry = core::testing::RandomEntry(random);
+  entry.set_id("r1");
+  std::vector<std::optional<std::string>> row = AsSelected(EntryToRow(entry));
+  row.back() = R"({"id":"e2","pauseNote":"kept"})";
+  std::vector<std::optional<absl::string_view>> columns(row.begin(), row.end());
+  absl::StatusOr<v1::ScheduleEntry> read = EntryFromColumns(columns);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->id(), "r1");
+  EXPECT_EQ(read->pause_note(), "kept");
+  ExpectSameReading(row);
+}
+
 TEST(EntryToRow, FillsEveryColumn) {
   std::mt19937_64 random(3);
   EXPECT_EQ(EntryToRow(core::testing::RandomEntry(random)).size(),

@@ -137,6 +137,19 @@ absl::StatusOr<JsonValue> FieldValue(absl::string_view name, Kind kind,
   return core::JsonNull();
 }
 
+// Every field read as text into the entry must be UTF-8, as protobuf's
+// strings must be (an entry that is not cannot cross the plugin ABI: it
+// would fail the whole due batch, every other entry's firing with it).
+absl::Status CheckUtf8(absl::Span<const HashFieldView> fields) {
+  for (const auto& [name, text] : fields) {
+    if (!Kinds().contains(name)) continue;
+    if (!core::IsValidUtf8(text)) {
+      return FieldError(name, "is not valid UTF-8");
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Span<const absl::string_view> KnownHashFields() {
@@ -183,6 +196,7 @@ std::vector<HashField> EntryToHashViaStemJson(const v1::ScheduleEntry& entry) {
 
 absl::StatusOr<v1::ScheduleEntry> EntryFromHashViaStemJson(
     absl::string_view id, absl::Span<const HashFieldView> fields) {
+  STEM_RETURN_IF_ERROR(CheckUtf8(fields));
   JsonValue json;
   auto& object = *json.mutable_struct_value()->mutable_fields();
   object["id"] = core::JsonString(id);
@@ -481,6 +495,7 @@ std::optional<v1::ScheduleEntry> ReadDirectly(
 
 absl::StatusOr<v1::ScheduleEntry> EntryFromHash(
     absl::string_view id, absl::Span<const HashFieldView> fields) {
+  STEM_RETURN_IF_ERROR(CheckUtf8(fields));
   if (std::optional<v1::ScheduleEntry> entry = ReadDirectly(id, fields)) {
     return *std::move(entry);
   }

@@ -119,5 +119,22 @@ TEST(EntryFromHash, AgreesWithTheStemJsonRouteOnHostileFields) {
   ExpectSameReading("job", {});
 }
 
+// Found by attack: a field of bytes that are not UTF-8 was read into the
+// entry's string, which then could not cross the plugin ABI, and failed
+// every due scan (no entry fired). Now it is the entry's own error, naming
+// the field.
+TEST(EntryFromHash, AFieldThatIsNotUtf8IsTheEntrysErrorNamingIt) {
+  for (absl::string_view name :
+       {"taskName", "queue", "lastError", "timezone", "pauseNote"}) {
+    const std::vector<HashFieldView> fields = {
+        {"taskName", "t"}, {"spec", "every:30s"}, {name, "t\xffname"}};
+    absl::StatusOr<v1::ScheduleEntry> read = EntryFromHash("job", fields);
+    ASSERT_FALSE(read.ok()) << name;
+    EXPECT_EQ(read.status().message(),
+              absl::StrCat("field \"", name, "\": is not valid UTF-8"));
+    ExpectSameReading("job", fields);
+  }
+}
+
 }  // namespace
 }  // namespace stem::beat::stores

@@ -439,6 +439,31 @@ TEST(RedisStoreTest, UnreadableHashesAreListedAndNeverDue) {
   EXPECT_EQ((*due)[0].id(), "good");
 }
 
+// Found by attack: a taskName of bytes that are not UTF-8 (written with
+// redis-cli) made the entry impossible to serialise, and every due scan,
+// list and export failed on it: no entry fired. It is listed as unreadable,
+// naming the field, and never due; the others fire.
+TEST(RedisStoreTest, AFieldThatIsNotUtf8StopsOnlyItsEntry) {
+  Opened s = Open();
+  ASSERT_TRUE(
+      s.store->Upsert({Entry("good", kNow), Entry("bytes", kNow)}).ok());
+  Cli("EVAL \"redis.call('HSET', KEYS[1], 'taskName', "
+      "string.char(116, 255, 110))\" 1 " +
+      s.ns + ":schedule:bytes");
+  absl::StatusOr<core::StoreListing> listing = s.store->ListAll();
+  ASSERT_TRUE(listing.ok()) << listing.status();
+  ASSERT_EQ(listing->entries.size(), 1u);
+  ASSERT_EQ(listing->unreadable.size(), 1u);
+  EXPECT_EQ(listing->unreadable[0].id(), "bytes");
+  EXPECT_THAT(listing->unreadable[0].error(),
+              HasSubstr("field \"taskName\": is not valid UTF-8"));
+  absl::StatusOr<std::vector<v1::ScheduleEntry>> claimed =
+      s.store->ClaimDue(kNow, 10, "beat-a", absl::Seconds(5));
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  ASSERT_EQ(claimed->size(), 1u);
+  EXPECT_EQ((*claimed)[0].id(), "good");
+}
+
 // Found by attack: a store written by Stem's tools alone had no marker, so
 // a normal restart (data kept) read as data loss and stopped Beat.
 TEST(RedisStoreTest, ARestartThatKeptTheDataIsNotDataLoss) {

@@ -129,4 +129,8 @@ bool FastParseJson(absl::string_view text, Value* value) {
   return sure;
 }
 
+bool IsValidUtf8(absl::string_view text) {
+  return simdjson::validate_utf8(text.data(), text.size());
+}
+
 }  // namespace stem::beat::core::internal

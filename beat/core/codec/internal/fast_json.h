@@ -20,6 +20,9 @@ namespace stem::beat::core::internal {
 // protobuf's parser must decide.
 bool FastParseJson(absl::string_view text, google::protobuf::Value* value);
 
+// Whether `text` is valid UTF-8 (simdjson's validator).
+bool IsValidUtf8(absl::string_view text);
+
 }  // namespace stem::beat::core::internal
 
 #endif  // STEM_BEAT_CORE_CODEC_INTERNAL_FAST_JSON_H_

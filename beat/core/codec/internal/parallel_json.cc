@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "beat/core/codec/internal/fast_json.h"
+#include "beat/core/model/limits.h"
 
 namespace stem::beat::core::internal {
 
@@ -212,6 +213,13 @@ absl::StatusOr<google::protobuf::Value*> ParseJsonValue(
   auto* value =
       google::protobuf::Arena::CreateMessage<google::protobuf::Value>(arena);
   if (FastParseJson(text, value)) return value;
+  // protobuf's parser is super-linear in nesting (seconds at a few thousand
+  // levels, minutes at 100,000: one hostile field would stall every due
+  // scan): nothing deeper than any document may be is handed to it.
+  if (ScanJsonDepth(text, kMaxDocumentDepth).line_too_deep > 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not valid JSON: nested deeper than ", kMaxDocumentDepth, " levels"));
+  }
   return ParseJsonValueByProtobuf(text, arena);
 }
 
