@@ -16,9 +16,10 @@ namespace {
 
 using ::google::protobuf::Value;
 
-// 2^53: integers up to this size are exact as doubles. protobuf's parser
-// refuses a larger one that a double cannot hold exactly ("precision
-// loss"), so those are left to it.
+// 2^53: integers up to this size are exact as doubles. Larger ones are
+// left to protobuf's parser, which rounds them to a double its own way (the
+// attack of 2026-12-08 found it rounds rather than refuses): the same value
+// either way, but not this path's to promise.
 constexpr int64_t kExactIntegers = int64_t{1} << 53;
 
 // Parsers kept for the next call, and the largest text they are kept for.
